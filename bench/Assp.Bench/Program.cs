@@ -1,0 +1,17 @@
+using BenchmarkDotNet.Running;
+
+namespace Assp.Bench;
+
+public static class Program
+{
+    /// <summary>
+    /// `dotnet run -c Release -- lists` runs the quick list benchmark (loads/s, matches/s, with a naive
+    /// baseline in the same run); anything else goes to BenchmarkDotNet's switcher.
+    /// </summary>
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "lists") return ListLoadBenchmark.Run(args.Skip(1).ToArray());
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+}

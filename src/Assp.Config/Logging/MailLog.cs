@@ -1,0 +1,151 @@
+using System.Text;
+using System.Threading.Channels;
+
+namespace Assp.Config.Logging;
+
+/// <summary>
+/// The maillog: ASSP's line format ("date id [Worker] message"), written by one background writer so callers
+/// never wait on the disk. The file named by `logfile` rolls at local midnight every LogRollDays days to
+/// "DATE.name" (DATE is the day that ended, per LogNameDate); LogRollDays 0 or a file named maillog.log do not
+/// roll (ASSP's rules). Rolled logs older than MaxLogAge days are deleted at roll time. Lines also go to the
+/// console unless `silent` is set. Log times are local time, as in ASSP (UseLocalTime is about mail headers).
+/// </summary>
+public sealed class MailLog : IAsyncDisposable
+{
+    private readonly Func<ConfigSnapshot> _config;
+    private readonly TimeProvider _time;
+    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+    private readonly TextWriter? _console;
+    private FileStream? _file;
+    private string? _openPath;
+    private long _openPeriod;
+
+    public MailLog(Func<ConfigSnapshot> config, TimeProvider? time = null, TextWriter? console = null)
+    {
+        _config = config;
+        _time = time ?? TimeProvider.System;
+        _console = console;
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    public DateTime Now() => _time.GetLocalNow().DateTime;
+
+    /// <summary>Formats one line the way ASSP writes it: date, message id, worker, text.</summary>
+    public static string FormatLine(ConfigSnapshot cfg, DateTime when, string? worker, string? messageId, string message)
+    {
+        var sb = new StringBuilder(64 + message.Length);
+        sb.Append(LogDateFormat.Format(when, cfg["LogDateFormat"], cfg.GetChoice("LogDateLang")));
+        if (messageId is not null && cfg.GetBool("uniqeIDLogging")) sb.Append(' ').Append(messageId);
+        if (worker is not null && cfg.GetBool("WorkerLogging")) sb.Append(" [").Append(worker).Append(']');
+        sb.Append(' ');
+        // Continuation lines of a multi-line message are indented with a tab, as ASSP does.
+        sb.Append(message.Replace("\r", "").Replace("\n", "\n\t"));
+        return sb.ToString();
+    }
+
+    public void Write(string? worker, string? messageId, string message)
+    {
+        var cfg = _config();
+        _lines.Writer.TryWrite(FormatLine(cfg, Now(), worker, messageId, message));
+    }
+
+    public void Write(string message) => Write("Main_Thread", null, message);
+
+    private async Task WriteLoopAsync()
+    {
+        var reader = _lines.Reader;
+        var batch = new StringBuilder();
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Length < 1 << 20 && reader.TryRead(out var line)) batch.Append(line).Append('\n');
+            var cfg = _config();
+            if (!cfg.GetBool("silent")) _console?.Write(batch.ToString());
+            try
+            {
+                var stream = OpenFor(cfg);
+                if (stream is null) continue;
+                var bytes = Encoding.UTF8.GetBytes(batch.ToString());
+                await stream.WriteAsync(bytes).ConfigureAwait(false);
+                await stream.FlushAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _console?.WriteLine($"maillog: cannot write: {ex.Message}");
+                CloseFile();
+            }
+        }
+        CloseFile();
+    }
+
+    /// <summary>Which LogRollDays-long period of local days a time falls in (ASSP counts from the epoch).</summary>
+    private static long Period(DateTime local, int rollDays) =>
+        (long)Math.Floor((local - DateTime.UnixEpoch).TotalDays / Math.Max(rollDays, 1));
+
+    private static bool Rolls(ConfigSnapshot cfg, string path) =>
+        cfg.GetInt("LogRollDays", 1) > 0 && !Path.GetFileName(path).Equals("maillog.log", StringComparison.OrdinalIgnoreCase);
+
+    private FileStream? OpenFor(ConfigSnapshot cfg)
+    {
+        var name = cfg["logfile"].Trim();
+        if (name.Length == 0 || !cfg.GetBool("asspLog"))
+        {
+            CloseFile();
+            return null;
+        }
+        var path = Path.GetFullPath(Path.Combine(cfg.BaseDirectory, name));
+        var now = Now();
+        long period = Period(now, cfg.GetInt("LogRollDays", 1));
+        if (_file is not null && _openPath == path && (period == _openPeriod || !Rolls(cfg, path))) return _file;
+        bool periodEnded = _file is not null && _openPath == path;
+        CloseFile();
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (File.Exists(path) && Rolls(cfg, path))
+        {
+            // The file's own time also catches a log left from a period that ended while the proxy was down.
+            bool stale = periodEnded || Period(File.GetLastWriteTime(path), cfg.GetInt("LogRollDays", 1)) != period;
+            if (stale && new FileInfo(path).Length > 0) Roll(cfg, path, now);
+        }
+        _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        _openPath = path;
+        _openPeriod = period;
+        return _file;
+    }
+
+    private void Roll(ConfigSnapshot cfg, string path, DateTime now)
+    {
+        // The archive is named after the day that just ended (two hours back, as ASSP computes it).
+        var stamp = LogDateFormat.Format(now.AddHours(-2), cfg["LogNameDate"], 0);
+        var dir = Path.GetDirectoryName(path)!;
+        var target = Path.Combine(dir, stamp + "." + Path.GetFileName(path));
+        if (File.Exists(target)) return;   // ASSP keeps writing to the current log rather than overwrite an archive.
+        File.Move(path, target);
+        DeleteOldLogs(cfg, dir, Path.GetFileName(path));
+    }
+
+    private void DeleteOldLogs(ConfigSnapshot cfg, string dir, string baseName)
+    {
+        var maxAge = cfg.GetInt("MaxLogAge", 30);
+        if (maxAge <= 0) return;
+        var limit = _time.GetUtcNow().UtcDateTime.AddDays(-maxAge);
+        foreach (var f in Directory.EnumerateFiles(dir, "*." + baseName))
+        {
+            if (File.GetLastWriteTimeUtc(f) < limit) File.Delete(f);
+        }
+    }
+
+    private void CloseFile()
+    {
+        _file?.Dispose();
+        _file = null;
+        _openPath = null;
+    }
+
+    /// <summary>Waits until every line written so far is on disk.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _lines.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+    }
+}

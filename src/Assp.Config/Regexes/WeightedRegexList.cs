@@ -1,0 +1,274 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Assp.Config.Lists;
+
+namespace Assp.Config.Regexes;
+
+/// <summary>How an entry's N/W/L/I flag treats one class of mail.</summary>
+public enum NwliUse : byte
+{
+    /// <summary>No flag: the option's own setting decides.</summary>
+    Default,
+    /// <summary>Letter without sign: scan this class.</summary>
+    Scan,
+    /// <summary>'+': scan only mail of this class.</summary>
+    Only,
+    /// <summary>'-': never scan mail of this class.</summary>
+    Never,
+}
+
+/// <summary>The N (noprocessing), W (whitelisted), L (local), I (ISP) flags of a weighted regex entry.</summary>
+public readonly record struct NwliFlags(NwliUse N, NwliUse W, NwliUse L, NwliUse I)
+{
+    public static readonly NwliFlags None = default;
+
+    /// <summary>Parses "N-W+LI" style text (the part after ':>' or between '!!!').</summary>
+    public static bool TryParse(ReadOnlySpan<char> text, out NwliFlags flags)
+    {
+        flags = None;
+        NwliUse n = default, w = default, l = default, i = default;
+        int pos = 0;
+        if (text.IsEmpty) return false;
+        while (pos < text.Length)
+        {
+            char letter = char.ToUpperInvariant(text[pos++]);
+            var use = NwliUse.Scan;
+            if (pos < text.Length && text[pos] is '+' or '-')
+            {
+                use = text[pos] == '+' ? NwliUse.Only : NwliUse.Never;
+                pos++;
+            }
+            switch (letter)
+            {
+                case 'N': n = use; break;
+                case 'W': w = use; break;
+                case 'L': l = use; break;
+                case 'I': i = use; break;
+                default: return false;
+            }
+        }
+        flags = new NwliFlags(n, w, l, i);
+        return true;
+    }
+
+    /// <summary>Fills unset letters from a file-level default ("!!!NWLI!!!").</summary>
+    public NwliFlags Over(NwliFlags defaults) => new(
+        N == NwliUse.Default ? defaults.N : N, W == NwliUse.Default ? defaults.W : W,
+        L == NwliUse.Default ? defaults.L : L, I == NwliUse.Default ? defaults.I : I);
+
+    public override string ToString()
+    {
+        var sb = new StringBuilder();
+        Append(sb, 'N', N); Append(sb, 'W', W); Append(sb, 'L', L); Append(sb, 'I', I);
+        return sb.ToString();
+
+        static void Append(StringBuilder sb, char c, NwliUse u)
+        {
+            if (u == NwliUse.Default) return;
+            sb.Append(c);
+            if (u == NwliUse.Only) sb.Append('+');
+            else if (u == NwliUse.Never) sb.Append('-');
+        }
+    }
+}
+
+/// <summary>The classes a message belongs to, as far as N/W/L/I flags care.</summary>
+public readonly record struct MailClasses(bool NoProcessing, bool Whitelisted, bool Local, bool Isp)
+{
+    /// <summary>
+    /// Whether an entry with these flags scans this mail. defaultScan says, per letter, what the option's own
+    /// settings decide for mail of that class (e.g. bombReWL off means whitelisted mail is not scanned).
+    /// </summary>
+    public bool Allows(NwliFlags flags, Func<char, bool> defaultScan)
+    {
+        return Check(flags.N, NoProcessing, 'N') && Check(flags.W, Whitelisted, 'W')
+            && Check(flags.L, Local, 'L') && Check(flags.I, Isp, 'I');
+
+        bool Check(NwliUse use, bool member, char letter) => use switch
+        {
+            NwliUse.Only => member,
+            NwliUse.Never => !member,
+            NwliUse.Scan => true,
+            _ => !member || defaultScan(letter),
+        };
+    }
+}
+
+/// <summary>One weighted entry: the regex, its weight, its flags and where it was written.</summary>
+public sealed record WeightedRegexEntry(string Source, Regex Regex, double Weight, bool HasWeight, NwliFlags Flags, ListEntry Origin);
+
+/// <summary>One hit of a weighted regex option: which entry matched, on what text, with what weight.</summary>
+public readonly record struct WeightedHit(WeightedRegexEntry Entry, string MatchedText)
+{
+    public double Weight => Entry.Weight;
+}
+
+/// <summary>
+/// A `**` option: entries "regex=>weight" or "~regex with | ~=>weight", optionally followed by ":>NWLI" flags;
+/// a whole-line "!!!NWLI!!!" in the file sets the default flags. One combined regex finds candidate matches
+/// quickly; each hit is then attributed to the entry that matches it.
+/// </summary>
+public sealed class WeightedRegexList
+{
+    public static readonly WeightedRegexList Empty = new([], null, NwliFlags.None);
+
+    private readonly WeightedRegexEntry[] _entries;
+    private readonly Regex? _combined;
+
+    public IReadOnlyList<WeightedRegexEntry> Entries => _entries;
+    public NwliFlags FileDefaultFlags { get; }
+    public int Count => _entries.Length;
+
+    private WeightedRegexList(WeightedRegexEntry[] entries, Regex? combined, NwliFlags fileDefaults)
+    {
+        _entries = entries;
+        _combined = combined;
+        FileDefaultFlags = fileDefaults;
+    }
+
+    /// <summary>
+    /// The score one hit contributes: |weight| ≤ 6 multiplies the check's valence (the product cut to a whole
+    /// number, as ASSP does), larger weights are the score themselves. An entry without a weight counts as 1.
+    /// </summary>
+    public static double Score(double weight, double valence) => Math.Abs(weight) <= 6 ? Math.Truncate(weight * valence) : weight;
+
+    public static WeightedRegexList Compile(IEnumerable<ListEntry> entries, string option, List<ConfigIssue> issues, TimeSpan timeout,
+        bool ignoreCase, NwliFlags fileDefaults = default)
+    {
+        var list = new List<WeightedRegexEntry>();
+        var combined = new StringBuilder();
+        // A line may hold several entries ("a=>1|b=>2"), as ASSP joins lines with '|' before it parses weights.
+        foreach (var e in entries.SelectMany(x => ConfigLoader.SplitWeighted(x.Text).Select(part => x with { Text = part })))
+        {
+            var text = e.Text.Trim();
+            if (text.Length == 0) continue;
+            if (TryParseDefaultFlags(text, out var lineDefaults))
+            {
+                fileDefaults = lineDefaults;
+                continue;
+            }
+            if (!TryParseEntry(RegexList.StripNoOptimizeMarkers(text), out var pattern, out var weight, out var hasWeight, out var flags, out var syntaxError))
+            {
+                issues.Add(new ConfigIssue(IssueSeverity.Error, option, e.Text, syntaxError!, e.File, e.Line));
+                continue;
+            }
+            var translated = ConfigRegex.TryTranslate(pattern, ignoreCase, timeout, out var error);
+            if (translated is null)
+            {
+                issues.Add(new ConfigIssue(IssueSeverity.Error, option, e.Text, "invalid regular expression: " + error, e.File, e.Line));
+                continue;
+            }
+            var regex = new Regex(translated, RegexOptions.CultureInvariant, timeout);
+            list.Add(new WeightedRegexEntry(pattern, regex, weight, hasWeight, flags, e));
+            if (combined.Length > 0) combined.Append('|');
+            combined.Append("(?:").Append(translated).Append(')');
+        }
+        // Flags written on entries win; the file default fills the letters they leave open.
+        var final = list.Select(x => x with { Flags = x.Flags.Over(fileDefaults) }).ToArray();
+        Regex? all = final.Length == 0 ? null
+            : new Regex(combined.ToString(), RegexOptions.CultureInvariant | (combined.Length < 20_000 ? RegexOptions.Compiled : RegexOptions.None), timeout);
+        return new WeightedRegexList(final, all, fileDefaults);
+    }
+
+    /// <summary>A line "!!!NWLI!!!" (any of the letters, with + or -).</summary>
+    internal static bool TryParseDefaultFlags(string text, out NwliFlags flags)
+    {
+        flags = default;
+        return text.Length > 6 && text.StartsWith("!!!", StringComparison.Ordinal) && text.EndsWith("!!!", StringComparison.Ordinal)
+            && NwliFlags.TryParse(text.AsSpan(3, text.Length - 6), out flags);
+    }
+
+    /// <summary>Splits one entry into its regex, weight and flags.</summary>
+    internal static bool TryParseEntry(string text, out string pattern, out double weight, out bool hasWeight, out NwliFlags flags, out string? error)
+    {
+        pattern = text;
+        weight = 1;
+        hasWeight = false;
+        flags = default;
+        error = null;
+        string rest;
+        if (text.StartsWith('~'))
+        {
+            int close = text.IndexOf("~=>", 1, StringComparison.Ordinal);
+            if (close < 0)
+            {
+                if (text.Length > 1 && text.EndsWith('~'))
+                {
+                    pattern = text[1..^1];
+                    return true;
+                }
+                error = "an entry that starts with '~' must end with '~' or '~=>weight'";
+                return false;
+            }
+            pattern = text[1..close];
+            rest = text[(close + 3)..];
+        }
+        else
+        {
+            int arrow = text.LastIndexOf("=>", StringComparison.Ordinal);
+            if (arrow < 0) return true;
+            // "=>" followed by something that is not a weight belongs to the regex itself.
+            var candidate = text[(arrow + 2)..];
+            int flagAt = candidate.IndexOf(":>", StringComparison.Ordinal);
+            var weightText = flagAt >= 0 ? candidate[..flagAt] : candidate;
+            if (!double.TryParse(weightText.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out _)) return true;
+            pattern = text[..arrow];
+            rest = candidate;
+        }
+        int flagsAt = rest.IndexOf(":>", StringComparison.Ordinal);
+        var w = (flagsAt >= 0 ? rest[..flagsAt] : rest).Trim();
+        if (!double.TryParse(w, NumberStyles.Float, CultureInfo.InvariantCulture, out weight))
+        {
+            error = $"'{w}' is not a weight (a number after '=>')";
+            return false;
+        }
+        hasWeight = true;
+        if (flagsAt >= 0 && !NwliFlags.TryParse(rest.AsSpan(flagsAt + 2).Trim(), out flags))
+        {
+            error = $"'{rest[(flagsAt + 2)..]}' is not a set of N/W/L/I flags (like N-W+LI)";
+            return false;
+        }
+        if (pattern.Length == 0)
+        {
+            error = "the regular expression before '=>' is empty";
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Every hit in the input, up to maxHits, from entries that apply to this mail. Timeouts end the scan early
+    /// (what was found so far is returned).
+    /// </summary>
+    public List<WeightedHit> Matches(string? input, MailClasses mail, Func<char, bool> defaultScan, int maxHits = int.MaxValue)
+    {
+        var hits = new List<WeightedHit>();
+        if (_combined is null || string.IsNullOrEmpty(input)) return hits;
+        try
+        {
+            for (var m = _combined.Match(input); m.Success && hits.Count < maxHits; m = m.NextMatch())
+            {
+                foreach (var entry in _entries)
+                {
+                    if (!mail.Allows(entry.Flags, defaultScan)) continue;
+                    var em = entry.Regex.Match(input, m.Index);
+                    if (em.Success && em.Index == m.Index)
+                    {
+                        hits.Add(new WeightedHit(entry, em.Value));
+                        break;
+                    }
+                }
+                if (m.Length == 0) break;
+            }
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            // A hostile or pathological pattern: keep what was found, never stall the caller.
+        }
+        return hits;
+    }
+
+    /// <summary>Hits for mail that is in none of the N/W/L/I classes.</summary>
+    public List<WeightedHit> Matches(string? input) => Matches(input, default, _ => true);
+}

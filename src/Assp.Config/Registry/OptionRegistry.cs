@@ -1,0 +1,159 @@
+using System.Collections.Frozen;
+using System.Reflection;
+using System.Text;
+
+namespace Assp.Config.Registry;
+
+/// <summary>
+/// All ASSP 2.6.8 options, built once from the embedded options.tsv (names, sections, widgets, choices,
+/// defaults) and option-rules.tsv (kind, validation rule, description).
+/// </summary>
+public sealed class OptionRegistry
+{
+    private static readonly Lazy<OptionRegistry> s_default = new(LoadEmbedded);
+
+    /// <summary>Names the ASSP reference spells differently from assp.pl; the value is the real name.</summary>
+    private static readonly (string Alias, string Real)[] s_aliases =
+    [
+        ("MaxRealSizeAddr", "MaxRealSizeAdr"), ("MaxSizeAddr", "MaxSizeAdr"),
+        ("MaxRealSizeExternalAddr", "MaxRealSizeExternalAdr"), ("MaxSizeExternalAddr", "MaxSizeExternalAdr"),
+        ("b1SpamLovers", "blSpamLovers"), ("h1SpamLovers", "hlSpamLovers"),
+        ("ccMailReplaceReceipt", "ccMailReplaceRecpt"), ("ReplaceReceipt", "ReplaceRecpt"),
+        ("rIValencePB", "rlValencePB"), ("midValencePB", "midiValencePB"),
+        ("DoInvalidFormatHello", "DoInvalidFormatHelo"), ("invalidFormatHelloRe", "invalidFormatHeloRe"),
+        ("DoHelloWL", "DoHeloWL"), ("DoHelloNP", "DoHeloNP"), ("hValencePB", "hlValencePB"),
+        ("ipValencePB", "iplValencePB"), ("Idaplistdb", "ldaplistdb"), ("LDAPIFail", "LDAPFail"),
+        ("noAUTHHelloRe", "noAUTHHeloRe"), ("onlyAUTHHelloRe", "onlyAUTHHeloRe"),
+        ("bITestMode", "blTestMode"), ("hITestMode", "hlTestMode"), ("URIBLNTP", "URIBLNP"),
+        ("noDMARCDReportDomain", "noDMARCReportDomain"), ("SPFOVERRIDE", "SPFoverride"),
+        ("SPFFallback", "SPFfallback"), ("SPFLocalRecord", "SPFlocalRecord"), ("HMMusesbdb", "HMMusesBDB"),
+        ("TLSProxyListenPorts", "TLStoProxyListenPorts"), ("SNMPWritable", "SNMPwriteable"),
+        ("LDAPTimeout", "LDAPtimeout"), ("MaxLDAPListDays", "MaxLDAPlistDays"), ("DNSTimeout", "DNStimeout"),
+        ("RebuildFileDialogTimeLimit", "RebuildFileTimeLimit"), ("usePerlIOScalar", "usePerlIOscalar"),
+        ("DOLDAPSSL", "DoLDAPSSL"), ("IdLDAPRoot", "LDAPRoot"), ("IdLDAPFilter", "LDAPFilter"),
+        ("IdapLocalIPAddress", "ldapLocalIPAddress"), ("DKIMNPAAddresses", "DKIMNPAddresses"),
+        ("DKIMNPAaddresses", "DKIMNPAddresses"), ("ASSP_AFCRepBadAttach", "ASSP_AFCReplBadAttach"),
+        ("ASSP_AFCRepBadAttachText", "ASSP_AFCReplBadAttachText"), ("ASSP_AFCRepViriParts", "ASSP_AFCReplViriParts"),
+        ("ASSP_DCCdccfd", "ASSP_DCCdccifd"), ("ASSP_FakeMXFakeMX", "ASSP_FakeMxFakeMX"),
+    ];
+
+    /// <summary>Names ASSP documents but 2.6.8 no longer has; loaded and ignored with a notice.</summary>
+    private static readonly FrozenSet<string> s_obsolete = new[] { "SPF2", "LocalPolicySPF" }.ToFrozenSet(StringComparer.Ordinal);
+
+    private readonly FrozenDictionary<string, OptionDefinition> _byName;
+    private readonly FrozenDictionary<string, string> _aliases;
+    private readonly FrozenDictionary<string, string> _byLowerName;
+
+    public IReadOnlyList<OptionDefinition> Options { get; }
+    public IReadOnlyList<string> Sections { get; }
+
+    public static OptionRegistry Default => s_default.Value;
+
+    public OptionRegistry(IReadOnlyList<OptionDefinition> options)
+    {
+        Options = options;
+        _byName = options.ToFrozenDictionary(o => o.Name, StringComparer.Ordinal);
+        Sections = options.Select(o => o.Section).Distinct().ToArray();
+        _aliases = s_aliases.Where(a => _byName.ContainsKey(a.Real) && !_byName.ContainsKey(a.Alias))
+            .ToFrozenDictionary(a => a.Alias, a => a.Real, StringComparer.Ordinal);
+        // Case-insensitive fallback only where the lower-case name is unique (spamlog and SpamLog both exist).
+        _byLowerName = options.GroupBy(o => o.Name.ToLowerInvariant()).Where(g => g.Count() == 1)
+            .ToFrozenDictionary(g => g.Key, g => g.First().Name, StringComparer.Ordinal);
+    }
+
+    public int Count => Options.Count;
+
+    public OptionDefinition? Find(string name) => _byName.GetValueOrDefault(name);
+
+    public OptionDefinition Get(string name) =>
+        _byName.TryGetValue(name, out var o) ? o : throw new KeyNotFoundException($"'{name}' is not an ASSP option");
+
+    public bool IsObsolete(string name) => s_obsolete.Contains(name);
+
+    /// <summary>
+    /// Maps a name as written in a config file to the real option: exact, then a known misspelling, then a
+    /// unique case-insensitive match. Returns null for names that are not options.
+    /// </summary>
+    public OptionDefinition? Resolve(string name, out bool wasAlias)
+    {
+        wasAlias = false;
+        if (_byName.TryGetValue(name, out var exact)) return exact;
+        if (_aliases.TryGetValue(name, out var real) || _byLowerName.TryGetValue(name.ToLowerInvariant(), out real))
+        {
+            wasAlias = true;
+            return _byName[real];
+        }
+        return null;
+    }
+
+    private static OptionRegistry LoadEmbedded()
+    {
+        var asm = typeof(OptionRegistry).Assembly;
+        // options.tsv is ASSP's own data and is Latin-1 (its choice labels hold accented letters).
+        var optionsText = ReadResource(asm, "Assp.Config.options.tsv", Encoding.Latin1);
+        var rulesText = ReadResource(asm, "Assp.Config.option-rules.tsv", Encoding.UTF8);
+        return Build(optionsText, rulesText);
+    }
+
+    private static string ReadResource(Assembly asm, string name, Encoding encoding)
+    {
+        using var stream = asm.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"embedded resource {name} is missing");
+        using var reader = new StreamReader(stream, encoding);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>Builds a registry from the two tables; every option must have a rule line.</summary>
+    public static OptionRegistry Build(string optionsTsv, string rulesTsv)
+    {
+        var rules = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var line in SplitLines(rulesTsv))
+        {
+            if (line.Length == 0 || line[0] == '#') continue;
+            var cols = line.Split('\t');
+            if (cols.Length < 5) throw new FormatException($"option-rules.tsv: expected 5 columns in '{line}'");
+            rules[cols[0]] = cols;
+        }
+        var list = new List<OptionDefinition>(1200);
+        bool header = true;
+        foreach (var line in SplitLines(optionsTsv))
+        {
+            if (header) { header = false; continue; }
+            if (line.Length == 0) continue;
+            var cols = line.Split('\t');
+            if (cols.Length < 5) throw new FormatException($"options.tsv: expected 5 columns in '{line}'");
+            var name = cols[0];
+            if (!rules.TryGetValue(name, out var rule))
+                throw new FormatException($"option-rules.tsv has no line for option {name}");
+            if (!OptionKindExtensions.TryParse(rule[1], out var kind))
+                throw new FormatException($"option-rules.tsv: unknown kind '{rule[1]}' for {name}");
+            list.Add(new OptionDefinition
+            {
+                Name = name,
+                Section = cols[1],
+                Widget = cols[2],
+                Kind = kind,
+                Choices = ParseChoices(cols[3]),
+                Default = cols[4],
+                Rule = OptionRule.Parse(rule[2]),
+                Description = rule[4],
+            });
+        }
+        return new OptionRegistry(list);
+    }
+
+    private static IEnumerable<string> SplitLines(string text) =>
+        text.Split('\n').Select(l => l.TrimEnd('\r'));
+
+    internal static IReadOnlyList<OptionChoice> ParseChoices(string text)
+    {
+        if (text.Length == 0) return [];
+        var result = new List<OptionChoice>();
+        foreach (var part in text.Split('|'))
+        {
+            int colon = part.IndexOf(':');
+            result.Add(colon < 0 ? new OptionChoice(part, part) : new OptionChoice(part[..colon], part[(colon + 1)..]));
+        }
+        return result;
+    }
+}

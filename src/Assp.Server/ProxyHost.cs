@@ -1,0 +1,95 @@
+using System.Runtime.InteropServices;
+using Assp.Config;
+using Assp.Config.Files;
+using Assp.Config.Logging;
+using Assp.Config.Registry;
+
+namespace Assp.Server;
+
+/// <summary>
+/// The running proxy process: prepares the base folder, loads and watches the configuration, owns the maillog,
+/// reloads on SIGHUP and stops cleanly on SIGINT/SIGTERM.
+/// </summary>
+public static class ProxyHost
+{
+    public static async Task<int> RunAsync(string baseDir, IReadOnlyList<KeyValuePair<string, string>> overrides, TextWriter output, CancellationToken stop)
+    {
+        var registry = OptionRegistry.Default;
+        var created = BaseFolder.Initialize(baseDir, registry, FreshInstallValues);
+        if (created.Count > 0) output.WriteLine($"Prepared base folder {baseDir} ({created.Count} files and folders created).");
+
+        ConfigManager manager;
+        try
+        {
+            manager = new ConfigManager(new ConfigLoader(registry), new ConfigSource(baseDir, Overrides: overrides));
+        }
+        catch (ConfigException ex)
+        {
+            await output.WriteLineAsync("error: " + ex.Message);
+            return 1;
+        }
+        using var _ = manager;
+        var overrideErrors = manager.Current.Issues.Where(i => i.File == "--set" && i.Severity == IssueSeverity.Error).ToList();
+        if (overrideErrors.Count > 0)
+        {
+            foreach (var i in overrideErrors) await output.WriteLineAsync(i.ToString());
+            return 2;
+        }
+
+        await using var log = new MailLog(() => manager.Current, console: output);
+        var cfg = manager.Current;
+        log.Write($"ASSP for .NET {typeof(ProxyHost).Assembly.GetName().Version} starting in {cfg.BaseDirectory}");
+        LogIssues(log, cfg);
+        manager.Reloaded += (snapshot, reason) =>
+        {
+            log.Write($"configuration reloaded ({reason})");
+            LogIssues(log, snapshot);
+        };
+        manager.StartWatching(TimeSpan.FromSeconds(1));
+
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
+        {
+            ctx.Cancel = true;
+            manager.Reload("SIGHUP");
+        });
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
+        {
+            ctx.Cancel = true;
+            stopping.Cancel();
+        });
+        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
+        {
+            ctx.Cancel = true;
+            stopping.Cancel();
+        });
+
+        log.Write($"ready; {cfg.Registry.Count} options loaded, {cfg.All().Count(x => x.Value != x.Option.Default)} changed from default");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stopping.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        log.Write("ASSP for .NET stopping");
+        return 0;
+    }
+
+    /// <summary>
+    /// Values a brand-new installation gets in its assp.cfg where ASSP's default does not suit a first start:
+    /// live reload of assp.cfg is on, so edits take effect without a restart.
+    /// </summary>
+    private static readonly Dictionary<string, string> FreshInstallValues = new(StringComparer.Ordinal)
+    {
+        ["AutoReloadCfg"] = "1",
+    };
+
+    private static void LogIssues(MailLog log, ConfigSnapshot cfg)
+    {
+        foreach (var issue in cfg.Issues.Where(i => i.Severity != IssueSeverity.Info))
+        {
+            log.Write("config " + issue);
+        }
+    }
+}

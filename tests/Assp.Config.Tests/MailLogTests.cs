@@ -1,0 +1,81 @@
+using Assp.Config.Logging;
+using Assp.Config.Registry;
+
+namespace Assp.Config.Tests;
+
+public class MailLogTests
+{
+    [Theory]
+    [InlineData("MMM-DD-YY hh:mm:ss", 0, "Nov-05-26 07:08:09")]
+    [InlineData("YYYY-MM-DD hh:mm:ss", 0, "2026-11-05 07:08:09")]
+    [InlineData("DDD DD.MM.YYYY hh:mm:ss", 2, "Don 05.11.2026 07:08:09")]
+    [InlineData("MMM-DD-YY", 1, "nov-05-26")]
+    [InlineData("YY-MM-DD", 0, "26-11-05")]
+    public void Dates_follow_LogDateFormat_and_LogDateLang(string format, int lang, string expected) =>
+        Assert.Equal(expected, LogDateFormat.Format(new DateTime(2026, 11, 5, 7, 8, 9), format, lang));
+
+    private static ConfigSnapshot Config(TestPaths.TempDir dir, string extra = "")
+    {
+        File.WriteAllText(Path.Combine(dir.Path, "assp.cfg"), extra + "ConfigSavedOK:=1\n");
+        return new ConfigLoader(OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+    }
+
+    [Fact]
+    public void Lines_have_date_worker_and_session_id()
+    {
+        using var dir = new TestPaths.TempDir();
+        var cfg = Config(dir);
+        var line = MailLog.FormatLine(cfg, new DateTime(2026, 11, 5, 7, 8, 9), "Worker_1", "m1-12345-01", "[SMTP Error] 554 go away");
+        Assert.Equal("Nov-05-26 07:08:09 m1-12345-01 [Worker_1] [SMTP Error] 554 go away", line);
+        var quiet = Config(dir, "WorkerLogging:=\nuniqeIDLogging:=\n");
+        Assert.Equal("Nov-05-26 07:08:09 hello", MailLog.FormatLine(quiet, new DateTime(2026, 11, 5, 7, 8, 9), "Worker_1", "m1-1", "hello"));
+        Assert.Equal("Nov-05-26 07:08:09 [Worker_1] two\n\tlines", MailLog.FormatLine(cfg, new DateTime(2026, 11, 5, 7, 8, 9), "Worker_1", null, "two\r\nlines"));
+    }
+
+    [Fact]
+    public async Task Log_is_written_and_rolls_daily_to_a_dated_name()
+    {
+        using var dir = new TestPaths.TempDir();
+        var cfg = Config(dir);
+        var time = new FakeTime(new DateTimeOffset(2026, 11, 5, 23, 59, 0, TimeSpan.Zero));
+        var log = new MailLog(() => cfg, time);
+        log.Write("first day");
+        await Task.Delay(200);
+        time.Advance(TimeSpan.FromMinutes(2));
+        log.Write("second day");
+        await log.DisposeAsync();
+        var logs = Path.Combine(dir.Path, "logs");
+        var rolled = File.ReadAllText(Path.Combine(logs, "26-11-05.maillog.txt"));
+        var current = File.ReadAllText(Path.Combine(logs, "maillog.txt"));
+        Assert.Contains("Nov-05-26 23:59:00 [Main_Thread] first day", rolled);
+        Assert.Equal(2, Directory.GetFiles(logs).Length);
+        Assert.DoesNotContain("second day", rolled);
+        Assert.Contains("Nov-06-26 00:01:00 [Main_Thread] second day", current);
+    }
+
+    [Fact]
+    public async Task A_log_named_maillog_log_never_rolls()
+    {
+        using var dir = new TestPaths.TempDir();
+        var cfg = Config(dir, "logfile:=logs/maillog.log\n");
+        var time = new FakeTime(new DateTimeOffset(2026, 11, 5, 12, 0, 0, TimeSpan.Zero));
+        var log = new MailLog(() => cfg, time);
+        log.Write("one");
+        await Task.Delay(200);
+        time.Advance(TimeSpan.FromDays(3));
+        log.Write("two");
+        await log.DisposeAsync();
+        Assert.Equal(["maillog.log"], Directory.GetFiles(Path.Combine(dir.Path, "logs")).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task Empty_logfile_writes_no_file()
+    {
+        using var dir = new TestPaths.TempDir();
+        var cfg = Config(dir, "logfile:=\n");
+        var log = new MailLog(() => cfg);
+        log.Write("nothing");
+        await log.DisposeAsync();
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "logs")));
+    }
+}

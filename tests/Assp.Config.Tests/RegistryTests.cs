@@ -1,0 +1,106 @@
+using System.Text;
+using Assp.Config.Registry;
+
+namespace Assp.Config.Tests;
+
+public class RegistryTests
+{
+    private static readonly OptionRegistry Registry = OptionRegistry.Default;
+
+    private static List<string[]> ReadOptionsTsv() =>
+        File.ReadAllLines(TestPaths.Data("options.tsv"), Encoding.Latin1).Skip(1).Where(l => l.Length > 0)
+            .Select(l => l.Split('\t')).ToList();
+
+    [Fact]
+    public void Every_option_of_options_tsv_is_registered_with_its_section_widget_choices_and_default()
+    {
+        var rows = ReadOptionsTsv();
+        Assert.Equal(1119, rows.Count);
+        Assert.Equal(rows.Count, Registry.Count);
+        foreach (var r in rows)
+        {
+            var o = Registry.Find(r[0]);
+            Assert.True(o is not null, $"{r[0]} missing");
+            Assert.Equal(r[1], o!.Section);
+            Assert.Equal(r[2], o.Widget);
+            Assert.Equal(r[4], o.Default);
+            Assert.Equal(r[3], string.Join("|", o.Choices.Select(c => c.Code + ":" + c.Label)));
+        }
+    }
+
+    [Fact]
+    public void Every_default_passes_its_own_validation()
+    {
+        var failures = Registry.Options.Select(o => (o.Name, Error: o.Validate(o.Default))).Where(x => x.Error is not null).ToList();
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Select(f => $"{f.Name}: {f.Error}")));
+    }
+
+    [Fact]
+    public void Every_option_has_a_description_and_widgets_map_to_kinds()
+    {
+        foreach (var o in Registry.Options)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(o.Description), o.Name);
+            if (o.Widget == "checkbox") Assert.Equal(OptionKind.Bool, o.Kind);
+            if (o.Widget == "listbox") Assert.Equal(OptionKind.Choice, o.Kind);
+            if (o.Widget.StartsWith("pass", StringComparison.Ordinal)) Assert.Equal(OptionKind.Password, o.Kind);
+        }
+    }
+
+    [Theory]
+    [InlineData("MaxSizeAddr", "MaxSizeAdr")]
+    [InlineData("b1SpamLovers", "blSpamLovers")]
+    [InlineData("DoInvalidFormatHello", "DoInvalidFormatHelo")]
+    [InlineData("Idaplistdb", "ldaplistdb")]
+    [InlineData("DNSTimeout", "DNStimeout")]
+    [InlineData("midValencePB", "midiValencePB")]
+    [InlineData("listenport", "listenPort")]
+    public void Misspellings_from_the_reference_resolve_to_the_real_name(string written, string real)
+    {
+        var o = Registry.Resolve(written, out bool alias);
+        Assert.NotNull(o);
+        Assert.Equal(real, o!.Name);
+        Assert.True(alias);
+    }
+
+    [Fact]
+    public void Names_that_differ_only_in_case_stay_distinct()
+    {
+        Assert.Equal("spamlog", Registry.Resolve("spamlog", out _)!.Name);
+        Assert.Equal("SpamLog", Registry.Resolve("SpamLog", out _)!.Name);
+        Assert.Null(Registry.Resolve("SPAMLOG", out _));
+        Assert.Null(Registry.Resolve("noSuchOption", out _));
+    }
+
+    [Theory]
+    [InlineData("DoTLS", "2", true)]
+    [InlineData("DoTLS", "7", false)]
+    [InlineData("EnableDelaying", "1", true)]
+    [InlineData("EnableDelaying", "yes", false)]
+    [InlineData("MaxErrors", "10", true)]
+    [InlineData("MaxErrors", "ten", false)]
+    [InlineData("MaxErrors", "-3", false)]
+    [InlineData("spfValencePB", "15,10", true)]
+    [InlineData("spfValencePB", "15;10", false)]
+    [InlineData("listenPort", "0.0.0.0:25|[::]:25", true)]
+    [InlineData("listenPort", "SSL:465", true)]
+    [InlineData("listenPort", "1.2.3.4:99999", false)]
+    [InlineData("smtpDestination", "INBOUND:10026", true)]
+    [InlineData("smtpDestination", "host:name:1", false)]
+    [InlineData("SpamError", "554 5.7.1 go away", true)]
+    [InlineData("SpamError", "go away", false)]
+    [InlineData("LogRollDays", "0", false)]
+    public void Values_are_checked_against_kind_and_rule(string option, string value, bool valid)
+    {
+        var error = Registry.Get(option).Validate(value);
+        Assert.True(valid == (error is null), $"{option}='{value}': {error}");
+    }
+
+    [Fact]
+    public void Choice_errors_list_the_allowed_codes()
+    {
+        var error = Registry.Get("ValidateSPF").Validate("9");
+        Assert.NotNull(error);
+        Assert.Contains("1 (block)", error);
+    }
+}

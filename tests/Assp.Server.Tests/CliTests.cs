@@ -1,0 +1,100 @@
+namespace Assp.Server.Tests;
+
+public sealed class CliTests : IDisposable
+{
+    private readonly string _base = Path.Combine(Path.GetTempPath(), "assp-cli-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_base, true); } catch (IOException) { }
+    }
+
+    private static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int exit = await Cli.RunAsync(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Run_with_a_fresh_base_creates_a_working_folder_and_stops_cleanly()
+    {
+        using var stop = new CancellationTokenSource();
+        var output = new StringWriter();
+        var run = Cli.RunAsync(["run", "--base", _base, "--set", "MaxErrors=7"], output, new StringWriter(), stop.Token);
+        var log = Path.Combine(_base, "logs", "maillog.txt");
+        for (int i = 0; i < 200 && !(File.Exists(log) && File.ReadAllText(log).Contains("ready;")); i++) await Task.Delay(50);
+        stop.Cancel();
+        Assert.Equal(0, await run);
+
+        Assert.True(File.Exists(Path.Combine(_base, "assp.cfg")));
+        foreach (var folder in new[] { "files", "logs", "spam", "notspam", "okmail", "errors/spam", "errors/notspam", "quarantine" })
+            Assert.True(Directory.Exists(Path.Combine(_base, folder)), folder);
+        var cfg = File.ReadAllLines(Path.Combine(_base, "assp.cfg"));
+        Assert.Equal("ConfigSavedOK:=1", cfg[^1]);
+        Assert.Contains("listenPort:=25", cfg);
+        Assert.Equal(1119 + 1, cfg.Length);
+        var text = File.ReadAllText(log);
+        Assert.Contains("starting in", text);
+        Assert.Contains("stopping", text);
+        // --set changes this run only, never the file.
+        Assert.Contains("MaxErrors:=5", cfg);
+
+        // The fresh folder is clean: no errors and no warnings.
+        var (exit, check, _) = await Run("check-config", "--base", _base);
+        Assert.Equal(0, exit);
+        Assert.Contains("0 errors, 0 warnings", check);
+    }
+
+    [Fact]
+    public async Task Check_config_names_the_option_the_value_and_the_line()
+    {
+        Directory.CreateDirectory(_base);
+        File.WriteAllText(Path.Combine(_base, "assp.cfg"), "myName:=mx.example.org\nMaxErrors:=plenty\nConfigSavedOK:=1\n");
+        var (exit, output, _) = await Run("check-config", "--base", _base);
+        Assert.Equal(1, exit);
+        var row = output.Split('\n').Single(l => l.Contains("MaxErrors"));
+        Assert.Contains("assp.cfg:2", row);
+        Assert.Contains("plenty", row);
+        Assert.Contains("whole number", row);
+        Assert.Contains("1 errors", output);
+    }
+
+    [Fact]
+    public async Task Check_config_reports_bad_list_entries_in_files()
+    {
+        Directory.CreateDirectory(Path.Combine(_base, "files"));
+        File.WriteAllText(Path.Combine(_base, "files", "ips.txt"), "10.0.0.0/8\n999.1.1.1\n");
+        File.WriteAllText(Path.Combine(_base, "assp.cfg"), "whiteListedIPs:=file:files/ips.txt\nConfigSavedOK:=1\n");
+        var (exit, output, _) = await Run("check-config", "--base", _base);
+        Assert.Equal(1, exit);
+        Assert.Contains("files/ips.txt:2", output);
+        Assert.Contains("whiteListedIPs", output);
+    }
+
+    [Fact]
+    public async Task Show_config_lists_changed_options_with_their_defaults_and_hides_secrets()
+    {
+        Directory.CreateDirectory(_base);
+        File.WriteAllText(Path.Combine(_base, "assp.cfg"), "MaxErrors:=9\nwebAdminPassword:=TopSecret1\nValidateSPF:=2\nConfigSavedOK:=1\n");
+        var (exit, output, _) = await Run("show-config", "--base", _base, "--changed");
+        Assert.Equal(0, exit);
+        Assert.Contains("MaxErrors", output);
+        Assert.Contains("2:monitor", output);
+        Assert.DoesNotContain("TopSecret1", output);
+        Assert.Contains("3 options shown", output);
+        Assert.DoesNotContain("listenPort", output);
+    }
+
+    [Fact]
+    public async Task Bad_set_arguments_are_refused()
+    {
+        var (exit, _, err) = await Run("run", "--base", _base, "--set", "MaxErrors");
+        Assert.Equal(2, exit);
+        Assert.Contains("name=value", err);
+        var output = new StringWriter();
+        Assert.Equal(2, await Cli.RunAsync(["run", "--base", _base, "--set", "MaxErrors=x"], output, new StringWriter()));
+        Assert.Contains("MaxErrors", output.ToString());
+    }
+}
