@@ -14,6 +14,7 @@ public sealed class ConfigSnapshot
 {
     private readonly FrozenDictionary<string, string> _values;
     private readonly FrozenDictionary<string, object> _compiled;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, object> _derived = new(StringComparer.Ordinal);
 
     public OptionRegistry Registry { get; }
     public string BaseDirectory { get; }
@@ -102,6 +103,13 @@ public sealed class ConfigSnapshot
         if (def.Kind != kind) throw new InvalidOperationException($"{name} is a {def.Kind.ToToken()} option, not {kind.ToToken()}");
         return _compiled.TryGetValue(name, out var o) ? (T)o : empty;
     }
+
+    /// <summary>
+    /// Something computed once from this snapshot (a matcher built from several options, parsed listeners) and
+    /// reused by every session that runs on it; a reload starts with an empty cache.
+    /// </summary>
+    public T Derived<T>(string key, Func<ConfigSnapshot, T> factory) where T : class =>
+        (T)_derived.GetOrAdd(key, static (_, state) => state.factory(state.self), (factory, self: this));
 
     /// <summary>All values (for show-config and the GUI), in registry order.</summary>
     public IEnumerable<(OptionDefinition Option, string Value)> All() => Registry.Options.Select(o => (o, _values[o.Name]));

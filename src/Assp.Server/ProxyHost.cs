@@ -3,6 +3,7 @@ using Assp.Config;
 using Assp.Config.Files;
 using Assp.Config.Logging;
 using Assp.Config.Registry;
+using Assp.Smtp;
 
 namespace Assp.Server;
 
@@ -64,7 +65,15 @@ public static class ProxyHost
             stopping.Cancel();
         });
 
-        log.Write($"ready; {cfg.Registry.Count} options loaded, {cfg.All().Count(x => x.Value != x.Option.Default)} changed from default");
+        await using var smtp = new SmtpProxyServer(() => manager.Current, log);
+        var problems = smtp.Start();
+        if (problems.Count > 0 && smtp.Listeners.Count == 0 && !cfg.GetBool("DisableSMTPNetworking"))
+        {
+            foreach (var p in problems) await output.WriteLineAsync("error: " + p);
+            return 1;
+        }
+        log.Write($"ready; {cfg.Registry.Count} options loaded, {cfg.All().Count(x => x.Value != x.Option.Default)} changed from default; " +
+            $"{smtp.Listeners.Count} SMTP listeners");
         try
         {
             await Task.Delay(Timeout.Infinite, stopping.Token);
@@ -72,17 +81,22 @@ public static class ProxyHost
         catch (OperationCanceledException)
         {
         }
-        log.Write("ASSP for .NET stopping");
+        log.Write($"ASSP for .NET stopping; waiting for {smtp.ActiveSessions} sessions to finish");
+        await smtp.StopAsync(TimeSpan.FromSeconds(30));
+        log.Write("ASSP for .NET stopped");
         return 0;
     }
 
     /// <summary>
     /// Values a brand-new installation gets in its assp.cfg where ASSP's default does not suit a first start:
-    /// live reload of assp.cfg is on, so edits take effect without a restart.
+    /// live reload of assp.cfg is on, so edits take effect without a restart, and certificates live in the base.
     /// </summary>
     private static readonly Dictionary<string, string> FreshInstallValues = new(StringComparer.Ordinal)
     {
         ["AutoReloadCfg"] = "1",
+        // ASSP's shipped certificate paths point into its own install; a new base keeps them inside itself.
+        ["SSLCertFile"] = "certs/server-cert.pem",
+        ["SSLKeyFile"] = "certs/server-key.pem",
     };
 
     private static void LogIssues(MailLog log, ConfigSnapshot cfg)

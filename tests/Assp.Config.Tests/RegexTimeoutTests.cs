@@ -49,3 +49,19 @@ public class RegexTimeoutTests
         Assert.True(list.IsMatch("Buy VIAGRA now"));
     }
 }
+
+public class RegexBackreferenceTests
+{
+    [Fact]
+    public void Entries_with_backreferences_keep_their_own_group_numbers()
+    {
+        var list = RegexList.Compile([new ListEntry("(a)b", null, 0), new ListEntry("(x)\\1", null, 0)], "t", [],
+            ConfigRegex.DefaultMatchTimeout, true);
+        Assert.Equal("xx", list.Match("--xx--"));
+        Assert.Null(list.Match("xa"));
+        var weighted = WeightedRegexList.Compile([new ListEntry("(a)b=>2", null, 0), new ListEntry("(x)\\1=>3", null, 0)], "t", [],
+            ConfigRegex.DefaultMatchTimeout, true);
+        Assert.Equal([3.0], weighted.Matches("-- xx --").Select(h => h.Weight));
+        Assert.Empty(weighted.Matches("xa"));
+    }
+}

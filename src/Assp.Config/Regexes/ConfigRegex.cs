@@ -45,6 +45,22 @@ public static class ConfigRegex
         }
     }
 
+    /// <summary>
+    /// Whether a translated pattern refers back to its own groups; such a pattern cannot join an alternation,
+    /// where its group numbers would point at other entries' groups.
+    /// </summary>
+    public static bool HasBackreference(string translated)
+    {
+        for (int i = 0; i < translated.Length - 1; i++)
+        {
+            if (translated[i] != '\\') continue;
+            char next = translated[i + 1];
+            if (next == 'k' || (next >= '1' && next <= '9')) return true;
+            i++;
+        }
+        return false;
+    }
+
     private static string InlineFlags(RegexOptions o)
     {
         var s = "";

@@ -29,10 +29,13 @@ public sealed class PerlRegexException : FormatException
 /// </summary>
 /// <remarks>
 /// One left-to-right pass over the pattern: a small state machine with the states
-/// "outside a class", "inside a bracketed class" and "inside \Q...\E".
+/// "outside a class", "inside a bracketed class" and "inside \Q...\E". \Q...\E is read as in a
+/// Perl regex literal (qr/\Qa.b\E/), where Perl's interpolation quotes the text.
 /// Known differences that are not translated: .NET matches UTF-16 code units, so '.', \w and a
 /// simple negated class match one half of a character above U+FFFF where Perl matches the whole
-/// code point; /i uses .NET's simple case folding (Perl also folds "ß" to "ss").
+/// code point; /i uses .NET's simple case folding (Perl also folds "ß" to "ss"); .NET's \w and \b
+/// leave out the spacing and enclosing marks (Mc, Me) that Perl's \w includes; the two Unicode
+/// versions differ for recently added characters.
 /// </remarks>
 public static class PerlRegexTranslator
 {
@@ -52,6 +55,9 @@ public static class PerlRegexTranslator
 
     // One whole code point: a surrogate pair, else any single UTF-16 unit.
     private const string AnyCodePoint = @"(?:[\uD800-\uDBFF][\uDC00-\uDFFF]|[\s\S])";
+
+    // A lookahead that always succeeds (there is a next character, or this is the end).
+    private const string AlwaysTrue = @"(?=[\s\S]|\z)";
 
     // Perl's /m '^' matches after every "\n" except one that ends the string; .NET's matches there too.
     private const string MultilineCaret = @"(?:\A|(?<=\n)(?!\z))";
@@ -372,9 +378,9 @@ public static class PerlRegexTranslator
             {
                 _items.Append('\\').Append((char)c);
             }
-            else if (c < 0x20 || c is >= 0x7F and <= 0xA0 || c is >= 0xD800 and <= 0xDFFF || c is 0x2028 or 0x2029)
+            else if (c < 0x20 || c >= 0x7F)
             {
-                _items.Append(U(c));
+                _items.Append(U(c)); // unambiguous, and readable for ranges like [\u0400-\u04FF]
             }
             else
             {
@@ -469,15 +475,19 @@ public static class PerlRegexTranslator
         public bool Condition { get; } = condition;
     }
 
+    private enum ItemKind { None, CodePoint, Set }
+
+    // One member of a bracketed class: a code point, a set (\d, [:alpha:], \p{L}), or nothing
+    // (\Q and \E only switch quoting).
     private readonly struct ClassItem
     {
         public static readonly ClassItem None = default;
 
-        public ClassItem(int codePoint) { Kind = 1; CodePoint = codePoint; Set = null; Negate = false; }
+        public ClassItem(int codePoint) { Kind = ItemKind.CodePoint; CodePoint = codePoint; Set = null; Negate = false; }
 
-        public ClassItem(CharSet set, bool negate) { Kind = 2; CodePoint = 0; Set = set; Negate = negate; }
+        public ClassItem(CharSet set, bool negate) { Kind = ItemKind.Set; CodePoint = 0; Set = set; Negate = negate; }
 
-        public int Kind { get; } // 0 nothing (\Q or \E), 1 code point, 2 set
+        public ItemKind Kind { get; }
         public int CodePoint { get; }
         public CharSet? Set { get; }
         public bool Negate { get; }
@@ -485,18 +495,18 @@ public static class PerlRegexTranslator
 
     private sealed class Translator(string pattern, bool ignoreCase)
     {
-        private readonly string _p = pattern;
-        private readonly StringBuilder _out = new();
-        private readonly Stack<Group> _groups = new();
-        private readonly List<Capture> _captures = [];
+        private readonly string _p = pattern;                  // the Perl pattern
+        private readonly StringBuilder _out = new();           // the .NET pattern so far
+        private readonly Stack<Group> _groups = new();         // open groups
+        private readonly List<Capture> _captures = [];         // capture groups in Perl's order
         private readonly HashSet<string> _names = new(StringComparer.Ordinal);
-        private readonly List<(string Name, int Pos)> _nameRefs = [];
-        private readonly List<Fixup> _fixups = [];
-        private int _i;
-        private int _unnamedCount;
-        private Flags _flags = new(ignoreCase, false, false, false, false, false);
-        private Flags _hoisted = new(ignoreCase, false, false, false, false, false);
-        private bool _quoting;
+        private readonly List<(string Name, int Pos)> _nameRefs = []; // checked once all names are known
+        private readonly List<Fixup> _fixups = [];             // references to groups opened later
+        private int _i;                                        // position in _p
+        private int _unnamedCount;                             // .NET numbers of unnamed groups
+        private Flags _flags = new(ignoreCase, false, false, false, false, false); // modifiers in force
+        private Flags _hoisted = new(ignoreCase, false, false, false, false, false); // those in RegexOptions
+        private bool _quoting;                                 // inside \Q...\E
 
         // The last thing a quantifier may apply to: where it starts in the output (-1: nothing),
         // whether it is several UTF-16 units (needs (?:...)), and whether a quantifier just ended.
@@ -893,6 +903,14 @@ public static class PerlRegexTranslator
                     InsertAtAtom("(?:");
                     _out.Append(')');
                 }
+                else if (IsBareAtomicGroup(_atomStart))
+                {
+                    // .NET (10.0.12) wrongly merges a loop around an atomic one-character loop:
+                    // it runs (?>\d+)?1 as (?>\d*)1, which fails on "1". An always-true lookahead
+                    // after the atomic group keeps the two loops apart.
+                    InsertAtAtom("(?:");
+                    _out.Append(AlwaysTrue).Append(')');
+                }
 
                 _out.Append(text);
             }
@@ -919,6 +937,75 @@ public static class PerlRegexTranslator
             _atomStart = -1;
             _atomNeedsGroup = false;
             _afterQuantifier = true;
+        }
+
+        // True when the output from 'start' is one atomic group "(?>...)", possibly inside
+        // groups that .NET strips away: "(?:...)", "(?i:...)".
+        private bool IsBareAtomicGroup(int start)
+        {
+            var s = _out.ToString(start, _out.Length - start);
+            int from = 0, to = s.Length; // the window s[from..to)
+            while (to - from >= 4 && s[from] == '(' && s[from + 1] == '?' && MatchingParen(s, from) == to - 1)
+            {
+                if (s[from + 2] == '>')
+                {
+                    return true;
+                }
+
+                var k = from + 2;
+                while (k < to && s[k] is 'i' or 'm' or 's' or 'n' or '-')
+                {
+                    k++;
+                }
+
+                if (s[k] != ':')
+                {
+                    return false;
+                }
+
+                from = k + 1;
+                to--;
+            }
+
+            return false;
+        }
+
+        // Index of the ')' closing the '(' at 'open' in translated output; -1 if none.
+        private static int MatchingParen(string s, int open)
+        {
+            var depth = 0;
+            for (var k = open; k < s.Length; k++)
+            {
+                switch (s[k])
+                {
+                    case '\\':
+                        k++;
+                        break;
+                    case '[':
+                        // Our classes escape every literal '[' and ']', so the first bare ']' ends it.
+                        for (k++; k < s.Length && s[k] != ']'; k++)
+                        {
+                            if (s[k] == '\\')
+                            {
+                                k++;
+                            }
+                        }
+
+                        break;
+                    case '(':
+                        depth++;
+                        break;
+                    case ')':
+                        if (--depth == 0)
+                        {
+                            return k;
+                        }
+
+                        break;
+                }
+            }
+
+            return -1;
         }
 
         // ---- groups -------------------------------------------------------------------------
@@ -1202,6 +1289,8 @@ public static class PerlRegexTranslator
         }
 
         // (?imsx-imsx), (?^...), with ')' (rest of the enclosing group) or ':' (a group of its own).
+        // i, m, s and n go to .NET as written (so they also hold against options a caller adds);
+        // x is applied here; a, u, l, d, p, o only concern Perl and are dropped.
         private void InlineFlags(int pos)
         {
             var caret = Peek() == '^';
@@ -1210,7 +1299,10 @@ public static class PerlRegexTranslator
                 _i++;
             }
 
-            var on = caret ? new Flags(false, false, false, false, false, false) : _flags;
+            // Caret: back to Perl's defaults (d-imnsx), then apply the letters that follow.
+            var next = caret ? new Flags(false, false, false, false, false, false) : _flags;
+            var on = new StringBuilder();
+            var off = new StringBuilder();
             var minus = false;
             while (true)
             {
@@ -1236,21 +1328,21 @@ public static class PerlRegexTranslator
 
                         minus = true;
                         break;
-                    case 'i':
-                        on = on with { I = !minus };
-                        break;
-                    case 'm':
-                        on = on with { M = !minus };
-                        break;
-                    case 's':
-                        on = on with { S = !minus };
-                        break;
-                    case 'n':
-                        on = on with { N = !minus };
+                    case 'i' or 'm' or 's' or 'n':
+                        next = c switch
+                        {
+                            'i' => next with { I = !minus },
+                            'm' => next with { M = !minus },
+                            's' => next with { S = !minus },
+                            _ => next with { N = !minus },
+                        };
+                        (minus ? off : on).Append(c);
                         break;
                     case 'x':
                         // "xx" also ignores blanks inside bracketed classes.
-                        on = minus ? on with { X = false, XX = false } : on with { X = true, XX = on.XX || (_i - 2 >= pos + 2 && _p[_i - 2] == 'x') };
+                        next = minus
+                            ? next with { X = false, XX = false }
+                            : next with { X = true, XX = next.XX || (_i - 2 >= pos + 2 && _p[_i - 2] == 'x') };
                         break;
                     case 'a' or 'u' or 'l' or 'd':
                         // Character-set modifiers: .NET always uses Unicode rules, as Perl does on text.
@@ -1261,53 +1353,45 @@ public static class PerlRegexTranslator
 
                         break;
                     case 'p' or 'o' or 'g' or 'c':
-                        break; // no effect on what matches (Perl ignores or only warns)
+                        break; // no effect on what matches (Perl ignores them or only warns)
                     default:
                         throw Fail(pos, "Sequence " + Excerpt(pos, ')'), "'" + c + "' is not a regex modifier");
                 }
             }
 
-            var ender = _p[_i++];
-            var delta = FlagDelta(_flags, on);
-            if (ender == ':')
+            if (caret)
             {
-                Push(pos, "(?" + delta + ":");
-                _flags = on;
-                return;
-            }
-
-            if (_out.Length == 0 && _groups.Count == 0)
-            {
-                // Leading modifiers cover the whole pattern: fold them into RegexOptions.
-                _hoisted = on;
-            }
-            else if (delta.Length > 0)
-            {
-                _out.Append("(?").Append(delta).Append(')');
-            }
-
-            _flags = on;
-            NoAtom();
-        }
-
-        // The .NET inline option text that turns 'from' into 'to' (x is handled here, not by .NET).
-        private static string FlagDelta(Flags from, Flags to)
-        {
-            var on = new StringBuilder();
-            var off = new StringBuilder();
-            void Flag(bool a, bool b, char letter)
-            {
-                if (a != b)
+                foreach (var letter in "imsn")
                 {
-                    (b ? on : off).Append(letter);
+                    if (on.ToString().IndexOf(letter, StringComparison.Ordinal) < 0)
+                    {
+                        off.Append(letter);
+                    }
                 }
             }
 
-            Flag(from.I, to.I, 'i');
-            Flag(from.M, to.M, 'm');
-            Flag(from.S, to.S, 's');
-            Flag(from.N, to.N, 'n');
-            return off.Length > 0 ? on + "-" + off : on.ToString();
+            var spec = off.Length > 0 ? on + "-" + off : on.ToString();
+            var ender = _p[_i++];
+            if (ender == ':')
+            {
+                Push(pos, "(?" + spec + ":");
+                _flags = next;
+                return;
+            }
+
+            if (_out.Length == 0 && _groups.Count == 0 && off.Length == 0)
+            {
+                // Leading modifiers that only switch things on cover the whole pattern: make them
+                // RegexOptions, so callers see them.
+                _hoisted = next;
+            }
+            else if (spec.Length > 0)
+            {
+                _out.Append("(?").Append(spec).Append(')');
+            }
+
+            _flags = next;
+            NoAtom();
         }
 
         // ---- backreferences -----------------------------------------------------------------
@@ -1492,7 +1576,9 @@ public static class PerlRegexTranslator
                         throw Fail(pos, "\\" + c + Excerpt(_i, '}'), "Unicode boundary types are not supported by .NET");
                     }
 
-                    Atom("\\" + c);
+                    // \B as (?!\b): the same assertion, but .NET (10.0.12) mis-optimizes a loop before a
+                    // plain \B, e.g. \W+\B\W fails on "..".
+                    Atom(c == 'b' ? @"\b" : @"(?!\b)");
                     break;
                 case 'h' or 'H':
                     Atom(Blank.Render(c == 'H'));
@@ -1846,13 +1932,13 @@ public static class PerlRegexTranslator
 
                 var itemStart = _i;
                 var item = ClassMember(start);
-                if (item.Kind == 2)
+                if (item.Kind == ItemKind.Set)
                 {
                     cls.AddSet(item.Set!, item.Negate);
                     continue;
                 }
 
-                if (item.Kind == 0)
+                if (item.Kind == ItemKind.None)
                 {
                     continue;
                 }
@@ -1868,7 +1954,7 @@ public static class PerlRegexTranslator
 
                 _i = hiStart;
                 var hi = ClassMember(start);
-                if (hi.Kind == 1)
+                if (hi.Kind == ItemKind.CodePoint)
                 {
                     if (hi.CodePoint < item.CodePoint)
                     {
@@ -1882,7 +1968,7 @@ public static class PerlRegexTranslator
                 // Perl: a range to a class like [a-\d] is no range; '-' is literal.
                 cls.AddRange(item.CodePoint, item.CodePoint);
                 cls.AddRange('-', '-');
-                if (hi.Kind == 2)
+                if (hi.Kind == ItemKind.Set)
                 {
                     cls.AddSet(hi.Set!, hi.Negate);
                 }

@@ -10,9 +10,10 @@ namespace Assp.Config.Regexes;
 /// </summary>
 public sealed class RegexList
 {
-    public static readonly RegexList Empty = new(null, 0, "");
+    public static readonly RegexList Empty = new(null, [], 0, "");
 
     private readonly Regex? _regex;
+    private readonly Regex[] _separate;
 
     public int Count { get; }
     /// <summary>The combined .NET pattern (for diagnostics).</summary>
@@ -21,9 +22,10 @@ public sealed class RegexList
     public long Timeouts => Interlocked.Read(ref _timeouts);
     private long _timeouts;
 
-    private RegexList(Regex? regex, int count, string pattern)
+    private RegexList(Regex? regex, Regex[] separate, int count, string pattern)
     {
         _regex = regex;
+        _separate = separate;
         Count = count;
         Pattern = pattern;
     }
@@ -31,6 +33,7 @@ public sealed class RegexList
     public static RegexList Compile(IEnumerable<ListEntry> entries, string option, List<ConfigIssue> issues, TimeSpan timeout, bool ignoreCase)
     {
         var sb = new StringBuilder();
+        var separate = new List<Regex>();
         int count = 0;
         foreach (var e in entries)
         {
@@ -42,14 +45,20 @@ public sealed class RegexList
                 issues.Add(new ConfigIssue(IssueSeverity.Error, option, e.Text, "invalid regular expression: " + error, e.File, e.Line));
                 continue;
             }
+            count++;
+            if (ConfigRegex.HasBackreference(translated))
+            {
+                separate.Add(new Regex(translated, RegexOptions.CultureInvariant, timeout));
+                continue;
+            }
             if (sb.Length > 0) sb.Append('|');
             sb.Append("(?:").Append(translated).Append(')');
-            count++;
         }
         if (count == 0) return Empty;
         var pattern = sb.ToString();
-        var regex = new Regex(pattern, RegexOptions.CultureInvariant | (pattern.Length < 20_000 ? RegexOptions.Compiled : RegexOptions.None), timeout);
-        return new RegexList(regex, count, pattern);
+        var regex = pattern.Length == 0 ? null
+            : new Regex(pattern, RegexOptions.CultureInvariant | (pattern.Length < 20_000 ? RegexOptions.Compiled : RegexOptions.None), timeout);
+        return new RegexList(regex, separate.ToArray(), count, pattern);
     }
 
     /// <summary>ASSP's markers that keep its optimiser away from a line; we have no optimiser, so they are dropped.</summary>
@@ -73,7 +82,12 @@ public sealed class RegexList
     /// <summary>The text that matched, or null (no match, or the match timed out).</summary>
     public string? Match(string? input)
     {
-        if (_regex is null || string.IsNullOrEmpty(input)) return null;
-        return ConfigRegex.SafeMatch(_regex, input, _ => Interlocked.Increment(ref _timeouts))?.Value;
+        if (Count == 0 || string.IsNullOrEmpty(input)) return null;
+        if (_regex is not null && ConfigRegex.SafeMatch(_regex, input, _ => Interlocked.Increment(ref _timeouts)) is { } m) return m.Value;
+        foreach (var regex in _separate)
+        {
+            if (ConfigRegex.SafeMatch(regex, input, _ => Interlocked.Increment(ref _timeouts)) is { } s) return s.Value;
+        }
+        return null;
     }
 }

@@ -161,14 +161,51 @@ public sealed class WeightedRegexList
             }
             var regex = new Regex(translated, RegexOptions.CultureInvariant, timeout);
             list.Add(new WeightedRegexEntry(pattern, regex, weight, hasWeight, flags, e));
+            // An entry with backreferences cannot share the alternation (its group numbers would shift); the
+            // alternation then only finds candidates and a catch-all pass covers that entry.
             if (combined.Length > 0) combined.Append('|');
-            combined.Append("(?:").Append(translated).Append(')');
+            combined.Append("(?:").Append(ConfigRegex.HasBackreference(translated) ? NeutralizeBackreferences(translated) : translated).Append(')');
         }
         // Flags written on entries win; the file default fills the letters they leave open.
         var final = list.Select(x => x with { Flags = x.Flags.Over(fileDefaults) }).ToArray();
         Regex? all = final.Length == 0 ? null
             : new Regex(combined.ToString(), RegexOptions.CultureInvariant | (combined.Length < 20_000 ? RegexOptions.Compiled : RegexOptions.None), timeout);
         return new WeightedRegexList(final, all, fileDefaults);
+    }
+
+    /// <summary>
+    /// For the candidate alternation only: a backreference becomes "match anything", so the alternation finds a
+    /// superset of positions; the entry's own regex then decides.
+    /// </summary>
+    private static string NeutralizeBackreferences(string translated)
+    {
+        var sb = new StringBuilder(translated.Length);
+        for (int i = 0; i < translated.Length; i++)
+        {
+            char c = translated[i];
+            if (c == '\\' && i + 1 < translated.Length)
+            {
+                char n = translated[i + 1];
+                if (n == 'k' && i + 2 < translated.Length && translated[i + 2] == '<')
+                {
+                    int close = translated.IndexOf('>', i + 3);
+                    if (close > 0) { sb.Append("(?:.*?)"); i = close; continue; }
+                }
+                if (n >= '1' && n <= '9')
+                {
+                    int j = i + 1;
+                    while (j < translated.Length && char.IsAsciiDigit(translated[j])) j++;
+                    sb.Append("(?:.*?)");
+                    i = j - 1;
+                    continue;
+                }
+                sb.Append(c).Append(n);
+                i++;
+                continue;
+            }
+            sb.Append(c);
+        }
+        return sb.ToString();
     }
 
     /// <summary>A line "!!!NWLI!!!" (any of the letters, with + or -).</summary>

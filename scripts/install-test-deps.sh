@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end tests need on a Debian machine: a real Postfix (the downstream MTA the
+# tests start private instances of), swaks (SMTP client), openssl (self-signed certs for STARTTLS) and
+# Cyrus SASL with sasldb (SMTP AUTH PLAIN/LOGIN: libsasl2-modules has the PLAIN/LOGIN mechanisms,
+# libsasl2-modules-db the sasldb auxprop plugin, sasl2-bin the saslpasswd2 tool).
+# Idempotent and non-interactive; runs apt-get update only when something is missing. Needs root.
+# It never starts or enables the system postfix service: the tests never use it.
+set -euo pipefail
+
+packages=(postfix swaks openssl libsasl2-modules libsasl2-modules-db sasl2-bin)
+missing=()
+for p in "${packages[@]}"; do
+  # "install ok installed" only; a removed-but-configured package must be reinstalled.
+  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" != "install ok installed" ]; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+  echo "install-test-deps.sh: missing ${missing[*]} and not root; run it as root" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+postfix_was_installed=yes
+[[ " ${missing[*]} " == *" postfix "* ]] && postfix_was_installed=no
+
+# "No configuration": the package leaves /etc/postfix/main.cf alone and the system instance unconfigured.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+echo "postfix postfix/mailname string localhost" | debconf-set-selections
+
+# policy-rc.d 101 keeps maintainer scripts from starting services (sasl2-bin's saslauthd too).
+# Only ours is removed afterwards; an existing one is left as it was.
+policy=/usr/sbin/policy-rc.d
+own_policy=no
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"
+  chmod 755 "$policy"
+  own_policy=yes
+fi
+cleanup() { if [ "$own_policy" = yes ]; then rm -f "$policy"; fi; }
+trap cleanup EXIT
+
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+if [ "$postfix_was_installed" = no ]; then
+  # Keep the system service off at boot, and stop it should anything have started it anyway.
+  if command -v systemctl >/dev/null; then systemctl disable postfix >/dev/null 2>&1 || true; fi
+  if command -v update-rc.d >/dev/null; then update-rc.d postfix disable >/dev/null 2>&1 || true; fi
+  if [ -f /etc/postfix/main.cf ] && /usr/sbin/postfix status >/dev/null 2>&1; then
+    /usr/sbin/postfix stop >/dev/null 2>&1 || true
+  fi
+fi

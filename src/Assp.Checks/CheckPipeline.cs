@@ -1,0 +1,69 @@
+using System.Net;
+using Assp.Config;
+
+namespace Assp.Checks;
+
+/// <summary>The moments of an SMTP transaction at which checks run.</summary>
+public enum SmtpPhase { Connect, Helo, Auth, MailFrom, RcptTo, DataHeader, DataBody, AfterDelivery }
+
+public enum VerdictKind
+{
+    /// <summary>Nothing to say; go on.</summary>
+    Pass,
+    /// <summary>Add to the message score and go on (the decision engine adds limits later).</summary>
+    Score,
+    /// <summary>Refuse with a permanent reply (5xx).</summary>
+    Block,
+    /// <summary>Refuse for now with a temporary reply (4xx).</summary>
+    TempFail,
+    /// <summary>Close the connection without further talk.</summary>
+    Drop,
+}
+
+/// <summary>What a check (or the whole pipeline) decides at one phase.</summary>
+public readonly record struct Verdict(VerdictKind Kind, string? Reply = null, double Score = 0, string? Reason = null)
+{
+    public static readonly Verdict Pass = new(VerdictKind.Pass);
+    public static Verdict Block(string reply, string reason) => new(VerdictKind.Block, reply, 0, reason);
+    public static Verdict TempFail(string reply, string reason) => new(VerdictKind.TempFail, reply, 0, reason);
+    public static Verdict Drop(string reason) => new(VerdictKind.Drop, null, 0, reason);
+    public static Verdict AddScore(double score, string reason) => new(VerdictKind.Score, null, score, reason);
+    public bool Refuses => Kind is VerdictKind.Block or VerdictKind.TempFail or VerdictKind.Drop;
+}
+
+/// <summary>How the connection is classed; decides relay rights and which checks apply.</summary>
+public enum ConnectionClass { External, Relay, Isp, Local }
+
+/// <summary>The read-only view of a session that checks get. The SMTP engine implements it.</summary>
+public interface IMailContext
+{
+    ConfigSnapshot Config { get; }
+    string SessionId { get; }
+    IPAddress RemoteAddress { get; }
+    IPAddress LocalAddress { get; }
+    int LocalPort { get; }
+    ConnectionClass Class { get; }
+    bool IsAuthenticated { get; }
+    bool IsTls { get; }
+    string? Helo { get; }
+    string? MailFrom { get; }
+    IReadOnlyList<string> Recipients { get; }
+    /// <summary>True when every accepted recipient is local (incoming mail); false for outgoing mail.</summary>
+    bool IsOutgoing { get; }
+    /// <summary>The received message (header and body, CRLF lines, not dot-stuffed); only in the DATA phases.</summary>
+    Stream? OpenMessage();
+    long MessageSize { get; }
+}
+
+/// <summary>Runs every check of a phase and combines their verdicts. The SMTP engine calls it at each phase.</summary>
+public interface ICheckPipeline
+{
+    ValueTask<Verdict> RunAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>The pipeline until the check issues land: every phase passes.</summary>
+public sealed class PassAllPipeline : ICheckPipeline
+{
+    public static readonly PassAllPipeline Instance = new();
+    public ValueTask<Verdict> RunAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken) => ValueTask.FromResult(Verdict.Pass);
+}

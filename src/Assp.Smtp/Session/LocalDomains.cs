@@ -1,0 +1,70 @@
+using System.Collections.Frozen;
+using System.Text;
+using System.Text.RegularExpressions;
+using Assp.Config;
+
+namespace Assp.Smtp.Session;
+
+/// <summary>
+/// The domains the proxy accepts mail for (localDomains, plus myName and defaultLocalHost): exact names and
+/// '*'/'?' wildcards, without regard to case. Everything else is relaying.
+/// </summary>
+public sealed class LocalDomains
+{
+    private readonly FrozenSet<string> _exact;
+    private readonly Regex? _wildcards;
+    private readonly bool _all;
+
+    private LocalDomains(IEnumerable<string> exact, Regex? wildcards, bool all)
+    {
+        _exact = exact.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+        _wildcards = wildcards;
+        _all = all;
+    }
+
+    public static LocalDomains For(ConfigSnapshot cfg) => cfg.Derived("Smtp.LocalDomains", Build);
+
+    private static LocalDomains Build(ConfigSnapshot cfg)
+    {
+        // noLocalDomains leaves the relay decision to the MTA (every domain counts as local here).
+        if (cfg.GetBool("noLocalDomains")) return new LocalDomains([], null, true);
+        var exact = new List<string>();
+        var wild = new StringBuilder();
+        var entries = cfg.GetListEntries("localDomains").Select(e => e.Text)
+            .Append(cfg["myName"]).Append(cfg["defaultLocalHost"]);
+        foreach (var raw in entries)
+        {
+            // Entries may carry "=>host" routing for recipient validation; only the domain matters here.
+            var text = raw.Trim().TrimStart('@');
+            int arrow = text.IndexOf("=>", StringComparison.Ordinal);
+            if (arrow >= 0) text = text[..arrow].Trim();
+            if (text.Length == 0) continue;
+            if (text.Contains('*') || text.Contains('?'))
+            {
+                if (wild.Length > 0) wild.Append('|');
+                foreach (var c in text) wild.Append(c == '*' ? ".{0,64}" : c == '?' ? "." : Regex.Escape(c.ToString()));
+            }
+            else exact.Add(text.TrimEnd('.'));
+        }
+        var regex = wild.Length == 0 ? null
+            : new Regex("^(?:" + wild + ")$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(200));
+        return new LocalDomains(exact, regex, false);
+    }
+
+    public bool IsLocal(string domain)
+    {
+        if (_all) return true;
+        domain = domain.Trim().TrimEnd('.');
+        if (domain.Length == 0) return false;
+        if (domain.StartsWith('[')) return false;   // address literals are never local domains
+        if (_exact.Contains(domain)) return true;
+        try
+        {
+            return _wildcards?.IsMatch(domain) == true;
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,376 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Text;
+using Assp.Checks;
+using Assp.Smtp.Protocol;
+using Assp.Smtp.Tls;
+
+namespace Assp.Smtp.Session;
+
+public sealed partial class ProxySession
+{
+    /// <summary>The extensions the proxy itself honours; the MTA's others (CHUNKING, XCLIENT, SMTPUTF8...) are not offered.</summary>
+    private static readonly HashSet<string> s_allowedExtensions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "SIZE", "PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "DSN", "AUTH", "STARTTLS",
+    };
+
+    private async Task HeloAsync(string verb, string name, CancellationToken ct)
+    {
+        if (name.Length == 0)
+        {
+            await ErrorAsync($"501 5.5.4 {verb} requires a domain or address", ct).ConfigureAwait(false);
+            return;
+        }
+        _ctx.ResetTransaction();
+        _ctx.Helo = name;
+        _ctx.Esmtp = verb == "EHLO";
+        var verdict = await _pipeline.RunAsync(SmtpPhase.Helo, _ctx, ct).ConfigureAwait(false);
+        if (verdict.Refuses)
+        {
+            await RefuseAsync(verdict, "helo", ct).ConfigureAwait(false);
+            return;
+        }
+        // The MTA always gets EHLO when it can, so the proxy learns its extensions; it announces itself by the
+        // client's name (the MTA's logs then show the real sender) unless sendEHLO asks for myName.
+        var heloName = _cfg.GetBool("sendEHLO") ? MyName : name;
+        var reply = await _upstream!.CommandAsync($"EHLO {heloName}", UpstreamCommandTimeout, ct).ConfigureAwait(false);
+        if (!reply.IsSuccess) reply = await _upstream.CommandAsync($"HELO {heloName}", UpstreamCommandTimeout, ct).ConfigureAwait(false);
+        if (!reply.IsSuccess)
+        {
+            await ErrorAsync(reply, ct).ConfigureAwait(false);
+            return;
+        }
+        _upstreamEhlo = reply;
+        if (!_ctx.Esmtp)
+        {
+            Queue(new SmtpReply(250, [reply.Lines[0]]).ToWire());
+            return;
+        }
+        Queue(FilterEhlo(reply).ToWire());
+    }
+
+    private SmtpReply FilterEhlo(SmtpReply upstream)
+    {
+        var lines = new List<string> { upstream.Lines[0] };
+        bool offerTls = OfferStartTls;
+        bool offerAuth = AuthAllowed(out _);
+        foreach (var raw in upstream.Lines.Skip(1))
+        {
+            var keyword = raw.Split(' ', '=')[0];
+            if (!s_allowedExtensions.Contains(keyword)) continue;
+            if (keyword.Equals("STARTTLS", StringComparison.OrdinalIgnoreCase)) continue;   // added below, by our rules
+            if (keyword.Equals("AUTH", StringComparison.OrdinalIgnoreCase) && !offerAuth) continue;
+            if (keyword.Equals("SIZE", StringComparison.OrdinalIgnoreCase))
+            {
+                long limit = MaxMessageSize;
+                lines.Add(limit > 0 ? $"SIZE {limit}" : raw);
+                continue;
+            }
+            lines.Add(raw);
+        }
+        if (offerTls) lines.Add("STARTTLS");
+        if (!lines.Any(l => l.StartsWith("SIZE", StringComparison.OrdinalIgnoreCase)) && MaxMessageSize > 0) lines.Add($"SIZE {MaxMessageSize}");
+        return new SmtpReply(250, lines);
+    }
+
+    /// <summary>STARTTLS is offered when DoTLS is not "drop TLS", the session is not encrypted yet, and neither the listener nor the client IP is excluded.</summary>
+    private bool OfferStartTls
+    {
+        get
+        {
+            if (_ctx.IsTls || _cfg.GetChoice("DoTLS") == 0) return false;
+            if (ListedPort(_cfg["NoTLSlistenPorts"])) return false;
+            if (_cfg.GetIpList("noTLSIP").Contains(_ctx.RemoteAddress)) return false;
+            return CertificateProvider.Load(_cfg, Log) is not null;
+        }
+    }
+
+    /// <summary>True when a "port|ip:port|..." option names this session's listener.</summary>
+    private bool ListedPort(string spec)
+    {
+        foreach (var entry in spec.Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (entry.Equals(_ctx.Listener.Spec, StringComparison.OrdinalIgnoreCase)) return true;
+            if (entry == _ctx.LocalPort.ToString(CultureInfo.InvariantCulture)) return true;
+            if (entry.Equals($"{_ctx.LocalAddress}:{_ctx.LocalPort}", StringComparison.OrdinalIgnoreCase)) return true;
+        }
+        return false;
+    }
+
+    private long MaxMessageSize
+    {
+        get
+        {
+            bool local = _ctx.RelayAllowed || _ctx.Class == ConnectionClass.Relay;
+            return _cfg.GetLong(local ? "maxSize" : "maxSizeExternal", 0);
+        }
+    }
+
+    private async Task StartTlsAsync(string argument, CancellationToken ct)
+    {
+        if (argument.Trim().Length > 0)
+        {
+            await ErrorAsync("501 5.5.4 syntax error (no parameters allowed)", ct).ConfigureAwait(false);
+            return;
+        }
+        if (!OfferStartTls)
+        {
+            await ErrorAsync(_ctx.IsTls ? "503 5.5.1 TLS already active" : "454 4.7.0 TLS not available", ct).ConfigureAwait(false);
+            return;
+        }
+        Queue("220 2.0.0 Ready to start TLS\r\n");
+        await FlushAsync(ct).ConfigureAwait(false);
+        if (!await StartServerTlsAsync(ct).ConfigureAwait(false))
+        {
+            _closing = true;
+            return;
+        }
+        // RFC 3207: everything learned before TLS is forgotten; the client must say EHLO again.
+        _ctx.ResetTransaction();
+        _ctx.Helo = null;
+        if (_cfg.GetChoice("DoTLS") == 2 && _upstreamEhlo?.Lines.Any(l => l.Equals("STARTTLS", StringComparison.OrdinalIgnoreCase)) == true && !_upstream!.IsTls)
+        {
+            var reply = await _upstream.CommandAsync("STARTTLS", UpstreamCommandTimeout, ct).ConfigureAwait(false);
+            if (reply.Code == 220)
+            {
+                try
+                {
+                    await _upstream.StartTlsAsync(_upstream.Target.Host, ct).ConfigureAwait(false);
+                }
+                catch (AuthenticationException ex)
+                {
+                    Log($"error: TLS to the MTA failed: {ex.Message}");
+                    Queue($"421 4.7.0 {MyName} TLS to the destination failed, closing connection\r\n");
+                    await FlushAsync(ct).ConfigureAwait(false);
+                    _closing = true;
+                }
+            }
+        }
+    }
+
+    private async Task<bool> StartServerTlsAsync(CancellationToken ct)
+    {
+        var cert = CertificateProvider.Load(_cfg, Log);
+        if (cert is null)
+        {
+            Log("error: no certificate for TLS");
+            return false;
+        }
+        var ssl = new SslStream(_client, leaveInnerStreamOpen: false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TlsHandshakeTimeout);
+        try
+        {
+            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = cert,
+                ClientCertificateRequired = _cfg.GetBool("smtpSSLRequireClientCert"),
+                RemoteCertificateValidationCallback = (_, _, _, errors) => !_cfg.GetBool("smtpSSLRequireClientCert") || errors == SslPolicyErrors.None,
+            }, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException)
+        {
+            Log($"{_ctx.RemoteAddress} TLS handshake failed: {ex.Message}");
+            return false;
+        }
+        _client = ssl;
+        // Commands pipelined in clear text behind STARTTLS must not be taken as if they came encrypted.
+        int dropped = _reader.ReplaceStream(ssl);
+        if (dropped > 0) Log($"{_ctx.RemoteAddress} sent {dropped} bytes after STARTTLS before the handshake; discarded");
+        _ctx.IsTls = true;
+        Log($"{_ctx.RemoteAddress} TLS established ({ssl.SslProtocol}, {ssl.NegotiatedCipherSuite})");
+        return true;
+    }
+
+    private bool AuthAllowed(out string? reason)
+    {
+        reason = null;
+        if (ListedPort(_cfg["NoAUTHlistenPorts"])) { reason = "AUTH is disabled on this port"; return false; }
+        if (_cfg.GetBool("DisableExtAUTH") && _ctx.Class == ConnectionClass.External && _ctx.Listener.Kind != ListenerKind.Relay)
+        {
+            reason = "AUTH is not available for external clients";
+            return false;
+        }
+        if (_ctx.Helo is not null)
+        {
+            if (_cfg.GetRegex("noAUTHHeloRe").IsMatch(_ctx.Helo)) { reason = "AUTH is not available"; return false; }
+            var only = _cfg.GetRegex("onlyAUTHHeloRe");
+            if (only.Count > 0 && !only.IsMatch(_ctx.Helo)) { reason = "AUTH is not available"; return false; }
+        }
+        return true;
+    }
+
+    private async Task AuthAsync(string argument, CancellationToken ct)
+    {
+        if (_ctx.IsAuthenticated)
+        {
+            await ErrorAsync("503 5.5.1 already authenticated", ct).ConfigureAwait(false);
+            return;
+        }
+        if (_ctx.Helo is null || !_ctx.Esmtp)
+        {
+            await ErrorAsync("503 5.5.1 send EHLO first", ct).ConfigureAwait(false);
+            return;
+        }
+        if (!AuthAllowed(out var reason))
+        {
+            await ErrorAsync($"502 5.5.1 {reason}", ct).ConfigureAwait(false);
+            return;
+        }
+        var mechanism = argument.Split(' ', 2)[0].ToUpperInvariant();
+        if (!_ctx.IsTls && RequiresTls(mechanism) && !IsPrivate(_ctx.RemoteAddress))
+        {
+            await ErrorAsync("538 5.7.11 transport layer encryption (SSL/TLS) required for requested authentication mechanism", ct).ConfigureAwait(false);
+            return;
+        }
+        // The exchange runs between client and MTA; the proxy only watches for the outcome.
+        var reply = await _upstream!.CommandAsync("AUTH " + argument, UpstreamCommandTimeout, ct).ConfigureAwait(false);
+        while (reply.Code == 334)
+        {
+            Queue(reply.ToWire());
+            await FlushAsync(ct).ConfigureAwait(false);
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            idle.CancelAfter(IdleTimeout);
+            var line = await _reader.ReadLineAsync(MaxCommandLength * 8, allowPartial: false, idle.Token).ConfigureAwait(false);
+            if (line.Status == LineStatus.EndOfStream) { _closing = true; return; }
+            if (line.Status == LineStatus.TooLong)
+            {
+                reply = await _upstream.CommandAsync("*", UpstreamCommandTimeout, ct).ConfigureAwait(false);
+                break;
+            }
+            reply = await _upstream.CommandAsync(Encoding.ASCII.GetString(line.Bytes.Span), UpstreamCommandTimeout, ct).ConfigureAwait(false);
+        }
+        if (reply.Code == 235)
+        {
+            _ctx.IsAuthenticated = true;
+            _ctx.Class = ConnectionClass.Local;
+            Log($"{_ctx.RemoteAddress} authenticated ({mechanism})");
+            Queue(reply.ToWire());
+            var verdict = await _pipeline.RunAsync(SmtpPhase.Auth, _ctx, ct).ConfigureAwait(false);
+            if (verdict.Refuses) await RefuseAsync(verdict, "auth", ct).ConfigureAwait(false);
+            return;
+        }
+        _server.AuthFailures.RecordFailure(_ctx.RemoteAddress, _cfg);
+        Log($"{_ctx.RemoteAddress} authentication failed ({mechanism}): {reply}");
+        await ErrorAsync(reply, ct).ConfigureAwait(false);
+    }
+
+    private bool RequiresTls(string mechanism) => _cfg.GetChoice("AUTHrequireTLS") switch
+    {
+        1 => mechanism == "PLAIN",
+        2 => mechanism == "LOGIN",
+        3 => mechanism is "PLAIN" or "LOGIN",
+        4 => true,
+        _ => false,
+    };
+
+    /// <summary>Loopback, RFC 1918 and RFC 4193 addresses are exempt from AUTHrequireTLS, as in ASSP.</summary>
+    internal static bool IsPrivate(IPAddress ip)
+    {
+        if (IPAddress.IsLoopback(ip)) return true;
+        if (ip.IsIPv4MappedToIPv6) ip = ip.MapToIPv4();
+        var b = ip.GetAddressBytes();
+        if (b.Length == 4) return b[0] == 10 || (b[0] == 172 && (b[1] & 0xF0) == 16) || (b[0] == 192 && b[1] == 168);
+        return (b[0] & 0xFE) == 0xFC;
+    }
+
+    private async Task MailAsync(string argument, CancellationToken ct)
+    {
+        if (_ctx.Helo is null)
+        {
+            await ErrorAsync("503 5.5.1 send HELO/EHLO first", ct).ConfigureAwait(false);
+            return;
+        }
+        if (_ctx.MailFrom is not null)
+        {
+            await ErrorAsync("503 5.5.1 nested MAIL command", ct).ConfigureAwait(false);
+            return;
+        }
+        if (_cfg.GetBool("EnforceAuth") && _ctx.Listener.Kind == ListenerKind.Second && !_ctx.IsAuthenticated)
+        {
+            await ErrorAsync("530 5.7.0 authentication required", ct).ConfigureAwait(false);
+            return;
+        }
+        var path = SmtpPath.Parse(argument, "FROM", out var error);
+        if (path is null)
+        {
+            await ErrorAsync($"501 5.5.4 {error}", ct).ConfigureAwait(false);
+            return;
+        }
+        long limit = MaxMessageSize;
+        if (limit > 0 && path.Parameters.TryGetValue("SIZE", out var sizeText) && long.TryParse(sizeText, out var declared) && declared > limit)
+        {
+            await ErrorAsync(_cfg["maxSizeError"].Replace("MAXSIZE", limit.ToString(CultureInfo.InvariantCulture)), ct).ConfigureAwait(false);
+            return;
+        }
+        _ctx.MailFrom = path.Address;
+        _ctx.MessageCount++;
+        _ctx.MessageId = _server.NewMessageId(_cfg);
+        var verdict = await _pipeline.RunAsync(SmtpPhase.MailFrom, _ctx, ct).ConfigureAwait(false);
+        if (verdict.Refuses)
+        {
+            _ctx.MailFrom = null;
+            await RefuseAsync(verdict, "mail", ct).ConfigureAwait(false);
+            return;
+        }
+        var reply = await RelayAsync("MAIL FROM:<" + path.Address + ">" + Parameters(path, "SIZE", "BODY", "RET", "ENVID", "AUTH"), ct).ConfigureAwait(false);
+        if (!reply.IsSuccess) _ctx.MailFrom = null;
+    }
+
+    /// <summary>Only parameters of extensions the proxy offered travel on to the MTA.</summary>
+    private static string Parameters(SmtpPath path, params string[] allowed)
+    {
+        var sb = new StringBuilder();
+        foreach (var (key, value) in path.Parameters)
+        {
+            if (!allowed.Contains(key, StringComparer.OrdinalIgnoreCase)) continue;
+            sb.Append(' ').Append(key.ToUpperInvariant());
+            if (value is not null) sb.Append('=').Append(value);
+        }
+        return sb.ToString();
+    }
+
+    private async Task RcptAsync(string argument, CancellationToken ct)
+    {
+        if (_ctx.MailFrom is null)
+        {
+            await ErrorAsync("503 5.5.1 need MAIL before RCPT", ct).ConfigureAwait(false);
+            return;
+        }
+        var path = SmtpPath.Parse(argument, "TO", out var error);
+        if (path is null || path.IsNull)
+        {
+            await ErrorAsync($"501 5.1.3 {error ?? "a recipient address is required"}", ct).ConfigureAwait(false);
+            return;
+        }
+        if (_ctx.RecipientList.Count >= MaxRecipients)
+        {
+            await ErrorAsync("452 4.5.3 too many recipients", ct).ConfigureAwait(false);
+            return;
+        }
+        var domain = path.Domain;
+        bool local = domain.Length > 0 && LocalDomains.For(_cfg).IsLocal(domain);
+        // A local domain does not make "user%other@local", "host!user@local" or a quoted local part safe: MTAs
+        // may route those onward. Only sessions with relay rights may use them.
+        if ((!local || path.HasRoutingLocalPart || domain.Length == 0) && !_ctx.RelayAllowed)
+        {
+            Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> to: {path.Address} relay attempt blocked");
+            await ErrorAsync(_cfg["NoRelaying"], ct).ConfigureAwait(false);
+            return;
+        }
+        _ctx.RecipientList.Add(path.Address);
+        var verdict = await _pipeline.RunAsync(SmtpPhase.RcptTo, _ctx, ct).ConfigureAwait(false);
+        if (verdict.Refuses)
+        {
+            _ctx.RecipientList.RemoveAt(_ctx.RecipientList.Count - 1);
+            await RefuseAsync(verdict, "rcpt", ct).ConfigureAwait(false);
+            return;
+        }
+        var reply = await RelayAsync("RCPT TO:<" + path.Address + ">" + Parameters(path, "NOTIFY", "ORCPT"), ct).ConfigureAwait(false);
+        if (!reply.IsSuccess) _ctx.RecipientList.RemoveAt(_ctx.RecipientList.Count - 1);
+        else if (!local) _ctx.HasRemoteRecipient = true;
+    }
+}

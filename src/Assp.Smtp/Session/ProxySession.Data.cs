@@ -1,0 +1,229 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using Assp.Checks;
+using Assp.Smtp.Protocol;
+
+namespace Assp.Smtp.Session;
+
+public sealed partial class ProxySession
+{
+    private static readonly byte[] CrLf = "\r\n"u8.ToArray();
+
+    private async Task DataAsync(string argument, CancellationToken ct)
+    {
+        if (argument.Trim().Length > 0)
+        {
+            await ErrorAsync("501 5.5.4 syntax error (no parameters allowed)", ct).ConfigureAwait(false);
+            return;
+        }
+        if (_ctx.MailFrom is null)
+        {
+            await ErrorAsync("503 5.5.1 need MAIL command", ct).ConfigureAwait(false);
+            return;
+        }
+        if (_ctx.RecipientList.Count == 0)
+        {
+            await ErrorAsync("554 5.5.1 no valid recipients", ct).ConfigureAwait(false);
+            return;
+        }
+        Queue("354 End data with <CR><LF>.<CR><LF>\r\n");
+        await FlushAsync(ct).ConfigureAwait(false);
+
+        _ctx.Message ??= new MessageBuffer(MemoryLimitPerMessage, Path.Combine(_cfg.BaseDirectory, "tmp"));
+        _ctx.Message.Reset();
+        long limit = MaxMessageSize;
+        var outcome = await ReceiveMessageAsync(_ctx.Message, limit, ct).ConfigureAwait(false);
+        if (outcome == ReceiveOutcome.Disconnected)
+        {
+            Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> client disconnected during DATA after {_ctx.Message.Length} bytes; nothing was delivered");
+            _closing = true;
+            return;
+        }
+        if (outcome == ReceiveOutcome.TooLarge)
+        {
+            Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> message larger than {limit} bytes refused");
+            await ErrorAsync(_cfg["maxSizeError"].Replace("MAXSIZE", limit.ToString(CultureInfo.InvariantCulture)), ct).ConfigureAwait(false);
+            await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
+            return;
+        }
+
+        foreach (var phase in new[] { SmtpPhase.DataHeader, SmtpPhase.DataBody })
+        {
+            var verdict = await _pipeline.RunAsync(phase, _ctx, ct).ConfigureAwait(false);
+            if (!verdict.Refuses) continue;
+            await RefuseAsync(verdict, phase == SmtpPhase.DataHeader ? "header" : "body", ct).ConfigureAwait(false);
+            await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
+            return;
+        }
+
+        var reply = await DeliverAsync(ct).ConfigureAwait(false);
+        if (reply is null) return;   // the MTA failed mid-transfer; the client got 451 and the session is closing
+        var size = _ctx.Message.Length;
+        if (reply.IsSuccess)
+        {
+            Queue(reply.ToWire());
+            foreach (var rcpt in _ctx.RecipientList)
+                Log($"[MessageOK] {_ctx.RemoteAddress} <{_ctx.MailFrom}> to: {rcpt} message ok - {size} bytes - {reply}");
+        }
+        else
+        {
+            Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> the MTA refused the message: {reply}");
+            await ErrorAsync(reply, ct).ConfigureAwait(false);
+        }
+        await _pipeline.RunAsync(SmtpPhase.AfterDelivery, _ctx, ct).ConfigureAwait(false);
+        _ctx.ResetTransaction();
+    }
+
+    private enum ReceiveOutcome { Complete, TooLarge, Disconnected }
+
+    /// <summary>Reads the message up to the lone dot: removes dot-stuffing, turns bare LF into CRLF, stops storing past the size limit.</summary>
+    private async Task<ReceiveOutcome> ReceiveMessageAsync(MessageBuffer buffer, long limit, CancellationToken ct)
+    {
+        bool tooLarge = false;
+        bool atLineStart = true;
+        while (true)
+        {
+            LineResult line;
+            using (var idle = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                idle.CancelAfter(IdleTimeout);
+                try
+                {
+                    line = await _reader.ReadLineAsync(MaxDataChunk, allowPartial: true, idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    return ReceiveOutcome.Disconnected;
+                }
+            }
+            if (line.Status == LineStatus.EndOfStream) return ReceiveOutcome.Disconnected;
+            var bytes = line.Bytes;
+            if (atLineStart && line.Status == LineStatus.Line)
+            {
+                if (bytes.Length == 1 && bytes.Span[0] == '.') return tooLarge ? ReceiveOutcome.TooLarge : ReceiveOutcome.Complete;
+            }
+            if (atLineStart && bytes.Length > 0 && bytes.Span[0] == '.') bytes = bytes[1..];
+            bool complete = line.Status == LineStatus.Line;
+            if (!tooLarge)
+            {
+                long after = buffer.Length + bytes.Length + (complete ? 2 : 0);
+                if (limit > 0 && after > limit) tooLarge = true;
+                else
+                {
+                    await buffer.WriteAsync(bytes, ct).ConfigureAwait(false);
+                    if (complete) await buffer.WriteAsync(CrLf, ct).ConfigureAwait(false);
+                }
+            }
+            atLineStart = complete;
+        }
+    }
+
+    /// <summary>Leaves the MTA's transaction clean after a message the proxy refused.</summary>
+    private async Task ResetUpstreamTransactionAsync(CancellationToken ct)
+    {
+        try
+        {
+            await _upstream!.CommandAsync("RSET", UpstreamCommandTimeout, ct).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            _closing = true;
+        }
+        _ctx.ResetTransaction();
+    }
+
+    /// <summary>
+    /// Hands the checked message to the MTA: DATA, our headers, the message dot-stuffed, the final dot. Returns the
+    /// MTA's reply, or null when the MTA failed (the client then gets 451 and the connection closes).
+    /// </summary>
+    private async Task<SmtpReply?> DeliverAsync(CancellationToken ct)
+    {
+        try
+        {
+            var go = await _upstream!.CommandAsync("DATA", UpstreamCommandTimeout, ct).ConfigureAwait(false);
+            if (go.Code != 354) return go;
+            var stream = _upstream.DataStream;
+            var headers = Encoding.UTF8.GetBytes(AddedHeaders());
+            await stream.WriteAsync(headers, ct).ConfigureAwait(false);
+            await using (var message = _ctx.Message!.OpenRead())
+            {
+                await CopyDotStuffedAsync(message, stream, StripOwnHeaders, ct).ConfigureAwait(false);
+            }
+            await stream.WriteAsync(".\r\n"u8.ToArray(), ct).ConfigureAwait(false);
+            await stream.FlushAsync(ct).ConfigureAwait(false);
+            return await _upstream.ReadReplyAsync(UpstreamDataTimeout, ct).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            Log($"error: the MTA failed while taking the message from <{_ctx.MailFrom}>: {ex.Message}; the client was told to try again");
+            Queue($"451 4.3.0 {MyName} the destination failed to accept the message, please try again later\r\n");
+            await FlushAsync(ct).ConfigureAwait(false);
+            _closing = true;
+            return null;
+        }
+    }
+
+    /// <summary>Incoming mail may not bring X-Assp- headers of its own: only this proxy writes them.</summary>
+    private bool StripOwnHeaders => !_ctx.RelayAllowed;
+
+    /// <summary>The Received: line and X-Assp- headers put in front of the message.</summary>
+    private string AddedHeaders()
+    {
+        var sb = new StringBuilder();
+        var with = "ESMTP" + (_ctx.IsTls ? "S" : "") + (_ctx.IsAuthenticated ? "A" : "");
+        if (!_ctx.Esmtp) with = "SMTP";
+        var date = DateTimeOffset.Now.ToString("ddd, dd MMM yyyy HH:mm:ss ", CultureInfo.InvariantCulture)
+            + DateTimeOffset.Now.ToString("zzz", CultureInfo.InvariantCulture).Replace(":", "");
+        sb.Append("Received: from ").Append(_ctx.Helo).Append(" ([").Append(_ctx.RemoteAddress).Append("] helo=").Append(_ctx.Helo)
+            .Append(")\r\n\tby ").Append(MyName).Append(" with ").Append(with).Append(" (ASSP for .NET ").Append(SmtpProxyServer.Version)
+            .Append(");\r\n\t").Append(date).Append("\r\n");
+        sb.Append("X-Assp-ID: ").Append(MyName).Append(' ').Append(_ctx.MessageId).Append("\r\n");
+        sb.Append("X-Assp-Session: ").Append(_ctx.SessionId).Append(" (mail ").Append(_ctx.MessageCount).Append(")\r\n");
+        int intended = _cfg.GetChoice("AddIntendedForHeader");
+        bool outgoing = _ctx.IsOutgoing;
+        if (intended == 3 || (intended == 1 && outgoing) || (intended == 2 && !outgoing))
+        {
+            sb.Append("X-Assp-Envelope-From: ").Append(_ctx.MailFrom).Append("\r\n");
+            foreach (var rcpt in _ctx.RecipientList) sb.Append("X-Assp-Intended-For: ").Append(rcpt).Append("\r\n");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Copies the stored message (CRLF lines) to the MTA, dot-stuffing lines that start with '.', and optionally
+    /// leaving out X-Assp- header fields with their continuation lines.
+    /// </summary>
+    internal static async Task CopyDotStuffedAsync(Stream source, Stream target, bool stripAsspHeaders, CancellationToken ct)
+    {
+        using var reader = new SmtpLineReader(source, 64 * 1024 + 2);
+        var output = new ArrayBufferWriter<byte>(128 * 1024);
+        bool lineStart = true, inHeader = true, skipping = false;
+        while (true)
+        {
+            var line = await reader.ReadLineAsync(MaxDataChunk, allowPartial: true, ct).ConfigureAwait(false);
+            if (line.Status == LineStatus.EndOfStream) break;
+            var bytes = line.Bytes.Span;
+            bool complete = line.Status == LineStatus.Line;
+            if (lineStart && inHeader)
+            {
+                if (bytes.Length == 0) inHeader = false;
+                else if (bytes[0] is (byte)' ' or (byte)'\t') { /* continuation: keeps the previous field's fate */ }
+                else skipping = stripAsspHeaders && bytes.Length >= 7 && Ascii.EqualsIgnoreCase(bytes[..7], "X-Assp-"u8);
+            }
+            if (!(inHeader && skipping))
+            {
+                if (lineStart && bytes.Length > 0 && bytes[0] == '.') output.Write("."u8);
+                output.Write(bytes);
+                if (complete) output.Write(CrLf);
+            }
+            lineStart = complete;
+            if (output.WrittenCount >= 64 * 1024)
+            {
+                await target.WriteAsync(output.WrittenMemory, ct).ConfigureAwait(false);
+                output.ResetWrittenCount();
+            }
+        }
+        if (output.WrittenCount > 0) await target.WriteAsync(output.WrittenMemory, ct).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,381 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+using Assp.Checks;
+using Assp.Config;
+using Assp.Config.Logging;
+using Assp.Smtp.Protocol;
+using Assp.Smtp.Tls;
+
+namespace Assp.Smtp.Session;
+
+/// <summary>
+/// One client connection: the proxy answers the client as an SMTP server and talks to the MTA as an SMTP client,
+/// command by command. Mail is taken in completely, checked, and only then handed to the MTA; the client's answer
+/// to its final dot is the MTA's answer, so the client never sees 250 for mail the MTA did not take.
+/// </summary>
+public sealed partial class ProxySession
+{
+    // Limits of the protocol itself (RFC 5321 minimums are 512 for commands and 1000 for text lines).
+    private const int MaxCommandLength = 2048;
+    private const int MaxDataChunk = 64 * 1024;
+    private const int MaxRecipients = 1000;
+    private const int MemoryLimitPerMessage = 1 << 20;
+    private static readonly TimeSpan UpstreamCommandTimeout = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan UpstreamDataTimeout = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan TlsHandshakeTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly SmtpProxyServer _server;
+    private readonly Socket _socket;
+    private readonly SessionContext _ctx;
+    private readonly ConfigSnapshot _cfg;
+    private readonly MailLog? _log;
+    private readonly ICheckPipeline _pipeline;
+    private readonly StringBuilder _pending = new();
+    private Stream _client;
+    private SmtpLineReader _reader;
+    private UpstreamConnection? _upstream;
+    private SmtpReply? _upstreamEhlo;
+    private int _errors;
+    private bool _closing;
+    private readonly DateTime _started = DateTime.UtcNow;
+
+    public SessionContext Context => _ctx;
+
+    internal ProxySession(SmtpProxyServer server, Socket socket, ListenerDefinition listener, ConfigSnapshot cfg, MailLog? log, ICheckPipeline pipeline, string sessionId)
+    {
+        _server = server;
+        _socket = socket;
+        _cfg = cfg;
+        _log = log;
+        _pipeline = pipeline;
+        _client = new NetworkStream(socket, ownsSocket: true);
+        _reader = new SmtpLineReader(_client);
+        _ctx = new SessionContext(cfg, sessionId, (IPEndPoint)socket.RemoteEndPoint!, (IPEndPoint)socket.LocalEndPoint!, listener);
+        _ctx.Class = Classify();
+    }
+
+    private string MyName => _cfg["myName"];
+
+    private ConnectionClass Classify()
+    {
+        var ip = _ctx.RemoteAddress;
+        if (_cfg.GetIpList("acceptAllMail").Contains(ip)) return ConnectionClass.Relay;
+        if (_cfg.GetIpList("ispip").Contains(ip)) return ConnectionClass.Isp;
+        return ConnectionClass.External;
+    }
+
+    private void Log(string message) => _log?.Write("Worker_1", _ctx.MessageId, message);
+
+    private CancellationToken _stopping;
+
+    /// <summary>
+    /// Runs the session to its end; never throws for anything a peer does. stopping asks for a graceful end (the
+    /// session closes when it next waits for a command); abort ends everything at once.
+    /// </summary>
+    public async Task RunAsync(CancellationToken stopping, CancellationToken abort)
+    {
+        _stopping = stopping;
+        try
+        {
+            await RunCoreAsync(abort).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException or AuthenticationException)
+        {
+            if (!_closing) Log($"{_ctx.Remote.Address}:{_ctx.Remote.Port} connection ended: {ex.Message}");
+        }
+        finally
+        {
+            if (_cfg.GetChoice("ConnectionLog") >= 1)
+                Log($"disconnected: session:{_ctx.SessionId} {_ctx.RemoteAddress} - processing time {(DateTime.UtcNow - _started).TotalSeconds:0} seconds");
+            _ctx.Message?.Dispose();
+            if (_upstream is not null) await _upstream.DisposeAsync().ConfigureAwait(false);
+            _reader.Dispose();
+            try { await _client.DisposeAsync().ConfigureAwait(false); } catch (IOException) { }
+        }
+    }
+
+    private async Task RunCoreAsync(CancellationToken stopping)
+    {
+        if (_ctx.Listener.ImplicitTls)
+        {
+            if (!await StartServerTlsAsync(stopping).ConfigureAwait(false)) return;
+        }
+        if (_ctx.Listener.Kind == ListenerKind.Relay)
+        {
+            var allowed = _cfg.GetIpList("allowRelayCon");
+            if (allowed.Count > 0 && !allowed.Contains(_ctx.RemoteAddress))
+            {
+                Log($"{_ctx.RemoteAddress} denied on relayPort: not in allowRelayCon");
+                await SendNowAsync("554 5.7.1 relay connection from this address is not allowed\r\n", stopping).ConfigureAwait(false);
+                return;
+            }
+        }
+        var verdict = await _pipeline.RunAsync(SmtpPhase.Connect, _ctx, stopping).ConfigureAwait(false);
+        if (verdict.Refuses)
+        {
+            await RefuseAsync(verdict, "connect", stopping).ConfigureAwait(false);
+            return;
+        }
+
+        var targets = UpstreamSelector.Targets(_cfg, _ctx);
+        Exception? lastError = null;
+        foreach (var target in targets)
+        {
+            try
+            {
+                _upstream = await UpstreamConnection.ConnectAsync(target, null, TimeSpan.FromSeconds(30), stopping).ConfigureAwait(false);
+                break;
+            }
+            catch (IOException ex)
+            {
+                lastError = ex;
+                Log($"error: {ex.Message}");
+            }
+        }
+        if (_upstream is null)
+        {
+            Log($"error: no MTA reachable ({string.Join(", ", targets)}): {lastError?.Message}");
+            await SendNowAsync($"421 4.3.2 {MyName} service temporarily unavailable, please try again later\r\n", stopping).ConfigureAwait(false);
+            return;
+        }
+        if (_cfg.GetChoice("ConnectionLog") >= 1)
+            Log($"Connected: session:{_ctx.SessionId} {_ctx.RemoteAddress}:{_ctx.Remote.Port} > {_ctx.LocalAddress}:{_ctx.LocalPort} > {_upstream.Target}");
+
+        var greeting = await _upstream.ReadReplyAsync(UpstreamCommandTimeout, stopping).ConfigureAwait(false);
+        if (!greeting.IsSuccess)
+        {
+            await SendNowAsync(greeting.ToWire(), stopping).ConfigureAwait(false);
+            return;
+        }
+        await SendNowAsync(Greeting(greeting), stopping).ConfigureAwait(false);
+        await CommandLoopAsync(stopping).ConfigureAwait(false);
+    }
+
+    private string Greeting(SmtpReply upstreamGreeting)
+    {
+        var mine = _cfg["myGreeting"].Trim();
+        if (mine.Length == 0) return upstreamGreeting.ToWire();
+        mine = mine.Replace("MYNAME", MyName).Replace("VERSION", SmtpProxyServer.Version);
+        if (!mine.StartsWith("220", StringComparison.Ordinal)) mine = "220 " + mine;
+        return (SmtpReply.ParseConfigured(mine) ?? new SmtpReply(220, [mine[4..]])).ToWire();
+    }
+
+    private TimeSpan IdleTimeout
+    {
+        get
+        {
+            int seconds = _cfg.GetInt("smtpIdleTimeout", 180);
+            return seconds <= 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(seconds);
+        }
+    }
+
+    private async Task CommandLoopAsync(CancellationToken stopping)
+    {
+        while (!_closing)
+        {
+            await FlushIfIdleAsync(stopping).ConfigureAwait(false);
+            LineResult line;
+            using (var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping, _stopping))
+            {
+                idle.CancelAfter(IdleTimeout);
+                try
+                {
+                    line = await _reader.ReadLineAsync(MaxCommandLength, allowPartial: false, idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (_stopping.IsCancellationRequested || stopping.IsCancellationRequested)
+                {
+                    await SendNowAsync($"421 4.3.2 {MyName} service shutting down, closing connection\r\n", CancellationToken.None).ConfigureAwait(false);
+                    return;
+                }
+                catch (OperationCanceledException)
+                {
+                    Log($"{_ctx.RemoteAddress} idle timeout after {IdleTimeout.TotalSeconds:0} seconds");
+                    await SendNowAsync($"421 4.4.2 {MyName} connection timed out, closing connection\r\n", CancellationToken.None).ConfigureAwait(false);
+                    return;
+                }
+            }
+            if (line.Status == LineStatus.EndOfStream) return;
+            if (line.Status == LineStatus.TooLong)
+            {
+                await ErrorAsync("500 5.5.2 line too long", stopping).ConfigureAwait(false);
+                continue;
+            }
+            string text;
+            try
+            {
+                text = Strict.GetString(line.Bytes.Span);
+            }
+            catch (DecoderFallbackException)
+            {
+                await ErrorAsync("500 5.5.2 command contains invalid characters", stopping).ConfigureAwait(false);
+                continue;
+            }
+            await DispatchAsync(text, stopping).ConfigureAwait(false);
+        }
+    }
+
+    private static readonly Encoding Strict = new UTF8Encoding(false, throwOnInvalidBytes: true);
+
+    private async Task DispatchAsync(string line, CancellationToken ct)
+    {
+        int space = line.IndexOf(' ');
+        var verb = (space < 0 ? line : line[..space]).ToUpperInvariant();
+        var argument = space < 0 ? "" : line[(space + 1)..];
+        switch (verb)
+        {
+            case "EHLO":
+            case "HELO":
+                await HeloAsync(verb, argument.Trim(), ct).ConfigureAwait(false);
+                break;
+            case "STARTTLS":
+                await StartTlsAsync(argument, ct).ConfigureAwait(false);
+                break;
+            case "AUTH":
+                await AuthAsync(argument, ct).ConfigureAwait(false);
+                break;
+            case "MAIL":
+                await MailAsync(argument, ct).ConfigureAwait(false);
+                break;
+            case "RCPT":
+                await RcptAsync(argument, ct).ConfigureAwait(false);
+                break;
+            case "DATA":
+                await DataAsync(argument, ct).ConfigureAwait(false);
+                break;
+            case "RSET":
+                _ctx.ResetTransaction();
+                await RelayAsync("RSET", ct).ConfigureAwait(false);
+                break;
+            case "QUIT":
+                await QuitAsync(ct).ConfigureAwait(false);
+                break;
+            case "NOOP":
+            case "HELP":
+            case "VRFY":
+            case "EXPN":
+                await RelayAsync(line, ct).ConfigureAwait(false);
+                break;
+            case "BDAT":
+                await ErrorAsync("502 5.5.1 BDAT is not supported, use DATA", ct).ConfigureAwait(false);
+                break;
+            case "XCLIENT":
+            case "XFORWARD":
+            case "TURN":
+            case "ATRN":
+            case "ETRN":
+                await ErrorAsync("502 5.5.1 command not implemented", ct).ConfigureAwait(false);
+                break;
+            case "":
+                await ErrorAsync("500 5.5.2 empty command", ct).ConfigureAwait(false);
+                break;
+            default:
+                if (verb.Length > 12 || !verb.All(char.IsAsciiLetter))
+                {
+                    await ErrorAsync("500 5.5.2 syntax error, command unrecognized", ct).ConfigureAwait(false);
+                    break;
+                }
+                await RelayAsync(line, ct).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    // ----- replies ---------------------------------------------------------------------------------------------
+
+    private void Queue(string wire) => _pending.Append(wire);
+
+    /// <summary>Replies go out when the client has no further pipelined command waiting (RFC 2920).</summary>
+    private async Task FlushIfIdleAsync(CancellationToken ct)
+    {
+        if (_pending.Length == 0 || _reader.HasBufferedLine) return;
+        await FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task FlushAsync(CancellationToken ct)
+    {
+        if (_pending.Length == 0) return;
+        var bytes = Encoding.UTF8.GetBytes(_pending.ToString());
+        _pending.Clear();
+        await _client.WriteAsync(bytes, ct).ConfigureAwait(false);
+        await _client.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task SendNowAsync(string wire, CancellationToken ct)
+    {
+        Queue(wire);
+        try
+        {
+            await FlushAsync(ct).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The client is gone; nothing more to tell it.
+        }
+    }
+
+    /// <summary>Sends an error reply (our own or the MTA's) and counts it against MaxErrors.</summary>
+    private async Task ErrorAsync(string replyLine, CancellationToken ct) => await ErrorAsync(SmtpReply.ParseConfigured(replyLine) ?? new SmtpReply(550, [replyLine]), ct).ConfigureAwait(false);
+
+    private async Task ErrorAsync(SmtpReply reply, CancellationToken ct)
+    {
+        var text = reply.ToWire().Replace("SESSIONID", _ctx.MessageId ?? _ctx.SessionId).Replace("IPCONNECTED", _ctx.RemoteAddress.ToString())
+            .Replace("MYNAME", MyName);
+        Queue(text);
+        if (_cfg.GetChoice("replyLogging") >= 1) Log($"[SMTP Reply] {reply}");
+        _errors++;
+        int max = _cfg.GetInt("MaxErrors", 5);
+        if (max > 0 && _errors > max)
+        {
+            Log($"{_ctx.RemoteAddress} max errors ({max}) exceeded -- dropping connection");
+            Queue($"421 4.7.0 {MyName} too many errors, closing connection\r\n");
+            await FlushAsync(ct).ConfigureAwait(false);
+            _closing = true;
+        }
+    }
+
+    private async Task RefuseAsync(Verdict verdict, string phase, CancellationToken ct)
+    {
+        Log($"[{phase}] refused: {verdict.Reason}");
+        if (verdict.Kind == VerdictKind.Drop)
+        {
+            _closing = true;
+            return;
+        }
+        var reply = SmtpReply.ParseConfigured(verdict.Reply ?? "") ?? new SmtpReply(verdict.Kind == VerdictKind.TempFail ? 451 : 554, [verdict.Reply ?? "rejected"]);
+        await ErrorAsync(reply, ct).ConfigureAwait(false);
+        if (phase == "connect")
+        {
+            await FlushAsync(ct).ConfigureAwait(false);
+            _closing = true;
+        }
+    }
+
+    /// <summary>Sends a command to the MTA and passes its reply to the client.</summary>
+    private async Task<SmtpReply> RelayAsync(string command, CancellationToken ct)
+    {
+        var reply = await _upstream!.CommandAsync(command, UpstreamCommandTimeout, ct).ConfigureAwait(false);
+        if (reply.IsPositive) Queue(reply.ToWire());
+        else await ErrorAsync(reply, ct).ConfigureAwait(false);
+        if (reply.Code == 421) _closing = true;
+        return reply;
+    }
+
+    private async Task QuitAsync(CancellationToken ct)
+    {
+        SmtpReply reply;
+        try
+        {
+            reply = await _upstream!.CommandAsync("QUIT", TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            reply = new SmtpReply(221, [$"2.0.0 {MyName} closing connection"]);
+        }
+        Queue(reply.Code == 221 ? reply.ToWire() : $"221 2.0.0 {MyName} closing connection\r\n");
+        await FlushAsync(ct).ConfigureAwait(false);
+        _closing = true;
+    }
+}

@@ -1,0 +1,129 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Text;
+using Assp.Smtp.Protocol;
+
+namespace Assp.Smtp.Session;
+
+/// <summary>Where a session's mail goes: one entry of smtpDestination (or its relatives).</summary>
+public readonly record struct UpstreamTarget(string Host, int Port, bool Ssl)
+{
+    public override string ToString() => (Ssl ? "SSL:" : "") + (Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}");
+}
+
+/// <summary>The proxy's SMTP client side: one connection to the MTA behind it.</summary>
+public sealed class UpstreamConnection : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private Stream _stream;
+    private readonly SmtpLineReader _reader;
+
+    public UpstreamTarget Target { get; }
+    public bool IsTls => _stream is SslStream;
+    public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
+
+    private UpstreamConnection(Socket socket, Stream stream, UpstreamTarget target)
+    {
+        _socket = socket;
+        _stream = stream;
+        _reader = new SmtpLineReader(stream, 4096);
+        Target = target;
+    }
+
+    public static async Task<UpstreamConnection> ConnectAsync(UpstreamTarget target, IPAddress? localAddress, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        IPAddress[] addresses = IPAddress.TryParse(target.Host, out var ip) ? [ip] : await Dns.GetHostAddressesAsync(target.Host, cts.Token).ConfigureAwait(false);
+        Exception? last = null;
+        foreach (var address in addresses)
+        {
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                if (localAddress is not null && localAddress.AddressFamily == address.AddressFamily) socket.Bind(new IPEndPoint(localAddress, 0));
+                await socket.ConnectAsync(new IPEndPoint(address, target.Port), cts.Token).ConfigureAwait(false);
+                Stream stream = new NetworkStream(socket, ownsSocket: true);
+                if (target.Ssl)
+                {
+                    var ssl = new SslStream(stream, false, AcceptAnyServerCertificate);
+                    await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = target.Host }, cts.Token).ConfigureAwait(false);
+                    stream = ssl;
+                }
+                return new UpstreamConnection(socket, stream, target);
+            }
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException or IOException or System.Security.Authentication.AuthenticationException)
+            {
+                last = ex;
+                socket.Dispose();
+                if (cancellationToken.IsCancellationRequested) throw;
+            }
+        }
+        throw new IOException($"cannot connect to {target}: {last?.Message ?? "no address"}", last);
+    }
+
+    // The MTA behind the proxy is the admin's own server, commonly with a self-signed certificate.
+    private static bool AcceptAnyServerCertificate(object sender, System.Security.Cryptography.X509Certificates.X509Certificate? certificate,
+        System.Security.Cryptography.X509Certificates.X509Chain? chain, SslPolicyErrors errors) => true;
+
+    public async Task<SmtpReply> ReadReplyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        var lines = new List<string>();
+        int code = 0;
+        while (true)
+        {
+            var line = await _reader.ReadLineAsync(4096, allowPartial: false, cts.Token).ConfigureAwait(false);
+            if (line.Status == LineStatus.EndOfStream) throw new IOException("the MTA closed the connection");
+            if (line.Status != LineStatus.Line) throw new IOException("the MTA sent an over-long reply line");
+            var text = Encoding.UTF8.GetString(line.Bytes.Span);
+            if (text.Length < 3 || !int.TryParse(text.AsSpan(0, 3), out var c)) throw new IOException($"the MTA sent a malformed reply: {Shorten(text)}");
+            if (code != 0 && c != code) throw new IOException("the MTA changed the code inside a multi-line reply");
+            code = c;
+            lines.Add(text.Length > 4 ? text[4..] : "");
+            if (text.Length == 3 || text[3] != '-') return new SmtpReply(code, lines);
+            if (lines.Count > 100) throw new IOException("the MTA sent a reply of more than 100 lines");
+        }
+    }
+
+    private static string Shorten(string s) => s.Length > 80 ? s[..80] + "..." : s;
+
+    public async Task SendLineAsync(string line, CancellationToken cancellationToken)
+    {
+        var bytes = Encoding.UTF8.GetBytes(line + "\r\n");
+        await _stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+        await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<SmtpReply> CommandAsync(string line, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await SendLineAsync(line, cancellationToken).ConfigureAwait(false);
+        return await ReadReplyAsync(timeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The raw stream, for sending message data.</summary>
+    public Stream DataStream => _stream;
+
+    public async Task StartTlsAsync(string targetHost, CancellationToken cancellationToken)
+    {
+        var ssl = new SslStream(_stream, false, AcceptAnyServerCertificate);
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = targetHost }, cancellationToken).ConfigureAwait(false);
+        _stream = ssl;
+        _reader.ReplaceStream(ssl);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _stream.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+        }
+        _socket.Dispose();
+        _reader.Dispose();
+    }
+}

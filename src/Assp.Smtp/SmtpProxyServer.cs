@@ -1,0 +1,193 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Assp.Checks;
+using Assp.Config;
+using Assp.Config.Logging;
+using Assp.Smtp.Session;
+
+namespace Assp.Smtp;
+
+/// <summary>
+/// The listeners and their sessions. Accepting is asynchronous (no thread per connection); session limits are
+/// enforced at accept; a stop closes the listeners, lets running sessions finish within a bound, then cuts them.
+/// </summary>
+public sealed class SmtpProxyServer : IAsyncDisposable
+{
+    public static readonly string Version = typeof(SmtpProxyServer).Assembly.GetName().Version?.ToString(3) ?? "0.1.0";
+
+    private readonly Func<ConfigSnapshot> _config;
+    private readonly MailLog? _log;
+    private readonly ICheckPipeline _pipeline;
+    private readonly List<(ListenerDefinition Definition, Socket Socket, Task Loop)> _listeners = [];
+    private readonly ConcurrentDictionary<ProxySession, Task> _sessions = new();
+    private readonly ConcurrentDictionary<IPAddress, int> _perIp = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _abort = new();
+    private long _sessionCounter;
+    private int _messageCounter;
+
+    public AuthFailureTracker AuthFailures { get; }
+
+    public SmtpProxyServer(Func<ConfigSnapshot> config, MailLog? log, ICheckPipeline? pipeline = null, TimeProvider? time = null)
+    {
+        _config = config;
+        _log = log;
+        _pipeline = pipeline ?? PassAllPipeline.Instance;
+        AuthFailures = new AuthFailureTracker(time ?? TimeProvider.System);
+    }
+
+    public int ActiveSessions => _sessions.Count;
+    public IReadOnlyList<ListenerDefinition> Listeners => _listeners.Select(l => l.Definition).ToList();
+
+    /// <summary>The actual bound endpoint of each listener (port 0 in config becomes a real port).</summary>
+    public IReadOnlyList<(ListenerDefinition Definition, IPEndPoint EndPoint)> BoundEndPoints =>
+        _listeners.Select(l => (l.Definition, (IPEndPoint)l.Socket.LocalEndPoint!)).ToList();
+
+    private void Log(string message) => _log?.Write("Main_Thread", null, message);
+
+    /// <summary>Binds every configured listener. Returns the problems (a port in use, a bad address); the rest run.</summary>
+    public List<string> Start()
+    {
+        var problems = new List<string>();
+        var cfg = _config();
+        if (cfg.GetBool("DisableSMTPNetworking"))
+        {
+            Log("DisableSMTPNetworking is set: no SMTP listener is opened");
+            return problems;
+        }
+        foreach (var def in ListenerDefinition.FromConfig(cfg, problems))
+        {
+            try
+            {
+                var socket = new Socket(def.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                if (def.EndPoint.Address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                socket.Bind(def.EndPoint);
+                socket.Listen(512);
+                var loop = Task.Run(() => AcceptLoopAsync(def, socket));
+                _listeners.Add((def, socket, loop));
+                Log($"listening for SMTP on {socket.LocalEndPoint} ({def.Option}{(def.ImplicitTls ? ", SSL" : "")})");
+            }
+            catch (SocketException ex)
+            {
+                problems.Add($"{def.Option}: cannot listen on {def.EndPoint}: {ex.Message}");
+            }
+        }
+        foreach (var p in problems) Log("error: " + p);
+        return problems;
+    }
+
+    private async Task AcceptLoopAsync(ListenerDefinition def, Socket listener)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (_stopping.IsCancellationRequested) return;
+                continue;
+            }
+            client.NoDelay = true;
+            _ = HandleAsync(def, client);
+        }
+    }
+
+    private async Task HandleAsync(ListenerDefinition def, Socket client)
+    {
+        var cfg = _config();
+        var remote = ((IPEndPoint)client.RemoteEndPoint!).Address;
+        if (remote.IsIPv4MappedToIPv6) remote = remote.MapToIPv4();
+        string? refusal = Refusal(cfg, def, remote);
+        if (refusal is not null)
+        {
+            Log($"{remote} connection refused: {refusal}");
+            try
+            {
+                using (client)
+                {
+                    var bytes = Encoding.ASCII.GetBytes($"421 4.7.0 {cfg["myName"]} {refusal}, try again later\r\n");
+                    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                    await client.SendAsync(bytes, SocketFlags.None, cts.Token).ConfigureAwait(false);
+                    client.Shutdown(SocketShutdown.Both);
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+            }
+            return;
+        }
+        _perIp.AddOrUpdate(remote, 1, (_, n) => n + 1);
+        var session = new ProxySession(this, client, def, cfg, _log, _pipeline, NewSessionId());
+        var task = session.RunAsync(_stopping.Token, _abort.Token);
+        _sessions[session] = task;
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        finally
+        {
+            _sessions.TryRemove(session, out _);
+            _perIp.AddOrUpdate(remote, 0, (_, n) => n - 1);
+            if (_perIp.TryGetValue(remote, out var left) && left <= 0) _perIp.TryRemove(new KeyValuePair<IPAddress, int>(remote, left));
+        }
+    }
+
+    /// <summary>Why a new connection is turned away at once, or null. relayPort sessions count but are never refused.</summary>
+    private string? Refusal(ConfigSnapshot cfg, ListenerDefinition def, IPAddress remote)
+    {
+        if (def.Kind == ListenerKind.Relay) return null;
+        bool privileged = cfg.GetIpList("acceptAllMail").Contains(remote) || cfg.GetIpList("ispip").Contains(remote);
+        if (!cfg.GetIpList("noMaxSMTPSessions").Contains(remote))
+        {
+            int max = cfg.GetInt("maxSMTPSessions", 64);
+            if (max > 0 && _sessions.Count >= max) return $"too many sessions ({max})";
+            int perIp = cfg.GetInt("maxSMTPipSessions", 5);
+            if (perIp > 0 && !privileged && _perIp.TryGetValue(remote, out var n) && n >= perIp) return $"too many sessions from {remote} ({perIp})";
+        }
+        if (!privileged && AuthFailures.IsBlocked(remote, cfg)) return "too many failed logins from your network";
+        return null;
+    }
+
+    private string NewSessionId() => Interlocked.Increment(ref _sessionCounter).ToString("X6", CultureInfo.InvariantCulture)
+        + Environment.ProcessId.ToString("X", CultureInfo.InvariantCulture);
+
+    /// <summary>ASSP's message id: uniqueIDPrefix, the last five digits of the time, '-', a five-digit counter.</summary>
+    internal string NewMessageId(ConfigSnapshot cfg)
+    {
+        var seconds = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        int n = Interlocked.Increment(ref _messageCounter) % 100000;
+        return $"{cfg["uniqueIDPrefix"]}{seconds[^5..]}-{n:D5}";
+    }
+
+    /// <summary>Stops accepting, asks sessions to finish (idle ones get 421 at once), and cuts what is left after the grace period.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        foreach (var (_, socket, _) in _listeners)
+        {
+            try { socket.Close(); } catch (SocketException) { }
+        }
+        _stopping.Cancel();
+        var all = Task.WhenAll(_sessions.Values);
+        if (await Task.WhenAny(all, Task.Delay(grace)).ConfigureAwait(false) != all)
+        {
+            Log($"stop: {_sessions.Count} sessions still busy after {grace.TotalSeconds:0} s are cut off");
+            _abort.Cancel();
+            await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        }
+        await Task.WhenAll(_listeners.Select(l => l.Loop)).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stopping.IsCancellationRequested) await StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        _stopping.Dispose();
+        _abort.Dispose();
+    }
+}
