@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests need on a Debian machine: a real Postfix (the downstream MTA the
-# tests start private instances of), swaks (SMTP client), openssl (self-signed certs for STARTTLS) and
+# tests start private instances of), swaks (SMTP client) with libnet-ssleay-perl (its --tls; only a
+# Recommends, which --no-install-recommends would skip), openssl (self-signed certs for STARTTLS) and
 # Cyrus SASL with sasldb (SMTP AUTH PLAIN/LOGIN: libsasl2-modules has the PLAIN/LOGIN mechanisms,
 # libsasl2-modules-db the sasldb auxprop plugin, sasl2-bin the saslpasswd2 tool).
 # Idempotent and non-interactive; runs apt-get update only when something is missing. Needs root.
 # It never starts or enables the system postfix service: the tests never use it.
 set -euo pipefail
 
-packages=(postfix swaks openssl libsasl2-modules libsasl2-modules-db sasl2-bin)
+packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin)
 missing=()
 for p in "${packages[@]}"; do
   # "install ok installed" only; a removed-but-configured package must be reinstalled.

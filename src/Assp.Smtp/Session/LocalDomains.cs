@@ -13,21 +13,16 @@ public sealed class LocalDomains
 {
     private readonly FrozenSet<string> _exact;
     private readonly Regex? _wildcards;
-    private readonly bool _all;
-
-    private LocalDomains(IEnumerable<string> exact, Regex? wildcards, bool all)
+    private LocalDomains(IEnumerable<string> exact, Regex? wildcards)
     {
         _exact = exact.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
         _wildcards = wildcards;
-        _all = all;
     }
 
     public static LocalDomains For(ConfigSnapshot cfg) => cfg.Derived("Smtp.LocalDomains", Build);
 
     private static LocalDomains Build(ConfigSnapshot cfg)
     {
-        // noLocalDomains leaves the relay decision to the MTA (every domain counts as local here).
-        if (cfg.GetBool("noLocalDomains")) return new LocalDomains([], null, true);
         var exact = new List<string>();
         var wild = new StringBuilder();
         var entries = cfg.GetListEntries("localDomains").Select(e => e.Text)
@@ -48,12 +43,11 @@ public sealed class LocalDomains
         }
         var regex = wild.Length == 0 ? null
             : new Regex("^(?:" + wild + ")$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(200));
-        return new LocalDomains(exact, regex, false);
+        return new LocalDomains(exact, regex);
     }
 
     public bool IsLocal(string domain)
     {
-        if (_all) return true;
         domain = domain.Trim().TrimEnd('.');
         if (domain.Length == 0) return false;
         if (domain.StartsWith('[')) return false;   // address literals are never local domains

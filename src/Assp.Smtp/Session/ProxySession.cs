@@ -87,6 +87,12 @@ public sealed partial class ProxySession
         {
             if (!_closing) Log($"{_ctx.Remote.Address}:{_ctx.Remote.Port} connection ended: {ex.Message}");
         }
+        catch (Exception ex)
+        {
+            // A bug of ours must cost one session, never the proxy: say so to the client and in the log.
+            Log($"error: internal error in session {_ctx.SessionId}: {ex}");
+            await SendNowAsync($"421 4.3.0 {MyName} internal error, closing connection\r\n", CancellationToken.None).ConfigureAwait(false);
+        }
         finally
         {
             if (_cfg.GetChoice("ConnectionLog") >= 1)

@@ -1,0 +1,31 @@
+using System.Text.RegularExpressions;
+using Assp.Config.Registry;
+
+namespace Assp.Server.Tests;
+
+/// <summary>Every option name the code reads must be a real ASSP option: a typo would only show at run time.</summary>
+public partial class OptionNameUsageTests
+{
+    [GeneratedRegex(@"(?:(?:cfg|_cfg|Config|Current|snapshot)\[""|\.Get(?:Bool|Int|Long|Decimal|Choice|Valence|IpList|AddressList|DomainList|Regex|WeightedRegex|ListEntries|String)\("")([A-Za-z0-9_]+)""")]
+    private static partial Regex OptionAccess();
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Assp.slnx"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
+    }
+
+    [Fact]
+    public void Option_names_used_in_the_source_exist()
+    {
+        var src = Path.Combine(RepoRoot(), "src");
+        var used = Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"))
+            .SelectMany(f => OptionAccess().Matches(File.ReadAllText(f)).Select(m => (File: Path.GetFileName(f), Name: m.Groups[1].Value)))
+            .ToList();
+        Assert.True(used.Count > 30, $"only {used.Count} option reads found; is the pattern still right?");
+        var unknown = used.Where(u => OptionRegistry.Default.Find(u.Name) is null).Distinct().ToList();
+        Assert.True(unknown.Count == 0, string.Join("\n", unknown.Select(u => $"{u.File}: {u.Name}")));
+    }
+}
