@@ -68,7 +68,7 @@ public sealed record SmtpPath(string Address, string? SourceRoute, IReadOnlyDict
             route = path[..colon];
             path = path[(colon + 1)..];
         }
-        if (path.Any(c => c is ' ' or '\t' or '<' or '>' or (< ' ')))
+        if (HasInvalidCharacter(path))
         {
             error = "syntax: invalid character in address";
             return null;
@@ -81,6 +81,21 @@ public sealed record SmtpPath(string Address, string? SourceRoute, IReadOnlyDict
             else parameters[p[..eq]] = p[(eq + 1)..];
         }
         return new SmtpPath(path, route, parameters);
+    }
+
+    /// <summary>Spaces and angle brackets are allowed only inside a quoted local part; control characters never.</summary>
+    private static bool HasInvalidCharacter(string path)
+    {
+        bool quoted = false;
+        for (int i = 0; i < path.Length; i++)
+        {
+            char c = path[i];
+            if (c < ' ' || c == 0x7F) return true;
+            if (quoted && c == '\\') { i++; continue; }
+            if (c == '"') { quoted = !quoted; continue; }
+            if (!quoted && c is ' ' or '<' or '>') return true;
+        }
+        return quoted;
     }
 
     private static int FindClosingBracket(string s)
