@@ -28,4 +28,28 @@ public partial class OptionNameUsageTests
         var unknown = used.Where(u => OptionRegistry.Default.Find(u.Name) is null).Distinct().ToList();
         Assert.True(unknown.Count == 0, string.Join("\n", unknown.Select(u => $"{u.File}: {u.Name}")));
     }
+
+    [GeneratedRegex(@"\.Get(IpList|AddressList|DomainList|Regex|WeightedRegex)\(""([A-Za-z0-9_]+)""")]
+    private static partial Regex TypedListAccess();
+
+    [Fact]
+    public void Typed_list_accessors_are_used_on_options_of_that_kind()
+    {
+        var src = Path.Combine(RepoRoot(), "src");
+        var wrong = new List<string>();
+        foreach (var f in Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories))
+        {
+            foreach (Match m in TypedListAccess().Matches(File.ReadAllText(f)))
+            {
+                var kind = OptionRegistry.Default.Find(m.Groups[2].Value)?.Kind;
+                var expected = m.Groups[1].Value switch
+                {
+                    "IpList" => OptionKind.IpList, "AddressList" => OptionKind.AddressList, "DomainList" => OptionKind.DomainList,
+                    "Regex" => OptionKind.Regex, _ => OptionKind.WeightedRegex,
+                };
+                if (kind != expected) wrong.Add($"{Path.GetFileName(f)}: Get{m.Groups[1].Value}(\"{m.Groups[2].Value}\") but the option is {kind}");
+            }
+        }
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+    }
 }

@@ -29,16 +29,22 @@ public sealed class AuthFailureTracker(TimeProvider time)
 
     public void RecordFailure(IPAddress ip, ConfigSnapshot cfg)
     {
-        if (cfg.GetInt("MaxAUTHErrors") == 0) return;
+        if (cfg.GetInt("MaxAUTHErrors") == 0 || cfg.GetIpList("noMaxAUTHErrorIPs").Contains(ip)) return;
         var key = Key(ip);
         _failures.AddOrUpdate(key, _ => (1, time.GetUtcNow()), (_, old) => (Current(key) + 1, time.GetUtcNow()));
+    }
+
+    /// <summary>ResetMaxAUTHErrorIPs: a good login from these addresses (shared NAT gateways) clears their count.</summary>
+    public void RecordSuccess(IPAddress ip, ConfigSnapshot cfg)
+    {
+        if (cfg.GetIpList("ResetMaxAUTHErrorIPs").Contains(ip)) _failures.TryRemove(Key(ip), out _);
     }
 
     /// <summary>True when this client's network is over the limit now.</summary>
     public bool IsBlocked(IPAddress ip, ConfigSnapshot cfg)
     {
         int max = cfg.GetInt("MaxAUTHErrors");
-        if (max <= 0) return false;
+        if (max <= 0 || cfg.GetIpList("noMaxAUTHErrorIPs").Contains(ip)) return false;
         return Current(Key(ip)) > max;
     }
 }

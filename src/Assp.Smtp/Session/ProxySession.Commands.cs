@@ -247,6 +247,7 @@ public sealed partial class ProxySession
         {
             _ctx.IsAuthenticated = true;
             _ctx.Class = ConnectionClass.Local;
+            _server.AuthFailures.RecordSuccess(_ctx.RemoteAddress, _cfg);
             Log($"{_ctx.RemoteAddress} authenticated ({mechanism})");
             Queue(reply.ToWire());
             var verdict = await _pipeline.RunAsync(SmtpPhase.Auth, _ctx, ct).ConfigureAwait(false);

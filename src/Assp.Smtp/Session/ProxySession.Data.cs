@@ -48,6 +48,17 @@ public sealed partial class ProxySession
             return;
         }
 
+        // maxRealSize: the size times the number of recipients (what the MTA will store in the end).
+        long realLimit = _cfg.GetLong(_ctx.RelayAllowed ? "maxRealSize" : "maxRealSizeExternal", 0);
+        long realSize = _ctx.Message.Length * _ctx.RecipientList.Count;
+        if (realLimit > 0 && realSize > realLimit)
+        {
+            Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> message of {_ctx.Message.Length} bytes to {_ctx.RecipientList.Count} recipients exceeds {realLimit}");
+            await ErrorAsync(_cfg["maxRealSizeError"].Replace("MAXREALSIZE", realLimit.ToString(CultureInfo.InvariantCulture)), ct).ConfigureAwait(false);
+            await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
+            return;
+        }
+
         foreach (var phase in new[] { SmtpPhase.DataHeader, SmtpPhase.DataBody })
         {
             var verdict = await _pipeline.RunAsync(phase, _ctx, ct).ConfigureAwait(false);

@@ -170,11 +170,16 @@ public sealed partial class ProxySession
         return (SmtpReply.ParseConfigured(mine) ?? new SmtpReply(220, [mine[4..]])).ToWire();
     }
 
+    private int _noopsInARow;
+
+    /// <summary>smtpIdleTimeout, or the shorter smtpNOOPIdleTimeout right after a NOOP (clients that keep a session alive with NOOPs).</summary>
     private TimeSpan IdleTimeout
     {
         get
         {
             int seconds = _cfg.GetInt("smtpIdleTimeout", 180);
+            int noop = _cfg.GetInt("smtpNOOPIdleTimeout", 0);
+            if (_noopsInARow > 0 && noop > 0 && (seconds <= 0 || noop < seconds)) seconds = noop;
             return seconds <= 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(seconds);
         }
     }
@@ -231,6 +236,7 @@ public sealed partial class ProxySession
         int space = line.IndexOf(' ');
         var verb = (space < 0 ? line : line[..space]).ToUpperInvariant();
         var argument = space < 0 ? "" : line[(space + 1)..];
+        if (verb != "NOOP") _noopsInARow = 0;
         switch (verb)
         {
             case "EHLO":
@@ -260,6 +266,18 @@ public sealed partial class ProxySession
                 await QuitAsync(ct).ConfigureAwait(false);
                 break;
             case "NOOP":
+                _noopsInARow++;
+                int maxNoops = _cfg.GetInt("smtpNOOPIdleTimeoutCount", 0);
+                if (maxNoops > 0 && _cfg.GetInt("smtpNOOPIdleTimeout", 0) > 0 && _noopsInARow > maxNoops)
+                {
+                    Log($"{_ctx.RemoteAddress} sent more than {maxNoops} NOOPs in a row -- dropping connection");
+                    Queue($"421 4.7.0 {MyName} too many NOOP commands, closing connection\r\n");
+                    await FlushAsync(ct).ConfigureAwait(false);
+                    _closing = true;
+                    return;
+                }
+                await RelayAsync(line, ct).ConfigureAwait(false);
+                return;
             case "HELP":
             case "VRFY":
             case "EXPN":
@@ -325,8 +343,14 @@ public sealed partial class ProxySession
     /// <summary>Sends an error reply (our own or the MTA's) and counts it against MaxErrors.</summary>
     private async Task ErrorAsync(string replyLine, CancellationToken ct) => await ErrorAsync(SmtpReply.ParseConfigured(replyLine) ?? new SmtpReply(550, [replyLine]), ct).ConfigureAwait(false);
 
+    /// <summary>Codes that never get addErrorReplyExplanation (protocol errors, not blocks).</summary>
+    private static readonly HashSet<int> s_noExplanation = [500, 501, 502, 503, 504, 521, 534, 535, 538];
+
     private async Task ErrorAsync(SmtpReply reply, CancellationToken ct)
     {
+        var explanation = _cfg["addErrorReplyExplanation"].Trim();
+        if (explanation.Length > 0 && reply.Code >= 500 && !s_noExplanation.Contains(reply.Code))
+            reply = new SmtpReply(reply.Code, [.. reply.Lines, explanation]);
         var text = reply.ToWire().Replace("SESSIONID", _ctx.MessageId ?? _ctx.SessionId).Replace("IPCONNECTED", _ctx.RemoteAddress.ToString())
             .Replace("MYNAME", MyName);
         Queue(text);

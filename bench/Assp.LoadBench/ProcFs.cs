@@ -1,0 +1,103 @@
+using System.Globalization;
+
+namespace Assp.LoadBench;
+
+/// <summary>What Linux's /proc says about a process: RSS, CPU time, descriptor limit, who listens on a port.</summary>
+internal static class ProcFs
+{
+    /// <summary>A field of /proc/PID/status in kB ("VmRSS", "VmHWM"), null when unreadable.</summary>
+    public static long? StatusKb(int pid, string field)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (!line.StartsWith(field + ":", StringComparison.Ordinal)) continue;
+                var parts = line[(field.Length + 1)..].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+                return parts.Length > 0 && long.TryParse(parts[0], CultureInfo.InvariantCulture, out long kb) ? kb : null;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+        return null;
+    }
+
+    /// <summary>MB (10^6 bytes) of a /proc/PID/status kB field.</summary>
+    public static double? StatusMb(int pid, string field) => StatusKb(pid, field) is { } kb ? kb * 1024 / 1e6 : null;
+
+    /// <summary>User + system CPU seconds of the process (threads included), null when unreadable.</summary>
+    public static double? CpuSeconds(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            // Fields after the ")" closing the command name: state is field 3, utime 14, stime 15.
+            var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            long ticks = long.Parse(rest[11], CultureInfo.InvariantCulture) + long.Parse(rest[12], CultureInfo.InvariantCulture);
+            return ticks / 100.0; // USER_HZ is 100 on Linux
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The soft "Max open files" limit of a process ("self" for this one), null when unknown or unlimited.</summary>
+    public static long? OpenFilesLimit(string pid = "self")
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/limits"))
+            {
+                if (!line.StartsWith("Max open files", StringComparison.Ordinal)) continue;
+                var parts = line["Max open files".Length..].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+                return parts.Length > 0 && long.TryParse(parts[0], CultureInfo.InvariantCulture, out long n) ? n : null;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+        return null;
+    }
+
+    /// <summary>The process with a listening TCP socket on 127.0.0.1/0.0.0.0/:: PORT (via /proc/net/tcp and fd links).</summary>
+    public static int? ListenerPid(int port)
+    {
+        var inodes = new HashSet<string>(StringComparer.Ordinal);
+        string hexPort = port.ToString("X4", CultureInfo.InvariantCulture);
+        foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(table).Skip(1))
+                {
+                    var f = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+                    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+                    if (f.Length > 9 && f[3] == "0A" && f[1].EndsWith(":" + hexPort, StringComparison.Ordinal)) inodes.Add(f[9]);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        if (inodes.Count == 0) return null;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), CultureInfo.InvariantCulture, out int pid)) continue;
+            try
+            {
+                foreach (var fd in Directory.EnumerateFiles(Path.Combine(dir, "fd")))
+                {
+                    var target = File.ResolveLinkTarget(fd, returnFinalTarget: false)?.ToString();
+                    if (target is not null && target.StartsWith("socket:[", StringComparison.Ordinal) && inodes.Contains(target[8..^1]))
+                        return pid;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return null;
+    }
+}
