@@ -20,6 +20,7 @@ internal sealed class BenchOptions
     public double ReplyTimeoutSeconds { get; set; } = 30;
     public SinkKind Sink { get; set; } = SinkKind.SmtpSink;
     public string SmtpSinkPath { get; set; } = "/usr/sbin/smtp-sink";
+    public int SinkPort { get; set; }
     public IPEndPoint? ProxyEndpoint { get; set; }
     public string? ProxyCommand { get; set; }
     public int? ProxyPid { get; set; }
@@ -64,6 +65,8 @@ internal sealed class BenchOptions
           --sink smtp-sink|internal Postfix smtp-sink (default; the internal sink when the binary is missing)
                                     or the in-process C# sink
           --smtp-sink-path PATH     default /usr/sbin/smtp-sink
+          --sink-port P             listen on 127.0.0.1:P (default: a free port); lets an already running proxy
+                                    (--proxy-endpoint) be configured with smtpDestination=127.0.0.1:P beforehand
 
         proxy (modes proxy, compare, idle)
           --proxy-endpoint H:P      use an already running proxy on 127.0.0.1:P instead of starting one
@@ -144,6 +147,7 @@ internal sealed class BenchOptions
                         };
                         break;
                     case "--smtp-sink-path": o.SmtpSinkPath = Value(); break;
+                    case "--sink-port": o.SinkPort = Int(arg, Value(), 1); break;
                     case "--proxy-endpoint": o.ProxyEndpoint = Loopback(arg, Value()); break;
                     case "--proxy-pid": o.ProxyPid = Int(arg, Value(), 1); break;
                     case "--proxy-command": o.ProxyCommand = Value(); break;

@@ -8,7 +8,7 @@ namespace Assp.LoadBench;
 /// A process the benchmark started (smtp-sink, the proxy): output drained into a short ring buffer, stopped with
 /// SIGTERM then SIGKILL, and killed on the way out whatever happens to the benchmark.
 /// </summary>
-internal sealed partial class ChildProcess : IAsyncDisposable
+internal sealed class ChildProcess : IAsyncDisposable
 {
     private static readonly ConcurrentDictionary<ChildProcess, byte> Live = new();
     private readonly Process _process;
@@ -113,8 +113,25 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         lock (_tailLock) return [.. _tail];
     }
 
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int SysKill(int pid, int signal);
+    /// <summary>Waits for the process to exit on its own; false when it is still running after <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    // kill(2): .NET has no managed way to send SIGTERM (Process.Kill is SIGKILL). Blittable, so DllImport is enough.
+    [DllImport("libc", EntryPoint = "kill")]
+    private static extern int SysKill(int pid, int signal);
 
     private const int SIGTERM = 15;
 

@@ -89,7 +89,7 @@ internal static class ProcFs
             {
                 foreach (var fd in Directory.EnumerateFiles(Path.Combine(dir, "fd")))
                 {
-                    var target = File.ResolveLinkTarget(fd, returnFinalTarget: false)?.ToString();
+                    var target = new FileInfo(fd).LinkTarget;
                     if (target is not null && target.StartsWith("socket:[", StringComparison.Ordinal) && inodes.Contains(target[8..^1]))
                         return pid;
                 }

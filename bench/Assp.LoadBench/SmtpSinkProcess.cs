@@ -28,9 +28,9 @@ internal sealed partial class SmtpSinkProcess : ISink
     private static partial Regex MesgCounter();
 
     /// <summary>Starts smtp-sink and waits for its 220; throws with its output when it does not come up.</summary>
-    public static async Task<SmtpSinkProcess> StartAsync(string path, int maxConnections, CancellationToken ct)
+    public static async Task<SmtpSinkProcess> StartAsync(string path, int port, int maxConnections, CancellationToken ct)
     {
-        int port = Net.FreePort();
+        if (port == 0) port = Net.FreePort();
         var args = new List<string> { "-c" };
         // smtp-sink refuses to run as root without -u; "nobody" only needs to exist.
         if (Environment.UserName == "root" || IsRoot()) args.AddRange(["-u", "nobody"]);

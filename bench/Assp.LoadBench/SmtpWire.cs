@@ -104,6 +104,17 @@ internal sealed class SmtpConnection : IDisposable
         }
     }
 
+    /// <summary>Gives the buffer back and hands over the socket, which stays open (the idle test holds it).</summary>
+    public Socket Detach()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            ArrayPool<byte>.Shared.Return(_buffer);
+        }
+        return Socket;
+    }
+
     public void Dispose()
     {
         if (_disposed) return;

@@ -87,6 +87,7 @@ public sealed class SmtpProxyServer : IAsyncDisposable
             Socket client;
             try
             {
+                if (def.Kind != ListenerKind.Relay) await WaitForCapacityAsync().ConfigureAwait(false);
                 client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
@@ -112,7 +113,7 @@ public sealed class SmtpProxyServer : IAsyncDisposable
             {
                 using (client)
                 {
-                    var bytes = Encoding.ASCII.GetBytes($"421 4.7.0 {cfg["myName"]} {refusal}, try again later\r\n");
+                    var bytes = Encoding.ASCII.GetBytes(refusal + "\r\n");
                     using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                     await client.SendAsync(bytes, SocketFlags.None, cts.Token).ConfigureAwait(false);
                     client.Shutdown(SocketShutdown.Both);
@@ -139,19 +140,38 @@ public sealed class SmtpProxyServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// maxSMTPSessions, as ASSP does it: at the limit the incoming listeners stop accepting (new clients wait in the
+    /// kernel's queue rather than being refused) until the sessions fall to max-20 or three quarters of max.
+    /// relayPort never waits.
+    /// </summary>
+    private async Task WaitForCapacityAsync()
+    {
+        var cfg = _config();
+        int max = cfg.GetInt("maxSMTPSessions", 64);
+        if (max <= 0 || _sessions.Count < max) return;
+        int resumeAt = Math.Max(max - 20, max * 3 / 4);
+        Log($"maxSMTPSessions ({max}) reached: not accepting new connections until fewer than {resumeAt} sessions run");
+        while (_sessions.Count >= resumeAt && !_stopping.IsCancellationRequested)
+        {
+            await Task.Delay(50, _stopping.Token).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Why a new connection is turned away at once, or null. relayPort sessions count but are never refused.</summary>
     private string? Refusal(ConfigSnapshot cfg, ListenerDefinition def, IPAddress remote)
     {
+        // Switched on at run time: new connections are turned away, running sessions go on.
+        if (cfg.GetBool("DisableSMTPNetworking")) return $"421 {cfg["myName"]} Service not available, closing transmission channel";
         if (def.Kind == ListenerKind.Relay) return null;
         bool privileged = cfg.GetIpList("acceptAllMail").Contains(remote) || cfg.GetIpList("ispip").Contains(remote);
-        if (!cfg.GetIpList("noMaxSMTPSessions").Contains(remote))
+        if (!privileged && !cfg.GetIpList("noMaxSMTPSessions").Contains(remote))
         {
-            int max = cfg.GetInt("maxSMTPSessions", 64);
-            if (max > 0 && _sessions.Count >= max) return $"too many sessions ({max})";
             int perIp = cfg.GetInt("maxSMTPipSessions", 5);
-            if (perIp > 0 && !privileged && _perIp.TryGetValue(remote, out var n) && n >= perIp) return $"too many sessions from {remote} ({perIp})";
+            if (perIp > 0 && _perIp.TryGetValue(remote, out var n) && n >= perIp) return $"421 {cfg["myName"]} too many sessions from {remote} ({perIp}), try again later";
         }
-        if (!privileged && AuthFailures.IsBlocked(remote, cfg)) return "too many failed logins from your network";
+        if (!privileged && AuthFailures.IsBlocked(remote, cfg))
+            return $"521 {cfg["myName"]} does not accept mail - closing transmission - too many previous AUTH errors from {remote}";
         return null;
     }
 

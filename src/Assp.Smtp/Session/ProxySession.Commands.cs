@@ -33,20 +33,19 @@ public sealed partial class ProxySession
             await RefuseAsync(verdict, "helo", ct).ConfigureAwait(false);
             return;
         }
-        // The MTA always gets EHLO when it can, so the proxy learns its extensions; it announces itself by the
-        // client's name (the MTA's logs then show the real sender) unless sendEHLO asks for myName.
-        var heloName = _cfg.GetBool("sendEHLO") ? MyName : name;
-        var reply = await _upstream!.CommandAsync($"EHLO {heloName}", UpstreamCommandTimeout, ct).ConfigureAwait(false);
-        if (!reply.IsSuccess) reply = await _upstream.CommandAsync($"HELO {heloName}", UpstreamCommandTimeout, ct).ConfigureAwait(false);
+        // The MTA hears the client's own greeting, so its logs show the real sender. sendEHLO turns a client's HELO
+        // into EHLO towards the MTA (the client then gets a plain 250 OK), as ASSP does.
+        bool ehloUpstream = _ctx.Esmtp || _cfg.GetBool("sendEHLO");
+        var reply = await _upstream!.CommandAsync($"{(ehloUpstream ? "EHLO" : "HELO")} {name}", UpstreamCommandTimeout, ct).ConfigureAwait(false);
         if (!reply.IsSuccess)
         {
             await ErrorAsync(reply, ct).ConfigureAwait(false);
             return;
         }
-        _upstreamEhlo = reply;
+        _upstreamEhlo = ehloUpstream ? reply : null;
         if (!_ctx.Esmtp)
         {
-            Queue(new SmtpReply(250, [reply.Lines[0]]).ToWire());
+            Queue(ehloUpstream ? "250 OK\r\n" : new SmtpReply(250, [reply.Lines[0]]).ToWire());
             return;
         }
         Queue(FilterEhlo(reply).ToWire());
@@ -100,14 +99,11 @@ public sealed partial class ProxySession
         return false;
     }
 
-    private long MaxMessageSize
-    {
-        get
-        {
-            bool local = _ctx.RelayAllowed || _ctx.Class == ConnectionClass.Relay;
-            return _cfg.GetLong(local ? "maxSize" : "maxSizeExternal", 0);
-        }
-    }
+    /// <summary>maxSize (local and relayed mail) or maxSizeExternal, unless MaxSizeAdr/MaxSizeExternalAdr name this session; 0 is unlimited.</summary>
+    private long MaxMessageSize => SizeLimit(_ctx.RelayAllowed ? "maxSize" : "maxSizeExternal", _ctx.RelayAllowed ? "MaxSizeAdr" : "MaxSizeExternalAdr");
+
+    private long SizeLimit(string option, string overrides) =>
+        SizeOverrides.For(_cfg, overrides).Find(_ctx.RemoteAddress, _ctx.MailFrom, _ctx.RecipientList) ?? _cfg.GetLong(option, 0);
 
     private async Task StartTlsAsync(string argument, CancellationToken ct)
     {
@@ -118,7 +114,7 @@ public sealed partial class ProxySession
         }
         if (!OfferStartTls)
         {
-            await ErrorAsync(_ctx.IsTls ? "503 5.5.1 TLS already active" : "454 4.7.0 TLS not available", ct).ConfigureAwait(false);
+            await ErrorAsync($"502 command not implemented or not allowed to be used by {_ctx.RemoteAddress}", ct).ConfigureAwait(false);
             return;
         }
         Queue("220 2.0.0 Ready to start TLS\r\n");
@@ -217,7 +213,8 @@ public sealed partial class ProxySession
         }
         if (!AuthAllowed(out var reason))
         {
-            await ErrorAsync($"502 5.5.1 {reason}", ct).ConfigureAwait(false);
+            Log($"{_ctx.RemoteAddress} AUTH refused: {reason}");
+            await ErrorAsync("502 AUTH not supported", ct).ConfigureAwait(false);
             return;
         }
         var mechanism = argument.Split(' ', 2)[0].ToUpperInvariant();
@@ -292,13 +289,13 @@ public sealed partial class ProxySession
         }
         if (_cfg.GetBool("EnforceAuth") && _ctx.Listener.Kind == ListenerKind.Second && !_ctx.IsAuthenticated)
         {
-            await ErrorAsync("530 5.7.0 authentication required", ct).ConfigureAwait(false);
+            await ErrorAsync("530 5.7.0 Authentication required before [Mail From]", ct).ConfigureAwait(false);
             return;
         }
         var path = SmtpPath.Parse(argument, "FROM", out var error);
         if (path is null)
         {
-            await ErrorAsync($"501 5.5.4 {error}", ct).ConfigureAwait(false);
+            await ErrorAsync($"553 Malformed ({error}) address: {argument.Trim()}", ct).ConfigureAwait(false);
             return;
         }
         long limit = MaxMessageSize;
@@ -344,7 +341,7 @@ public sealed partial class ProxySession
         var path = SmtpPath.Parse(argument, "TO", out var error);
         if (path is null || path.IsNull)
         {
-            await ErrorAsync($"501 5.1.3 {error ?? "a recipient address is required"}", ct).ConfigureAwait(false);
+            await ErrorAsync($"553 Malformed ({error ?? "empty"}) address: {argument.Trim()}", ct).ConfigureAwait(false);
             return;
         }
         if (_ctx.RecipientList.Count >= MaxRecipients)

@@ -24,7 +24,7 @@ public sealed partial class ProxySession
         }
         if (_ctx.RecipientList.Count == 0)
         {
-            await ErrorAsync("554 5.5.1 no valid recipients", ct).ConfigureAwait(false);
+            await ErrorAsync("503 5.5.2 Need Recipient", ct).ConfigureAwait(false);
             return;
         }
         Queue("354 End data with <CR><LF>.<CR><LF>\r\n");
@@ -49,7 +49,7 @@ public sealed partial class ProxySession
         }
 
         // maxRealSize: the size times the number of recipients (what the MTA will store in the end).
-        long realLimit = _cfg.GetLong(_ctx.RelayAllowed ? "maxRealSize" : "maxRealSizeExternal", 0);
+        long realLimit = _ctx.RelayAllowed ? SizeLimit("maxRealSize", "MaxRealSizeAdr") : SizeLimit("maxRealSizeExternal", "MaxRealSizeExternalAdr");
         long realSize = _ctx.Message.Length * _ctx.RecipientList.Count;
         if (realLimit > 0 && realSize > realLimit)
         {
@@ -155,11 +155,10 @@ public sealed partial class ProxySession
             var go = await _upstream!.CommandAsync("DATA", UpstreamCommandTimeout, ct).ConfigureAwait(false);
             if (go.Code != 354) return go;
             var stream = _upstream.DataStream;
-            var headers = Encoding.UTF8.GetBytes(AddedHeaders());
-            await stream.WriteAsync(headers, ct).ConfigureAwait(false);
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(ReceivedHeader()), ct).ConfigureAwait(false);
             await using (var message = _ctx.Message!.OpenRead())
             {
-                await CopyDotStuffedAsync(message, stream, StripOwnHeaders, ct).ConfigureAwait(false);
+                await CopyDotStuffedAsync(message, stream, StripOwnHeaders, ct, Encoding.UTF8.GetBytes(AsspHeaders())).ConfigureAwait(false);
             }
             await stream.WriteAsync(".\r\n"u8.ToArray(), ct).ConfigureAwait(false);
             await stream.FlushAsync(ct).ConfigureAwait(false);
@@ -168,7 +167,7 @@ public sealed partial class ProxySession
         catch (IOException ex)
         {
             Log($"error: the MTA failed while taking the message from <{_ctx.MailFrom}>: {ex.Message}; the client was told to try again");
-            Queue($"451 4.3.0 {MyName} the destination failed to accept the message, please try again later\r\n");
+            Queue("451 Requested action aborted: local error in processing\r\n");
             await FlushAsync(ct).ConfigureAwait(false);
             _closing = true;
             return null;
@@ -178,17 +177,19 @@ public sealed partial class ProxySession
     /// <summary>Incoming mail may not bring X-Assp- headers of its own: only this proxy writes them.</summary>
     private bool StripOwnHeaders => !_ctx.RelayAllowed;
 
-    /// <summary>The Received: line and X-Assp- headers put in front of the message.</summary>
-    private string AddedHeaders()
+    /// <summary>ASSP's Received: line, put in front of the message: the client's PTR name (or "unknown"), IP and HELO.</summary>
+    private string ReceivedHeader()
+    {
+        var with = (_ctx.Esmtp ? "ESMTP" : "SMTP") + (_ctx.IsTls ? "S" : "") + (_ctx.IsAuthenticated ? "A" : "");
+        var now = DateTimeOffset.Now;
+        var date = now.ToString("ddd, dd MMM yyyy HH:mm:ss ", CultureInfo.InvariantCulture) + now.ToString("zzz", CultureInfo.InvariantCulture).Replace(":", "");
+        return $"Received: from {_ctx.RemoteHostName ?? "unknown"} ([{_ctx.RemoteAddress}] helo={_ctx.Helo})\r\n\tby {MyName} with {with} (ASSP for .NET {SmtpProxyServer.Version});\r\n\t{date}\r\n";
+    }
+
+    /// <summary>The X-Assp- header lines, added at the end of the message header as ASSP does.</summary>
+    private string AsspHeaders()
     {
         var sb = new StringBuilder();
-        var with = "ESMTP" + (_ctx.IsTls ? "S" : "") + (_ctx.IsAuthenticated ? "A" : "");
-        if (!_ctx.Esmtp) with = "SMTP";
-        var date = DateTimeOffset.Now.ToString("ddd, dd MMM yyyy HH:mm:ss ", CultureInfo.InvariantCulture)
-            + DateTimeOffset.Now.ToString("zzz", CultureInfo.InvariantCulture).Replace(":", "");
-        sb.Append("Received: from ").Append(_ctx.Helo).Append(" ([").Append(_ctx.RemoteAddress).Append("] helo=").Append(_ctx.Helo)
-            .Append(")\r\n\tby ").Append(MyName).Append(" with ").Append(with).Append(" (ASSP for .NET ").Append(SmtpProxyServer.Version)
-            .Append(");\r\n\t").Append(date).Append("\r\n");
         sb.Append("X-Assp-ID: ").Append(MyName).Append(' ').Append(_ctx.MessageId).Append("\r\n");
         sb.Append("X-Assp-Session: ").Append(_ctx.SessionId).Append(" (mail ").Append(_ctx.MessageCount).Append(")\r\n");
         int intended = _cfg.GetChoice("AddIntendedForHeader");
@@ -203,10 +204,11 @@ public sealed partial class ProxySession
 
     /// <summary>
     /// Copies the stored message (CRLF lines) to the MTA, dot-stuffing lines that start with '.', and optionally
-    /// leaving out X-Assp- header fields with their continuation lines.
+    /// leaving out X-Assp- header fields with their continuation lines; headerAddition goes at the end of the header.
     /// </summary>
-    internal static async Task CopyDotStuffedAsync(Stream source, Stream target, bool stripAsspHeaders, CancellationToken ct)
+    internal static async Task CopyDotStuffedAsync(Stream source, Stream target, bool stripAsspHeaders, CancellationToken ct, byte[]? headerAddition = null)
     {
+        bool added = headerAddition is null || headerAddition.Length == 0;
         using var reader = new SmtpLineReader(source, 64 * 1024 + 2);
         var output = new ArrayBufferWriter<byte>(128 * 1024);
         bool lineStart = true, inHeader = true, skipping = false;
@@ -218,7 +220,15 @@ public sealed partial class ProxySession
             bool complete = line.Status == LineStatus.Line;
             if (lineStart && inHeader)
             {
-                if (bytes.Length == 0) inHeader = false;
+                if (bytes.Length == 0)
+                {
+                    inHeader = false;
+                    if (!added)
+                    {
+                        output.Write(headerAddition);
+                        added = true;
+                    }
+                }
                 else if (bytes[0] is (byte)' ' or (byte)'\t') { /* continuation: keeps the previous field's fate */ }
                 else skipping = stripAsspHeaders && bytes.Length >= 7 && Ascii.EqualsIgnoreCase(bytes[..7], "X-Assp-"u8);
             }
@@ -234,6 +244,12 @@ public sealed partial class ProxySession
                 await target.WriteAsync(output.WrittenMemory, ct).ConfigureAwait(false);
                 output.ResetWrittenCount();
             }
+        }
+        // A message without a body (no empty line): the additions close its header.
+        if (!added)
+        {
+            if (!lineStart) output.Write(CrLf);
+            output.Write(headerAddition);
         }
         if (output.WrittenCount > 0) await target.WriteAsync(output.WrittenMemory, ct).ConfigureAwait(false);
     }

@@ -116,7 +116,7 @@ public sealed partial class ProxySession
             if (allowed.Count > 0 && !allowed.Contains(_ctx.RemoteAddress))
             {
                 Log($"{_ctx.RemoteAddress} denied on relayPort: not in allowRelayCon");
-                await SendNowAsync("554 5.7.1 relay connection from this address is not allowed\r\n", stopping).ConfigureAwait(false);
+                await SendNowAsync($"554 {MyName} Relay Service denied for IP {_ctx.RemoteAddress}, closing transmission channel\r\n", stopping).ConfigureAwait(false);
                 return;
             }
         }
@@ -145,7 +145,7 @@ public sealed partial class ProxySession
         if (_upstream is null)
         {
             Log($"error: no MTA reachable ({string.Join(", ", targets)}): {lastError?.Message}");
-            await SendNowAsync($"421 4.3.2 {MyName} service temporarily unavailable, please try again later\r\n", stopping).ConfigureAwait(false);
+            await SendNowAsync($"421 {MyName} service temporarily unavailable, closing transmission\r\n", stopping).ConfigureAwait(false);
             return;
         }
         if (_cfg.GetChoice("ConnectionLog") >= 1)
@@ -199,13 +199,13 @@ public sealed partial class ProxySession
                 }
                 catch (OperationCanceledException) when (_stopping.IsCancellationRequested || stopping.IsCancellationRequested)
                 {
-                    await SendNowAsync($"421 4.3.2 {MyName} service shutting down, closing connection\r\n", CancellationToken.None).ConfigureAwait(false);
+                    await SendNowAsync($"421 {MyName} Service not available, closing transmission channel\r\n", CancellationToken.None).ConfigureAwait(false);
                     return;
                 }
                 catch (OperationCanceledException)
                 {
                     Log($"{_ctx.RemoteAddress} idle timeout after {IdleTimeout.TotalSeconds:0} seconds");
-                    await SendNowAsync($"421 4.4.2 {MyName} connection timed out, closing connection\r\n", CancellationToken.None).ConfigureAwait(false);
+                    await SendNowAsync("451 Connection timeout, try later\r\n", CancellationToken.None).ConfigureAwait(false);
                     return;
                 }
             }
@@ -271,7 +271,7 @@ public sealed partial class ProxySession
                 if (maxNoops > 0 && _cfg.GetInt("smtpNOOPIdleTimeout", 0) > 0 && _noopsInARow > maxNoops)
                 {
                     Log($"{_ctx.RemoteAddress} sent more than {maxNoops} NOOPs in a row -- dropping connection");
-                    Queue($"421 4.7.0 {MyName} too many NOOP commands, closing connection\r\n");
+                    Queue($"421 {MyName} closing transmission\r\n");
                     await FlushAsync(ct).ConfigureAwait(false);
                     _closing = true;
                     return;
@@ -284,14 +284,12 @@ public sealed partial class ProxySession
                 await RelayAsync(line, ct).ConfigureAwait(false);
                 break;
             case "BDAT":
-                await ErrorAsync("502 5.5.1 BDAT is not supported, use DATA", ct).ConfigureAwait(false);
-                break;
             case "XCLIENT":
             case "XFORWARD":
             case "TURN":
             case "ATRN":
             case "ETRN":
-                await ErrorAsync("502 5.5.1 command not implemented", ct).ConfigureAwait(false);
+                await ErrorAsync($"502 {verb} not supported", ct).ConfigureAwait(false);
                 break;
             case "":
                 await ErrorAsync("500 5.5.2 empty command", ct).ConfigureAwait(false);
@@ -360,7 +358,7 @@ public sealed partial class ProxySession
         if (max > 0 && _errors > max)
         {
             Log($"{_ctx.RemoteAddress} max errors ({max}) exceeded -- dropping connection");
-            Queue($"421 4.7.0 {MyName} too many errors, closing connection\r\n");
+            Queue($"421 {MyName} closing transmission\r\n");
             await FlushAsync(ct).ConfigureAwait(false);
             _closing = true;
         }

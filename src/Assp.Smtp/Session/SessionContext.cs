@@ -29,6 +29,8 @@ public sealed class SessionContext : IMailContext
     public string? AuthenticatedUser { get; internal set; }
     public bool IsTls { get; internal set; }
     public string? Helo { get; internal set; }
+    /// <summary>The client's PTR name once a DNS check has looked it up; null means unknown.</summary>
+    public string? RemoteHostName { get; set; }
     public bool Esmtp { get; internal set; }
     public string? MailFrom { get; internal set; }
     internal List<string> RecipientList { get; } = [];

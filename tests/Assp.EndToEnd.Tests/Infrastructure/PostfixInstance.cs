@@ -31,6 +31,9 @@ public sealed record PostfixOptions
 
     /// <summary>Postfix message_size_limit in bytes: larger messages get 552.</summary>
     public int? MessageSizeLimit { get; init; }
+
+    /// <summary>How long start may take until the port answers 220.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(20);
 }
 
 /// <summary>A message Postfix delivered into the capture folder.</summary>
@@ -63,17 +66,20 @@ public sealed class PostfixInstance : IAsyncDisposable
     private const string PostfixPath = "/usr/sbin/postfix";
     private const string SaslPasswdPath = "/usr/sbin/saslpasswd2";
     private const string OpensslPath = "/usr/bin/openssl";
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(15);
 
     // Ports of live instances in this process: a port released by "bind 0" may be handed out again.
     private static readonly HashSet<int> PortsInUse = [];
     private static readonly ConcurrentDictionary<PostfixInstance, byte> Live = new();
+    private static readonly Lazy<Task> OrphanSweep = new(SweepOrphansAsync);
+    private const string DirectoryPrefix = "assp-postfix-";
+    private const string OwnerFileName = "owner.pid";
 
     private readonly string _configDirectory;
     private readonly string _queueDirectory;
     private readonly ConcurrentDictionary<string, CapturedMessage> _captured = new(StringComparer.Ordinal);
     private int _stopped;
+    private bool _startRun;
 
     static PostfixInstance()
     {
@@ -115,6 +121,9 @@ public sealed class PostfixInstance : IAsyncDisposable
 
     /// <summary>The self-signed server certificate (PEM) when <see cref="PostfixOptions.EnableTls"/>.</summary>
     public string? TlsCertificateFile { get; }
+
+    /// <summary>PID of this instance's master daemon once started.</summary>
+    public int? MasterProcessId { get; private set; }
 
     public static async Task<PostfixInstance> StartAsync(PostfixOptions? options = null, CancellationToken ct = default)
     {
@@ -197,19 +206,8 @@ public sealed class PostfixInstance : IAsyncDisposable
         Live.TryRemove(this, out _);
         try
         {
-            int? masterPid = ReadMasterPid();
-            if (masterPid is int pid && IsAlive(pid))
-            {
-                await RunPostfixAsync("stop", StopTimeout).ConfigureAwait(false);
-                var waited = Stopwatch.StartNew();
-                while (IsAlive(pid) && waited.Elapsed < StopTimeout) await Task.Delay(50).ConfigureAwait(false);
-                if (IsAlive(pid))
-                {
-                    // A master that ignores stop would keep the folder and port busy for the rest of the run.
-                    try { Process.GetProcessById(pid).Kill(entireProcessTree: true); }
-                    catch (Exception e) when (e is ArgumentException or InvalidOperationException) { }
-                }
-            }
+            // Stop even without a known PID: a start that failed half-way may have left a master behind.
+            if (_startRun) await StopMasterAsync(RootDirectory, MasterProcessId).ConfigureAwait(false);
         }
         finally
         {
@@ -224,6 +222,8 @@ public sealed class PostfixInstance : IAsyncDisposable
 
     private static void Validate(PostfixOptions options)
     {
+        if (options.StartTimeout <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(options), "StartTimeout must be positive.");
         if (options.MessageSizeLimit is <= 0)
             throw new ArgumentOutOfRangeException(nameof(options), "MessageSizeLimit must be positive.");
         if (options.RejectRecipientsRegex is { } regex && (regex.Length == 0 || regex.Contains('\n', StringComparison.Ordinal) || regex.Contains('\r', StringComparison.Ordinal)))
@@ -232,7 +232,10 @@ public sealed class PostfixInstance : IAsyncDisposable
 
     private static async Task<PostfixInstance> CreateAsync(PostfixOptions options, CancellationToken ct)
     {
-        var root = Directory.CreateTempSubdirectory("assp-postfix-").FullName;
+        await OrphanSweep.Value.ConfigureAwait(false);
+        var root = Directory.CreateTempSubdirectory(DirectoryPrefix).FullName;
+        // First thing in the folder, so a sweep by a later run can tell whether its owner is still alive.
+        await File.WriteAllTextAsync(Path.Combine(root, OwnerFileName), Environment.ProcessId.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
         var instance = new PostfixInstance(root, ReservePort(), options);
         Live.TryAdd(instance, 0);
         try
@@ -269,7 +272,8 @@ public sealed class PostfixInstance : IAsyncDisposable
         const UnixFileMode rwxrwxrwx = rwxr_xr_x | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite;
         File.SetUnixFileMode(RootDirectory, rwxr_xr_x);
         Directory.CreateDirectory(_configDirectory, rwxr_xr_x);
-        // queue_directory and data_directory are made by postfix start (post-install) with their owners.
+        // Root-owned like the real one; postfix start (post-install) makes its subdirectories and data_directory with their owners.
+        Directory.CreateDirectory(_queueDirectory, rwxr_xr_x);
         foreach (var dir in new[] { CaptureDirectory, Path.Combine(CaptureDirectory, "tmp") })
         {
             Directory.CreateDirectory(dir);
@@ -280,7 +284,7 @@ public sealed class PostfixInstance : IAsyncDisposable
         await File.WriteAllTextAsync(captureScript, CaptureScript, ct).ConfigureAwait(false);
         File.SetUnixFileMode(captureScript, rwxr_xr_x);
 
-        var main = new StringBuilder(MainCf(RootDirectory, _queueDirectory));
+        var main = new StringBuilder(MainCf(RootDirectory, _queueDirectory, Port));
         if (Options.MessageSizeLimit is int limit)
             main.Append(CultureInfo.InvariantCulture, $"message_size_limit = {limit}\n");
 
@@ -315,6 +319,7 @@ public sealed class PostfixInstance : IAsyncDisposable
             smtpd_tls_cert_file = {TlsCertificateFile}
             smtpd_tls_key_file = {key}
             smtpd_tls_loglevel = 1
+            smtpd_tls_received_header = yes
             smtpd_tls_session_cache_database =
 
             """;
@@ -356,13 +361,16 @@ public sealed class PostfixInstance : IAsyncDisposable
 
     private async Task StartPostfixAsync(CancellationToken ct)
     {
+        var startTimeout = Options.StartTimeout;
         var deadline = Stopwatch.StartNew();
-        var (exit, output) = await RunPostfixAsync("start", StartTimeout, ct).ConfigureAwait(false);
+        _startRun = true;
+        var (exit, output) = await RunPostfixAsync("start", startTimeout, ct).ConfigureAwait(false);
         if (exit != 0)
-            throw new PostfixStartException($"postfix start failed (exit {exit}) for {this}:\n{output}\n--- Postfix log ---\n{ReadLog()}");
+            throw new PostfixStartException($"postfix start failed (exit {exit}) for {this}:\n{output}\n--- Postfix log ({LogFile}) ---\n{ReadLog()}");
+        MasterProcessId = await ReadMasterPidAsync(RootDirectory).ConfigureAwait(false);
 
         string? lastProblem = null;
-        while (deadline.Elapsed < StartTimeout)
+        while (deadline.Elapsed < startTimeout)
         {
             ct.ThrowIfCancellationRequested();
             lastProblem = await ProbeBannerAsync(ct).ConfigureAwait(false);
@@ -370,7 +378,7 @@ public sealed class PostfixInstance : IAsyncDisposable
             await Task.Delay(100, ct).ConfigureAwait(false);
         }
         throw new PostfixStartException(
-            $"Postfix did not answer 220 on {Host}:{Port} within {StartTimeout.TotalSeconds:0} s (last: {lastProblem}).\n" +
+            $"Postfix did not answer 220 on {Host}:{Port} within {startTimeout.TotalSeconds:0.#} s (last: {lastProblem}).\n" +
             $"postfix start said:\n{output}\n--- Postfix log ({LogFile}) ---\n{ReadLog()}");
     }
 
@@ -396,14 +404,57 @@ public sealed class PostfixInstance : IAsyncDisposable
         }
     }
 
-    private Task<(int Exit, string Output)> RunPostfixAsync(string command, TimeSpan timeout, CancellationToken ct = default)
+    private Task<(int Exit, string Output)> RunPostfixAsync(string command, TimeSpan timeout, CancellationToken ct = default) =>
+        RunPostfixAsync(RootDirectory, command, timeout, ct);
+
+    private static Task<(int Exit, string Output)> RunPostfixAsync(string root, string command, TimeSpan timeout, CancellationToken ct = default)
     {
         // Through a shell with output to a file: the master daemon the command leaves behind must not hold
         // pipes of ours open (reading them to the end would then never finish).
-        var outFile = Path.Combine(RootDirectory, $"postfix-{command}.out");
+        var outFile = Path.Combine(root, $"postfix-{command}.out");
         return RunAsync("/bin/sh",
-            ["-c", "exec \"$0\" -c \"$1\" \"$2\" >\"$3\" 2>&1 </dev/null", PostfixPath, _configDirectory, command, outFile],
+            ["-c", "exec \"$0\" -c \"$1\" \"$2\" >\"$3\" 2>&1 </dev/null", PostfixPath, Path.Combine(root, "etc"), command, outFile],
             stdin: null, timeout, ct, outputFile: outFile);
+    }
+
+    /// <summary>postfix stop, then waits for the master to be gone (killing it if it will not go).</summary>
+    private static async Task StopMasterAsync(string root, int? knownPid)
+    {
+        int? masterPid = knownPid ?? await ReadMasterPidAsync(root).ConfigureAwait(false);
+        await RunPostfixAsync(root, "stop", StopTimeout).ConfigureAwait(false);
+        if (masterPid is not int pid) return;
+        var waited = Stopwatch.StartNew();
+        while (IsAlive(pid) && waited.Elapsed < StopTimeout) await Task.Delay(50).ConfigureAwait(false);
+        if (IsAlive(pid))
+        {
+            // A master that ignores stop would keep the folder and port busy for the rest of the run.
+            try { Process.GetProcessById(pid).Kill(entireProcessTree: true); }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException) { }
+        }
+    }
+
+    /// <summary>
+    /// Stops and deletes instances left by test processes that died without disposing (killed, crashed
+    /// debugger sessions): their masters would otherwise run on until the machine restarts.
+    /// </summary>
+    private static async Task SweepOrphansAsync()
+    {
+        foreach (var dir in Directory.GetDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
+        {
+            try
+            {
+                var ownerFile = Path.Combine(dir, OwnerFileName);
+                if (!File.Exists(ownerFile)) continue;
+                if (int.TryParse(File.ReadAllText(ownerFile).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int owner) && IsAlive(owner))
+                    continue;
+                if (File.Exists(Path.Combine(dir, "etc", "main.cf"))) await StopMasterAsync(dir, null).ConfigureAwait(false);
+                await DeleteDirectoryAsync(dir).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Someone else's or already gone: not this run's business.
+            }
+        }
     }
 
     private static async Task<(int Exit, string Output)> RunAsync(string file, IReadOnlyList<string> args, string? stdin,
@@ -442,15 +493,12 @@ public sealed class PostfixInstance : IAsyncDisposable
         return (process.ExitCode, output);
     }
 
-    private int? ReadMasterPid()
+    private static async Task<int?> ReadMasterPidAsync(string root)
     {
-        try
-        {
-            var text = File.ReadAllText(Path.Combine(_queueDirectory, "pid", "master.pid")).Trim();
-            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int pid) ? pid : null;
-        }
-        catch (IOException) { return null; }
-        catch (UnauthorizedAccessException) { return null; }
+        // Not File.ReadAllText: .NET takes a shared flock to read, which the master's exclusive flock on its PID file refuses.
+        var (exit, text) = await RunAsync("/bin/cat", [Path.Combine(root, "spool", "pid", "master.pid")],
+            stdin: null, TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
+        return exit == 0 && int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int pid) ? pid : null;
     }
 
     private static bool IsAlive(int pid)
@@ -508,12 +556,12 @@ public sealed class PostfixInstance : IAsyncDisposable
 
         """;
 
-    private static string MainCf(string root, string queueDirectory) => $"""
+    private static string MainCf(string root, string queueDirectory, int port) => $"""
         # Private test instance written by PostfixInstance; nothing here refers to /etc/postfix.
         compatibility_level = 3.6
         queue_directory = {queueDirectory}
         data_directory = {Path.Combine(root, "data")}
-        syslog_name = postfix-e2e-{Path.GetFileName(root)}
+        syslog_name = postfix-e2e-{port}
         maillog_file = {Path.Combine(root, "maillog")}
         maillog_file_prefixes = {root}
         myhostname = {HostName}
