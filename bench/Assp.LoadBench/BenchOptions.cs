@@ -54,7 +54,7 @@ internal sealed class BenchOptions
                                     messages per session: EHLO once, MAIL/RCPT/DATA per message, QUIT (default 50)
           --warmup M                unmeasured messages per connection before each measured run (default 5, 0 = none)
           --duration-limit S        stop each run after S seconds, whatever is left (default 120)
-          --reply-timeout S         give up on a session when a reply takes longer (default 30)
+          --reply-timeout S         give up on a session when a command and its reply take longer (default 30)
           --corpus DIR              exported SpamAssassin corpus (default /tmp/sa-eml; exported with
                                     ../shared/corpus/extract.sh when missing)
           --corpus-limit N          use only the first N corpus messages (default all)

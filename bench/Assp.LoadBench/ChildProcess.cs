@@ -134,8 +134,15 @@ internal sealed class ChildProcess : IAsyncDisposable
     private static extern int SysKill(int pid, int signal);
 
     private const int SIGTERM = 15;
+    private const int SIGKILL = 9;
 
-    /// <summary>SIGTERM, up to <paramref name="grace"/> to exit, then SIGKILL of the whole tree.</summary>
+    /// <summary>Sends SIGTERM to a process.</summary>
+    public static void Terminate(int pid) => _ = SysKill(pid, SIGTERM);
+
+    /// <summary>
+    /// SIGTERM to the process and everything it started, up to <paramref name="grace"/> for them to exit, then
+    /// SIGKILL for what is left. The tree is taken before the signal: a shell that dies first would orphan its children.
+    /// </summary>
     public async Task StopAsync(TimeSpan grace)
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0) return;
@@ -143,17 +150,17 @@ internal sealed class ChildProcess : IAsyncDisposable
         {
             if (!_process.HasExited)
             {
-                _ = SysKill(_process.Id, SIGTERM);
-                using var cts = new CancellationTokenSource(grace);
-                try
+                var tree = ProcFs.ProcessTree(_process.Id);
+                foreach (int pid in tree) _ = SysKill(pid, SIGTERM);
+                var until = DateTime.UtcNow + grace;
+                while (DateTime.UtcNow < until && (!_process.HasExited || tree.Skip(1).Any(ProcFs.Alive)))
+                    await Task.Delay(50).ConfigureAwait(false);
+                if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+                foreach (int pid in tree.Skip(1))
                 {
-                    await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+                    if (ProcFs.Alive(pid)) _ = SysKill(pid, SIGKILL);
                 }
-                catch (OperationCanceledException)
-                {
-                    _process.Kill(entireProcessTree: true);
-                    await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-                }
+                await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             }
         }
         catch (InvalidOperationException)

@@ -76,8 +76,8 @@ internal static partial class LoadGenerator
 
     private sealed class SessionStats(int capacity)
     {
-        public long[] Latencies { get; } = new long[capacity];
-        public int Count { get; set; }
+        public List<long> Latencies { get; } = new(Math.Min(capacity, 4096));
+        public int Count => Latencies.Count;
         public long Bytes { get; set; }
         public long Failed { get; set; }
         public long Attempted { get; set; }
@@ -121,7 +121,7 @@ internal static partial class LoadGenerator
         int k = 0;
         foreach (var s in stats)
         {
-            Array.Copy(s.Latencies, 0, all, k, s.Count);
+            s.Latencies.CopyTo(all, k);
             k += s.Count;
             result.Succeeded += s.Count;
             result.Failed += s.Failed;
@@ -136,11 +136,27 @@ internal static partial class LoadGenerator
 
     private static async Task SessionAsync(LoadSpec spec, byte[][] rcpts, int conn, int corpusStart, SessionStats stats, CancellationToken stop)
     {
-        // Every wait for a reply is bounded by the reply timeout; the run as a whole by the duration limit.
+        // Every command with its reply is bounded by the reply timeout; the run as a whole by the duration limit.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var ct = deadline.Token;
         string step = "connect";
+        bool closed = false; // the server said 421: it is closing the connection
         SmtpConnection? c = null;
+
+        // A 4xx/5xx to MAIL, RCPT or DATA: count it, RSET, go on. False: the session cannot go on (421, RSET refused).
+        async Task<bool> RejectedAsync(int code)
+        {
+            stats.Failed++;
+            stats.Errors.Add($"{step}: {c!.LastLine}");
+            if (code == 421) return false;
+            step = "RSET"; // from here an I/O error is not one more failed message
+            deadline.CancelAfter(spec.ReplyTimeout);
+            await c.SendAsync(RsetCommand, ct).ConfigureAwait(false);
+            if (await c.ReadReplyAsync(ct).ConfigureAwait(false) == 250) return true;
+            stats.Errors.Add($"RSET: {c.LastLine}");
+            return false;
+        }
+
         try
         {
             deadline.CancelAfter(spec.ReplyTimeout);
@@ -151,8 +167,8 @@ internal static partial class LoadGenerator
 
             step = "EHLO";
             var extensions = new List<string>();
-            await c.SendAsync(Encoding.ASCII.GetBytes($"EHLO {spec.Helo}\r\n"), ct).ConfigureAwait(false);
             deadline.CancelAfter(spec.ReplyTimeout);
+            await c.SendAsync(Encoding.ASCII.GetBytes($"EHLO {spec.Helo}\r\n"), ct).ConfigureAwait(false);
             code = await c.ReadReplyAsync(ct, extensions).ConfigureAwait(false);
             if (code != 250) throw new SmtpWireException($"EHLO: {c.LastLine}");
             bool eightBitMime = extensions.Any(e => e.StartsWith("8BITMIME", StringComparison.OrdinalIgnoreCase));
@@ -163,59 +179,63 @@ internal static partial class LoadGenerator
                 if (stop.IsCancellationRequested) break;
                 var msg = spec.Corpus[(corpusStart + i) % spec.Corpus.Count];
                 stats.Attempted++;
-                long t0 = Stopwatch.GetTimestamp();
 
                 step = "MAIL";
-                await c.SendAsync(eightBitMime && msg.Has8Bit ? msg.MailCommand8Bit : msg.MailCommand, ct).ConfigureAwait(false);
                 deadline.CancelAfter(spec.ReplyTimeout);
+                long t0 = Stopwatch.GetTimestamp();
+                await c.SendAsync(eightBitMime && msg.Has8Bit ? msg.MailCommand8Bit : msg.MailCommand, ct).ConfigureAwait(false);
                 code = await c.ReadReplyAsync(ct).ConfigureAwait(false);
                 if (code != 250)
                 {
-                    await RejectedAsync(c, stats, step, code, spec, deadline).ConfigureAwait(false);
-                    continue;
+                    if (await RejectedAsync(code)) continue;
+                    closed = true;
+                    break;
                 }
 
                 step = "RCPT";
-                await c.SendAsync(rcpts[seq % rcpts.Length], ct).ConfigureAwait(false);
                 deadline.CancelAfter(spec.ReplyTimeout);
+                await c.SendAsync(rcpts[seq % rcpts.Length], ct).ConfigureAwait(false);
                 code = await c.ReadReplyAsync(ct).ConfigureAwait(false);
                 if (code is not (250 or 251))
                 {
-                    await RejectedAsync(c, stats, step, code, spec, deadline).ConfigureAwait(false);
-                    continue;
+                    if (await RejectedAsync(code)) continue;
+                    closed = true;
+                    break;
                 }
 
                 step = "DATA";
-                await c.SendAsync(DataCommand, ct).ConfigureAwait(false);
                 deadline.CancelAfter(spec.ReplyTimeout);
+                await c.SendAsync(DataCommand, ct).ConfigureAwait(false);
                 code = await c.ReadReplyAsync(ct).ConfigureAwait(false);
                 if (code != 354)
                 {
-                    await RejectedAsync(c, stats, step, code, spec, deadline).ConfigureAwait(false);
-                    continue;
+                    if (await RejectedAsync(code)) continue;
+                    closed = true;
+                    break;
                 }
 
                 step = "end of data";
-                await c.SendAsync(msg.Wire, ct).ConfigureAwait(false);
                 deadline.CancelAfter(spec.ReplyTimeout);
+                await c.SendAsync(msg.Wire, ct).ConfigureAwait(false);
                 code = await c.ReadReplyAsync(ct).ConfigureAwait(false);
                 if (code != 250)
                 {
                     // The transaction is over either way; no RSET needed.
                     stats.Failed++;
                     stats.Errors.Add($"{step}: {c.LastLine}");
-                    if (code == 421) throw new SmtpWireException($"{step}: {c.LastLine}");
-                    continue;
+                    if (code != 421) continue;
+                    closed = true;
+                    break;
                 }
-                stats.Latencies[stats.Count++] = Stopwatch.GetTimestamp() - t0;
+                stats.Latencies.Add(Stopwatch.GetTimestamp() - t0);
                 stats.Bytes += msg.PayloadBytes;
             }
 
             step = "QUIT";
-            if (!stop.IsCancellationRequested)
+            if (!closed && !stop.IsCancellationRequested)
             {
-                await c.SendAsync(QuitCommand, ct).ConfigureAwait(false);
                 deadline.CancelAfter(spec.ReplyTimeout);
+                await c.SendAsync(QuitCommand, ct).ConfigureAwait(false);
                 await c.ReadReplyAsync(ct).ConfigureAwait(false);
             }
         }
@@ -243,18 +263,6 @@ internal static partial class LoadGenerator
         {
             c?.Dispose();
         }
-    }
-
-    /// <summary>A 4xx/5xx to MAIL, RCPT or DATA: count it, RSET, go on (or give up on 421).</summary>
-    private static async Task RejectedAsync(SmtpConnection c, SessionStats stats, string step, int code, LoadSpec spec, CancellationTokenSource deadline)
-    {
-        stats.Failed++;
-        stats.Errors.Add($"{step}: {c.LastLine}");
-        if (code == 421) throw new SmtpWireException($"{step}: {c.LastLine}");
-        await c.SendAsync(RsetCommand, deadline.Token).ConfigureAwait(false);
-        deadline.CancelAfter(spec.ReplyTimeout);
-        int rset = await c.ReadReplyAsync(deadline.Token).ConfigureAwait(false);
-        if (rset != 250) throw new SmtpWireException($"RSET: {c.LastLine}");
     }
 
     /// <summary>Errors grouped by kind (long numbers masked so that queue ids do not make every line unique).</summary>

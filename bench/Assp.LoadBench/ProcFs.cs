@@ -61,6 +61,48 @@ internal static class ProcFs
         return null;
     }
 
+    /// <summary>The process and all its descendants (from the parent ids in /proc/PID/stat), parents first.</summary>
+    public static List<int> ProcessTree(int root)
+    {
+        var children = new Dictionary<int, List<int>>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), CultureInfo.InvariantCulture, out int pid)) continue;
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                int ppid = int.Parse(rest[1], CultureInfo.InvariantCulture);
+                if (!children.TryGetValue(ppid, out var list)) children[ppid] = list = [];
+                list.Add(pid);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+            {
+            }
+        }
+        var tree = new List<int> { root };
+        for (int i = 0; i < tree.Count; i++)
+        {
+            if (children.TryGetValue(tree[i], out var kids)) tree.AddRange(kids);
+        }
+        return tree;
+    }
+
+    /// <summary>True while the process exists and is not a zombie waiting to be reaped.</summary>
+    public static bool Alive(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            int close = stat.LastIndexOf(')');
+            return close < 0 || close + 2 >= stat.Length || stat[close + 2] is not ('Z' or 'X');
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The process with a listening TCP socket on 127.0.0.1/0.0.0.0/:: PORT (via /proc/net/tcp and fd links).</summary>
     public static int? ListenerPid(int port)
     {

@@ -61,9 +61,12 @@ internal sealed class ProxyTarget : IAsyncDisposable
                 .Replace("{sink}", sink.EndPoint.ToString(), StringComparison.Ordinal)
                 .Replace("{sinkPort}", sink.EndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
                 .Replace("{base}", baseDir, StringComparison.Ordinal);
+            // A simple command replaces the shell (so SIGTERM reaches it); a compound one runs under it, and the
+            // process that listens is looked up once it answers.
+            bool simple = expanded.IndexOfAny([';', '&', '|', '\n', '(', '`']) < 0;
             description = expanded;
-            log.WriteLine($"proxy: starting /bin/sh -c 'exec {expanded}'");
-            child = ChildProcess.Start("proxy", "/bin/sh", ["-c", "exec " + expanded], echo: o.ShowProxyOutput);
+            log.WriteLine($"proxy: starting /bin/sh -c '{(simple ? "exec " : "")}{expanded}'");
+            child = ChildProcess.Start("proxy", "/bin/sh", ["-c", (simple ? "exec " : "") + expanded], echo: o.ShowProxyOutput);
         }
         else
         {
@@ -89,20 +92,22 @@ internal sealed class ProxyTarget : IAsyncDisposable
             child = ChildProcess.Start("assp", "dotnet", args, echo: o.ShowProxyOutput);
         }
 
-        string? why = await Net.WaitForGreetingAsync(endPoint, timeout,
-            () => child.HasExited ? $"the process exited with code {child.ExitCode}" : null, ct).ConfigureAwait(false);
+        string? why = await Net.WaitForGreetingAsync(endPoint, timeout, () => child.HasExited ? "exited" : null, ct).ConfigureAwait(false);
         if (why is not null)
         {
+            string headline = child.HasExited
+                ? $"PROXY DID NOT COME UP: the process exited with code {child.ExitCode} before answering 220 on {endPoint}."
+                : $"PROXY DID NOT COME UP: no 220 greeting on {endPoint} within {timeout.TotalSeconds:0.#} s (last try: {why}).";
             var tail = child.Tail();
             await child.DisposeAsync().ConfigureAwait(false);
             TryDelete(baseDir);
             return (null,
-                $"PROXY DID NOT COME UP: no 220 greeting on {endPoint} within {timeout.TotalSeconds:0.#} s ({why}).\n" +
-                $"  command: {description}\n" +
+                headline + $"\n  command: {description}\n" +
                 (tail.Count > 0 ? "  its last output:" + string.Concat(tail.TakeLast(20).Select(l => "\n    " + l)) : "  it printed nothing."));
         }
-        log.WriteLine($"proxy: up on {endPoint}, pid {child.Pid}");
-        return (new ProxyTarget(endPoint, child.Pid, description, child, baseDir), null);
+        int listener = ProcFs.ListenerPid(port) ?? child.Pid;
+        log.WriteLine($"proxy: up on {endPoint}, pid {listener}");
+        return (new ProxyTarget(endPoint, listener, description, child, baseDir), null);
     }
 
     /// <summary>
@@ -154,7 +159,12 @@ internal sealed class ProxyTarget : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_child is not null) await _child.DisposeAsync().ConfigureAwait(false);
+        if (_child is not null)
+        {
+            // Under a shell the listener is a grandchild: ask it to stop first; the tree is killed after a grace period.
+            if (Pid is { } pid && pid != _child.Pid) ChildProcess.Terminate(pid);
+            await _child.DisposeAsync().ConfigureAwait(false);
+        }
         if (_baseDir is not null) TryDelete(_baseDir);
     }
 }

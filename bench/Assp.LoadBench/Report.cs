@@ -52,9 +52,16 @@ internal static class Report
         var notes = new List<string>();
         if (r.StoppedByDurationLimit) notes.Add($"stopped by the duration limit: {r.Succeeded + r.Failed} of {r.Planned} messages sent");
         else if (r.NotSent > 0) notes.Add($"{r.NotSent} of {r.Planned} messages not sent (sessions broke off)");
-        if (r.SinkReceived is { } got && got != r.Succeeded)
-            notes.Add($"the sink counted {got} messages, but {r.Succeeded} were accepted" + (got < r.Succeeded ? " (NOT RELAYED?)" : ""));
-        else if (r.SinkReceived is { } same) notes.Add($"sink received all {same}");
+        if (r.SinkReceived is { } got)
+        {
+            if (got == r.Succeeded)
+            {
+                if (got > 0) notes.Add($"sink received all {got}");
+            }
+            else if (got < r.Succeeded) notes.Add($"the sink counted only {got} of {r.Succeeded} accepted messages (NOT RELAYED?)");
+            else if (r.StoppedByDurationLimit) notes.Add($"the sink counted {got} ({got - r.Succeeded} more were in flight at the stop)");
+            else notes.Add($"the sink counted {got} messages, more than the {r.Succeeded} accepted");
+        }
         if (r.Proxy is { } p)
         {
             notes.Add(string.Create(Inv, $"proxy CPU {p.CpuSeconds:0.00} s ({(r.Succeeded > 0 ? p.CpuSeconds * 1000 / r.Succeeded : 0):0.00} ms/msg), RSS {p.RssMb:0} MB, peak {p.PeakRssMb:0} MB"));

@@ -423,14 +423,35 @@ public sealed class PostfixInstance : IAsyncDisposable
         int? masterPid = knownPid ?? await ReadMasterPidAsync(root).ConfigureAwait(false);
         await RunPostfixAsync(root, "stop", StopTimeout).ConfigureAwait(false);
         if (masterPid is not int pid) return;
+        // The master leads a process group of its daemons; idle smtpd processes hold the listening socket too,
+        // so the port is only truly free once the whole group is gone.
         var waited = Stopwatch.StartNew();
-        while (IsAlive(pid) && waited.Elapsed < StopTimeout) await Task.Delay(50).ConfigureAwait(false);
-        if (IsAlive(pid))
+        while (ProcessGroup(pid).Count > 0 && waited.Elapsed < StopTimeout) await Task.Delay(50).ConfigureAwait(false);
+        foreach (var straggler in ProcessGroup(pid))
         {
-            // A master that ignores stop would keep the folder and port busy for the rest of the run.
-            try { Process.GetProcessById(pid).Kill(entireProcessTree: true); }
+            // Ones that ignore stop would keep the folder and port busy for the rest of the run.
+            try { Process.GetProcessById(straggler).Kill(); }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException) { }
         }
+    }
+
+    /// <summary>Live (non-zombie) processes whose process group is <paramref name="pgid"/>.</summary>
+    private static List<int> ProcessGroup(int pgid)
+    {
+        var members = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
+            try
+            {
+                // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'.
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields.Length > 2 && fields[0] != "Z" && fields[2] == pgid.ToString(CultureInfo.InvariantCulture)) members.Add(pid);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        return members;
     }
 
     /// <summary>
