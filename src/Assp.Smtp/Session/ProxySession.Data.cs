@@ -93,20 +93,26 @@ public sealed partial class ProxySession
     {
         bool tooLarge = false;
         bool atLineStart = true;
+        // One idle timer for the whole message, pushed forward at most once a second (not once per line).
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var timeout = IdleTimeout;
+        idle.CancelAfter(timeout);
+        long lastReset = Environment.TickCount64;
         while (true)
         {
             LineResult line;
-            using (var idle = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            if (Environment.TickCount64 - lastReset > 1000)
             {
-                idle.CancelAfter(IdleTimeout);
-                try
-                {
-                    line = await _reader.ReadLineAsync(MaxDataChunk, allowPartial: true, idle.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-                {
-                    return ReceiveOutcome.Disconnected;
-                }
+                idle.CancelAfter(timeout);
+                lastReset = Environment.TickCount64;
+            }
+            try
+            {
+                line = await _reader.ReadLineAsync(MaxDataChunk, allowPartial: true, idle.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                return ReceiveOutcome.Disconnected;
             }
             if (line.Status == LineStatus.EndOfStream) return ReceiveOutcome.Disconnected;
             var bytes = line.Bytes;
@@ -210,7 +216,7 @@ public sealed partial class ProxySession
     {
         bool added = headerAddition is null || headerAddition.Length == 0;
         using var reader = new SmtpLineReader(source, 64 * 1024 + 2);
-        var output = new ArrayBufferWriter<byte>(128 * 1024);
+        using var output = new PooledOutput(128 * 1024);
         bool lineStart = true, inHeader = true, skipping = false;
         while (true)
         {
@@ -242,7 +248,7 @@ public sealed partial class ProxySession
             if (output.WrittenCount >= 64 * 1024)
             {
                 await target.WriteAsync(output.WrittenMemory, ct).ConfigureAwait(false);
-                output.ResetWrittenCount();
+                output.Clear();
             }
         }
         // A message without a body (no empty line): the additions close its header.
@@ -252,5 +258,29 @@ public sealed partial class ProxySession
             output.Write(headerAddition);
         }
         if (output.WrittenCount > 0) await target.WriteAsync(output.WrittenMemory, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A growable output buffer rented from the shared pool (no large allocation per message).</summary>
+    private sealed class PooledOutput(int initial) : IDisposable
+    {
+        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(initial);
+        public int WrittenCount { get; private set; }
+        public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, WrittenCount);
+        public void Clear() => WrittenCount = 0;
+
+        public void Write(ReadOnlySpan<byte> data)
+        {
+            if (WrittenCount + data.Length > _buffer.Length)
+            {
+                var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, WrittenCount + data.Length));
+                _buffer.AsSpan(0, WrittenCount).CopyTo(bigger);
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = bigger;
+            }
+            data.CopyTo(_buffer.AsSpan(WrittenCount));
+            WrittenCount += data.Length;
+        }
+
+        public void Dispose() => ArrayPool<byte>.Shared.Return(_buffer);
     }
 }

@@ -98,6 +98,7 @@ public sealed partial class ProxySession
             if (_cfg.GetChoice("ConnectionLog") >= 1)
                 Log($"disconnected: session:{_ctx.SessionId} {_ctx.RemoteAddress} - processing time {(DateTime.UtcNow - _started).TotalSeconds:0} seconds");
             _ctx.Message?.Dispose();
+            _idle?.Dispose();
             if (_upstream is not null) await _upstream.DisposeAsync().ConfigureAwait(false);
             _reader.Dispose();
             try { await _client.DisposeAsync().ConfigureAwait(false); } catch (IOException) { }
@@ -171,6 +172,7 @@ public sealed partial class ProxySession
     }
 
     private int _noopsInARow;
+    private CancellationTokenSource? _idle;
 
     /// <summary>smtpIdleTimeout, or the shorter smtpNOOPIdleTimeout right after a NOOP (clients that keep a session alive with NOOPs).</summary>
     private TimeSpan IdleTimeout
@@ -190,8 +192,14 @@ public sealed partial class ProxySession
         {
             await FlushIfIdleAsync(stopping).ConfigureAwait(false);
             LineResult line;
-            using (var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping, _stopping))
             {
+                // One idle-timeout source per session, reset for each command.
+                if (_idle is null || !_idle.TryReset())
+                {
+                    _idle?.Dispose();
+                    _idle = CancellationTokenSource.CreateLinkedTokenSource(stopping, _stopping);
+                }
+                var idle = _idle;
                 idle.CancelAfter(IdleTimeout);
                 try
                 {

@@ -67,15 +67,30 @@ public sealed class UpstreamConnection : IAsyncDisposable
     private static bool AcceptAnyServerCertificate(object sender, System.Security.Cryptography.X509Certificates.X509Certificate? certificate,
         System.Security.Cryptography.X509Certificates.X509Chain? chain, SslPolicyErrors errors) => true;
 
+    private CancellationTokenSource? _timeout;
+    private CancellationToken _timeoutFor;
+
+    /// <summary>One reusable timeout source per connection (a new one per reply costs a timer each time).</summary>
+    private CancellationToken Deadline(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_timeout is null || _timeoutFor != cancellationToken || !_timeout.TryReset())
+        {
+            _timeout?.Dispose();
+            _timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _timeoutFor = cancellationToken;
+        }
+        _timeout.CancelAfter(timeout);
+        return _timeout.Token;
+    }
+
     public async Task<SmtpReply> ReadReplyAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        cts.CancelAfter(timeout);
+        var token = Deadline(timeout, cancellationToken);
         var lines = new List<string>();
         int code = 0;
         while (true)
         {
-            var line = await _reader.ReadLineAsync(4096, allowPartial: false, cts.Token).ConfigureAwait(false);
+            var line = await _reader.ReadLineAsync(4096, allowPartial: false, token).ConfigureAwait(false);
             if (line.Status == LineStatus.EndOfStream) throw new IOException("the MTA closed the connection");
             if (line.Status != LineStatus.Line) throw new IOException("the MTA sent an over-long reply line");
             var text = Encoding.UTF8.GetString(line.Bytes.Span);
@@ -125,5 +140,6 @@ public sealed class UpstreamConnection : IAsyncDisposable
         }
         _socket.Dispose();
         _reader.Dispose();
+        _timeout?.Dispose();
     }
 }
