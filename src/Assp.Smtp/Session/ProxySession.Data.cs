@@ -161,12 +161,12 @@ public sealed partial class ProxySession
             var go = await _upstream!.CommandAsync("DATA", UpstreamCommandTimeout, ct).ConfigureAwait(false);
             if (go.Code != 354) return go;
             var stream = _upstream.DataStream;
-            await stream.WriteAsync(Encoding.UTF8.GetBytes(ReceivedHeader()), ct).ConfigureAwait(false);
+            // Received line, message and final dot go out in as few writes as possible (one for most mail).
             await using (var message = _ctx.Message!.OpenRead())
             {
-                await CopyDotStuffedAsync(message, stream, StripOwnHeaders, ct, Encoding.UTF8.GetBytes(AsspHeaders())).ConfigureAwait(false);
+                await CopyDotStuffedAsync(message, stream, StripOwnHeaders, ct, Encoding.UTF8.GetBytes(AsspHeaders()),
+                    Encoding.UTF8.GetBytes(ReceivedHeader()), withFinalDot: true).ConfigureAwait(false);
             }
-            await stream.WriteAsync(".\r\n"u8.ToArray(), ct).ConfigureAwait(false);
             await stream.FlushAsync(ct).ConfigureAwait(false);
             return await _upstream.ReadReplyAsync(UpstreamDataTimeout, ct).ConfigureAwait(false);
         }
@@ -212,11 +212,13 @@ public sealed partial class ProxySession
     /// Copies the stored message (CRLF lines) to the MTA, dot-stuffing lines that start with '.', and optionally
     /// leaving out X-Assp- header fields with their continuation lines; headerAddition goes at the end of the header.
     /// </summary>
-    internal static async Task CopyDotStuffedAsync(Stream source, Stream target, bool stripAsspHeaders, CancellationToken ct, byte[]? headerAddition = null)
+    internal static async Task CopyDotStuffedAsync(Stream source, Stream target, bool stripAsspHeaders, CancellationToken ct,
+        byte[]? headerAddition = null, byte[]? prefix = null, bool withFinalDot = false)
     {
         bool added = headerAddition is null || headerAddition.Length == 0;
         using var reader = new SmtpLineReader(source, 64 * 1024 + 2);
         using var output = new PooledOutput(128 * 1024);
+        if (prefix is not null) output.Write(prefix);
         bool lineStart = true, inHeader = true, skipping = false;
         while (true)
         {
@@ -256,6 +258,12 @@ public sealed partial class ProxySession
         {
             if (!lineStart) output.Write(CrLf);
             output.Write(headerAddition);
+            lineStart = true;
+        }
+        if (withFinalDot)
+        {
+            if (!lineStart) output.Write(CrLf);
+            output.Write(".\r\n"u8);
         }
         if (output.WrittenCount > 0) await target.WriteAsync(output.WrittenMemory, ct).ConfigureAwait(false);
     }
