@@ -134,7 +134,9 @@ public sealed partial class ProxySession
         {
             try
             {
-                _upstream = await UpstreamConnection.ConnectAsync(target, null, TimeSpan.FromSeconds(30), stopping).ConfigureAwait(false);
+                var map = LocalAddressMap.For(_cfg);
+                // ASSP gives each destination a short connect timeout, so a dead one does not hold up the failover.
+                _upstream = await UpstreamConnection.ConnectAsync(target, ip => map.For(target.Host, ip), TimeSpan.FromSeconds(5), stopping).ConfigureAwait(false);
                 break;
             }
             catch (IOException ex)

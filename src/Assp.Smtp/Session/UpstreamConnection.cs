@@ -31,7 +31,11 @@ public sealed class UpstreamConnection : IAsyncDisposable
         Target = target;
     }
 
-    public static async Task<UpstreamConnection> ConnectAsync(UpstreamTarget target, IPAddress? localAddress, TimeSpan timeout, CancellationToken cancellationToken)
+    public static Task<UpstreamConnection> ConnectAsync(UpstreamTarget target, IPAddress? localAddress, TimeSpan timeout, CancellationToken cancellationToken) =>
+        ConnectAsync(target, _ => localAddress, timeout, cancellationToken);
+
+    /// <summary>Connects to the first address of the target that answers; localFor picks the source address per resolved IP.</summary>
+    public static async Task<UpstreamConnection> ConnectAsync(UpstreamTarget target, Func<IPAddress, IPAddress?> localFor, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
@@ -42,6 +46,7 @@ public sealed class UpstreamConnection : IAsyncDisposable
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
+                var localAddress = localFor(address);
                 if (localAddress is not null && localAddress.AddressFamily == address.AddressFamily) socket.Bind(new IPEndPoint(localAddress, 0));
                 await socket.ConnectAsync(new IPEndPoint(address, target.Port), cts.Token).ConfigureAwait(false);
                 Stream stream = new NetworkStream(socket, ownsSocket: true);
