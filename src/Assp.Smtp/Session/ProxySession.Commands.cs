@@ -24,7 +24,7 @@ public sealed partial class ProxySession
             await ErrorAsync($"501 5.5.4 {verb} requires a domain or address", ct).ConfigureAwait(false);
             return;
         }
-        _ctx.ResetTransaction();
+        ResetTransaction();
         _ctx.Helo = name;
         _ctx.Esmtp = verb == "EHLO";
         var verdict = await _pipeline.RunAsync(SmtpPhase.Helo, _ctx, ct).ConfigureAwait(false);
@@ -125,7 +125,7 @@ public sealed partial class ProxySession
             return;
         }
         // RFC 3207: everything learned before TLS is forgotten; the client must say EHLO again.
-        _ctx.ResetTransaction();
+        ResetTransaction();
         _ctx.Helo = null;
         if (_cfg.GetChoice("DoTLS") == 2 && _upstreamEhlo?.Lines.Any(l => l.Equals("STARTTLS", StringComparison.OrdinalIgnoreCase)) == true && !_upstream!.IsTls)
         {
@@ -314,8 +314,59 @@ public sealed partial class ProxySession
             await RefuseAsync(verdict, "mail", ct).ConfigureAwait(false);
             return;
         }
-        var reply = await RelayAsync("MAIL FROM:<" + path.Address + ">" + Parameters(path, "SIZE", "BODY", "RET", "ENVID", "AUTH"), ct).ConfigureAwait(false);
+        var command = "MAIL FROM:<" + path.Address + ">" + Parameters(path, "SIZE", "BODY", "RET", "ENVID", "AUTH");
+        if (UpstreamPipelines)
+        {
+            // The MTA pipelines: MAIL goes out together with the first RCPT, saving one round trip per message.
+            // The client's answer to that RCPT then carries the MTA's verdict on MAIL if it refused it.
+            _deferredMail = command;
+            _refusedMail = null;
+            Queue("250 2.1.0 Ok\r\n");
+            return;
+        }
+        var reply = await RelayAsync(command, ct).ConfigureAwait(false);
         if (!reply.IsSuccess) _ctx.MailFrom = null;
+    }
+
+    private string? _deferredMail;
+    private SmtpReply? _refusedMail;
+
+    /// <summary>Ends the mail transaction on the proxy's side (envelope, message, a MAIL not yet sent on).</summary>
+    private void ResetTransaction()
+    {
+        _ctx.ResetTransaction();
+        _deferredMail = null;
+        _refusedMail = null;
+    }
+
+    private bool UpstreamPipelines => _upstreamEhlo?.Lines.Skip(1).Any(l => l.Equals("PIPELINING", StringComparison.OrdinalIgnoreCase)) == true;
+
+    /// <summary>Sends a RCPT to the MTA, preceded by a deferred MAIL in the same write; returns the RCPT's reply.</summary>
+    private async Task<SmtpReply> RelayRcptAsync(string rcptCommand, CancellationToken ct)
+    {
+        if (_refusedMail is not null)
+        {
+            await ErrorAsync(_refusedMail, ct).ConfigureAwait(false);
+            return _refusedMail;
+        }
+        if (_deferredMail is null) return await RelayAsync(rcptCommand, ct).ConfigureAwait(false);
+        var mail = _deferredMail;
+        _deferredMail = null;
+        await _upstream!.SendLineAsync(mail + "\r\n" + rcptCommand, ct).ConfigureAwait(false);
+        var mailReply = await _upstream.ReadReplyAsync(UpstreamCommandTimeout, ct).ConfigureAwait(false);
+        var rcptReply = await _upstream.ReadReplyAsync(UpstreamCommandTimeout, ct).ConfigureAwait(false);
+        if (!mailReply.IsSuccess)
+        {
+            _refusedMail = mailReply;
+            Log($"{_ctx.RemoteAddress} the MTA refused MAIL FROM:<{_ctx.MailFrom}>: {mailReply}");
+            await ErrorAsync(mailReply, ct).ConfigureAwait(false);
+            if (mailReply.Code == 421) _closing = true;
+            return mailReply;
+        }
+        if (rcptReply.IsPositive) Queue(rcptReply.ToWire());
+        else await ErrorAsync(rcptReply, ct).ConfigureAwait(false);
+        if (rcptReply.Code == 421) _closing = true;
+        return rcptReply;
     }
 
     /// <summary>Only parameters of extensions the proxy offered travel on to the MTA.</summary>
@@ -367,7 +418,7 @@ public sealed partial class ProxySession
             await RefuseAsync(verdict, "rcpt", ct).ConfigureAwait(false);
             return;
         }
-        var reply = await RelayAsync("RCPT TO:<" + path.Address + ">" + Parameters(path, "NOTIFY", "ORCPT"), ct).ConfigureAwait(false);
+        var reply = await RelayRcptAsync("RCPT TO:<" + path.Address + ">" + Parameters(path, "NOTIFY", "ORCPT"), ct).ConfigureAwait(false);
         if (!reply.IsSuccess) _ctx.RecipientList.RemoveAt(_ctx.RecipientList.Count - 1);
         else if (!local) _ctx.HasRemoteRecipient = true;
     }

@@ -83,7 +83,7 @@ public sealed partial class ProxySession
             await ErrorAsync(reply, ct).ConfigureAwait(false);
         }
         await _pipeline.RunAsync(SmtpPhase.AfterDelivery, _ctx, ct).ConfigureAwait(false);
-        _ctx.ResetTransaction();
+        ResetTransaction();
     }
 
     private enum ReceiveOutcome { Complete, TooLarge, Disconnected }
@@ -147,7 +147,7 @@ public sealed partial class ProxySession
         {
             _closing = true;
         }
-        _ctx.ResetTransaction();
+        ResetTransaction();
     }
 
     /// <summary>

@@ -269,7 +269,7 @@ public sealed partial class ProxySession
                 await DataAsync(argument, ct).ConfigureAwait(false);
                 break;
             case "RSET":
-                _ctx.ResetTransaction();
+                ResetTransaction();
                 await RelayAsync("RSET", ct).ConfigureAwait(false);
                 break;
             case "QUIT":

@@ -137,6 +137,22 @@ public class FaultTests
     }
 
     [Fact]
+    public async Task When_the_mta_refuses_the_sender_every_recipient_gets_that_refusal_and_nothing_is_sent()
+    {
+        await using var mta = new FaultyMta(v => v == "MAIL" ? "553 5.1.8 sender refused" : Normal(v));
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port);
+        await using var client = await TestSmtpClient.ConnectAsync(proxy.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO c.example");
+        await client.CommandAsync("MAIL FROM:<bad@c.example>");
+        Assert.Equal("553 5.1.8 sender refused", (await client.CommandAsync("RCPT TO:<u@example.com>")).Text.Trim());
+        Assert.Equal(553, (await client.CommandAsync("RCPT TO:<v@example.com>")).Code);
+        Assert.Equal(503, (await client.CommandAsync("DATA")).Code);
+        Assert.Equal(250, (await client.CommandAsync("RSET")).Code);
+        Assert.Equal(0, mta.MessagesCompleted);
+    }
+
+    [Fact]
     public async Task An_mta_that_greets_with_4xx_or_5xx_is_passed_on()
     {
         await using var mta = new FaultyMta(v => v == "CONNECT" ? "554 5.3.2 not accepting" : Normal(v));
