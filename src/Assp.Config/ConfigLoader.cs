@@ -129,7 +129,8 @@ public sealed class ConfigLoader(OptionRegistry registry)
             {
                 issues.Add(new ConfigIssue(IssueSeverity.Info, entry.Name, null, $"read as {def.Name} (the real ASSP name)", display, entry.Line));
             }
-            var error = def.Validate(entry.Value);
+            // Options that only tune Perl never fail a load, whatever they hold.
+            var error = Registry.IsNotUsed(def) ? null : def.Validate(entry.Value);
             if (error is not null)
             {
                 issues.Add(new ConfigIssue(IssueSeverity.Error, def.Name, Shorten(def.IsSecret ? "********" : entry.Value),
@@ -137,6 +138,8 @@ public sealed class ConfigLoader(OptionRegistry registry)
                 continue;
             }
             values[def.Name] = entry.Value;
+            if (Registry.IsNotUsed(def) && entry.Value != def.Default)
+                issues.Add(new ConfigIssue(IssueSeverity.Info, def.Name, entry.Value, "not used by this implementation (it tunes Perl); kept in assp.cfg", display, entry.Line));
         }
     }
 

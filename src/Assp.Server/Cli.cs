@@ -46,9 +46,19 @@ public static class Cli
         show.Options.Add(sectionOption);
         show.SetAction(parse => ShowConfig(console, parse.GetValue(baseOption)!.FullName, parse.GetValue(changedOption), parse.GetValue(sectionOption)));
 
+        var stopCommand = new Command("stop", "Stop the instance running on the base folder (SIGTERM; it finishes running transfers).");
+        stopCommand.SetAction(parse => Signal(console, parse.GetValue(baseOption)!.FullName, Unix.SIGTERM, "stop", waitForExit: true));
+        var reload = new Command("reload", "Make the running instance re-read assp.cfg and every list file now (SIGHUP).");
+        reload.SetAction(parse => Signal(console, parse.GetValue(baseOption)!.FullName, Unix.SIGHUP, "reload", waitForExit: false));
+        var status = new Command("status", "Show whether an instance runs on the base folder, and what it is doing.");
+        status.SetAction(parse => Status(console, parse.GetValue(baseOption)!.FullName));
+
         root.Subcommands.Add(run);
         root.Subcommands.Add(check);
         root.Subcommands.Add(show);
+        root.Subcommands.Add(stopCommand);
+        root.Subcommands.Add(reload);
+        root.Subcommands.Add(status);
 
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, stop);
@@ -122,6 +132,65 @@ public static class Cli
         return errors > 0 ? 1 : 0;
     }
 
+    private static ConfigSnapshot LoadQuietly(string baseDir) =>
+        new ConfigLoader(OptionRegistry.Default) { ExportGroups = false, HostResolver = _ => [] }.Load(new ConfigSource(baseDir));
+
+    private static int Signal(IAnsiConsole console, string baseDir, int signal, string what, bool waitForExit)
+    {
+        var cfg = LoadQuietly(baseDir);
+        var pid = InstanceFiles.ReadPid(cfg);
+        if (pid is null || !Unix.IsAlive(pid.Value))
+        {
+            console.MarkupLine($"[yellow]no instance runs on {Markup.Escape(cfg.BaseDirectory)}[/] (pid file {Markup.Escape(InstanceFiles.PidPath(cfg))})");
+            return 1;
+        }
+        if (Unix.kill(pid.Value, signal) != 0)
+        {
+            console.MarkupLine($"[red]cannot signal pid {pid}[/] (error {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}; run as the same user or root)");
+            return 1;
+        }
+        if (!waitForExit)
+        {
+            console.MarkupLine($"{what}: signal sent to pid {pid}");
+            return 0;
+        }
+        var until = DateTime.UtcNow.AddSeconds(45);
+        while (Unix.IsAlive(pid.Value) && DateTime.UtcNow < until) Thread.Sleep(100);
+        if (Unix.IsAlive(pid.Value))
+        {
+            console.MarkupLine($"[red]pid {pid} is still running after 45 s[/]");
+            return 1;
+        }
+        console.MarkupLine($"{what}: pid {pid} has ended");
+        return 0;
+    }
+
+    private static int Status(IAnsiConsole console, string baseDir)
+    {
+        var cfg = LoadQuietly(baseDir);
+        var pid = InstanceFiles.ReadPid(cfg);
+        if (pid is null || !Unix.IsAlive(pid.Value))
+        {
+            console.MarkupLine($"not running on {Markup.Escape(cfg.BaseDirectory)}");
+            return 3;   // the LSB code for "not running"
+        }
+        var status = InstanceFiles.ReadStatus(cfg.BaseDirectory);
+        var table = new Table().Border(TableBorder.Rounded).HideHeaders().AddColumn("").AddColumn("");
+        table.AddRow("pid", pid.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (status is not null)
+        {
+            table.AddRow("version", Markup.Escape(status.Version));
+            table.AddRow("running since", Markup.Escape(status.Started.ToString("yyyy-MM-dd HH:mm:ss zzz", System.Globalization.CultureInfo.InvariantCulture)));
+            table.AddRow("configuration", $"generation {status.ConfigGeneration}, loaded {Markup.Escape(status.ConfigLoaded)}");
+            table.AddRow("listeners", Markup.Escape(string.Join(", ", status.Listeners)));
+            table.AddRow("sessions", $"{status.ActiveSessions} now, {status.SessionsTotal} since start");
+            table.AddRow("messages delivered", status.MessagesDelivered.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            table.AddRow("status written", Markup.Escape(status.Updated.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        console.Write(table);
+        return 0;
+    }
+
     private static int ShowConfig(IAnsiConsole console, string baseDir, bool changedOnly, string? section)
     {
         var loader = new ConfigLoader(OptionRegistry.Default) { ExportGroups = false };
@@ -136,7 +205,8 @@ public static class Cli
         {
             if (changedOnly && value == option.Default) continue;
             if (section is not null && !option.Section.Contains(section, StringComparison.OrdinalIgnoreCase)) continue;
-            table.AddRow(Markup.Escape(option.Section), Markup.Escape(option.Name), Markup.Escape(option.DisplayValue(value)),
+            var name = snapshot.Registry.IsNotUsed(option) ? option.Name + " (not used by this implementation)" : option.Name;
+            table.AddRow(Markup.Escape(option.Section), Markup.Escape(name), Markup.Escape(option.DisplayValue(value)),
                 Markup.Escape(option.DisplayValue(option.Default)));
             rows++;
         }

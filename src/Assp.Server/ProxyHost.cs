@@ -65,6 +65,11 @@ public static class ProxyHost
             stopping.Cancel();
         });
 
+        if (InstanceFiles.ReadPid(cfg) is { } running && running != Environment.ProcessId && Unix.IsAlive(running))
+        {
+            await output.WriteLineAsync($"error: another instance (pid {running}) runs on {cfg.BaseDirectory}; stop it first (assp stop)");
+            return 1;
+        }
         await using var smtp = new SmtpProxyServer(() => manager.Current, log);
         var problems = smtp.Start();
         if (problems.Count > 0 && smtp.Listeners.Count == 0 && !cfg.GetBool("DisableSMTPNetworking"))
@@ -72,8 +77,27 @@ public static class ProxyHost
             foreach (var p in problems) await output.WriteLineAsync("error: " + p);
             return 1;
         }
+        // Ports are bound: now the process may give up root for good.
+        if (Privileges.Drop(cfg, log.Write) is { } privilegeProblem) log.Write("warning: " + privilegeProblem);
+        InstanceFiles.WritePid(cfg);
+        var started = DateTimeOffset.Now;
+        void PublishStatus()
+        {
+            try
+            {
+                var c = manager.Current;
+                InstanceFiles.WriteStatus(c.BaseDirectory, new InstanceStatus(Environment.ProcessId, SmtpProxyServer.Version, started, DateTimeOffset.Now,
+                    c.Generation, c.LoadedAt.ToString("u"), smtp.BoundEndPoints.Select(b => $"{b.Definition.Option} {b.EndPoint}").ToList(),
+                    smtp.ActiveSessions, smtp.SessionsTotal, smtp.MessagesDelivered));
+            }
+            catch (IOException)
+            {
+            }
+        }
+        PublishStatus();
+        using var statusTimer = new Timer(_ => PublishStatus(), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
         log.Write($"ready; {cfg.Registry.Count} options loaded, {cfg.All().Count(x => x.Value != x.Option.Default)} changed from default; " +
-            $"{smtp.Listeners.Count} SMTP listeners");
+            $"{smtp.Listeners.Count} SMTP listeners; pid {Environment.ProcessId}");
         try
         {
             await Task.Delay(Timeout.Infinite, stopping.Token);
@@ -83,6 +107,8 @@ public static class ProxyHost
         }
         log.Write($"ASSP for .NET stopping; waiting for {smtp.ActiveSessions} sessions to finish");
         await smtp.StopAsync(TimeSpan.FromSeconds(30));
+        InstanceFiles.RemovePid(manager.Current);
+        try { File.Delete(InstanceFiles.StatusPath(cfg.BaseDirectory)); } catch (IOException) { }
         log.Write("ASSP for .NET stopped");
         return 0;
     }

@@ -40,6 +40,11 @@ public sealed class SmtpProxyServer : IAsyncDisposable
     }
 
     public int ActiveSessions => _sessions.Count;
+    public long SessionsTotal => Interlocked.Read(ref _sessionCounter);
+    public long MessagesDelivered => Interlocked.Read(ref _delivered);
+    private long _delivered;
+
+    internal void CountDelivered() => Interlocked.Increment(ref _delivered);
     public IReadOnlyList<ListenerDefinition> Listeners => _listeners.Select(l => l.Definition).ToList();
 
     /// <summary>The actual bound endpoint of each listener (port 0 in config becomes a real port).</summary>

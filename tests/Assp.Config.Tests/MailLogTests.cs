@@ -40,7 +40,7 @@ public class MailLogTests
         var time = new FakeTime(new DateTimeOffset(2026, 11, 5, 23, 59, 0, TimeSpan.Zero));
         var log = new MailLog(() => cfg, time);
         log.Write("first day");
-        await Task.Delay(200);
+        await WaitForFile(Path.Combine(dir.Path, "logs", "maillog.txt"), "first day");
         time.Advance(TimeSpan.FromMinutes(2));
         log.Write("second day");
         await log.DisposeAsync();
@@ -61,11 +61,26 @@ public class MailLogTests
         var time = new FakeTime(new DateTimeOffset(2026, 11, 5, 12, 0, 0, TimeSpan.Zero));
         var log = new MailLog(() => cfg, time);
         log.Write("one");
-        await Task.Delay(200);
+        await WaitForFile(Path.Combine(dir.Path, "logs", "maillog.log"), "one");
         time.Advance(TimeSpan.FromDays(3));
         log.Write("two");
         await log.DisposeAsync();
         Assert.Equal(["maillog.log"], Directory.GetFiles(Path.Combine(dir.Path, "logs")).Select(Path.GetFileName));
+    }
+
+    /// <summary>The writer works in the background: wait until a line is on disk before moving the clock.</summary>
+    private static async Task WaitForFile(string path, string text)
+    {
+        for (int i = 0; i < 200; i++)
+        {
+            if (File.Exists(path))
+            {
+                using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                if (new StreamReader(s).ReadToEnd().Contains(text)) return;
+            }
+            await Task.Delay(25);
+        }
+        throw new TimeoutException($"'{text}' never reached {path}");
     }
 
     [Fact]

@@ -104,3 +104,20 @@ public class RegistryTests
         Assert.Contains("1 (block)", error);
     }
 }
+
+public class NotUsedOptionTests
+{
+    [Fact]
+    public void Perl_tuning_options_load_and_are_reported_as_not_used()
+    {
+        using var dir = new TestPaths.TempDir();
+        dir.File("assp.cfg", "NumComWorkers:=12\nuseNetDNS:=0\nThreadCycleTime:=500\nConfigSavedOK:=1\n");
+        var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        Assert.DoesNotContain(cfg.Issues, i => i.Severity == IssueSeverity.Error);
+        Assert.Equal(["NumComWorkers", "ThreadCycleTime", "useNetDNS"],
+            cfg.Issues.Where(i => i.Message.StartsWith("not used by this implementation")).Select(i => i.Option!).Order());
+        Assert.Equal("12", cfg["NumComWorkers"]);
+        Assert.Equal("500", cfg["ThreadCycleTime"]);   // out of ASSP's range, but never an error here
+        Assert.False(cfg.Registry.IsNotUsed(cfg.Registry.Get("listenPort")));
+    }
+}

@@ -40,6 +40,20 @@ public sealed class OptionRegistry
     /// <summary>Names ASSP documents but 2.6.8 no longer has; loaded and ignored with a notice.</summary>
     private static readonly FrozenSet<string> s_obsolete = new[] { "SPF2", "LocalPolicySPF" }.ToFrozenSet(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Options about Perl itself (module switches, interpreter threads, self-update of the Perl code) that have no
+    /// meaning in this implementation. They load, are kept in assp.cfg, and are reported as not used.
+    /// </summary>
+    private static readonly FrozenSet<string> s_notUsed = new[]
+    {
+        "NumComWorkers", "ReservedOutboundWorkers", "autoRestartDiedThreads", "MonitorMainThread", "EnableHighPerformance",
+        "ThreadCycleTime", "MaintThreadCycleTime", "RebuildThreadCycleTime", "ThreadStackSize", "IOEngine", "MinPollTime",
+        "WorkerCPUPriority", "asspCpuAffinity", "PreAllocMem", "FreeupMemoryGarbage", "OrderedTieHashTableSize",
+        "useDB4IntCache", "AutoUpdateASSP", "noModuleAutoUpdate", "AutoRestartAfterCodeChange", "ALARMtimeout",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
+    private const string PerlModuleSection = "(generated: Perl module switch)";
+
     private readonly FrozenDictionary<string, OptionDefinition> _byName;
     private readonly FrozenDictionary<string, string> _aliases;
     private readonly FrozenDictionary<string, string> _byLowerName;
@@ -69,6 +83,9 @@ public sealed class OptionRegistry
         _byName.TryGetValue(name, out var o) ? o : throw new KeyNotFoundException($"'{name}' is not an ASSP option");
 
     public bool IsObsolete(string name) => s_obsolete.Contains(name);
+
+    /// <summary>True for ASSP options that tune Perl (modules, threads, self-update): accepted, kept, not used.</summary>
+    public bool IsNotUsed(OptionDefinition option) => option.Section == PerlModuleSection || s_notUsed.Contains(option.Name);
 
     /// <summary>
     /// Maps a name as written in a config file to the real option: exact, then a known misspelling, then a

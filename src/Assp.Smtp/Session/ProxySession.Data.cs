@@ -73,6 +73,7 @@ public sealed partial class ProxySession
         var size = _ctx.Message.Length;
         if (reply.IsSuccess)
         {
+            _server.CountDelivered();
             Queue(reply.ToWire());
             foreach (var rcpt in _ctx.RecipientList)
                 Log($"[MessageOK] {_ctx.RemoteAddress} <{_ctx.MailFrom}> to: {rcpt} message ok - {size} bytes - {reply}");
