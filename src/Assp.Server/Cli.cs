@@ -5,7 +5,7 @@ using Spectre.Console;
 
 namespace Assp.Server;
 
-/// <summary>The `assp` command: run, check-config, show-config.</summary>
+/// <summary>The `assp` command: run, check-config, show-config, stop, reload, status, init, install-service.</summary>
 public static class Cli
 {
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken stop = default)
@@ -59,9 +59,17 @@ public static class Cli
         root.Subcommands.Add(stopCommand);
         root.Subcommands.Add(reload);
         root.Subcommands.Add(status);
+        var jobs = new Command("jobs", "List the running instance's scheduled jobs: schedule, last run and result, next run.");
+        jobs.SetAction(parse => Jobs(console, parse.GetValue(baseOption)!.FullName));
+        root.Subcommands.Add(jobs);
+        root.Subcommands.Add(ServiceInstaller.CreateInitCommand(baseOption, console));
+        root.Subcommands.Add(ServiceInstaller.CreateInstallCommand(baseOption, console));
 
         var parsed = root.Parse(args);
-        return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, stop);
+        // ProcessTerminationTimeout = null: System.CommandLine must not handle SIGTERM/SIGINT itself. Its default
+        // (2 s) ends the process with exit code 143 when `run` takes longer than that to stop, i.e. whenever a
+        // transfer is still finishing; `run` handles both signals itself (ProxyHost) and stops gracefully.
+        return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null }, stop);
     }
 
     internal static IAnsiConsole CreateConsole(TextWriter output)
@@ -186,6 +194,29 @@ public static class Cli
             table.AddRow("sessions", $"{status.ActiveSessions} now, {status.SessionsTotal} since start");
             table.AddRow("messages delivered", status.MessagesDelivered.ToString(System.Globalization.CultureInfo.InvariantCulture));
             table.AddRow("status written", Markup.Escape(status.Updated.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        console.Write(table);
+        return 0;
+    }
+
+    private static int Jobs(IAnsiConsole console, string baseDir)
+    {
+        var cfg = LoadQuietly(baseDir);
+        var pid = InstanceFiles.ReadPid(cfg);
+        var status = pid is not null && Unix.IsAlive(pid.Value) ? InstanceFiles.ReadStatus(cfg.BaseDirectory) : null;
+        if (status is null)
+        {
+            console.MarkupLine($"not running on {Markup.Escape(cfg.BaseDirectory)}");
+            return 3;
+        }
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "Job", "Schedule", "Last run", "Took", "Result", "Next run", "Runs", "Failures" }) table.AddColumn(column);
+        string When(DateTimeOffset? t) => t?.ToLocalTime().ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture) ?? "-";
+        foreach (var j in status.Jobs)
+        {
+            table.AddRow(Markup.Escape(j.Name), Markup.Escape(j.Schedule), When(j.LastStart),
+                j.LastDuration is { } d ? $"{d.TotalMilliseconds:0} ms" : "-", Markup.Escape(j.LastResult ?? "-"), When(j.NextRun),
+                j.Runs.ToString(System.Globalization.CultureInfo.InvariantCulture), j.Failures.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         console.Write(table);
         return 0;

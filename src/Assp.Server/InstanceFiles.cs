@@ -5,7 +5,11 @@ namespace Assp.Server;
 
 /// <summary>What a running instance publishes about itself for `assp status`, next to its pid file.</summary>
 public sealed record InstanceStatus(int Pid, string Version, DateTimeOffset Started, DateTimeOffset Updated, long ConfigGeneration,
-    string ConfigLoaded, IReadOnlyList<string> Listeners, int ActiveSessions, long SessionsTotal, long MessagesDelivered);
+    string ConfigLoaded, IReadOnlyList<string> Listeners, int ActiveSessions, long SessionsTotal, long MessagesDelivered)
+{
+    /// <summary>The scheduled maintenance jobs with their last and next runs.</summary>
+    public IReadOnlyList<Assp.Config.Scheduling.JobStatus> Jobs { get; init; } = [];
+}
 
 /// <summary>The pid file (ASSP's `pidfile` option, relative to the base) and the status file beside it.</summary>
 public static class InstanceFiles

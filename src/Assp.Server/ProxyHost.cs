@@ -3,6 +3,7 @@ using Assp.Config;
 using Assp.Config.Files;
 using Assp.Config.Logging;
 using Assp.Config.Registry;
+using Assp.Config.Scheduling;
 using Assp.Smtp;
 
 namespace Assp.Server;
@@ -41,10 +42,14 @@ public static class ProxyHost
         var cfg = manager.Current;
         log.Write($"ASSP for .NET {typeof(ProxyHost).Assembly.GetName().Version} starting in {cfg.BaseDirectory}");
         LogIssues(log, cfg);
+        // One scheduler for every periodic job; a reload re-reads their schedules.
+        await using var scheduler = new Scheduler(TimeProvider.System, TimeZoneInfo.Local, m => log.Write(m));
+        MaintenanceJobs.Register(scheduler, manager, log);
         manager.Reloaded += (snapshot, reason) =>
         {
             log.Write($"configuration reloaded ({reason})");
             LogIssues(log, snapshot);
+            scheduler.Refresh();
         };
         manager.StartWatching(TimeSpan.FromSeconds(1));
 
@@ -88,16 +93,18 @@ public static class ProxyHost
                 var c = manager.Current;
                 InstanceFiles.WriteStatus(c.BaseDirectory, new InstanceStatus(Environment.ProcessId, SmtpProxyServer.Version, started, DateTimeOffset.Now,
                     c.Generation, c.LoadedAt.ToString("u"), smtp.BoundEndPoints.Select(b => $"{b.Definition.Option} {b.EndPoint}").ToList(),
-                    smtp.ActiveSessions, smtp.SessionsTotal, smtp.MessagesDelivered));
+                    smtp.ActiveSessions, smtp.SessionsTotal, smtp.MessagesDelivered) { Jobs = scheduler.Jobs });
             }
             catch (IOException)
             {
             }
         }
+        scheduler.Start();
         PublishStatus();
         using var statusTimer = new Timer(_ => PublishStatus(), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
         log.Write($"ready; {cfg.Registry.Count} options loaded, {cfg.All().Count(x => x.Value != x.Option.Default)} changed from default; " +
             $"{smtp.Listeners.Count} SMTP listeners; pid {Environment.ProcessId}");
+        SystemdNotify.Ready($"{smtp.Listeners.Count} SMTP listeners: {string.Join(", ", smtp.BoundEndPoints.Select(b => b.EndPoint))}");
         try
         {
             await Task.Delay(Timeout.Infinite, stopping.Token);

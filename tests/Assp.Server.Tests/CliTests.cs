@@ -9,6 +9,13 @@ public sealed class CliTests : IDisposable
         try { Directory.Delete(_base, true); } catch (IOException) { }
     }
 
+    private static int FreePort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    }
+
     private static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
     {
         var output = new StringWriter();
@@ -22,18 +29,31 @@ public sealed class CliTests : IDisposable
     {
         using var stop = new CancellationTokenSource();
         var output = new StringWriter();
-        var run = Cli.RunAsync(["run", "--base", _base, "--set", "MaxErrors=7"], output, new StringWriter(), stop.Token);
+        int port = FreePort();
+        var run = Cli.RunAsync(["run", "--base", _base, "--set", "MaxErrors=7", "--set", $"listenPort=127.0.0.1:{port}"], output, new StringWriter(), stop.Token);
         var log = Path.Combine(_base, "logs", "maillog.txt");
         for (int i = 0; i < 200 && !(File.Exists(log) && File.ReadAllText(log).Contains("ready;")); i++) await Task.Delay(50);
+
+        // While it runs: status names the listener, jobs lists the scheduled maintenance.
+        var (statusExit, statusText, _) = await Run("status", "--base", _base);
+        Assert.Equal(0, statusExit);
+        Assert.Contains($"listenPort 127.0.0.1:{port}", statusText);
+        var (jobsExit, jobsText, _) = await Run("jobs", "--base", _base);
+        Assert.Equal(0, jobsExit);
+        Assert.Contains("MaxLogAge", jobsText);
+        Assert.Contains("0 1 * * *", jobsText);
+        Assert.Contains("GroupsReload", jobsText);
+
         stop.Cancel();
         Assert.Equal(0, await run);
+        Assert.Equal(3, (await Run("status", "--base", _base)).Exit);
 
         Assert.True(File.Exists(Path.Combine(_base, "assp.cfg")));
         foreach (var folder in new[] { "files", "logs", "spam", "notspam", "okmail", "errors/spam", "errors/notspam", "quarantine" })
             Assert.True(Directory.Exists(Path.Combine(_base, folder)), folder);
         var cfg = File.ReadAllLines(Path.Combine(_base, "assp.cfg"));
         Assert.Equal("ConfigSavedOK:=1", cfg[^1]);
-        Assert.Contains("listenPort:=25", cfg);
+        Assert.Contains("listenPort:=25", cfg);   // ASSP's default stays in the file; --set only applied to this run
         Assert.Equal(1119 + 1, cfg.Length);
         var text = File.ReadAllText(log);
         Assert.Contains("starting in", text);

@@ -127,12 +127,26 @@ public sealed class MailLog : IAsyncDisposable
     private void DeleteOldLogs(ConfigSnapshot cfg, string dir, string baseName)
     {
         var maxAge = cfg.GetInt("MaxLogAge", 30);
-        if (maxAge <= 0) return;
+        if (maxAge <= 0 || !Directory.Exists(dir)) return;
         var limit = _time.GetUtcNow().UtcDateTime.AddDays(-maxAge);
         foreach (var f in Directory.EnumerateFiles(dir, "*." + baseName))
         {
             if (File.GetLastWriteTimeUtc(f) < limit) File.Delete(f);
         }
+    }
+
+    /// <summary>The MaxLogAge clean-up on its own (the scheduled job; rolling also runs it). Returns how many files went.</summary>
+    public int DeleteOldLogs()
+    {
+        var cfg = _config();
+        var name = cfg["logfile"].Trim();
+        if (name.Length == 0) return 0;
+        var path = Path.GetFullPath(Path.Combine(cfg.BaseDirectory, name));
+        var dir = Path.GetDirectoryName(path)!;
+        if (!Directory.Exists(dir)) return 0;
+        int before = Directory.EnumerateFiles(dir, "*." + Path.GetFileName(path)).Count();
+        DeleteOldLogs(cfg, dir, Path.GetFileName(path));
+        return before - Directory.EnumerateFiles(dir, "*." + Path.GetFileName(path)).Count();
     }
 
     private void CloseFile()

@@ -1,0 +1,47 @@
+using System.Globalization;
+using Assp.Config;
+using Assp.Config.Logging;
+using Assp.Config.Scheduling;
+
+namespace Assp.Server;
+
+/// <summary>The periodic jobs of this process, on the shared scheduler, each driven by its ASSP option.</summary>
+internal static class MaintenanceJobs
+{
+    public static void Register(Scheduler scheduler, ConfigManager manager, MailLog log)
+    {
+        // MaxLogAgeSchedule: an hour of the day (0-23, ASSP's form) or crontab entries.
+        scheduler.AddOrUpdate("MaxLogAge", () => HourOrCron(manager.Current["MaxLogAgeSchedule"]), _ =>
+        {
+            int removed = log.DeleteOldLogs();
+            if (removed > 0) log.Write($"MaxLogAge: removed {removed} log files older than {manager.Current["MaxLogAge"]} days");
+            return Task.CompletedTask;
+        }, "delete rolled maillogs older than MaxLogAge days");
+
+        // GroupsReloadEvery (minutes): groups filled by exec: (or ldap:) lines change outside ASSP's files.
+        scheduler.AddOrUpdate("GroupsReload", () => Interval(manager.Current["GroupsReloadEvery"], TimeSpan.FromMinutes(1)), _ =>
+        {
+            if (GroupsAreDynamic(manager.Current)) manager.Reload("GroupsReloadEvery");
+            return Task.CompletedTask;
+        }, "re-read Groups when it runs exec: or ldap: lines");
+    }
+
+    internal static Schedule HourOrCron(string value)
+    {
+        var v = value.Trim();
+        if (int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var hour) && hour is >= 0 and <= 23)
+            return Schedule.Parse($"0 {hour} * * *", TimeSpan.FromHours(1));
+        return Schedule.TryParse(v, TimeSpan.FromHours(1), out var s, out _) ? s! : Schedule.Never;
+    }
+
+    private static Schedule Interval(string value, TimeSpan unit) =>
+        Schedule.TryParse(value, unit, out var s, out _) ? s! : Schedule.Never;
+
+    private static bool GroupsAreDynamic(ConfigSnapshot cfg)
+    {
+        var path = ConfigLoader.FileReference(cfg["Groups"]);
+        if (path is null) return false;
+        var lines = new Assp.Config.Lists.ListFileReader(cfg.BaseDirectory).ReadEntries(path, "Groups", [], keepTrailingComments: true);
+        return lines.Any(l => l.Text.StartsWith("exec:", StringComparison.OrdinalIgnoreCase) || l.Text.StartsWith("ldap:", StringComparison.OrdinalIgnoreCase));
+    }
+}
