@@ -308,6 +308,36 @@ public sealed class AsspService : IDisposable
     }
 }
 
+/// <summary>
+/// A machine-wide lock (flock through FileShare.None) for tests that change the system itself (a user, dpkg, a unit
+/// in /etc/systemd/system), so two test runs on one machine never do that at the same time.
+/// </summary>
+public static class SystemLock
+{
+    private const string LockPath = "/tmp/assp-e2e-system.lock";
+
+    /// <summary>The lock, or null when another run held it for the whole timeout.</summary>
+    public static async Task<IDisposable?> AcquireAsync(TimeSpan timeout)
+    {
+        var end = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < end)
+            {
+                await Task.Delay(250);
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+        }
+    }
+}
+
 /// <summary>Ports for the tests.</summary>
 public static class Ports
 {

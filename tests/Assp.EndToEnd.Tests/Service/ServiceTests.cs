@@ -1,4 +1,3 @@
-using System.Text;
 using Assp.Config.Files;
 using Assp.EndToEnd.Tests.Infrastructure;
 using Assp.EndToEnd.Tests.Proxy;
@@ -310,6 +309,8 @@ public sealed class ServiceTests : IDisposable
     [Fact]
     public async Task Install_service_dry_run_prints_the_packaged_unit_and_the_steps_and_changes_nothing()
     {
+        // Held so that no other test run installs or removes the service while this one checks that nothing changed.
+        using var machine = await SystemLock.AcquireAsync(TimeSpan.FromMinutes(3));
         var unitBefore = File.Exists(ServiceUnitPath) ? File.GetLastWriteTimeUtc(ServiceUnitPath) : (DateTime?)null;
         var baseBefore = Directory.Exists("/var/lib/assp");
 
@@ -325,8 +326,11 @@ public sealed class ServiceTests : IDisposable
             Assert.Contains("useradd --system --user-group --no-create-home --home-dir /var/lib/assp --shell", output);
         if (!SystemdRuns) Assert.Contains("not run: systemd is not PID 1", output);
 
-        Assert.Equal(unitBefore, File.Exists(ServiceUnitPath) ? File.GetLastWriteTimeUtc(ServiceUnitPath) : null);
-        Assert.Equal(baseBefore, Directory.Exists("/var/lib/assp"));
+        if (machine is not null)
+        {
+            Assert.Equal(unitBefore, File.Exists(ServiceUnitPath) ? File.GetLastWriteTimeUtc(ServiceUnitPath) : null);
+            Assert.Equal(baseBefore, Directory.Exists("/var/lib/assp"));
+        }
 
         // Another base (with a blank in its name) and user; the binary is the one running.
         var other = Path.Combine(_dir, "svc base");
@@ -354,10 +358,11 @@ public sealed class ServiceTests : IDisposable
         const string user = "asspe2e";
         // It writes /etc/systemd/system/assp.service and adds a user: only on a machine where neither is there and
         // systemd does not run (so nothing is enabled for real); everything is removed again at the end.
-        if (File.Exists(ServiceUnitPath) || SystemdRuns || UserExists(user) || GroupExists(user))
+        using var machine = await SystemLock.AcquireAsync(TimeSpan.FromMinutes(3));
+        if (machine is null || File.Exists(ServiceUnitPath) || SystemdRuns || UserExists(user) || GroupExists(user))
         {
             _output.WriteLine($"{nameof(Install_service_creates_the_user_the_base_folder_and_the_unit)}: not run here " +
-                "(an assp.service exists, systemd runs, or the test user exists)");
+                "(another test run changes the system, an assp.service exists, systemd runs, or the test user exists)");
             return;
         }
         var baseDir = Path.Combine(_dir, "installed");
@@ -454,12 +459,13 @@ public sealed class ServiceTests : IDisposable
 
         // Installed for real (dpkg -i), only where that disturbs nothing: no assp package, user or base folder yet,
         // and no running systemd (so postinst starts nothing). The package is purged again in every case.
-        bool installable = selfContained && !SystemdRuns && !UserExists("assp") && !GroupExists("assp") && !Directory.Exists("/var/lib/assp")
+        using var machine = await SystemLock.AcquireAsync(TimeSpan.FromMinutes(3));
+        bool installable = machine is not null && selfContained && !SystemdRuns && !UserExists("assp") && !GroupExists("assp") && !Directory.Exists("/var/lib/assp")
             && !File.Exists(ServiceUnitPath) && (await Repo.RunAsync("dpkg", ["-s", "assp"], Quick)).Exit != 0;
         if (!installable)
         {
-            _output.WriteLine("The .deb was built and checked but not installed here: assp is already installed, systemd runs, " +
-                "or the build is framework-dependent.");
+            _output.WriteLine("The .deb was built and checked but not installed here: another test run changes the system, assp is " +
+                "already installed, systemd runs, or the build is framework-dependent.");
             return;
         }
         AsspService? running = null;
