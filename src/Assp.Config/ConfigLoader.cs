@@ -29,6 +29,12 @@ public sealed class ConfigLoader(OptionRegistry registry)
     /// <summary>Whether Groups are exported to files/group_export (off for check-config, which must not write).</summary>
     public bool ExportGroups { get; init; } = true;
 
+    /// <summary>
+    /// Whether Groups may run exec: commands. A root process that will drop to runAsUser keeps this off until it
+    /// has: the files that hold the commands belong to that user, so running them as root would hand out root.
+    /// </summary>
+    public bool AllowExec { get; set; } = true;
+
     public ConfigSnapshot Load(ConfigSource source)
     {
         var issues = new List<ConfigIssue>();
@@ -74,7 +80,7 @@ public sealed class ConfigLoader(OptionRegistry registry)
         }
 
         var reader = new ListFileReader(baseDir);
-        var groups = GroupDefinitions.Load(values["Groups"], reader, issues, ExportGroups);
+        var groups = GroupDefinitions.Load(values["Groups"], reader, issues, ExportGroups, AllowExec);
         var compiled = new Dictionary<string, object>(StringComparer.Ordinal);
         foreach (var def in Registry.Options)
         {

@@ -57,14 +57,8 @@ internal static class Privileges
 
     private static void ChownTree(string path, uint uid, uint gid, bool recursive = true)
     {
-        if (File.Exists(path))
-        {
-            Unix.chown(path, uid, gid);
-            return;
-        }
-        if (!Directory.Exists(path)) return;
-        Unix.chown(path, uid, gid);
-        if (!recursive) return;
-        foreach (var entry in Directory.EnumerateFileSystemEntries(path, "*", SearchOption.AllDirectories)) Unix.chown(entry, uid, gid);
+        if (!File.Exists(path) && !Directory.Exists(path)) return;
+        if (recursive) Unix.ChownTree(path, uid, gid);
+        else Unix.lchown(path, uid, gid);
     }
 }

@@ -17,13 +17,15 @@ public static class ProxyHost
     public static async Task<int> RunAsync(string baseDir, IReadOnlyList<KeyValuePair<string, string>> overrides, TextWriter output, CancellationToken stop)
     {
         var registry = OptionRegistry.Default;
-        var created = BaseFolder.Initialize(baseDir, registry, FreshInstallValues);
+        var created = BaseFolder.Initialize(baseDir, registry, ServiceInstaller.FreshInstallValues);
         if (created.Count > 0) output.WriteLine($"Prepared base folder {baseDir} ({created.Count} files and folders created).");
 
         ConfigManager manager;
+        // As root, group exec: commands wait until it is known whether the process drops to runAsUser.
+        var loader = new ConfigLoader(registry) { AllowExec = !(OperatingSystem.IsLinux() && Unix.IsRoot) };
         try
         {
-            manager = new ConfigManager(new ConfigLoader(registry), new ConfigSource(baseDir, Overrides: overrides));
+            manager = new ConfigManager(loader, new ConfigSource(baseDir, Overrides: overrides));
         }
         catch (ConfigException ex)
         {
@@ -84,6 +86,12 @@ public static class ProxyHost
         }
         // Ports are bound: now the process may give up root for good.
         if (Privileges.Drop(cfg, log.Write) is { } privilegeProblem) log.Write("warning: " + privilegeProblem);
+        if (!loader.AllowExec)
+        {
+            // Now running as runAsUser (or as root because none is set): exec: lines may run.
+            loader.AllowExec = true;
+            cfg = manager.Reload("groups with exec: after the privilege drop");
+        }
         InstanceFiles.WritePid(cfg);
         var started = DateTimeOffset.Now;
         void PublishStatus()
@@ -95,8 +103,9 @@ public static class ProxyHost
                     c.Generation, c.LoadedAt.ToString("u"), smtp.BoundEndPoints.Select(b => $"{b.Definition.Option} {b.EndPoint}").ToList(),
                     smtp.ActiveSessions, smtp.SessionsTotal, smtp.MessagesDelivered) { Jobs = scheduler.Jobs });
             }
-            catch (IOException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException or System.Net.Sockets.SocketException)
             {
+                // Status is informational; a stop in progress or a full disk must never end the process.
             }
         }
         scheduler.Start();
@@ -113,24 +122,13 @@ public static class ProxyHost
         {
         }
         log.Write($"ASSP for .NET stopping; waiting for {smtp.ActiveSessions} sessions to finish");
+        await statusTimer.DisposeAsync();
         await smtp.StopAsync(TimeSpan.FromSeconds(30));
         InstanceFiles.RemovePid(manager.Current);
         try { File.Delete(InstanceFiles.StatusPath(cfg.BaseDirectory)); } catch (IOException) { }
         log.Write("ASSP for .NET stopped");
         return 0;
     }
-
-    /// <summary>
-    /// Values a brand-new installation gets in its assp.cfg where ASSP's default does not suit a first start:
-    /// live reload of assp.cfg is on, so edits take effect without a restart, and certificates live in the base.
-    /// </summary>
-    private static readonly Dictionary<string, string> FreshInstallValues = new(StringComparer.Ordinal)
-    {
-        ["AutoReloadCfg"] = "1",
-        // ASSP's shipped certificate paths point into its own install; a new base keeps them inside itself.
-        ["SSLCertFile"] = "certs/server-cert.pem",
-        ["SSLKeyFile"] = "certs/server-key.pem",
-    };
 
     private static void LogIssues(MailLog log, ConfigSnapshot cfg)
     {

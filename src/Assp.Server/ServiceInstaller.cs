@@ -21,8 +21,8 @@ public static partial class ServiceInstaller
     public const string UnitName = "assp.service";
 
     /// <summary>
-    /// The values `assp run` gives a brand-new assp.cfg (ProxyHost.FreshInstallValues, which is private there);
-    /// keep the two in step. The end-to-end tests compare a folder made by `init` with one made by `run`.
+    /// The values a brand-new assp.cfg gets where ASSP's default does not suit a first start (used by `run`, `init`
+    /// and `install-service` alike): live reload of assp.cfg is on, and certificates live in the base folder.
     /// </summary>
     internal static readonly IReadOnlyDictionary<string, string> FreshInstallValues = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -368,16 +368,7 @@ public static partial class ServiceInstaller
         return new PrepareResult(created.Count, changed, chowned);
     }
 
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int lchown([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint owner, uint group);
-
-    /// <summary>chown -R that never follows a symbolic link (lchown), so a link inside the folder cannot hand out a file elsewhere.</summary>
-    private static void ChownTree(string root, uint uid, uint gid)
-    {
-        lchown(root, uid, gid);
-        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true };
-        foreach (var entry in Directory.EnumerateFileSystemEntries(root, "*", options)) lchown(entry, uid, gid);
-    }
+    private static void ChownTree(string root, uint uid, uint gid) => Unix.ChownTree(root, uid, gid);
 
     private readonly record struct Systemd(bool Usable, string? Systemctl, string Reason);
 

@@ -23,8 +23,18 @@ internal static partial class Unix
     [LibraryImport("libc")]
     public static partial uint geteuid();
 
+    /// <summary>chown that never follows a symbolic link: a link planted in a folder cannot hand out its target.</summary>
     [LibraryImport("libc", SetLastError = true)]
-    public static partial int chown([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint owner, uint group);
+    public static partial int lchown([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint owner, uint group);
+
+    /// <summary>chown -R with lchown; inaccessible entries are skipped.</summary>
+    public static void ChownTree(string root, uint uid, uint gid)
+    {
+        lchown(root, uid, gid);
+        if (!Directory.Exists(root) || File.GetAttributes(root).HasFlag(FileAttributes.ReparsePoint)) return;
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true };
+        foreach (var entry in Directory.EnumerateFileSystemEntries(root, "*", options)) lchown(entry, uid, gid);
+    }
 
     public static bool IsRoot => geteuid() == 0;
 

@@ -21,7 +21,7 @@ public sealed class SmtpProxyServer : IAsyncDisposable
     private readonly Func<ConfigSnapshot> _config;
     private readonly MailLog? _log;
     private readonly ICheckPipeline _pipeline;
-    private readonly List<(ListenerDefinition Definition, Socket Socket, Task Loop)> _listeners = [];
+    private readonly List<(ListenerDefinition Definition, Socket Socket, Task Loop, IPEndPoint Bound)> _listeners = [];
     private readonly ConcurrentDictionary<ProxySession, Task> _sessions = new();
     private readonly ConcurrentDictionary<IPAddress, int> _perIp = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -49,7 +49,7 @@ public sealed class SmtpProxyServer : IAsyncDisposable
 
     /// <summary>The actual bound endpoint of each listener (port 0 in config becomes a real port).</summary>
     public IReadOnlyList<(ListenerDefinition Definition, IPEndPoint EndPoint)> BoundEndPoints =>
-        _listeners.Select(l => (l.Definition, (IPEndPoint)l.Socket.LocalEndPoint!)).ToList();
+        _listeners.Select(l => (l.Definition, l.Bound)).ToList();
 
     private void Log(string message) => _log?.Write("Main_Thread", null, message);
 
@@ -73,7 +73,7 @@ public sealed class SmtpProxyServer : IAsyncDisposable
                 socket.Bind(def.EndPoint);
                 socket.Listen(512);
                 var loop = Task.Run(() => AcceptLoopAsync(def, socket));
-                _listeners.Add((def, socket, loop));
+                _listeners.Add((def, socket, loop, (IPEndPoint)socket.LocalEndPoint!));
                 Log($"listening for SMTP on {socket.LocalEndPoint} ({def.Option}{(def.ImplicitTls ? ", SSL" : "")})");
             }
             catch (SocketException ex)
@@ -194,7 +194,7 @@ public sealed class SmtpProxyServer : IAsyncDisposable
     /// <summary>Stops accepting, asks sessions to finish (idle ones get 421 at once), and cuts what is left after the grace period.</summary>
     public async Task StopAsync(TimeSpan grace)
     {
-        foreach (var (_, socket, _) in _listeners)
+        foreach (var (_, socket, _, _) in _listeners)
         {
             try { socket.Close(); } catch (SocketException) { }
         }

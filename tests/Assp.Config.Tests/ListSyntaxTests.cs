@@ -137,3 +137,21 @@ public class ListSyntaxTests
         Assert.Contains(cfg.Issues, i => i.Value == "nohost.example" && i.Severity == IssueSeverity.Warning);
     }
 }
+
+public class GroupExecDeferralTests
+{
+    [Fact]
+    public void Exec_lines_wait_while_exec_is_not_allowed()
+    {
+        using var dir = new TestPaths.TempDir();
+        dir.File("files/groups.txt", "[g]\nexec:echo a@b.example\nliteral@b.example\n");
+        dir.File("assp.cfg", "Groups:=file:files/groups.txt\nnoProcessing:=[g]\nConfigSavedOK:=1\n");
+        var loader = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false, AllowExec = false };
+        var cfg = loader.Load(new ConfigSource(dir.Path));
+        Assert.False(cfg.GetAddressList("noProcessing").Contains("a@b.example"));
+        Assert.True(cfg.GetAddressList("noProcessing").Contains("literal@b.example"));
+        Assert.Contains(cfg.Issues, i => i.Option == "Groups" && i.Message.Contains("runAsUser"));
+        loader.AllowExec = true;
+        Assert.True(loader.Load(new ConfigSource(dir.Path)).GetAddressList("noProcessing").Contains("a@b.example"));
+    }
+}

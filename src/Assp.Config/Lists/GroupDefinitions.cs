@@ -32,7 +32,7 @@ public sealed class GroupDefinitions
     /// <summary>How long an exec: command may run before it is stopped.</summary>
     public static TimeSpan ExecTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    public static GroupDefinitions Load(string value, ListFileReader reader, List<ConfigIssue> issues, bool exportFiles)
+    public static GroupDefinitions Load(string value, ListFileReader reader, List<ConfigIssue> issues, bool exportFiles, bool allowExec = true)
     {
         const string option = "Groups";
         var groups = new Dictionary<string, List<ListEntry>>(StringComparer.OrdinalIgnoreCase);
@@ -75,6 +75,12 @@ public sealed class GroupDefinitions
             }
             if (t.StartsWith("exec:", StringComparison.OrdinalIgnoreCase))
             {
+                if (!allowExec)
+                {
+                    issues.Add(new ConfigIssue(IssueSeverity.Info, option, t,
+                        "exec: runs once the process has dropped to runAsUser (never as root)", line.File, line.Line));
+                    continue;
+                }
                 foreach (var item in RunExec(t[5..].Trim(), line, issues)) current.Add(item);
                 continue;
             }
