@@ -8,8 +8,30 @@ namespace Assp.Server;
 /// <summary>The periodic jobs of this process, on the shared scheduler, each driven by its ASSP option.</summary>
 internal static class MaintenanceJobs
 {
-    public static void Register(Scheduler scheduler, ConfigManager manager, MailLog log)
+    public static void Register(Scheduler scheduler, ConfigManager manager, MailLog log, Action<string> requestRestart)
     {
+        // MemoryUsageLimit (MB) checked on MemoryUsageCheckSchedule: a process grown past it restarts.
+        scheduler.AddOrUpdate("MemoryUsageCheck", () => Interval(manager.Current["MemoryUsageCheckSchedule"], TimeSpan.FromMinutes(1)), _ =>
+        {
+            long limitMb = manager.Current.GetLong("MemoryUsageLimit", 0);
+            if (limitMb <= 0) return Task.CompletedTask;
+            long usedMb = Environment.WorkingSet / (1024 * 1024);
+            if (usedMb > limitMb) requestRestart($"memory use {usedMb} MB is over MemoryUsageLimit {limitMb} MB");
+            return Task.CompletedTask;
+        }, "restart when the process uses more than MemoryUsageLimit MB");
+
+        // RestartEvery (seconds) and ReStartSchedule (crontab or noschedule): planned restarts.
+        scheduler.AddOrUpdate("RestartEvery", () => Interval(manager.Current["RestartEvery"], TimeSpan.FromSeconds(1)), _ =>
+        {
+            requestRestart("RestartEvery");
+            return Task.CompletedTask;
+        }, "restart every RestartEvery seconds");
+        scheduler.AddOrUpdate("ReStartSchedule", () => Interval(manager.Current["ReStartSchedule"], TimeSpan.FromHours(1)), _ =>
+        {
+            requestRestart("ReStartSchedule");
+            return Task.CompletedTask;
+        }, "restart at the ReStartSchedule times");
+
         // MaxLogAgeSchedule: an hour of the day (0-23, ASSP's form) or crontab entries.
         scheduler.AddOrUpdate("MaxLogAge", () => HourOrCron(manager.Current["MaxLogAgeSchedule"]), _ =>
         {

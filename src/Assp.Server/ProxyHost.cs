@@ -14,6 +14,9 @@ namespace Assp.Server;
 /// </summary>
 public static class ProxyHost
 {
+    /// <summary>The exit code of a planned restart without AutoRestartCmd (EX_TEMPFAIL): "start me again".</summary>
+    public const int RestartExitCode = 75;
+
     public static async Task<int> RunAsync(string baseDir, IReadOnlyList<KeyValuePair<string, string>> overrides, TextWriter output, CancellationToken stop)
     {
         var registry = OptionRegistry.Default;
@@ -46,7 +49,14 @@ public static class ProxyHost
         LogIssues(log, cfg);
         // One scheduler for every periodic job; a reload re-reads their schedules.
         await using var scheduler = new Scheduler(TimeProvider.System, TimeZoneInfo.Local, m => log.Write(m));
-        MaintenanceJobs.Register(scheduler, manager, log);
+        string? restartReason = null;
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        MaintenanceJobs.Register(scheduler, manager, log, reason =>
+        {
+            if (Interlocked.CompareExchange(ref restartReason, reason, null) is not null) return;
+            log.Write($"restart requested: {reason}");
+            stopping.Cancel();
+        });
         manager.Reloaded += (snapshot, reason) =>
         {
             log.Write($"configuration reloaded ({reason})");
@@ -55,7 +65,6 @@ public static class ProxyHost
         };
         manager.StartWatching(TimeSpan.FromSeconds(1));
 
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
         {
             ctx.Cancel = true;
@@ -126,8 +135,25 @@ public static class ProxyHost
         await smtp.StopAsync(TimeSpan.FromSeconds(30));
         InstanceFiles.RemovePid(manager.Current);
         try { File.Delete(InstanceFiles.StatusPath(cfg.BaseDirectory)); } catch (IOException) { }
-        log.Write("ASSP for .NET stopped");
-        return 0;
+        if (restartReason is null)
+        {
+            log.Write("ASSP for .NET stopped");
+            return 0;
+        }
+        // A restart: AutoRestartCmd starts the new process (as ASSP does); without it the exit code asks the
+        // service manager (systemd's Restart=on-failure, a wrapper loop) for a fresh start.
+        var command = manager.Current["AutoRestartCmd"].Trim();
+        if (command.Length > 0)
+        {
+            log.Write($"ASSP for .NET stopped for a restart ({restartReason}); running AutoRestartCmd");
+            var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(command);
+            System.Diagnostics.Process.Start(psi)?.Dispose();
+            return 0;
+        }
+        log.Write($"ASSP for .NET stopped for a restart ({restartReason}); exit code {RestartExitCode} asks the service manager to start it again");
+        return RestartExitCode;
     }
 
     private static void LogIssues(MailLog log, ConfigSnapshot cfg)

@@ -68,6 +68,30 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task RestartEvery_stops_for_a_restart_with_the_restart_exit_code()
+    {
+        var run = Cli.RunAsync(["run", "--base", _base, "--set", $"listenPort=127.0.0.1:{FreePort()}", "--set", "RestartEvery=2"],
+            new StringWriter(), new StringWriter());
+        Assert.True(await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30))) == run, "no restart within 30 s");
+        Assert.Equal(ProxyHost.RestartExitCode, await run);
+        var log = File.ReadAllText(Path.Combine(_base, "logs", "maillog.txt"));
+        Assert.Contains("restart requested: RestartEvery", log);
+    }
+
+    [Fact]
+    public async Task AutoRestartCmd_is_run_for_a_restart()
+    {
+        var marker = Path.Combine(_base, "restarted.txt");
+        Directory.CreateDirectory(_base);
+        var run = Cli.RunAsync(["run", "--base", _base, "--set", $"listenPort=127.0.0.1:{FreePort()}", "--set", "RestartEvery=2",
+            "--set", $"AutoRestartCmd=echo again > {marker}"], new StringWriter(), new StringWriter());
+        Assert.True(await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30))) == run, "no restart within 30 s");
+        Assert.Equal(0, await run);
+        for (int i = 0; i < 100 && !File.Exists(marker); i++) await Task.Delay(50);
+        Assert.True(File.Exists(marker));
+    }
+
+    [Fact]
     public async Task Check_config_names_the_option_the_value_and_the_line()
     {
         Directory.CreateDirectory(_base);
