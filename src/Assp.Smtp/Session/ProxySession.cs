@@ -317,7 +317,16 @@ public sealed partial class ProxySession
 
     // ----- replies ---------------------------------------------------------------------------------------------
 
-    private void Queue(string wire) => _pending.Append(wire);
+    private void Queue(string wire)
+    {
+        _pending.Append(wire);
+        // replyLogging 2 ("enabled - all") logs positive replies too; errors are logged where they are sent.
+        if (wire.Length > 3 && wire[0] is '1' or '2' or '3' && _cfg.GetChoice("replyLogging") == 2)
+        {
+            int end = wire.IndexOf('\r');
+            Log("[SMTP Reply] " + (end > 0 ? wire[..end] : wire));
+        }
+    }
 
     /// <summary>Replies go out when the client has no further pipelined command waiting (RFC 2920).</summary>
     private async Task FlushIfIdleAsync(CancellationToken ct)

@@ -49,4 +49,20 @@ public class RoutingTests
         // The session that was already running goes on with its snapshot.
         Assert.Equal(250, (await running.SendMailAsync("a@c.example", ["u@example.com"], "Subject: still\r\n\r\nx\r\n")).Code);
     }
+
+    [Theory]
+    [InlineData("1", false)]
+    [InlineData("2", true)]
+    public async Task ReplyLogging_all_also_logs_positive_replies(string mode, bool positiveLogged)
+    {
+        await using var mta = await PostfixInstance.StartAsync();
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string> { ["replyLogging"] = mode });
+        await using var client = await TestSmtpClient.ConnectAsync(proxy.Port);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO c.example");
+        Assert.Equal(503, (await client.CommandAsync("DATA")).Code);
+        await client.CommandAsync("QUIT");
+        var log = await proxy.WaitForLogAsync("[SMTP Reply] 503");
+        Assert.Equal(positiveLogged, log.Contains("[SMTP Reply] 250"));
+    }
 }
