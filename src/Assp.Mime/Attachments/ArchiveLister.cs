@@ -52,8 +52,8 @@ public static class ArchiveLister
 
     private sealed class TooManyEntriesException() : Exception("entry limit reached");
 
-    /// <summary>Charges every byte read to the shared budget; throws <see cref="BudgetExceededException"/> beyond it.</summary>
-    private sealed class BudgetStream(Stream inner, Context ctx) : Stream
+    /// <summary>A forward-only, read-only stream: subclasses supply Read(Span).</summary>
+    private abstract class ForwardReadStream : Stream
     {
         public override bool CanRead => true;
         public override bool CanSeek => false;
@@ -65,6 +65,12 @@ public static class ArchiveLister
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public abstract override int Read(Span<byte> buffer);
+    }
+
+    /// <summary>Charges every byte read to the shared budget; throws <see cref="BudgetExceededException"/> beyond it.</summary>
+    private sealed class BudgetStream(Stream inner, Context ctx) : ForwardReadStream
+    {
 
         public override int Read(Span<byte> buffer)
         {
@@ -598,19 +604,9 @@ public static class ArchiveLister
     }
 
     /// <summary>Replays already-read bytes before the rest of a forward-only stream.</summary>
-    private sealed class PrefixStream(byte[] prefix, Stream rest) : Stream
+    private sealed class PrefixStream(byte[] prefix, Stream rest) : ForwardReadStream
     {
         private int _pos;
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {

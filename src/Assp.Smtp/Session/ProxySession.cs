@@ -56,7 +56,10 @@ public sealed partial class ProxySession
         _reader = new SmtpLineReader(_client);
         _ctx = new SessionContext(cfg, sessionId, (IPEndPoint)socket.RemoteEndPoint!, (IPEndPoint)socket.LocalEndPoint!, listener);
         _ctx.Class = Classify();
+        _logAllReplies = cfg.GetChoice("replyLogging") == 2;
     }
+
+    private readonly bool _logAllReplies;
 
     private string MyName => _cfg["myName"];
 
@@ -321,7 +324,7 @@ public sealed partial class ProxySession
     {
         _pending.Append(wire);
         // replyLogging 2 ("enabled - all") logs positive replies too; errors are logged where they are sent.
-        if (wire.Length > 3 && wire[0] is '1' or '2' or '3' && _cfg.GetChoice("replyLogging") == 2)
+        if (_logAllReplies && wire.Length > 3 && wire[0] is '1' or '2' or '3')
         {
             int end = wire.IndexOf('\r');
             Log("[SMTP Reply] " + (end > 0 ? wire[..end] : wire));
