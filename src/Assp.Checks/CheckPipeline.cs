@@ -53,6 +53,12 @@ public interface IMailContext
     /// <summary>The received message (header and body, CRLF lines, not dot-stuffed); only in the DATA phases.</summary>
     Stream? OpenMessage();
     long MessageSize { get; }
+    /// <summary>The decision engine's state for this session (scores, classes, tags, headers to add).</summary>
+    Decision.CheckSession CheckState { get; }
+    /// <summary>True in the after-delivery phase when the MTA accepted the message.</summary>
+    bool Delivered { get; }
+    /// <summary>Writes a maillog line for this session (with its message id).</summary>
+    void Log(string line);
 }
 
 /// <summary>Runs every check of a phase and combines their verdicts. The SMTP engine calls it at each phase.</summary>

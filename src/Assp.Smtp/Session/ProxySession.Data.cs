@@ -73,6 +73,7 @@ public sealed partial class ProxySession
         var size = _ctx.Message.Length;
         if (reply.IsSuccess)
         {
+            _ctx.Delivered = true;
             _server.CountDelivered();
             Queue(reply.ToWire());
             foreach (var rcpt in _ctx.RecipientList)
@@ -165,8 +166,10 @@ public sealed partial class ProxySession
             // Received line, message and final dot go out in as few writes as possible (one for most mail).
             await using (var message = _ctx.Message!.OpenRead())
             {
+                var prefix = _ctx.CheckState.Message.SubjectPrefix;
                 await CopyDotStuffedAsync(message, stream, StripOwnHeaders, ct, Encoding.UTF8.GetBytes(AsspHeaders()),
-                    Encoding.UTF8.GetBytes(ReceivedHeader()), withFinalDot: true).ConfigureAwait(false);
+                    Encoding.UTF8.GetBytes(ReceivedHeader()), withFinalDot: true,
+                    subjectPrefix: prefix.Length > 0 ? EncodeSubjectPrefix(prefix) : null).ConfigureAwait(false);
             }
             await stream.FlushAsync(ct).ConfigureAwait(false);
             return await _upstream.ReadReplyAsync(UpstreamDataTimeout, ct).ConfigureAwait(false);
@@ -206,7 +209,18 @@ public sealed partial class ProxySession
             sb.Append("X-Assp-Envelope-From: ").Append(_ctx.MailFrom).Append("\r\n");
             foreach (var rcpt in _ctx.RecipientList) sb.Append("X-Assp-Intended-For: ").Append(rcpt).Append("\r\n");
         }
+        // The decision engine's lines (spam flags, scores, reasons); header injection is impossible: one line each.
+        foreach (var line in _ctx.CheckState.Message.Headers)
+            sb.Append(line.Replace('\r', ' ').Replace('\n', ' ')).Append("\r\n");
         return sb.ToString();
+    }
+
+    /// <summary>The subject tag as header bytes: ASCII as is, anything else as an RFC 2047 encoded word.</summary>
+    private static byte[] EncodeSubjectPrefix(string prefix)
+    {
+        var clean = prefix.Replace('\r', ' ').Replace('\n', ' ');
+        if (Ascii.IsValid(clean)) return Encoding.ASCII.GetBytes(clean);
+        return Encoding.ASCII.GetBytes("=?UTF-8?B?" + Convert.ToBase64String(Encoding.UTF8.GetBytes(clean)) + "?=");
     }
 
     /// <summary>
@@ -214,9 +228,10 @@ public sealed partial class ProxySession
     /// leaving out X-Assp- header fields with their continuation lines; headerAddition goes at the end of the header.
     /// </summary>
     internal static async Task CopyDotStuffedAsync(Stream source, Stream target, bool stripAsspHeaders, CancellationToken ct,
-        byte[]? headerAddition = null, byte[]? prefix = null, bool withFinalDot = false)
+        byte[]? headerAddition = null, byte[]? prefix = null, bool withFinalDot = false, byte[]? subjectPrefix = null)
     {
         bool added = headerAddition is null || headerAddition.Length == 0;
+        bool subjectDone = subjectPrefix is null;
         using var reader = new SmtpLineReader(source, 64 * 1024 + 2);
         using var output = new PooledOutput(128 * 1024);
         if (prefix is not null) output.Write(prefix);
@@ -232,6 +247,14 @@ public sealed partial class ProxySession
                 if (bytes.Length == 0)
                 {
                     inHeader = false;
+                    if (!subjectDone)
+                    {
+                        // ASSP adds a Subject to tag when the message has none.
+                        output.Write("Subject: "u8);
+                        output.Write(subjectPrefix);
+                        output.Write(CrLf);
+                        subjectDone = true;
+                    }
                     if (!added)
                     {
                         output.Write(headerAddition);
@@ -244,6 +267,17 @@ public sealed partial class ProxySession
             if (!(inHeader && skipping))
             {
                 if (lineStart && bytes.Length > 0 && bytes[0] == '.') output.Write("."u8);
+                if (!subjectDone && lineStart && inHeader && bytes.Length >= 8 && Ascii.EqualsIgnoreCase(bytes[..8], "Subject:"u8))
+                {
+                    // "Subject: [SPAM] original subject"
+                    output.Write(bytes[..8]);
+                    output.Write(" "u8);
+                    output.Write(subjectPrefix);
+                    var rest = bytes[8..];
+                    if (rest.Length > 0 && rest[0] is not ((byte)' ' or (byte)'\t')) output.Write(" "u8);
+                    bytes = rest;
+                    subjectDone = true;
+                }
                 output.Write(bytes);
                 if (complete) output.Write(CrLf);
             }
@@ -255,6 +289,14 @@ public sealed partial class ProxySession
             }
         }
         // A message without a body (no empty line): the additions close its header.
+        if (!subjectDone)
+        {
+            if (!lineStart) output.Write(CrLf);
+            output.Write("Subject: "u8);
+            output.Write(subjectPrefix);
+            output.Write(CrLf);
+            lineStart = true;
+        }
         if (!added)
         {
             if (!lineStart) output.Write(CrLf);

@@ -55,6 +55,7 @@ public sealed partial class ProxySession
         _client = new NetworkStream(socket, ownsSocket: true);
         _reader = new SmtpLineReader(_client);
         _ctx = new SessionContext(cfg, sessionId, (IPEndPoint)socket.RemoteEndPoint!, (IPEndPoint)socket.LocalEndPoint!, listener);
+        _ctx.LogSink = Log;
         _ctx.Class = Classify();
         _logAllReplies = cfg.GetChoice("replyLogging") == 2;
     }

@@ -45,6 +45,10 @@ public sealed class SessionContext : IMailContext
     internal MessageBuffer? Message { get; set; }
     public long MessageSize => Message?.Length ?? 0;
     public Stream? OpenMessage() => Message?.OpenRead();
+    public Assp.Checks.Decision.CheckSession CheckState { get; } = new();
+    public bool Delivered { get; internal set; }
+    internal Action<string>? LogSink { get; set; }
+    public void Log(string line) => LogSink?.Invoke(line);
 
     internal void ResetTransaction()
     {
@@ -52,6 +56,7 @@ public sealed class SessionContext : IMailContext
         RecipientList.Clear();
         HasRemoteRecipient = false;
         MessageId = null;
+        Delivered = false;
         Message?.Reset();
     }
 }

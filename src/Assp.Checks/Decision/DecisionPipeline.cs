@@ -1,0 +1,370 @@
+using System.Net;
+using System.Text;
+using Assp.Config;
+using Assp.Config.Lists;
+using Assp.Mime;
+
+namespace Assp.Checks.Decision;
+
+/// <summary>
+/// The check pipeline of this release: the list decisions (noprocessing, whitelists, redlist, spam lovers and
+/// haters, transparent recipients, personal blacklist, blacklisted domains), the PenaltyBox and the message score,
+/// run at ASSP's points of the SMTP transaction and combined by <see cref="DecisionEngine"/>. Check issues add
+/// their checks to the phases here.
+/// </summary>
+public sealed class DecisionPipeline(DecisionEngine engine) : ICheckPipeline
+{
+    public DecisionEngine Engine { get; } = engine;
+
+    public ValueTask<Verdict> RunAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken) => phase switch
+    {
+        SmtpPhase.Connect => ValueTask.FromResult(Connect(context)),
+        SmtpPhase.MailFrom => ValueTask.FromResult(MailFrom(context)),
+        SmtpPhase.RcptTo => ValueTask.FromResult(RcptTo(context)),
+        SmtpPhase.DataHeader => DataHeaderAsync(context, cancellationToken),
+        SmtpPhase.DataBody => ValueTask.FromResult(DataBody(context)),
+        SmtpPhase.AfterDelivery => ValueTask.FromResult(AfterDelivery(context)),
+        _ => ValueTask.FromResult(Verdict.Pass),
+    };
+
+    private static bool IsRelaySession(IMailContext ctx) => ctx.IsAuthenticated || ctx.Class is ConnectionClass.Relay or ConnectionClass.Local;
+
+    private Verdict Connect(IMailContext ctx)
+    {
+        var cfg = ctx.Config;
+        var cs = ctx.CheckState;
+        var ip = ctx.RemoteAddress;
+        cs.IsIsp = cfg.GetIpList("ispip").Contains(ip);
+        if (cfg.GetIpList("whiteListedIPs").Match(ip) is { } wl) cs.IpWhitelisted = "whiteListedIPs " + wl.Network;
+        if (cfg.GetIpList("noProcessingIPs").Match(ip) is { } np) cs.IpNoProcessing = "noProcessingIPs " + np.Network;
+        cs.NoPenaltyBox = cfg.GetIpList("noPB").Contains(ip);
+        if (cfg.GetIpList("noPBwhite").Contains(ip)) Engine.IpReputation.DeleteWhite(cfg, ip);
+        else cs.PenaltyWhite = Engine.IpReputation.IsWhite(cfg, ip);
+        if (cs.NoPenaltyBox) Engine.IpReputation.DeleteBlack(cfg, ip);
+        if (IsRelaySession(ctx) || cs.IsIsp) return Verdict.Pass;
+
+        // Extreme profiling at connect: only the IP's history counts.
+        int extreme = cfg.GetChoice("DoPenaltyExtremeSMTP");
+        if (extreme != 0 && !cs.NoPenaltyBox && !cs.PenaltyWhite && !cfg.GetIpList("noExtremePB").Contains(ip)
+            && (cs.IpWhitelisted is null || cfg.GetBool("ExtremeWL")) && (cs.IpNoProcessing is null || cfg.GetBool("ExtremeNP"))
+            && Engine.IpReputation.BlackTotal(cfg, ip) is { } total && total >= cfg.GetDecimal("PenaltyExtreme") && cfg.GetDecimal("PenaltyExtreme") > 0)
+        {
+            var reason = $"extreme penalty: totalscore for {ip} is {DecisionEngine.Num(total)}";
+            if (extreme == 2)
+            {
+                ctx.Log($"[monitoring] {reason}");
+                return Verdict.Pass;
+            }
+            ctx.Log($"[PenaltyExtreme] {reason}");
+            var st = cs.Message;
+            st.ScoredIp = ip;
+            st.SessionId = ctx.SessionId;
+            return Verdict.Block(Engine.ExpandReply(cfg, st, cfg["PenaltyError"], null, ip, ctx.SessionId), reason);
+        }
+        return Verdict.Pass;
+    }
+
+    private Verdict MailFrom(IMailContext ctx)
+    {
+        var cfg = ctx.Config;
+        var st = ctx.CheckState.NewMessage();
+        st.SessionId = ctx.SessionId;
+        st.ScoredIp = ctx.RemoteAddress;
+        st.RelayOk = IsRelaySession(ctx);
+        var from = ctx.MailFrom ?? "";
+        st.IsBounce = from.Length == 0 || cfg.Derived("bounce-senders", c => AddressList.Compile(c.GetListEntries("BounceSenders"),
+            "BounceSenders", [], Assp.Config.Regexes.ConfigRegex.DefaultMatchTimeout)).Contains(from);
+
+        if (from.Length > 0)
+        {
+            if (cfg.GetAddressList("noProcessingFrom").Contains(from)) st.NoProcessing ??= $"noProcessingFrom '{from}'";
+            if (cfg.GetAddressList("noProcessing").Contains(from)) st.NoProcessing ??= $"noProcessing '{from}'";
+            if (NoProcessingDomains(cfg).Matches(from)) st.NoProcessing ??= $"noProcessingDomains '{from}'";
+            if (Engine.AddressReputation.IsRedlisted(cfg, from)) st.Red ??= from;
+            if (!st.RelayOk && cfg.GetDomainList("whiteListedDomains").Matches(from)) st.Whitelisted ??= $"whiteListedDomains '{from}'";
+        }
+        if (st.RelayOk && ctx.IsAuthenticated && cfg.GetBool("WhitelistAuth")) st.Whitelisted ??= "authenticated (WhitelistAuth)";
+        if (st.NoProcessing is not null && !st.RelayOk) ctx.Log($"noprocessing: {st.NoProcessing}");
+        return Verdict.Pass;
+    }
+
+    private static DomainList NoProcessingDomains(ConfigSnapshot cfg) =>
+        cfg.Derived("np-domains", c => DomainList.Compile(c.GetListEntries("noProcessingDomains"), "noProcessingDomains", [],
+            Assp.Config.Regexes.ConfigRegex.DefaultMatchTimeout));
+
+    private static readonly string[] LoverLists =
+    [
+        "spamLovers", "baysSpamLovers", "blSpamLovers", "hlSpamLovers", "hiSpamLovers", "bombSpamLovers", "ptrSpamLovers",
+        "mxaSpamLovers", "spfSpamLovers", "rblSpamLovers", "uriblSpamLovers", "srsSpamLovers", "delaySpamLovers",
+        "pbSpamLovers", "sbSpamLovers", "atSpamLovers", "isSpamLovers",
+    ];
+
+    private Verdict RcptTo(IMailContext ctx)
+    {
+        var cfg = ctx.Config;
+        var st = ctx.CheckState.Message;
+        var rcpt = ctx.Recipients[^1];
+        var from = ctx.MailFrom ?? "";
+        st.FirstRecipient ??= rcpt;
+        int count = ctx.Recipients.Count;
+
+        if (cfg.GetAddressList("transparentRecipients").Contains(rcpt))
+        {
+            st.Transparent = true;
+            return Verdict.Pass;
+        }
+        if (st.RelayOk) return Verdict.Pass;
+
+        if (from.Length > 0 && Engine.AddressReputation.IsPersonallyBlocked(cfg, rcpt, from))
+        {
+            ctx.Log($"[spam found] ({from} rejected by personal black address list of {rcpt} - skipped recipient)");
+            return Verdict.Block($"550 mailbox for <{rcpt}> is unavailable", "personal blacklist");
+        }
+
+        // noprocessing by recipient needs every recipient on the list.
+        bool npRcpt = cfg.GetAddressList("noProcessing").Contains(rcpt);
+        st.NpRecipients += npRcpt ? 1 : 0;
+        if (st.NpRecipients == count && st.NoProcessing is null) st.NoProcessing = $"noProcessing '{rcpt}'";
+        else if (!npRcpt && st.NoProcessing is { } np && np.StartsWith("noProcessing '", StringComparison.Ordinal) && !cfg.GetAddressList("noProcessing").Contains(from))
+            st.NoProcessing = null;
+        if (cfg.GetIpList("noProcessingIPs").Match(ctx.RemoteAddress, rcpt) is { } npIp) st.NoProcessing ??= "noProcessingIPs " + npIp.Network;
+        if (cfg.GetIpList("whiteListedIPs").Match(ctx.RemoteAddress, rcpt) is { } wlIp) st.Whitelisted ??= "whiteListedIPs " + wlIp.Network;
+        if (cfg.GetAddressList("noCollecting").Contains(rcpt)) st.NoCollect = true;
+
+        // Spam lovers: a bit for "some recipient loves it" and one for "some does not"; 1 alone means all do.
+        var groupMismatch = false;
+        bool anyLover = false;
+        var matched = new Dictionary<string, bool>(StringComparer.Ordinal);
+        double? max = st.SpamMaxScore;
+        foreach (var list in LoverLists)
+        {
+            if (cfg.Registry.Find(list) is null) continue;
+            bool hit = ScoredAddressList.For(cfg, list).TryMatch(rcpt, out var score);
+            matched[list] = hit;
+            if (hit)
+            {
+                if (list != "delaySpamLovers") anyLover = true;
+                if (score > 0 && (max is null || score > max))
+                {
+                    max = score;
+                    st.SpamMaxScoreInfo = $"{rcpt} is in {list}";
+                }
+            }
+        }
+        if (cfg.GetBool("groupSpamLovers"))
+        {
+            if (st.LoverGroup is { } group && group != anyLover) groupMismatch = true;
+            else st.LoverGroup ??= anyLover;
+        }
+        if (groupMismatch)
+        {
+            ctx.Log($"info: envelope recipient {rcpt} rejected - spamlover mismatch with previous envelope recipients");
+            return Verdict.TempFail("452 too many recipients", "groupSpamLovers");
+        }
+        st.SpamMaxScore = max;
+        bool all = matched.GetValueOrDefault("spamLovers");
+        st.SpamLover |= all ? 1 : 2;
+        foreach (var list in LoverLists)
+        {
+            bool loves = matched.GetValueOrDefault(list) || (all && list is not "atSpamLovers");
+            st.LoverBits[list] = st.LoverBits.GetValueOrDefault(list) | (loves ? 1 : 2);
+        }
+        bool hater = cfg.GetAddressList("spamHaters").Contains(rcpt);
+        st.HaterCount += hater ? 1 : 0;
+        st.AllHaters = st.HaterCount == count;
+
+        if (st.Whitelisted is null && from.Length > 0)
+        {
+            if (cfg.GetDomainList("whiteListedDomains").Matches(from, rcpt)) st.Whitelisted = $"whiteListedDomains '{from}' for {rcpt}";
+            else if (Engine.AddressReputation.IsWhitelisted(cfg, from, rcpt)) st.Whitelisted = $"whitelisted sender '{from}'";
+        }
+        return Verdict.Pass;
+    }
+
+    private async ValueTask<Verdict> DataHeaderAsync(IMailContext ctx, CancellationToken ct)
+    {
+        var cfg = ctx.Config;
+        var st = ctx.CheckState.Message;
+        if (st.Transparent) return Verdict.Pass;
+        await using (var stream = ctx.OpenMessage())
+        {
+            if (stream is not null) st.Parsed = await MimeParser.ParseAsync(stream, null, ct).ConfigureAwait(false);
+        }
+        var msg = st.Parsed;
+        var headerText = msg is null ? "" : Encoding.Latin1.GetString(msg.Root.RawHeaders.Span);
+        st.OriginalSubject = msg?.Subject;
+        var ip = st.ScoredIp ?? ctx.RemoteAddress;
+
+        // Size-based noprocessing: big mail gets the connection and header checks only.
+        long npSize = st.RelayOk ? cfg.GetLong("npSizeOut") : cfg.GetLong("npSize");
+        if (npSize > 0 && ctx.MessageSize > npSize && st.NoProcessing is null)
+        {
+            st.NoProcessing = $"message size {ctx.MessageSize} > {(st.RelayOk ? "npSizeOut" : "npSize")} {npSize}";
+            ctx.Log("noprocessing: " + st.NoProcessing);
+        }
+
+        if (st.Red is null && msg is not null)
+        {
+            if (msg.Headers.Get("Auto-Submitted") is not null) st.Red = "auto-submitted:";
+            else if (st.OriginalSubject is { } s && s.Contains("auto:", StringComparison.OrdinalIgnoreCase)) st.Red = "subject: auto:";
+        }
+        ApplyContentRegexes(ctx, st, headerText, "header");
+
+        if (Engine.NotSpamTags is { } tags && tags.TryRedeem(cfg, st.OriginalSubject))
+        {
+            st.NotSpamTagged = true;
+            int proc = cfg.GetChoice("NotSpamTagProc");
+            if (proc is 1 or 3) st.Whitelisted ??= "NotSpamTag";
+            if (proc is 2 or 3) st.NoProcessing ??= "NotSpamTag";
+            ctx.Log($"NotSpamTag found in the subject - the message is processed as {(proc switch { 1 => "whitelisted", 2 => "noprocessing", 3 => "whitelisted and noprocessing", _ => "usual (monitor only)" })}");
+        }
+
+        if (!st.RelayOk && st.Whitelisted is null && msg is not null) HeaderWhitelist(ctx, st, msg);
+
+        if (st.RelayOk) return Verdict.Pass;
+
+        // Extreme profiling after the header: the IP's history plus this message.
+        if (DecisionEngine.Applies(Checks.PenaltyExtreme, cfg, st) && !st.NoPenaltyBox && !st.PenaltyWhite
+            && !cfg.GetIpList("noExtremePB").Contains(ip) && !cfg.GetAddressList("noExtremePBAddresses").Contains(ctx.MailFrom ?? "")
+            && cfg.GetDecimal("PenaltyExtreme") > 0)
+        {
+            var total = (Engine.IpReputation.BlackTotal(cfg, ip) ?? 0) + st.MessageScore;
+            if (total >= cfg.GetDecimal("PenaltyExtreme"))
+            {
+                var verdict = Engine.Hit(Checks.PenaltyExtreme, cfg, st, ip, $"extreme penalty: totalscore for {ip} is {DecisionEngine.Num(total)}", ctx.Log);
+                if (verdict.Refuses) return verdict;
+            }
+        }
+
+        if (DecisionEngine.Applies(Checks.BlackDomain, cfg, st) && BlackDomainHit(cfg, ctx, st) is { } match)
+        {
+            var verdict = Engine.Hit(Checks.BlackDomain, cfg, st, ip, $"blacklisted domain '{match}'", ctx.Log);
+            if (!verdict.Refuses && Checks.BlackDomain.ConfiguredMode(cfg) != CheckMode.Monitor) Engine.IpReputation.DeleteWhite(cfg, ip);
+            if (verdict.Refuses) return verdict;
+        }
+
+        if (cfg.GetBool("WhitelistOnly") && st.Whitelisted is null && st.NoProcessing is null)
+        {
+            st.Prepend.Clear().Append("[WhitelistOnly]");
+            return Engine.ThisIsSpam(cfg, st, "sender is not whitelisted (WhitelistOnly)", (CollectTarget)cfg.GetChoice("spamBucketLog"),
+                cfg["SpamError"], null, false, ctx.Log);
+        }
+        return Engine.MessageScoreTooHigh(cfg, st, ctx.Log, done: false) ?? Verdict.Pass;
+    }
+
+    /// <summary>ASSP's NotGreedyWhitelist: which of the envelope and header senders decide whitelisting.</summary>
+    private void HeaderWhitelist(IMailContext ctx, MessageState st, MimeMessage msg)
+    {
+        var cfg = ctx.Config;
+        var senders = new List<string>();
+        if (!string.IsNullOrEmpty(ctx.MailFrom)) senders.Add(ctx.MailFrom);
+        int mode = cfg.GetChoice("NotGreedyWhitelist");
+        if (mode != 1)
+        {
+            foreach (var name in new[] { "From", "Sender", "Reply-To", "Errors-To", "List-Post", "List-Owner" })
+                foreach (var m in msg.Mailboxes(name))
+                    if (!senders.Contains(m.Address, StringComparer.OrdinalIgnoreCase)) senders.Add(m.Address);
+        }
+        if (senders.Count == 0) return;
+        var rcpt = st.FirstRecipient;
+        bool White(string a) => !Engine.AddressReputation.IsRedlisted(cfg, a)
+            && (cfg.GetDomainList("whiteListedDomains").Matches(a, rcpt) || Engine.AddressReputation.IsWhitelisted(cfg, a, rcpt));
+        bool whitelisted = mode == 2 ? senders.All(White) : senders.Any(White);
+        if (!whitelisted) return;
+        st.Whitelisted = mode == 2 ? "all senders whitelisted" : "whitelisted sender";
+        foreach (var s in senders) Engine.AddressReputation.Touch(cfg, s, rcpt);
+    }
+
+    private static string? BlackDomainHit(ConfigSnapshot cfg, IMailContext ctx, MessageState st)
+    {
+        var list = cfg.GetDomainList("blackListedDomains");
+        if (list.Count == 0) return null;
+        var senders = new List<string>();
+        if (!string.IsNullOrEmpty(ctx.MailFrom)) senders.Add(ctx.MailFrom);
+        if (st.Parsed is { } msg)
+            foreach (var name in new[] { "From", "Sender", "Reply-To" })
+                foreach (var m in msg.Mailboxes(name)) senders.Add(m.Address);
+        foreach (var s in senders)
+        {
+            if (list.Matches(s)) return s;
+            foreach (var r in ctx.Recipients)
+                if (list.Matches(s, r)) return s;
+        }
+        return null;
+    }
+
+    /// <summary>redRe, whiteRe, npRe and SpamLoversRe on the header, then on the header plus MaxBytes of body.</summary>
+    private void ApplyContentRegexes(IMailContext ctx, MessageState st, string text, string where)
+    {
+        var cfg = ctx.Config;
+        if (st.Red is null && cfg.GetRegex("redRe").Match(text) is { } red)
+        {
+            st.Red = red;
+            ctx.Log($"redRe ({where}) found '{red}' - redlisting");
+        }
+        if (st.Whitelisted is null && !st.RelayOk && cfg.GetRegex("whiteRe").Match(text) is { } white)
+        {
+            st.Whitelisted = $"whiteRe '{white}'";
+            ctx.Log($"whiteRe ({where}) found '{white}' - whitelisting");
+        }
+        if (st.NoProcessing is null && cfg.GetRegex("npRe").Match(text) is { } np)
+        {
+            st.NoProcessing = $"npRe '{np}'";
+            Engine.IpReputation.DeleteBlack(cfg, st.ScoredIp ?? ctx.RemoteAddress);
+            ctx.Log($"npRe ({where}) found '{np}' - noprocessing");
+        }
+        if ((st.SpamLover & 1) == 0 && cfg.GetRegex("SpamLoversRe").Match(text) is { } lover)
+        {
+            st.SpamLover = 3;
+            ctx.Log($"SpamLoversRe ({where}) found '{lover}' - spamlovers");
+        }
+    }
+
+    private Verdict DataBody(IMailContext ctx)
+    {
+        var cfg = ctx.Config;
+        var st = ctx.CheckState.Message;
+        if (st.Transparent) return Verdict.Pass;
+        if (st.Parsed is { } msg)
+        {
+            int maxBytes = cfg.GetInt("MaxBytes", 4000);
+            if (maxBytes <= 0) maxBytes = 10000;
+            var raw = msg.Root.RawEntity.Span;
+            int headerLength = msg.Root.BodyStart - msg.Root.HeaderStart;
+            var text = Encoding.Latin1.GetString(raw[..Math.Min(raw.Length, headerLength + maxBytes)]);
+            ApplyContentRegexes(ctx, st, text, "body");
+        }
+        var ip = st.ScoredIp ?? ctx.RemoteAddress;
+        var verdict = Engine.Finish(cfg, st, ip, ctx.Log);
+        if (verdict.Refuses) return verdict;
+        if (st.Collect is { } target && target != CollectTarget.None)
+            ctx.Log($"collect: {DecisionEngine.CollectFolderOption(target)} (code {(int)target})");
+        return Verdict.Pass;
+    }
+
+    private Verdict AfterDelivery(IMailContext ctx)
+    {
+        var cfg = ctx.Config;
+        var st = ctx.CheckState.Message;
+        if (!ctx.Delivered || st.Transparent) return Verdict.Pass;
+        var ip = st.ScoredIp ?? ctx.RemoteAddress;
+        if (st.RelayOk)
+        {
+            var headerRecipients = st.Parsed is { } msg
+                ? msg.To.Concat(msg.Cc).Select(m => m.Address).ToList()
+                : [];
+            var added = Engine.AddressReputation.LearnFromOutgoing(cfg, new OutgoingMail(ctx.MailFrom ?? "", [.. ctx.Recipients], headerRecipients,
+                ctx.IsAuthenticated, !string.IsNullOrEmpty(ctx.MailFrom) && ctx.Recipients.Count > 0, st.MessageScore, st.IsRed, st.IsWhitelisted));
+            foreach (var a in added) ctx.Log($"whitelist addition: {a}");
+            return Verdict.Pass;
+        }
+        if (!st.SpamFound)
+        {
+            // A good message lowers the IP's score; whitelisted mail puts its IP in the white box.
+            Engine.AddPenalty(cfg, st, ip, "okValencePB", "MessageOK", 2, ctx.Log);
+            if (st.IsWhitelisted && !st.NoPenaltyBox && !cfg.GetIpList("noPBwhite").Contains(ip) && !DecisionEngine.IsPrivate(ip) && cfg.GetChoice("DoPenalty") != 0)
+                Engine.IpReputation.AddWhite(cfg, ip, "whitelisted");
+        }
+        return Verdict.Pass;
+    }
+}

@@ -1,0 +1,123 @@
+using System.Net;
+using System.Text;
+using Assp.Mime;
+
+namespace Assp.Checks.Decision;
+
+/// <summary>One line of a message's score sheet: which check, what it added, why.</summary>
+public sealed record ScoreEntry(string Check, double MessageScore, double IpScore, string Reason);
+
+/// <summary>What one check said about the message (for the maillog, headers and the analyzer).</summary>
+public sealed record CheckReport(string Check, string Outcome, double Score, string Reason);
+
+/// <summary>
+/// What the decision engine knows about the message in progress: its classes (outgoing, whitelisted,
+/// noprocessing, redlisted, spam lovers), its score, its tags and the headers to add. A new one starts with
+/// every MAIL FROM; connection facts are copied in from <see cref="CheckSession"/>.
+/// </summary>
+public sealed class MessageState
+{
+    /// <summary>Local or outgoing mail (authenticated, relayPort, acceptAllMail): ASSP's "relayok".</summary>
+    public bool RelayOk { get; set; }
+    public bool IsBounce { get; set; }
+    public bool IsIsp { get; set; }
+    /// <summary>Why the mail is whitelisted, or null.</summary>
+    public string? Whitelisted { get; set; }
+    /// <summary>Why the mail is not processed, or null.</summary>
+    public string? NoProcessing { get; set; }
+    /// <summary>What made the mail redlisted, or null.</summary>
+    public string? Red { get; set; }
+    /// <summary>All recipients are transparent: nothing is checked, stored or logged.</summary>
+    public bool Transparent { get; set; }
+    /// <summary>ASSP's spamlover bits for the global spamLovers list: 1 some recipient loves spam, 2 some does not, 3 set by SpamLoversRe.</summary>
+    public int SpamLover { get; set; }
+    /// <summary>Per lover list (e.g. blSpamLovers, including the global list): 1 = every local recipient loves it.</summary>
+    public Dictionary<string, int> LoverBits { get; } = new(StringComparer.Ordinal);
+    /// <summary>The highest personal spam limit of the recipients' lover entries ("addr=>score"), or null.</summary>
+    public double? SpamMaxScore { get; set; }
+    public string? SpamMaxScoreInfo { get; set; }
+    /// <summary>Every recipient is a spam hater: no test mode or lover pass.</summary>
+    public bool AllHaters { get; set; }
+    public bool NotSpamTagged { get; set; }
+    public bool NoPenaltyBox { get; set; }
+    public bool PenaltyWhite { get; set; }
+    public string? AddressedToSpamBucket { get; set; }
+    public bool NoCollect { get; set; }
+    /// <summary>Recipients so far on the noProcessing list (every one must be for noprocessing by recipient).</summary>
+    public int NpRecipients { get; set; }
+    public int HaterCount { get; set; }
+    /// <summary>groupSpamLovers: whether the first recipient was a lover (later ones must agree).</summary>
+    public bool? LoverGroup { get; set; }
+
+    public double MessageScore { get; set; }
+    public List<ScoreEntry> Scores { get; } = [];
+    public List<CheckReport> Reports { get; } = [];
+    /// <summary>The check tags collected so far, e.g. "[BlackDomain][testmode]".</summary>
+    public StringBuilder Prepend { get; } = new();
+    public bool SpamFound { get; set; }
+    public bool TagMode { get; set; }
+    public bool MessageLow { get; set; }
+    public bool MessageScoreDone { get; set; }
+    /// <summary>Set once all checks have run (ASSP tests the score limit only then with MsgScoreOnEnd).</summary>
+    public bool AtEnd { get; set; }
+    public string? SpamReason { get; set; }
+    public string? PassingReason { get; set; }
+    /// <summary>The refusal decided for this message, if any.</summary>
+    public Verdict? Refusal { get; set; }
+    public CollectTarget? Collect { get; set; }
+    /// <summary>Header lines (without CRLF) to add at the end of the header when the message is forwarded.</summary>
+    public List<string> Headers { get; } = [];
+    /// <summary>Text to put in front of the Subject when the message is forwarded (empty: none).</summary>
+    public string SubjectPrefix { get; set; } = "";
+    /// <summary>The parsed message, once the DATA phase has read it.</summary>
+    public MimeMessage? Parsed { get; set; }
+    public string? OriginalSubject { get; set; }
+    /// <summary>The IP that scores go to (the client, or the original sender found behind an ISP relay).</summary>
+    public IPAddress? ScoredIp { get; set; }
+    /// <summary>The first accepted recipient (LOCALUSER/LOCALDOMAIN in replies).</summary>
+    public string? FirstRecipient { get; set; }
+    public string? SessionId { get; set; }
+
+    public bool IsWhitelisted => Whitelisted is not null;
+    public bool IsNoProcessing => NoProcessing is not null;
+    public bool IsRed => Red is not null;
+
+    /// <summary>True when every local recipient is on this lover list (ASSP's allLove…==1).</summary>
+    public bool AllLove(string? loverList) => loverList is not null && LoverBits.TryGetValue(loverList, out var bits) && bits == 1;
+
+    public void AddHeader(string line)
+    {
+        if (!Headers.Contains(line, StringComparer.OrdinalIgnoreCase)) Headers.Add(line);
+    }
+
+    public void SetHeader(string name, string value)
+    {
+        Headers.RemoveAll(h => h.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase));
+        Headers.Add(name + ": " + value);
+    }
+}
+
+/// <summary>The decision engine's state for one SMTP session.</summary>
+public sealed class CheckSession
+{
+    public MessageState Message { get; private set; } = new();
+    /// <summary>Connection-level facts decided at connect (kept for every message of the session).</summary>
+    public string? IpWhitelisted { get; set; }
+    public string? IpNoProcessing { get; set; }
+    public bool IsIsp { get; set; }
+    public bool NoPenaltyBox { get; set; }
+    public bool PenaltyWhite { get; set; }
+
+    public MessageState NewMessage()
+    {
+        Message = new MessageState
+        {
+            Whitelisted = IpWhitelisted,
+            NoProcessing = IpNoProcessing,
+            IsIsp = IsIsp,
+            NoPenaltyBox = NoPenaltyBox,
+            PenaltyWhite = PenaltyWhite,
+        };
+        return Message;
+    }
+}
