@@ -361,7 +361,7 @@ public sealed class DecisionPipeline(DecisionEngine engine) : ICheckPipeline
         if (!st.SpamFound)
         {
             // A good message lowers the IP's score; whitelisted mail puts its IP in the white box.
-            Engine.AddPenalty(cfg, st, ip, "okValencePB", "MessageOK", 2, ctx.Log);
+            if (!st.IsNoProcessing) Engine.AddPenalty(cfg, st, ip, "okValencePB", "MessageOK", 2, ctx.Log);
             if (st.IsWhitelisted && !st.NoPenaltyBox && !cfg.GetIpList("noPBwhite").Contains(ip) && !DecisionEngine.IsPrivate(ip) && cfg.GetChoice("DoPenalty") != 0)
                 Engine.IpReputation.AddWhite(cfg, ip, "whitelisted");
         }
