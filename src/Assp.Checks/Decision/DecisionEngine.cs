@@ -354,6 +354,7 @@ public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputatio
         if (PenaltyBoxCheck(cfg, st, ip, log) is { } pbRefusal) return pbRefusal;
         st.AtEnd = true;
         if (MessageScoreTooHigh(cfg, st, log) is { } refusal) return refusal;
+        if (!st.SpamFound) MakeHeaders(cfg, st, false, null, null);
         AddLevelHeader(cfg, st);
         if (st.SpamFound)
         {
