@@ -64,6 +64,7 @@ public static class Cli
         root.Subcommands.Add(jobs);
         root.Subcommands.Add(ServiceInstaller.CreateInitCommand(baseOption, console));
         root.Subcommands.Add(ServiceInstaller.CreateInstallCommand(baseOption, console));
+        root.Subcommands.Add(AnalyzeCommand.Create(baseOption, console, output));
 
         var parsed = root.Parse(args);
         // ProcessTerminationTimeout = null: System.CommandLine must not handle SIGTERM/SIGINT itself. Its default

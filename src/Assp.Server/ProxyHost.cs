@@ -86,7 +86,9 @@ public static class ProxyHost
             await output.WriteLineAsync($"error: another instance (pid {running}) runs on {cfg.BaseDirectory}; stop it first (assp stop)");
             return 1;
         }
-        await using var smtp = new SmtpProxyServer(() => manager.Current, log);
+        using var decisions = DecisionServices.Open(cfg);
+        decisions.RegisterJobs(scheduler, manager, log);
+        await using var smtp = new SmtpProxyServer(() => manager.Current, log, decisions.Pipeline);
         var problems = smtp.Start();
         if (problems.Count > 0 && smtp.Listeners.Count == 0 && !cfg.GetBool("DisableSMTPNetworking"))
         {

@@ -412,5 +412,5 @@ public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputatio
         return ip.IsIPv6LinkLocal || ip.IsIPv6SiteLocal || (b[0] & 0xFE) == 0xFC || ip.Equals(IPAddress.IPv6None);
     }
 
-    internal static string Num(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
+    public static string Num(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
 }

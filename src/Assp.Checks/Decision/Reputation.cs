@@ -62,3 +62,24 @@ public sealed class NoAddressReputation : IAddressReputation
     public IReadOnlyList<string> LearnFromOutgoing(ConfigSnapshot cfg, OutgoingMail mail) => [];
     public void Touch(ConfigSnapshot cfg, string sender, string? recipient) { }
 }
+
+/// <summary>Reads through to a PenaltyBox and ignores every change (for the analyzer).</summary>
+public sealed class ReadOnlyIpReputation(IIpReputation inner) : IIpReputation
+{
+    public void AddBlack(ConfigSnapshot cfg, IPAddress ip, double score, string reason) { }
+    public double? BlackTotal(ConfigSnapshot cfg, IPAddress ip) => inner.BlackTotal(cfg, ip);
+    public bool IsWhite(ConfigSnapshot cfg, IPAddress ip) => inner.IsWhite(cfg, ip);
+    public void AddWhite(ConfigSnapshot cfg, IPAddress ip, string reason) { }
+    public void DeleteBlack(ConfigSnapshot cfg, IPAddress ip) { }
+    public void DeleteWhite(ConfigSnapshot cfg, IPAddress ip) { }
+}
+
+/// <summary>Reads through to the address databases and ignores every change (for the analyzer).</summary>
+public sealed class ReadOnlyAddressReputation(IAddressReputation inner) : IAddressReputation
+{
+    public bool IsWhitelisted(ConfigSnapshot cfg, string sender, string? recipient) => inner.IsWhitelisted(cfg, sender, recipient);
+    public bool IsRedlisted(ConfigSnapshot cfg, string address) => inner.IsRedlisted(cfg, address);
+    public bool IsPersonallyBlocked(ConfigSnapshot cfg, string recipient, string sender) => inner.IsPersonallyBlocked(cfg, recipient, sender);
+    public IReadOnlyList<string> LearnFromOutgoing(ConfigSnapshot cfg, OutgoingMail mail) => [];
+    public void Touch(ConfigSnapshot cfg, string sender, string? recipient) { }
+}
