@@ -1,4 +1,5 @@
 using Assp.Checks.Decision;
+using Assp.Checks.PenaltyBox;
 using Assp.Config;
 using Assp.Config.Logging;
 using Assp.Config.Scheduling;
@@ -37,17 +38,45 @@ internal sealed class DecisionServices : IDisposable
     private static IStore OpenStore(ConfigSnapshot cfg) => new MemoryStore();
 
     private static DecisionServices Create(ConfigSnapshot cfg, IStore store, bool readOnly) =>
-        new(store, NoIpReputation.Instance, NoAddressReputation.Instance, readOnly);
+        new(store, new IpPenaltyBox(store), new StoredAddressReputation(store), readOnly);
 
     /// <summary>The databases' expiry and export jobs on the shared scheduler.</summary>
     public void RegisterJobs(Scheduler scheduler, ConfigManager manager, MailLog log)
     {
+        // CleanPBInterval (hours): expired black/white box and trap records go.
+        scheduler.AddOrUpdate("CleanPB", () => Interval(manager.Current["CleanPBInterval"], TimeSpan.FromHours(1)), _ =>
+        {
+            if (Engine.IpReputation is IpPenaltyBox box)
+                foreach (var line in box.Cleanup(manager.Current).LogLines()) log.Write(line);
+            return Task.CompletedTask;
+        }, "remove expired PenaltyBox records every CleanPBInterval hours");
+        // exportInterval (hours): extreme IPs to exportExtremeBlack for firewalls.
+        scheduler.AddOrUpdate("ExtremeExport", () => manager.Current.GetBool("DoExtremeExport")
+            ? Interval(manager.Current["exportInterval"], TimeSpan.FromHours(1)) : Schedule.Never, _ =>
+        {
+            if (Engine.IpReputation is IpPenaltyBox box && box.ExportExtreme(manager.Current) is { LogLine: { } line }) log.Write(line);
+            return Task.CompletedTask;
+        }, "write the extreme IPs to exportExtremeBlack every exportInterval hours");
+        // UpdateWhitelist (seconds): whitelist and personal blacklist entries idle for MaxWhitelistDays go.
+        scheduler.AddOrUpdate("UpdateWhitelist", () => Interval(manager.Current["UpdateWhitelist"], TimeSpan.FromSeconds(1)), _ =>
+        {
+            if (Engine.AddressReputation is StoredAddressReputation db)
+            {
+                int removed = db.Whitelist.PurgeExpired(manager.Current) + db.PersonalBlacklist.PurgeExpired(manager.Current);
+                if (removed > 0) log.Write($"UpdateWhitelist: {removed} whitelist and personal blacklist entries older than MaxWhitelistDays removed");
+            }
+            Store.Flush();
+            return Task.CompletedTask;
+        }, "save the whitelist and remove entries idle for MaxWhitelistDays");
         scheduler.AddOrUpdate("NotSpamTagCleanup", () => Schedule.Parse("17 4 * * *", TimeSpan.FromHours(1)), _ =>
         {
             if (Engine.NotSpamTags is { } tags) tags.Purge(DateTimeOffset.UtcNow);
             return Task.CompletedTask;
         }, "forget used NotSpamTags after 30 days");
     }
+
+    private static Schedule Interval(string value, TimeSpan unit) =>
+        Schedule.TryParse(value, unit, out var s, out _) ? s! : Schedule.Never;
 
     public void Dispose() => Store.Dispose();
 }

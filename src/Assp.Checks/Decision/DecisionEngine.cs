@@ -80,6 +80,7 @@ public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputatio
         if (st.IsBounce && cfg.GetBool("DoNotPenalizeNull")) return;
         if (st.IsRed && cfg.GetBool("DoNotPenalizeRed")) return;
         if (st.NotSpamTagged) return;
+        if (st.IsIsp && st.OriginalIp is null) return;   // an ISP relay is not the spammer
         if (IsPrivate(ip)) return;
         if (st.NoPenaltyBox || cfg.GetIpList("noPB").Contains(ip)) { st.NoPenaltyBox = true; return; }
         if (st.PenaltyWhite || IpReputation.IsWhite(cfg, ip)) return;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Assp.Config;
 using Assp.Config.Lists;
+using Assp.Checks.PenaltyBox;
 using Assp.Mime;
 
 namespace Assp.Checks.Decision;
@@ -56,10 +57,15 @@ public sealed class DecisionPipeline(DecisionEngine engine) : ICheckPipeline
                 return Verdict.Pass;
             }
             ctx.Log($"[PenaltyExtreme] {reason}");
-            var st = cs.Message;
-            st.ScoredIp = ip;
-            st.SessionId = ctx.SessionId;
-            return Verdict.Block(Engine.ExpandReply(cfg, st, cfg["PenaltyError"], null, ip, ctx.SessionId), reason);
+            return Verdict.Block(IpPenaltyBox.ExtremeSmtpReply, reason);
+        }
+
+        // DelayIP greystriking: a bad IP history gets a temporary failure for DelayIPTime minutes.
+        if (cs.IpWhitelisted is null && cs.IpNoProcessing is null && !cfg.GetIpList("noDelay").Contains(ip)
+            && Engine.IpReputation is IpPenaltyBox box && box.CheckDelayIp(cfg, ip) is { Refuses: true } delay)
+        {
+            ctx.Log($"[DelayIP] {delay.Reason}");
+            return Verdict.TempFail(delay.Reply ?? IpPenaltyBox.DelayIpReply, delay.Reason ?? "DelayIP");
         }
         return Verdict.Pass;
     }
@@ -222,6 +228,16 @@ public sealed class DecisionPipeline(DecisionEngine engine) : ICheckPipeline
         if (!st.RelayOk && st.Whitelisted is null && msg is not null) HeaderWhitelist(ctx, st, msg);
 
         if (st.RelayOk) return Verdict.Pass;
+        FindOriginalIp(ctx, st, msg);
+        ip = st.ScoredIp ?? ctx.RemoteAddress;
+
+        // The IP's history: a white-box IP earns pbwValencePB, a bad one pbValencePB (message score only).
+        if (Engine.IpReputation is IpPenaltyBox pb && !st.NoPenaltyBox && !st.IsNoProcessing)
+        {
+            var history = pb.CheckAfterHeader(cfg, ip, 0, ctx.MailFrom);
+            if (history.ValenceOption is { } valence && history.Action != PenaltyAction.Block)
+                Engine.AddPenalty(cfg, st, ip, valence, history.ScoreReason ?? valence, 1, ctx.Log);
+        }
 
         // Extreme profiling after the header: the IP's history plus this message.
         if (DecisionEngine.Applies(Checks.PenaltyExtreme, cfg, st) && !st.NoPenaltyBox && !st.PenaltyWhite
@@ -250,6 +266,31 @@ public sealed class DecisionPipeline(DecisionEngine engine) : ICheckPipeline
                 cfg["SpamError"], null, false, ctx.Log);
         }
         return Engine.MessageScoreTooHigh(cfg, st, ctx.Log, done: false) ?? Verdict.Pass;
+    }
+
+    /// <summary>
+    /// Behind an ISP relay or backup MX (ispip) the client is not the sender: ispHostnames finds the Received
+    /// line the ISP host wrote and takes the IP it received from; scores and IP lists then apply to that IP.
+    /// </summary>
+    private void FindOriginalIp(IMailContext ctx, MessageState st, MimeMessage? msg)
+    {
+        var cfg = ctx.Config;
+        if (!st.IsIsp || msg is null) return;
+        var hosts = cfg.GetRegex("ispHostnames");
+        if (hosts.Count == 0) return;
+        foreach (var h in msg.Headers.GetAll("Received"))
+        {
+            var received = ReceivedHeader.Parse(h.UnfoldedValue);
+            if (received.By is null || received.FromIp is not { } from || DecisionEngine.IsPrivate(from) || hosts.Match(received.By) is null) continue;
+            if (cfg.GetIpList("ispip").Contains(from)) continue;
+            st.OriginalIp = from;
+            st.ScoredIp = from;
+            ctx.Log($"Originating IP/HELO: {from} / {received.From ?? from.ToString()}");
+            if (cfg.GetIpList("whiteListedIPs").Match(from, st.FirstRecipient) is { } wl) st.Whitelisted ??= "whiteListedIPs " + wl.Network;
+            if (cfg.GetIpList("noProcessingIPs").Match(from, st.FirstRecipient) is { } np) st.NoProcessing ??= "noProcessingIPs " + np.Network;
+            if (cfg.GetIpList("noPB").Contains(from)) st.NoPenaltyBox = true;
+            return;
+        }
     }
 
     /// <summary>ASSP's NotGreedyWhitelist: which of the envelope and header senders decide whitelisting.</summary>

@@ -74,6 +74,8 @@ public sealed class MessageState
     public string? OriginalSubject { get; set; }
     /// <summary>The IP that scores go to (the client, or the original sender found behind an ISP relay).</summary>
     public IPAddress? ScoredIp { get; set; }
+    /// <summary>The sender's IP found behind an ISP relay (ispHostnames), or null.</summary>
+    public IPAddress? OriginalIp { get; set; }
     /// <summary>The first accepted recipient (LOCALUSER/LOCALDOMAIN in replies).</summary>
     public string? FirstRecipient { get; set; }
     public string? SessionId { get; set; }

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Assp.Config;
 
-namespace Assp.Smtp.Session;
+namespace Assp.Checks;
 
 /// <summary>
 /// The domains the proxy accepts mail for (localDomains, plus myName and defaultLocalHost): exact names and
