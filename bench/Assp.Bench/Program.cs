@@ -11,6 +11,7 @@ public static class Program
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "lists") return ListLoadBenchmark.Run(args.Skip(1).ToArray());
+        if (args.Length > 0 && args[0] == "decisions") return DecisionBenchmark.Run(args.Skip(1).ToArray());
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

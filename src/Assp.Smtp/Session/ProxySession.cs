@@ -67,6 +67,8 @@ public sealed partial class ProxySession
     private ConnectionClass Classify()
     {
         var ip = _ctx.RemoteAddress;
+        // relayPort is where local users send: its sessions are local mail, like acceptAllMail's.
+        if (_ctx.Listener.Kind == ListenerKind.Relay) return ConnectionClass.Relay;
         if (_cfg.GetIpList("acceptAllMail").Contains(ip)) return ConnectionClass.Relay;
         if (_cfg.GetIpList("ispip").Contains(ip)) return ConnectionClass.Isp;
         return ConnectionClass.External;

@@ -46,7 +46,7 @@ public sealed class ProxyInstance : IAsyncDisposable
     /// (listenPort always). settings are written to assp.cfg.
     /// </summary>
     public static async Task<ProxyInstance> StartAsync(int mtaPort, IReadOnlyDictionary<string, string>? settings = null,
-        string[]? listeners = null, TimeSpan? stopGrace = null)
+        string[]? listeners = null, TimeSpan? stopGrace = null, Assp.Checks.ICheckPipeline? pipeline = null)
     {
         var baseDir = Path.Combine(Path.GetTempPath(), "assp-e2e-" + Guid.NewGuid().ToString("N"));
         var ports = new Dictionary<string, int>();
@@ -71,7 +71,7 @@ public sealed class ProxyInstance : IAsyncDisposable
         var errors = manager.Current.Issues.Where(i => i.Severity == IssueSeverity.Error).ToList();
         if (errors.Count > 0) throw new InvalidOperationException("test configuration is invalid: " + string.Join("; ", errors));
         var log = new MailLog(() => manager.Current);
-        var server = new SmtpProxyServer(() => manager.Current, log);
+        var server = new SmtpProxyServer(() => manager.Current, log, pipeline);
         var problems = server.Start();
         if (problems.Count > 0) throw new InvalidOperationException(string.Join("; ", problems));
         await Task.Yield();
