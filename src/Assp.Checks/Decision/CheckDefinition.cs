@@ -8,7 +8,7 @@ public enum CollectTarget { None = 0, Spam = 1, NotSpam = 2, SpamAndCopy = 3, Ok
 
 /// <summary>
 /// One check as the decision engine sees it: the ASSP options that drive its mode, score, test mode, spam
-/// lovers, whitelist/noprocessing switches, collection and reply. The name is the enabling option and is what
+/// lovers, whitelist/noprocessing/local-mail switches (…WL, …NP, …Local), collection and reply. The name is the enabling option and is what
 /// the maillog, the X-Assp headers and the analyzer show.
 /// </summary>
 public sealed record CheckDefinition(
@@ -21,7 +21,8 @@ public sealed record CheckDefinition(
     string? NoProcessingSwitch = null,
     string? CollectOption = null,
     string ReplyOption = "SpamError",
-    bool RunsOnOutgoing = false)
+    bool RunsOnOutgoing = false,
+    string? LocalSwitch = null)
 {
     /// <summary>The drop-down value as configured (0 when the option is not a mode option of this build).</summary>
     public CheckMode ConfiguredMode(Assp.Config.ConfigSnapshot cfg) =>

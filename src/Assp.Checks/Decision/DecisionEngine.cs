@@ -31,12 +31,12 @@ public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputatio
     public static bool InTestMode(CheckDefinition check, ConfigSnapshot cfg) =>
         cfg.GetBool("allTestMode") || (check.TestModeOption is { } t && cfg.Registry.Find(t) is not null && cfg.GetBool(t));
 
-    /// <summary>Does the check run at all for this message (mode, outgoing mail, the …WL and …NP switches)?</summary>
+    /// <summary>Does the check run at all for this message (mode, local mail and its …Local switch, the …WL and …NP switches)?</summary>
     public static bool Applies(CheckDefinition check, ConfigSnapshot cfg, MessageState st)
     {
         if (st.Transparent) return false;
         if (check.ConfiguredMode(cfg) == CheckMode.Disabled) return false;
-        if (st.RelayOk && !check.RunsOnOutgoing) return false;
+        if (st.RelayOk && !check.RunsOnOutgoing && !Switch(cfg, check.LocalSwitch)) return false;
         if (st.IsWhitelisted && !Switch(cfg, check.WhitelistSwitch)) return false;
         if (st.IsNoProcessing && !Switch(cfg, check.NoProcessingSwitch)) return false;
         return true;

@@ -121,6 +121,22 @@ public sealed class DecisionPipeline(DecisionEngine engine) : ICheckPipeline
         }
         if (st.RelayOk) return Verdict.Pass;
 
+        // Spam traps (spamtrapaddresses, or an address the PenaltyBox made a trap): refused and scored, whitelisting ignored.
+        if (!cfg.GetIpList("acceptAllMail").Contains(ctx.RemoteAddress) && !cfg.GetAddressList("noPenaltyMakeTraps").Contains(rcpt)
+            && (cfg.GetAddressList("spamtrapaddresses").Contains(rcpt) || (Engine.IpReputation is IpPenaltyBox traps && traps.FindTrap(cfg, rcpt).ActsAsTrap)))
+        {
+            var ip = st.ScoredIp ?? ctx.RemoteAddress;
+            st.Whitelisted = null;
+            Engine.IpReputation.DeleteWhite(cfg, ip);
+            st.Prepend.Clear().Append("[Trap]");
+            var reason = $"penalty trap address: {rcpt}";
+            ctx.Log(reason);
+            Engine.AddPenalty(cfg, st, ip, "stValencePB", reason, 0, ctx.Log);
+            st.Reports.Add(new CheckReport("spamtrapaddresses", "block", cfg.GetValence("stValencePB").Message, reason));
+            var template = cfg["PenaltyTrapPolite"].Trim().Length > 0 ? cfg["PenaltyTrapPolite"] : "550 5.1.1 User unknown: EMAILADDRESS";
+            return Verdict.Block(Engine.ExpandReply(cfg, st, template, rcpt, ip, ctx.SessionId), reason);
+        }
+
         if (from.Length > 0 && Engine.AddressReputation.IsPersonallyBlocked(cfg, rcpt, from))
         {
             ctx.Log($"[spam found] ({from} rejected by personal black address list of {rcpt} - skipped recipient)");

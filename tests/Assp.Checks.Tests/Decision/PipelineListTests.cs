@@ -259,3 +259,34 @@ public class PipelineListTests
         Assert.Equal(20, pb.Black["203.0.113.9"]);
     }
 }
+
+public class TrapAndLocalSwitchTests
+{
+    [Fact]
+    public async Task SpamTrapRefusesWithThePoliteReplyAndScores()
+    {
+        var pb = new FakeIpReputation();
+        var pipeline = new DecisionPipeline(new DecisionEngine(pb, new FakeAddressReputation()));
+        var ctx = new FakeMailContext(TestConfig.Create(("spamtrapaddresses", "trap@local.test")));
+        var (verdict, phase) = await Transaction.RunAsync(pipeline, ctx, "a@sender.example", ["trap@local.test"], "Subject: x\n\ny\n");
+        Assert.Equal("rcpt", phase);
+        Assert.Equal("550 5.1.1 User unknown: trap@local.test", verdict.Reply);
+        Assert.Equal(50, pb.Black["203.0.113.9"]);
+
+        ctx = new FakeMailContext(TestConfig.Create(("spamtrapaddresses", "trap@local.test"), ("noPenaltyMakeTraps", "trap@local.test")));
+        (verdict, _) = await Transaction.RunAsync(pipeline, ctx, "a@sender.example", ["trap@local.test"], "Subject: x\n\ny\n");
+        Assert.False(verdict.Refuses);
+    }
+
+    [Theory]
+    [InlineData(false, false, false)]   // local mail skips the check
+    [InlineData(true, false, true)]     // …Local switch on: it runs
+    [InlineData(false, true, true)]     // a check that always runs on outgoing mail
+    public void LocalSwitchDecidesForLocalMail(bool switchOn, bool runsOnOutgoing, bool applies)
+    {
+        var check = new CheckDefinition("DoBlackDomain", "[T]", "blValencePB", LocalSwitch: "BayesLocal", RunsOnOutgoing: runsOnOutgoing);
+        var cfg = TestConfig.Create(("BayesLocal", switchOn ? "1" : "0"));
+        var st = new MessageState { RelayOk = true };
+        Assert.Equal(applies, DecisionEngine.Applies(check, cfg, st));
+    }
+}
