@@ -9,7 +9,7 @@ namespace Assp.Server;
 internal static class Privileges
 {
     /// <summary>Folders under the base the running proxy writes to.</summary>
-    private static readonly string[] s_writable = ["logs", "files", "tmp", "certs", "pb", "notes"];
+    private static readonly string[] s_writable = ["logs", "files", "tmp", "certs", "pb", "notes", "data"];
 
     public static string? Drop(ConfigSnapshot cfg, Action<string> log)
     {

@@ -15,7 +15,7 @@ public static class BaseFolder
         var created = new List<string>();
         var root = Path.GetFullPath(baseDirectory);
         CreateDir(root, created);
-        foreach (var sub in new[] { "files", "logs", "certs", "pb", "notes", "tmp" }) CreateDir(Path.Combine(root, sub), created);
+        foreach (var sub in new[] { "files", "logs", "certs", "pb", "notes", "tmp", "data" }) CreateDir(Path.Combine(root, sub), created);
         foreach (var name in s_folderOptions)
         {
             var def = registry.Find(name);
