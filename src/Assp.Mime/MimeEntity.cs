@@ -2,7 +2,9 @@ namespace Assp.Mime;
 
 /// <summary>
 /// One MIME entity: its header fields, parsed content type, and the offsets of its header block and body in
-/// the message source (<see cref="Source"/>), so the exact bytes stay available (DKIM, forwarding).
+/// <see cref="Source"/>, so the exact bytes stay available (DKIM, forwarding). Entities found only after
+/// transfer-decoding an enclosing body have <see cref="IsInDecodedContent"/> set: their offsets are into that decoded
+/// copy, never into the message as received.
 /// </summary>
 public sealed class MimeEntity
 {
@@ -13,9 +15,12 @@ public sealed class MimeEntity
     private ReadOnlyMemory<byte>? _decoded;
     private IReadOnlyList<UuencodedItem>? _uu;
 
-    internal MimeEntity(MimeMessage owner, MimeEntity? parent, HeaderList headers, ContentType contentType, int depth)
+    internal MimeEntity(MimeMessage owner, MimeEntity? parent, HeaderList headers, ContentType contentType, int depth,
+        ReadOnlyMemory<byte> source, bool inDecodedContent)
     {
         Owner = owner;
+        Source = source;
+        IsInDecodedContent = inDecodedContent;
         Parent = parent;
         Headers = headers;
         ContentType = contentType;
@@ -69,8 +74,26 @@ public sealed class MimeEntity
     /// <summary>True for a multipart/* that was split into parts.</summary>
     public bool IsMultipart => _children is not null;
 
-    /// <summary>The bytes the offsets refer to.</summary>
-    public ReadOnlyMemory<byte> Source => Owner.Source;
+    /// <summary>The bytes the offsets refer to: the message as received, or (when <see cref="IsInDecodedContent"/>)
+    /// the transfer-decoded body of an enclosing entity.</summary>
+    public ReadOnlyMemory<byte> Source { get; }
+
+    /// <summary>
+    /// True when this entity was parsed from the transfer-decoded body of an enclosing base64/quoted-printable
+    /// multipart or message/rfc822 (which RFC 2045 forbids but spam uses). Its offsets, <see cref="RawEntity"/> and
+    /// header <see cref="Header.Offset"/>s then refer to <see cref="Source"/>, a decoded copy: they are not bytes of the
+    /// message as received and must not be used for DKIM, forwarding or in-place edits.
+    /// </summary>
+    public bool IsInDecodedContent { get; }
+
+    /// <summary>True for a multipart whose parts were found only after transfer-decoding its body: the
+    /// <see cref="Children"/> have <see cref="IsInDecodedContent"/> set and their offsets refer to
+    /// <see cref="GetContentBytes"/>, while this entity's own offsets are still raw.</summary>
+    public bool HasDecodedParts { get; internal set; }
+
+    /// <summary>For a multipart that was split: the boundary used, which differs from
+    /// <see cref="ContentType"/>'s when it was guessed from the body (<see cref="MimeProblemKind.BoundaryGuessed"/>).</summary>
+    public string? SplitBoundary { get; internal set; }
 
     /// <summary>Offset of the first header field (or of the body when there are none).</summary>
     public int HeaderStart { get; internal set; }
@@ -87,7 +110,8 @@ public sealed class MimeEntity
     /// <summary>The raw header block.</summary>
     public ReadOnlyMemory<byte> RawHeaders => Source[HeaderStart..HeaderEnd];
 
-    /// <summary>The raw (still transfer-encoded) body; for a multipart, preamble, parts and epilogue.</summary>
+    /// <summary>The raw (still transfer-encoded) body; for a multipart, preamble, parts and epilogue (encoded as a
+    /// whole when <see cref="HasDecodedParts"/>).</summary>
     public ReadOnlyMemory<byte> RawBody => Source[BodyStart..BodyEnd];
 
     /// <summary>The whole entity, headers and body.</summary>

@@ -21,6 +21,10 @@ public sealed class MimeMessage
     /// when the message/rfc822 part was base64/quoted-printable).</summary>
     public ReadOnlyMemory<byte> Source { get; }
 
+    /// <summary>True when this embedded message was parsed from a transfer-decoded body (its offsets are into that
+    /// decoded copy; see <see cref="MimeEntity.IsInDecodedContent"/>).</summary>
+    public bool IsInDecodedContent => Root.IsInDecodedContent;
+
     /// <summary>The top entity.</summary>
     public MimeEntity Root { get; internal set; }
 

@@ -108,7 +108,7 @@ public static class MimeParser
 
     internal static MimeMessage ParseDecodedEmbedded(ReadOnlyMemory<byte> bytes, ParseContext ctx, int depth, MimeEntity container)
     {
-        var core = new ParserCore(bytes, ctx);
+        var core = new ParserCore(bytes, ctx, decodedContent: true);
         return core.ParseMessage(0, depth, container, out _);
     }
 }
@@ -134,10 +134,15 @@ internal ref struct ParserCore
     private readonly ReadOnlyMemory<byte> _mem;
     private readonly ParseContext _ctx;
     private readonly List<byte[]> _boundaries;
+    private readonly bool _decodedContent;
 
-    public ParserCore(ReadOnlyMemory<byte> mem, ParseContext ctx)
+    /// <param name="mem">The bytes to parse.</param>
+    /// <param name="ctx">Limits and the shared problem list.</param>
+    /// <param name="decodedContent">The bytes are a transfer-decoded body, not the message as received.</param>
+    public ParserCore(ReadOnlyMemory<byte> mem, ParseContext ctx, bool decodedContent = false)
     {
         _mem = mem;
+        _decodedContent = decodedContent;
         _buf = mem.Span;
         _ctx = ctx;
         _boundaries = [];
@@ -271,7 +276,7 @@ internal ref struct ParserCore
             ct = ContentType.Parse(cth.UnfoldedValue);
             if (!ct.IsValid) Problem(MimeProblemKind.InvalidContentType, cth.Offset, cth.UnfoldedValue.Length > 200 ? cth.UnfoldedValue[..200] : cth.UnfoldedValue);
         }
-        var entity = new MimeEntity(owner, parent, hl, ct, depth) { HeaderStart = start, HeaderEnd = headerEnd, BodyStart = bodyStart };
+        var entity = new MimeEntity(owner, parent, hl, ct, depth, _mem, _decodedContent) { HeaderStart = start, HeaderEnd = headerEnd, BodyStart = bodyStart };
         _ctx.EntityCount++;
         if (boundaryInHeaders)
         {
@@ -304,10 +309,11 @@ internal ref struct ParserCore
                     Problem(MimeProblemKind.MissingBoundaryParameter, cth?.Offset ?? start);
                     return Leaf(entity, bodyStart, out hit);
                 }
-                // A multipart must not be encoded; mailers that say so anyway send plain parts. Parse it as usual
-                // (if it really was encoded the boundary will not be found and the body stays opaque).
+                // A multipart must not be encoded; mailers that say so anyway mostly send plain parts, so the raw body
+                // is tried first and the decoded one only when the boundary is not found there.
                 if (encoded) Problem(MimeProblemKind.EncodedCompositeBody, bodyStart, ct.MimeType);
-                ParseMultipart(owner, entity, bodyStart, depth, boundary, ct.MediaSubtype == "digest", out hit);
+                ParseMultipart(owner, entity, bodyStart, depth, boundary, ct.MediaSubtype == "digest",
+                    entity.ContentTransferEncoding is ContentEncoding.Base64 or ContentEncoding.QuotedPrintable, out hit);
                 return entity;
             }
             if (encoded)
@@ -336,9 +342,9 @@ internal ref struct ParserCore
     }
 
     // State: MULTIPART — preamble, parts, close delimiter, epilogue.
-    private void ParseMultipart(MimeMessage owner, MimeEntity entity, int bodyStart, int depth, string boundary, bool digest, out BoundaryHit hit)
+    private void ParseMultipart(MimeMessage owner, MimeEntity entity, int bodyStart, int depth, string boundary, bool digest, bool encoded, out BoundaryHit hit)
     {
-        var bytes = Ascii.IsValid(boundary) ? Encoding.ASCII.GetBytes(boundary) : Encoding.UTF8.GetBytes(boundary);
+        var bytes = BoundaryBytes(boundary);
         foreach (var b in _boundaries)
         {
             if (b.AsSpan().SequenceEqual(bytes)) { Problem(MimeProblemKind.ReusedBoundary, bodyStart, boundary); break; }
@@ -346,23 +352,157 @@ internal ref struct ParserCore
         _boundaries.Add(bytes);
         int level = _boundaries.Count - 1;
         var h = ScanToBoundary(bodyStart);
-        if (h.Level != level)
+        if (h.Level == level)
         {
-            // RECOVERY: the boundary never occurs; keep the body opaque.
-            Problem(MimeProblemKind.BoundaryNotFound, bodyStart, boundary.Length > 100 ? boundary[..100] : boundary);
-            _boundaries.RemoveAt(level);
-            entity.BodyEnd = BodyEndBefore(h, bodyStart);
-            hit = h;
+            entity.MarkMultipart();
+            entity.SplitBoundary = boundary;
+            SplitParts(owner, entity, h, level, depth, boundary, digest, out hit, out int end);
+            entity.BodyEnd = end;
             return;
         }
+        _boundaries.RemoveAt(level);
+        int bodyEnd = BodyEndBefore(h, bodyStart);
+        int limit = h.IsEof ? _buf.Length : h.LineStart;
+        entity.BodyEnd = bodyEnd;
+        hit = h;
+        // RECOVERY: a base64/QP multipart whose boundary only shows once decoded: split the decoded copy.
+        if (encoded && TrySplitDecoded(owner, entity, depth, boundary, digest)) return;
+        // RECOVERY: the declared boundary is mangled, but the body has "--token" ... "--token--" lines.
+        if (GuessBoundary(bodyStart, limit) is { } guess)
+        {
+            _boundaries.Add(guess);
+            var g = ScanToBoundary(bodyStart);
+            if (g.Level == level)
+            {
+                string name = Encoding.Latin1.GetString(guess);
+                Problem(MimeProblemKind.BoundaryGuessed, g.LineStart, $"declared \"{Cut(boundary)}\", used \"{Cut(name)}\"");
+                entity.MarkMultipart();
+                entity.SplitBoundary = name;
+                SplitParts(owner, entity, g, level, depth, name, digest, out hit, out int end);
+                entity.BodyEnd = end;
+                return;
+            }
+            _boundaries.RemoveAt(level);
+        }
+        Problem(MimeProblemKind.BoundaryNotFound, bodyStart, Cut(boundary));
+    }
+
+    private static string Cut(string s) => s.Length > 100 ? s[..100] : s;
+
+    private static byte[] BoundaryBytes(string boundary) =>
+        Ascii.IsValid(boundary) ? Encoding.ASCII.GetBytes(boundary) : Encoding.UTF8.GetBytes(boundary);
+
+    /// <summary>Decodes an encoded multipart's body and splits it; false (and no parts) when that finds nothing.</summary>
+    private readonly bool TrySplitDecoded(MimeMessage owner, MimeEntity entity, int depth, string boundary, bool digest)
+    {
+        var decoded = entity.GetContentBytes();
+        if (decoded.IsEmpty) return false;
+        var inner = new ParserCore(decoded, _ctx, decodedContent: true);
+        return inner.SplitDecodedMultipart(owner, entity, depth, boundary, digest);
+    }
+
+    /// <summary>In a core over a decoded body: finds the declared (or a guessed) boundary and adds the parts.</summary>
+    private bool SplitDecodedMultipart(MimeMessage owner, MimeEntity entity, int depth, string boundary, bool digest)
+    {
+        _boundaries.Add(BoundaryBytes(boundary));
+        var h = ScanToBoundary(0);
+        string name = boundary;
+        if (h.Level != 0)
+        {
+            _boundaries.Clear();
+            if (GuessBoundary(0, _buf.Length) is not { } guess) return false;
+            _boundaries.Add(guess);
+            h = ScanToBoundary(0);
+            if (h.Level != 0) return false;
+            name = Encoding.Latin1.GetString(guess);
+            Problem(MimeProblemKind.BoundaryGuessed, h.LineStart, $"declared \"{Cut(boundary)}\", used \"{Cut(name)}\" (decoded body)");
+        }
         entity.MarkMultipart();
+        entity.HasDecodedParts = true;
+        entity.SplitBoundary = name;
+        SplitParts(owner, entity, h, 0, depth, name, digest, out _, out _);
+        return true;
+    }
+
+    /// <summary>
+    /// Guesses a boundary from the body between <paramref name="from"/> and <paramref name="limit"/>: the token of
+    /// the first line "--token" for which a later line "--token--" exists (and no such close line comes before it).
+    /// The token needs a letter or digit, so rows of dashes never count. Each line is looked at once.
+    /// </summary>
+    private readonly byte[]? GuessBoundary(int from, int limit)
+    {
+        const int MaxTokens = 1000, MaxTokenLength = 256;
+        Dictionary<string, int>? firstOpen = null, firstClose = null, lastClose = null;
+        int p = from;
+        while (p < limit)
+        {
+            if (p + 2 < limit && _buf[p] == (byte)'-' && _buf[p + 1] == (byte)'-')
+            {
+                int lineEnd = Math.Min(FindLineEnd(p, out _), limit);
+                var tok = _buf[(p + 2)..lineEnd].TrimEnd(" \t"u8);
+                if (tok.Length is > 0 and <= MaxTokenLength && IsBoundaryLike(tok))
+                {
+                    firstOpen ??= new(StringComparer.Ordinal);
+                    firstClose ??= new(StringComparer.Ordinal);
+                    lastClose ??= new(StringComparer.Ordinal);
+                    if (tok.Length > 2 && tok.EndsWith("--"u8) && IsBoundaryLike(tok[..^2]))
+                    {
+                        string c = Encoding.Latin1.GetString(tok[..^2]);
+                        if (firstClose.Count < MaxTokens) firstClose.TryAdd(c, p);
+                        if (lastClose.ContainsKey(c) || lastClose.Count < MaxTokens) lastClose[c] = p;
+                    }
+                    string o = Encoding.Latin1.GetString(tok);
+                    if (firstOpen.Count < MaxTokens) firstOpen.TryAdd(o, p);
+                }
+            }
+            // Next "--" at the start of a line.
+            int s = p + 1;
+            p = limit;
+            while (s < limit)
+            {
+                int idx = _buf[s..limit].IndexOf("--"u8);
+                if (idx < 0) break;
+                int q = s + idx;
+                if (_buf[q - 1] is (byte)'\n' or (byte)'\r') { p = q; break; }
+                s = q + 1;
+            }
+        }
+        if (firstOpen is null) return null;
+        string? best = null;
+        int bestAt = int.MaxValue;
+        foreach (var (tok, at) in firstOpen)
+        {
+            if (at >= bestAt || !lastClose!.TryGetValue(tok, out int close) || close <= at) continue;
+            if (firstClose!.TryGetValue(tok, out int fc) && fc < at) continue;
+            best = tok;
+            bestAt = at;
+        }
+        return best is null ? null : Encoding.Latin1.GetBytes(best);
+    }
+
+    /// <summary>Printable ASCII (inner blanks allowed), with at least one letter or digit.</summary>
+    private static bool IsBoundaryLike(ReadOnlySpan<byte> tok)
+    {
+        bool alnum = false;
+        foreach (byte c in tok)
+        {
+            if (c < 0x20 || c > 0x7E) return false;
+            if ((c | 0x20) is >= (byte)'a' and <= (byte)'z' || c is >= (byte)'0' and <= (byte)'9') alnum = true;
+        }
+        return alnum;
+    }
+
+    /// <summary>From the first delimiter <paramref name="h"/> of <paramref name="level"/>: parts, close delimiter and
+    /// epilogue. <paramref name="end"/> is the end of the multipart body in this core's buffer.</summary>
+    private void SplitParts(MimeMessage owner, MimeEntity entity, BoundaryHit h, int level, int depth, string boundary, bool digest, out BoundaryHit hit, out int end)
+    {
         while (true)
         {
             if (h.Close)
             {
                 _boundaries.RemoveAt(level);
                 var after = ScanToBoundary(h.Next); // epilogue
-                entity.BodyEnd = BodyEndBefore(after, h.Next);
+                end = BodyEndBefore(after, h.Next);
                 hit = after;
                 return;
             }
@@ -371,7 +511,7 @@ internal ref struct ParserCore
                 if (!_ctx.TooManyReported) { Problem(MimeProblemKind.TooManyEntities, h.LineStart); _ctx.TooManyReported = true; }
                 _boundaries.RemoveAt(level);
                 var rest = ScanToBoundary(h.Next);
-                entity.BodyEnd = BodyEndBefore(rest, h.Next);
+                end = BodyEndBefore(rest, h.Next);
                 hit = rest;
                 return;
             }
@@ -379,9 +519,9 @@ internal ref struct ParserCore
             entity.AddChild(child);
             if (ch.Level == level) { h = ch; continue; }
             // RECOVERY: end of data or an outer boundary before our close delimiter.
-            Problem(MimeProblemKind.MissingCloseBoundary, ch.LineStart, boundary.Length > 100 ? boundary[..100] : boundary);
+            Problem(MimeProblemKind.MissingCloseBoundary, ch.LineStart, Cut(boundary));
             _boundaries.RemoveAt(level);
-            entity.BodyEnd = child.BodyEnd;
+            end = child.BodyEnd;
             hit = ch;
             return;
         }

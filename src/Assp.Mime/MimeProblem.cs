@@ -19,8 +19,11 @@ public enum MimeProblemKind
     BareCarriageReturn,
     /// <summary>multipart/* without a boundary parameter: the body is kept opaque.</summary>
     MissingBoundaryParameter,
-    /// <summary>The declared boundary never occurs: the body is kept opaque.</summary>
+    /// <summary>The declared boundary never occurs and none could be guessed: the body is kept opaque.</summary>
     BoundaryNotFound,
+    /// <summary>The declared boundary never occurs, but boundary-like lines ("--token" ... "--token--") do: the
+    /// multipart was split at those (the detail names both). Mail clients do the same; spam relies on it.</summary>
+    BoundaryGuessed,
     /// <summary>A multipart ends (end of data or an outer boundary) without its close delimiter.</summary>
     MissingCloseBoundary,
     /// <summary>A nested multipart reuses the boundary of an ancestor.</summary>
@@ -33,7 +36,9 @@ public enum MimeProblemKind
     InvalidContentType,
     /// <summary>An unrecognised Content-Transfer-Encoding (treated as binary).</summary>
     UnknownTransferEncoding,
-    /// <summary>A message/rfc822 or multipart entity with a base64/quoted-printable encoding (decoded anyway).</summary>
+    /// <summary>A message/rfc822 or multipart entity with a base64/quoted-printable encoding (RFC 2045 forbids it).
+    /// When the parts are only found after decoding, they are parsed from the decoded bytes
+    /// (see <see cref="MimeEntity.IsInDecodedContent"/>).</summary>
     EncodedCompositeBody,
     /// <summary>Base64 data with bytes outside the alphabet.</summary>
     InvalidBase64,
@@ -49,7 +54,8 @@ public enum MimeProblemKind
     HeaderOnlyMessage,
 }
 
-/// <summary>One malformation: what, where (offset in the source of the message it was found in), and details.</summary>
+/// <summary>One malformation: what, where, and details. The offset is into the bytes being parsed when it was found:
+/// the message, or the decoded body of a transfer-encoded multipart or message/rfc822.</summary>
 public readonly record struct MimeProblem(MimeProblemKind Kind, int Offset, string? Detail = null)
 {
     /// <inheritdoc/>

@@ -5,48 +5,93 @@ namespace Assp.Mime;
 
 /// <summary>
 /// Re-serialises a parsed message from its entity tree, copying every byte from the source (header fields,
-/// separators, boundaries, bodies) and applying only the top-level header edits requested: fields added at the top
-/// or at the end of the header, removed, or replaced. With no edits the output is byte-identical to the input.
-/// New fields use the message's own line terminator (CRLF or LF) and are RFC 2047-encoded when not ASCII.
+/// separators, boundaries, bodies) and applying only the header edits requested: fields added at the top or at the
+/// end of a header block, removed, or replaced, on the top-level header or on any entity of the message (parts and
+/// embedded messages). With no edits the output is byte-identical to the input; with edits, only the edited header
+/// blocks change. New fields use the entity's own line terminator (CRLF or LF) and are RFC 2047-encoded when not
+/// ASCII. Entities parsed from a transfer-decoded body (<see cref="MimeEntity.IsInDecodedContent"/>) cannot be
+/// edited: their bytes exist in the message only in encoded form.
 /// </summary>
 public sealed class MimeWriter
 {
     private readonly MimeMessage _message;
-    private readonly List<Header> _prepend = [];
-    private readonly List<Header> _append = [];
-    private readonly HashSet<string> _remove = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, Header> _replace = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<MimeEntity, HeaderEdits> _edits = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The edits asked for one entity's header block.</summary>
+    private sealed class HeaderEdits
+    {
+        public readonly List<Header> Prepend = [];
+        public readonly List<Header> Append = [];
+        public readonly HashSet<string> Remove = new(StringComparer.OrdinalIgnoreCase);
+        public readonly Dictionary<string, Header> Replace = new(StringComparer.OrdinalIgnoreCase);
+    }
 
     /// <summary>A writer for this message.</summary>
     public MimeWriter(MimeMessage message) => _message = message ?? throw new ArgumentNullException(nameof(message));
 
     /// <summary>Adds a field before all others (the most recent first, as Received fields are added).</summary>
-    public MimeWriter AddAtTop(string name, string value)
-    {
-        _prepend.Insert(0, new Header(name, value));
-        return this;
-    }
+    public MimeWriter AddAtTop(string name, string value) => AddAtTop(_message.Root, name, value);
 
     /// <summary>Adds a field after all others, before the empty line.</summary>
-    public MimeWriter AddAtEnd(string name, string value)
-    {
-        _append.Add(new Header(name, value));
-        return this;
-    }
+    public MimeWriter AddAtEnd(string name, string value) => AddAtEnd(_message.Root, name, value);
 
     /// <summary>Removes every field with this name.</summary>
-    public MimeWriter Remove(string name)
-    {
-        _remove.Add(name);
-        return this;
-    }
+    public MimeWriter Remove(string name) => Remove(_message.Root, name);
 
     /// <summary>Replaces the first field with this name in place (later duplicates are removed); adds it at the end
     /// when there is none.</summary>
-    public MimeWriter Replace(string name, string value)
+    public MimeWriter Replace(string name, string value) => Replace(_message.Root, name, value);
+
+    /// <summary>Adds a field before all others of <paramref name="entity"/>, an entity of this message.</summary>
+    /// <exception cref="ArgumentException">The entity is not part of this message, or lies in decoded content.</exception>
+    public MimeWriter AddAtTop(MimeEntity entity, string name, string value)
     {
-        _replace[name] = new Header(name, value);
+        EditsFor(entity).Prepend.Insert(0, new Header(name, value));
         return this;
+    }
+
+    /// <summary>Adds a field after all others of <paramref name="entity"/>, before its empty line.</summary>
+    /// <exception cref="ArgumentException">The entity is not part of this message, or lies in decoded content.</exception>
+    public MimeWriter AddAtEnd(MimeEntity entity, string name, string value)
+    {
+        EditsFor(entity).Append.Add(new Header(name, value));
+        return this;
+    }
+
+    /// <summary>Removes every field with this name from <paramref name="entity"/>.</summary>
+    /// <exception cref="ArgumentException">The entity is not part of this message, or lies in decoded content.</exception>
+    public MimeWriter Remove(MimeEntity entity, string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        EditsFor(entity).Remove.Add(name);
+        return this;
+    }
+
+    /// <summary>Replaces the first field with this name of <paramref name="entity"/> in place (later duplicates are
+    /// removed); adds it at the end when there is none.</summary>
+    /// <exception cref="ArgumentException">The entity is not part of this message, or lies in decoded content.</exception>
+    public MimeWriter Replace(MimeEntity entity, string name, string value)
+    {
+        EditsFor(entity).Replace[name] = new Header(name, value);
+        return this;
+    }
+
+    private HeaderEdits EditsFor(MimeEntity entity)
+    {
+        ArgumentNullException.ThrowIfNull(entity);
+        if (entity.IsInDecodedContent)
+            throw new ArgumentException("The entity was parsed from a transfer-decoded body; its header cannot be edited without re-encoding that body.", nameof(entity));
+        // Walk up through parents and embedded-message containers to the outer root.
+        var e = entity;
+        while (true)
+        {
+            var up = e.Parent ?? e.Owner.Container;
+            if (up is null) break;
+            e = up;
+        }
+        if (!ReferenceEquals(e, _message.Root)) throw new ArgumentException("The entity does not belong to this message.", nameof(entity));
+        if (!_edits.TryGetValue(entity, out var ed)) _edits[entity] = ed = new HeaderEdits();
+        return ed;
     }
 
     /// <summary>The serialised message.</summary>
@@ -70,70 +115,86 @@ public sealed class MimeWriter
     {
         var src = _message.Source.Span;
         var root = _message.Root;
-        var eol = DetectEol(src, root.HeaderStart);
         output.Write(src[..root.HeaderStart]); // an mbox From line, if any
-        // Top-level header block with edits.
-        int cursor = root.HeaderStart;
-        foreach (var h in _prepend) WriteNew(output, h, eol);
-        var replaced = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        Header? last = null;
-        foreach (var h in root.Headers)
-        {
-            output.Write(src[cursor..h.Offset]); // nothing, normally
-            cursor = h.Offset + h.RawLine.Length;
-            if (_replace.TryGetValue(h.Name, out var rep))
-            {
-                if (replaced.Add(h.Name))
-                {
-                    WriteNew(output, rep, eol);
-                }
-                continue;
-            }
-            if (_remove.Contains(h.Name)) continue;
-            output.Write(h.RawLine.Span);
-            last = h;
-        }
-        if (_append.Count > 0 || _replace.Keys.Any(k => !replaced.Contains(k)))
-        {
-            // A header-only message may end without a line break.
-            if (root.Headers.Count > 0 && cursor == root.HeaderEnd && !EndsWithEol(src[..cursor]) && cursor > root.HeaderStart)
-                output.Write(eol);
-            foreach (var (name, h) in _replace) if (!replaced.Contains(name)) WriteNew(output, h, eol);
-            foreach (var h in _append) WriteNew(output, h, eol);
-        }
-        output.Write(src[cursor..root.HeaderEnd]);
-        WriteBody(output, src, root);
+        WriteEntity(output, root, _edits.Count == 0 ? null : _edits);
         output.Write(src[root.BodyEnd..]);
-        _ = last;
     }
 
     private static bool EndsWithEol(ReadOnlySpan<byte> s) => s.Length > 0 && (s[^1] == (byte)'\n' || s[^1] == (byte)'\r');
 
     /// <summary>Re-serialises an entity exactly (used for the whole message when there are no edits).</summary>
-    public static void WriteEntity(IBufferWriter<byte> output, MimeEntity entity)
+    public static void WriteEntity(IBufferWriter<byte> output, MimeEntity entity) => WriteEntity(output, entity, null);
+
+    private static void WriteEntity(IBufferWriter<byte> output, MimeEntity entity, Dictionary<MimeEntity, HeaderEdits>? edits)
     {
         var src = entity.Source.Span;
         int cursor = entity.HeaderStart;
-        foreach (var h in entity.Headers)
+        if (edits is not null && edits.TryGetValue(entity, out var ed))
         {
-            output.Write(src[cursor..h.Offset]);
-            output.Write(h.RawLine.Span);
-            cursor = h.Offset + h.RawLine.Length;
+            cursor = WriteEditedHeaders(output, src, entity, ed);
+        }
+        else
+        {
+            foreach (var h in entity.Headers)
+            {
+                output.Write(src[cursor..h.Offset]);
+                output.Write(h.RawLine.Span);
+                cursor = h.Offset + h.RawLine.Length;
+            }
         }
         output.Write(src[cursor..entity.HeaderEnd]);
-        WriteBody(output, src, entity);
+        WriteBody(output, src, entity, edits);
     }
 
-    private static void WriteBody(IBufferWriter<byte> output, ReadOnlySpan<byte> src, MimeEntity entity)
+    /// <summary>Writes the header fields with the edits applied; returns where the copied source stopped.</summary>
+    private static int WriteEditedHeaders(IBufferWriter<byte> output, ReadOnlySpan<byte> src, MimeEntity entity, HeaderEdits ed)
+    {
+        var eol = DetectEol(src, entity.HeaderStart);
+        int cursor = entity.HeaderStart;
+        bool wroteAny = false;
+        foreach (var h in ed.Prepend) { WriteNew(output, h, eol); wroteAny = true; }
+        var replaced = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var h in entity.Headers)
+        {
+            output.Write(src[cursor..h.Offset]); // nothing, normally
+            cursor = h.Offset + h.RawLine.Length;
+            if (ed.Replace.TryGetValue(h.Name, out var rep))
+            {
+                if (replaced.Add(h.Name)) { WriteNew(output, rep, eol); wroteAny = true; }
+                continue;
+            }
+            if (ed.Remove.Contains(h.Name)) continue;
+            output.Write(h.RawLine.Span);
+        }
+        if (ed.Append.Count > 0 || ed.Replace.Keys.Any(k => !replaced.Contains(k)))
+        {
+            // A header block that ends without a line break (header-only data) needs one first.
+            if (entity.Headers.Count > 0 && cursor == entity.HeaderEnd && cursor > entity.HeaderStart && !EndsWithEol(src[..cursor]))
+                output.Write(eol);
+            foreach (var (name, h) in ed.Replace) if (!replaced.Contains(name)) WriteNew(output, h, eol);
+            foreach (var h in ed.Append) WriteNew(output, h, eol);
+            wroteAny = true;
+        }
+        // A part that had no header and no empty line ("--b" then text) gets one, so its text stays body.
+        if (wroteAny && entity.Headers.Count == 0 && entity.HeaderEnd == entity.BodyStart && entity.BodyEnd > entity.BodyStart)
+        {
+            output.Write(src[cursor..entity.HeaderEnd]);
+            cursor = entity.HeaderEnd;
+            output.Write(eol);
+        }
+        return cursor;
+    }
+
+    private static void WriteBody(IBufferWriter<byte> output, ReadOnlySpan<byte> src, MimeEntity entity, Dictionary<MimeEntity, HeaderEdits>? edits)
     {
         output.Write(src[entity.HeaderEnd..entity.BodyStart]); // the empty line
-        if (entity.IsMultipart)
+        if (entity.IsMultipart && !entity.HasDecodedParts)
         {
             int cursor = entity.BodyStart;
             foreach (var child in entity.Children)
             {
                 output.Write(src[cursor..child.HeaderStart]); // preamble / boundary lines
-                WriteEntity(output, child);
+                WriteEntity(output, child, edits);
                 cursor = child.BodyEnd;
             }
             output.Write(src[cursor..entity.BodyEnd]); // last delimiter, epilogue
@@ -141,11 +202,12 @@ public sealed class MimeWriter
         else if (entity.EmbeddedMessage is { } m && m.Source.Equals(entity.Source))
         {
             output.Write(src[entity.BodyStart..m.Root.HeaderStart]);
-            WriteEntity(output, m.Root);
+            WriteEntity(output, m.Root, edits);
             output.Write(src[m.Root.BodyEnd..entity.BodyEnd]);
         }
         else
         {
+            // Leaves, and bodies whose parts exist only in decoded form: the encoded bytes as they are.
             output.Write(src[entity.BodyStart..entity.BodyEnd]);
         }
     }

@@ -90,13 +90,16 @@ public class CorpusSampleTests
     }
 
     [Fact]
-    public void Mangled_boundary_is_reported_and_body_kept_opaque()
+    public void Mangled_boundary_is_guessed_from_the_body()
     {
+        // Declared "=Multipart Boundary 0925021429", used "= Multipart Boundary 0925021429".
         var m = Load("spam/spam-00467.5b733c506b7165424a0d4a298e67970f.eml");
         Assert.Equal("Printer Cartridges as low as $1.21 each!", m.Subject);
-        Assert.True(m.HasProblem(MimeProblemKind.BoundaryNotFound));
+        Assert.False(m.HasProblem(MimeProblemKind.BoundaryNotFound));
+        var p = Assert.Single(m.Problems, p => p.Kind == MimeProblemKind.BoundaryGuessed);
+        Assert.Contains("\"= Multipart Boundary 0925021429\"", p.Detail);
+        Assert.Equal(["text/plain", "text/html"], m.Root.Children.Select(c => c.MimeType).ToArray());
         Assert.Empty(m.Attachments);
-        Assert.Empty(m.Root.Children);
     }
 
     [Fact]

@@ -68,10 +68,13 @@ public static class OffsetInvariants
                 cursor += h.RawLine.Length;
             }
             Assert.Equal(e.HeaderEnd, cursor);
-            int c = e.BodyStart;
+            // Parts found in a decoded body live in their own buffer: they nest in it, not in the raw body.
+            int c = e.HasDecodedParts ? 0 : e.BodyStart;
+            int limit = e.HasDecodedParts ? e.GetContentBytes().Length : e.BodyEnd;
             foreach (var child in e.Children)
             {
-                Assert.True(child.HeaderStart >= c && child.BodyEnd <= e.BodyEnd, $"child {child} outside {e}");
+                Assert.Equal(e.HasDecodedParts, child.IsInDecodedContent && !child.Source.Equals(e.Source));
+                Assert.True(child.HeaderStart >= c && child.BodyEnd <= limit, $"child {child} outside {e}");
                 c = child.BodyEnd;
             }
         }

@@ -15,6 +15,11 @@ public class FuzzTests
         var list = new List<byte[]>
         {
             Encoding.ASCII.GetBytes("From: a@b.c\r\nSubject: =?utf-8?B?SGk=?=\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\npre\r\n--b1\r\nContent-Type: multipart/alternative; boundary=b2\r\n\r\n--b2\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9=\r\n\r\n--b2\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n--b2--\r\n--b1\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n--b1\r\nContent-Type: application/octet-stream; name*0*=utf-8''a%20; name*1=b.exe\r\nContent-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAgAAAAA==\r\n--b1--\r\nepilogue\r\n"),
+            // A mangled boundary (guessed from the body) and transfer-encoded multiparts (parsed from decoded copies).
+            Encoding.ASCII.GetBytes("Subject: g\r\nContent-Type: multipart/alternative; boundary=\"=_decl\"\r\n\r\npre\r\n--=_used\r\nContent-Type: text/plain\r\n\r\na\r\n--=_used\r\nContent-Type: multipart/mixed; boundary=in\r\n\r\n--in\r\n\r\nb\r\n--in--\r\n--=_used--\r\n"),
+            Encoding.ASCII.GetBytes("Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+                Convert.ToBase64String(Encoding.ASCII.GetBytes("--b\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: in\r\n\r\nx\r\n--b--\r\n")) + "\r\n"),
+            Encoding.ASCII.GetBytes("Content-Type: multipart/mixed; boundary=\"=_q\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n--=3D_q\r\n\r\nsoft=\r\nbreak\r\n--=3D_q--\r\n"),
         };
         if (Corpus.Directory is not null)
         {

@@ -134,7 +134,8 @@ public class MimeParserTests
     [Fact]
     public void Undeclared_boundary_never_found()
     {
-        var m = Parse("Content-Type: multipart/mixed; boundary=declared\n\n--other\n\nbody\n--other--\n");
+        // "--other" has no close line, so nothing is guessed (see MimeRecoveryTests for guessing).
+        var m = Parse("Content-Type: multipart/mixed; boundary=declared\n\n--other\n\nbody\n--other\n");
         Assert.False(m.Root.IsMultipart);
         Assert.True(m.HasProblem(MimeProblemKind.BoundaryNotFound));
         Assert.Contains("--other", Str(m.Root.RawBody));

@@ -6,9 +6,10 @@ using System.Text;
 
 namespace Assp.Mime.Attachments;
 
-/// <summary>Lists the members of zip (and ooxml/odf/jar/apk), tar, gzip/tar.gz, rar (headers only) and cab
-/// (headers only) archives, nested up to a depth, within bounded work. Never throws on damaged input.</summary>
-public static class ArchiveLister
+/// <summary>Lists the members of zip (and ooxml/odf/jar/apk), tar, gzip/tar.gz, rar (headers only), cab
+/// (headers only), 7z (names from the header) and ISO 9660 images, nested up to a depth, within bounded work.
+/// Never throws on damaged input.</summary>
+public static partial class ArchiveLister
 {
     /// <summary>Lists <paramref name="archive"/>. <paramref name="name"/> is used only for messages and paths.
     /// The stream is read from its current position and is not disposed.</summary>
@@ -109,6 +110,8 @@ public static class ArchiveLister
                 case "gzip": ListGzip(s, name, listing, path, depth, ctx); break;
                 case "rar": ListRar(s, listing, path, ctx); break;
                 case "cab": ListCab(s, listing, path, ctx); break;
+                case "7z": ListSevenZip(s, listing, path, ctx); break;
+                case "iso": ListIso(s, listing, path, depth, ctx); break;
                 case "none": listing.Add(ArchiveIssues.NotListable, $"not an archive ({type})"); break;
                 default: listing.Add(ArchiveIssues.NotListable, $"{format} members are not listed (format detected only)"); break;
             }

@@ -15,7 +15,8 @@ public enum ArchiveIssues
     TooManyEntries = 4,
     /// <summary>The archive (or an entry) is damaged or truncated.</summary>
     Corrupt = 8,
-    /// <summary>The format is recognised but its members cannot be listed (7z, bzip2, xz, iso, encrypted headers).</summary>
+    /// <summary>The format is recognised but its members cannot be listed (bzip2, xz, encrypted or unsupported
+    /// 7z headers, encrypted rar headers, damaged directories).</summary>
     NotListable = 16,
     /// <summary>At least one entry (or the whole directory) is password-protected.</summary>
     Encrypted = 32,

@@ -86,8 +86,12 @@ public sealed class TnefMessage
     /// <summary>HTML body (PR_BODY_HTML / PR_HTML).</summary>
     public string? HtmlBody { get; internal set; }
 
-    /// <summary>PR_RTF_COMPRESSED bytes (compressed RTF, not decompressed).</summary>
+    /// <summary>PR_RTF_COMPRESSED bytes as stored (see <see cref="Rtf"/> for the decompressed body).</summary>
     public byte[]? CompressedRtf { get; internal set; }
+
+    /// <summary>The RTF body decompressed from <see cref="CompressedRtf"/> (with its CRC check), or null when
+    /// there is none or it has no compressed-RTF header.</summary>
+    public CompressedRtfResult? Rtf { get; internal set; }
 
     /// <summary>The OEM code page (attOemCodepage), used for 8-bit strings.</summary>
     public int? CodePage { get; internal set; }
@@ -130,6 +134,9 @@ public sealed record TnefReadOptions
 
     /// <summary>Most levels of embedded messages parsed.</summary>
     public int MaxDepth { get; init; } = 3;
+
+    /// <summary>Largest decompressed RTF body; the rest is cut (and noted).</summary>
+    public int MaxRtfBytes { get; init; } = 16 * 1024 * 1024;
 }
 
 /// <summary>Reads Microsoft TNEF streams (winmail.dat). Never throws on damaged input.</summary>
@@ -442,7 +449,12 @@ public static class TnefReader
             case PrMessageClass: msg.MessageClass ??= Clean(DecodeValue(type, val, msg.CodePage) ?? ""); break;
             case PrBody: msg.Body ??= DecodeValue(type, val, msg.CodePage); break;
             case PrBodyHtml: msg.HtmlBody ??= DecodeValue(type, val, msg.CodePage); break;
-            case PrRtfCompressed when type == PtBinary: msg.CompressedRtf ??= val.ToArray(); break;
+            case PrRtfCompressed when type == PtBinary && msg.CompressedRtf is null:
+                msg.CompressedRtf = val.ToArray();
+                msg.Rtf = CompressedRtf.Decompress(val, o.MaxRtfBytes);
+                if (msg.Rtf is null) msg.NoteList.Add("PR_RTF_COMPRESSED without a compressed-RTF header");
+                else if (msg.Rtf.Problem is { } problem) msg.NoteList.Add("compressed RTF: " + problem);
+                break;
         }
     }
 

@@ -16,17 +16,23 @@ internal readonly record struct Rgb(byte R, byte G, byte B, bool Transparent = f
 internal struct StyleFacts
 {
     public string? HiddenBy;   // name of the trick when the element's content cannot be seen
+    public bool HiddenByRule;  // that trick came from a <style> rule, not the element's own style
     public Rgb? Color;
     public Rgb? Background;
+    public bool ColorsByRule;  // the colour or background came from a <style> rule
 }
 
-/// <summary>Just enough CSS for inline <c>style</c> attributes: declarations, lengths and colours.</summary>
+/// <summary>One CSS declaration: property and value in lower case, "!important" split off.</summary>
+internal readonly record struct CssDeclaration(string Property, string Value, bool Important);
+
+/// <summary>Just enough CSS for inline <c>style</c> attributes and simple rules: declarations, lengths and colours.</summary>
 internal static class CssStyle
 {
-    public static void Apply(string style, ref StyleFacts facts)
+    /// <summary>Splits "a: b; c: d !important" into declarations, in order.</summary>
+    public static List<CssDeclaration> ParseDeclarations(string style)
     {
+        var list = new List<CssDeclaration>();
         if (style.Contains("/*", StringComparison.Ordinal)) style = StripComments(style);
-        bool zeroBox = false, overflowHidden = false;
         foreach (var declRange in style.AsSpan().Split(';'))
         {
             var decl = style.AsSpan(declRange.Start.Value, declRange.End.Value - declRange.Start.Value);
@@ -35,65 +41,106 @@ internal static class CssStyle
             string prop = decl[..colon].Trim().ToString().ToLowerInvariant();
             var valueSpan = decl[(colon + 1)..].Trim();
             int imp = valueSpan.IndexOf('!');
+            bool important = imp >= 0 && valueSpan[(imp + 1)..].Trim().Equals("important", StringComparison.OrdinalIgnoreCase);
             if (imp >= 0) valueSpan = valueSpan[..imp].TrimEnd();
-            string value = valueSpan.ToString().ToLowerInvariant();
+            list.Add(new CssDeclaration(prop, valueSpan.ToString().ToLowerInvariant(), important));
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// Works out the facts from declarations given from lowest to highest precedence (the cascade already sorted):
+    /// for each property the last one counts, as in CSS, so a rule's "display:none" is undone by an inline
+    /// "display:block". The flag says a declaration came from a style sheet rule.
+    /// </summary>
+    public static void Evaluate(List<(CssDeclaration Decl, bool FromRule)> ordered, ref StyleFacts facts)
+    {
+        // Final value per property, kept in order of first appearance so trick names are stable.
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        var finals = new List<(string Prop, string Value, bool FromRule, int Rank)>();
+        for (int k = 0; k < ordered.Count; k++)
+        {
+            var (d, fromRule) = ordered[k];
+            if (index.TryGetValue(d.Property, out int at)) finals[at] = (d.Property, d.Value, fromRule, k);
+            else { index[d.Property] = finals.Count; finals.Add((d.Property, d.Value, fromRule, k)); }
+        }
+        bool zeroBox = false, overflowHidden = false, boxByRule = false;
+        int bgRank = -1;
+        foreach (var (prop, value, fromRule, rank) in finals)
+        {
+            string? trick = null;
             switch (prop)
             {
                 case "display":
-                    if (value == "none") facts.HiddenBy ??= "display:none";
+                    if (value == "none") trick = "display:none";
                     break;
                 case "visibility":
-                    if (value is "hidden" or "collapse") facts.HiddenBy ??= "visibility:hidden";
+                    if (value is "hidden" or "collapse") trick = "visibility:hidden";
                     break;
                 case "mso-hide":
-                    if (value == "all") facts.HiddenBy ??= "mso-hide:all";
+                    if (value == "all") trick = "mso-hide:all";
                     break;
                 case "font-size":
-                    if (IsTinyFont(value)) facts.HiddenBy ??= "font-size";
+                    if (IsTinyFont(value)) trick = "font-size";
                     break;
                 case "opacity":
                     if (TryNumber(value, out double op, out string unit) && (unit == "%" ? op <= 5 : op <= 0.05))
-                        facts.HiddenBy ??= "opacity";
+                        trick = "opacity";
                     break;
                 case "color":
-                    if (TryParseColor(value, out var fg)) facts.Color = fg;
+                    if (TryParseColor(value, out var fg)) { facts.Color = fg; facts.ColorsByRule |= fromRule; }
                     break;
                 case "background-color":
                 case "background":
-                    if (FindColorToken(value, out var bg)) facts.Background = bg;
+                    // Whichever of the two comes last in the cascade sets the colour.
+                    if (rank > bgRank && FindColorToken(value, out var bg))
+                    {
+                        facts.Background = bg;
+                        facts.ColorsByRule |= fromRule;
+                        bgRank = rank;
+                    }
                     break;
                 case "height":
                 case "max-height":
                 case "width":
                 case "max-width":
-                    if (TryLength(value, out double len) && len <= 0) zeroBox = true;
+                    if (TryLength(value, out double len) && len <= 0) { zeroBox = true; boxByRule |= fromRule; }
                     break;
                 case "overflow":
                 case "overflow-x":
                 case "overflow-y":
-                    if (value is "hidden" or "clip") overflowHidden = true;
+                    if (value is "hidden" or "clip") { overflowHidden = true; boxByRule |= fromRule; }
                     break;
                 case "text-indent":
                 case "left":
                 case "top":
                 case "margin-left":
                 case "margin-top":
-                    if (TryLength(value, out double off) && off <= -500) facts.HiddenBy ??= "offscreen";
+                    if (TryLength(value, out double off) && off <= -500) trick = "offscreen";
                     break;
                 case "transform":
                     if (value.Replace(" ", "", StringComparison.Ordinal).Contains("scale(0)", StringComparison.Ordinal))
-                        facts.HiddenBy ??= "transform:scale(0)";
+                        trick = "transform:scale(0)";
                     break;
                 case "clip":
                     if (value.Replace(" ", "", StringComparison.Ordinal).Replace("px", "", StringComparison.Ordinal) is "rect(0,0,0,0)" or "rect(0000)")
-                        facts.HiddenBy ??= "clip";
+                        trick = "clip";
                     break;
             }
+            if (trick is not null && facts.HiddenBy is null)
+            {
+                facts.HiddenBy = trick;
+                facts.HiddenByRule = fromRule;
+            }
         }
-        if (zeroBox && overflowHidden) facts.HiddenBy ??= "zero-size";
+        if (zeroBox && overflowHidden && facts.HiddenBy is null)
+        {
+            facts.HiddenBy = "zero-size";
+            facts.HiddenByRule = boxByRule;
+        }
     }
 
-    private static string StripComments(string s)
+    internal static string StripComments(string s)
     {
         var sb = new System.Text.StringBuilder(s.Length);
         int i = 0;

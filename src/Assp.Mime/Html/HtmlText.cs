@@ -39,8 +39,8 @@ public sealed class HtmlTextResult
     /// split (comments, hidden elements, zero-width characters, soft hyphens) joined as displayed.</summary>
     public required string Text { get; init; }
 
-    /// <summary>What the reader cannot see: text of hidden elements and (by default) comments,
-    /// pieces separated by spaces.</summary>
+    /// <summary>What the reader cannot see: text of elements hidden by inline styles, attributes or
+    /// &lt;style&gt; rules, and (by default) comments, pieces separated by spaces.</summary>
     public required string HiddenText { get; init; }
 
     /// <summary>Every href/src/action/background/... value and every url(...) in order.</summary>
@@ -61,7 +61,8 @@ public sealed class HtmlTextResult
     /// <summary>Zero-width, soft-hyphen, bidi-control and similar characters dropped from the text.</summary>
     public int InvisibleCharacterCount { get; init; }
 
-    /// <summary>Distinct hiding tricks met, e.g. "display:none", "font-size", "color", "zero-size".</summary>
+    /// <summary>Distinct hiding tricks met, e.g. "display:none", "font-size", "color", "zero-size"; "style-rule" is
+    /// added when the hiding came from a &lt;style&gt; rule (class, id or tag selector) rather than an inline style.</summary>
     public required IReadOnlyList<string> HidingTricks { get; init; }
 }
 

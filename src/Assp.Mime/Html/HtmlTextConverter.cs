@@ -18,6 +18,7 @@ internal sealed class HtmlTextConverter
         public bool Pre;
         public bool Block;
         public bool Boundary;     // a scope boundary: implied end tags do not look past it
+        public ElementKey Key;    // tag, id and classes, for style sheet selectors (set only when there are rules)
         public readonly bool AnyHidden => Hidden || ColorHidden;
     }
 
@@ -67,6 +68,9 @@ internal sealed class HtmlTextConverter
     private readonly List<(string Name, string Raw)> _attrs = [];
     private readonly StringBuilder _scratch = new();
     private readonly Frame _root;
+    private readonly StyleSheet? _sheet;
+    private readonly List<(CssDeclaration Decl, bool FromRule)> _matched = [];
+    private readonly AncestorKeys _ancestors;
     private readonly int _tolerance;
     private int _hiddenElements, _comments, _invisible;
     private string? _title;
@@ -83,6 +87,20 @@ internal sealed class HtmlTextConverter
             Bg = CssStyle.TryParseColor(options.DefaultBackground, out var bg) ? bg : Rgb.White,
         };
         _root.ColorHidden = ColorHides(_root.Fg, _root.Bg);
+        _sheet = StyleSheet.FromHtml(html);
+        _ancestors = new AncestorKeys(_stack);
+    }
+
+    /// <summary>The open elements' keys, outermost first, without copying the stack.</summary>
+    private sealed class AncestorKeys(List<Frame> stack) : IReadOnlyList<ElementKey>
+    {
+        public ElementKey this[int index] => stack[index].Key;
+        public int Count => stack.Count;
+        public IEnumerator<ElementKey> GetEnumerator()
+        {
+            foreach (var f in stack) yield return f.Key;
+        }
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     private Frame Current => _stack.Count > 0 ? _stack[^1] : _root;
@@ -338,7 +356,14 @@ internal sealed class HtmlTextConverter
 
         var facts = new StyleFacts();
         var style = Attr("style");
-        if (style is not null) CssStyle.Apply(style, ref facts);
+        ElementKey key = default;
+        _matched.Clear();
+        if (_sheet is not null)
+        {
+            key = new ElementKey(name, Attr("id")?.Trim() is { Length: > 0 } id ? id : null, SplitClasses(Attr("class")));
+            _sheet.Match(key, _ancestors, _matched);
+        }
+        if (_matched.Count > 0 || style is not null) CssStyle.Evaluate(Cascade(_matched, style), ref facts);
         if (RawAttr("hidden") is not null) facts.HiddenBy ??= "hidden-attribute";
         if (Attr("bgcolor") is { } bgAttr && CssStyle.TryParseColor(bgAttr, out var bgc) && facts.Background is null)
             facts.Background = bgc;
@@ -356,6 +381,7 @@ internal sealed class HtmlTextConverter
             Pre = parent.Pre || name is "pre" or "listing" or "textarea" or "plaintext",
             Block = BlockElements.Contains(name),
             Boundary = ScopeBoundaries.Contains(name),
+            Key = key,
         };
         frame.ColorHidden = !frame.Hidden && ColorHides(frame.Fg, frame.Bg);
 
@@ -365,12 +391,14 @@ internal sealed class HtmlTextConverter
             {
                 _hiddenElements++;
                 AddTrick(facts.HiddenBy);
+                if (facts.HiddenByRule) AddTrick(StyleRuleTrick);
                 _hidden.Space();
             }
             else if (frame.ColorHidden)
             {
                 _hiddenElements++;
                 AddTrick("color");
+                if (facts.ColorsByRule) AddTrick(StyleRuleTrick);
                 _hidden.Space();
             }
         }
@@ -408,6 +436,32 @@ internal sealed class HtmlTextConverter
 
         if (_stack.Count < Math.Max(1, _options.MaxDepth)) _stack.Add(frame);
         return j;
+    }
+
+    /// <summary>Added to the tricks when the hiding came from a &lt;style&gt; rule rather than the element's own style.</summary>
+    internal const string StyleRuleTrick = "style-rule";
+
+    private const int MaxClasses = 32;
+
+    private static string[]? SplitClasses(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return null;
+        var parts = value.Split([' ', '\t', '\n', '\r', '\f'], StringSplitOptions.RemoveEmptyEntries)
+            .Distinct(StringComparer.OrdinalIgnoreCase).Take(MaxClasses).ToArray();
+        return parts.Length == 0 ? null : parts;
+    }
+
+    /// <summary>The CSS cascade for one element: rule declarations (already by specificity), then the inline
+    /// style, then the important ones in the same order, so that later entries win.</summary>
+    private static List<(CssDeclaration Decl, bool FromRule)> Cascade(List<(CssDeclaration Decl, bool FromRule)> rules, string? style)
+    {
+        var inline = style is null ? [] : CssStyle.ParseDeclarations(style);
+        var ordered = new List<(CssDeclaration, bool)>(rules.Count + inline.Count);
+        foreach (var r in rules) if (!r.Decl.Important) ordered.Add(r);
+        foreach (var d in inline) if (!d.Important) ordered.Add((d, false));
+        foreach (var r in rules) if (r.Decl.Important) ordered.Add(r);
+        foreach (var d in inline) if (d.Important) ordered.Add((d, false));
+        return ordered;
     }
 
     private void PushTemporarily(Frame frame, Action action)

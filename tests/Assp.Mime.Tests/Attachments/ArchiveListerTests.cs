@@ -191,7 +191,7 @@ public class ArchiveListerTests
     }
 
     [Fact]
-    public void Cab_headers_are_listed_and_7z_is_not_listable()
+    public void Cab_headers_are_listed_and_truncated_7z_is_not_listable()
     {
         var cab = L(TestFiles.Cab(("setup.inf", 100), ("payload.dll", 4000)));
         Assert.Equal(["setup.inf", "payload.dll"], cab.Entries.Select(e => e.Name));
