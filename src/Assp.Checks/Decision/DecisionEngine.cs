@@ -10,8 +10,11 @@ namespace Assp.Checks.Decision;
 /// the PenaltyBox, and what a spam verdict does to the reply, the headers, the subject and the collection.
 /// Stateless apart from the reputation stores: everything about a message lives in <see cref="MessageState"/>.
 /// </summary>
-public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputation addressReputation, NotSpamTags? notSpamTags = null)
+public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputation addressReputation, NotSpamTags? notSpamTags = null,
+    Delaying.Greylist? greylist = null)
 {
+    /// <summary>Greylisting state (delaydb), or null when this engine does not greylist (the analyzer).</summary>
+    public Delaying.Greylist? Greylist { get; } = greylist;
     public IIpReputation IpReputation { get; } = ipReputation;
     public IAddressReputation AddressReputation { get; } = addressReputation;
     public NotSpamTags? NotSpamTags { get; } = notSpamTags;

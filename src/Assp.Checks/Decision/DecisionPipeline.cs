@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Assp.Config;
 using Assp.Config.Lists;
+using Assp.Checks.Delaying;
 using Assp.Checks.PenaltyBox;
 using Assp.Mime;
 
@@ -22,11 +23,19 @@ public sealed class DecisionPipeline(DecisionEngine engine) : ICheckPipeline
         SmtpPhase.Connect => ValueTask.FromResult(Connect(context)),
         SmtpPhase.MailFrom => ValueTask.FromResult(MailFrom(context)),
         SmtpPhase.RcptTo => ValueTask.FromResult(RcptTo(context)),
-        SmtpPhase.DataHeader => DataHeaderAsync(context, cancellationToken),
-        SmtpPhase.DataBody => ValueTask.FromResult(DataBody(context)),
+        SmtpPhase.DataHeader => AfterSpamCheckAsync(context, DataHeaderAsync(context, cancellationToken)),
+        SmtpPhase.DataBody => AfterSpamCheckAsync(context, ValueTask.FromResult(DataBody(context))),
         SmtpPhase.AfterDelivery => ValueTask.FromResult(AfterDelivery(context)),
         _ => ValueTask.FromResult(Verdict.Pass),
     };
+
+    private async ValueTask<Verdict> AfterSpamCheckAsync(IMailContext ctx, ValueTask<Verdict> phase)
+    {
+        var verdict = await phase.ConfigureAwait(false);
+        var st = ctx.CheckState.Message;
+        if (verdict.Refuses || st.SpamFound) SpamSeen(ctx, st);
+        return verdict;
+    }
 
     private static bool IsRelaySession(IMailContext ctx) => ctx.IsAuthenticated || ctx.Class is ConnectionClass.Relay or ConnectionClass.Local;
 
@@ -200,7 +209,66 @@ public sealed class DecisionPipeline(DecisionEngine engine) : ICheckPipeline
             if (cfg.GetDomainList("whiteListedDomains").Matches(from, rcpt)) st.Whitelisted = $"whiteListedDomains '{from}' for {rcpt}";
             else if (Engine.AddressReputation.IsWhitelisted(cfg, from, rcpt)) st.Whitelisted = $"whitelisted sender '{from}'";
         }
-        return Verdict.Pass;
+        return Delay(ctx, st, rcpt, npRcpt);
+    }
+
+    /// <summary>ASSP's Delayok: greylisting for this recipient, after the exemptions ASSP grants.</summary>
+    private Verdict Delay(IMailContext ctx, MessageState st, string rcpt, bool rcptNoProcessing)
+    {
+        var cfg = ctx.Config;
+        if (Engine.Greylist is not { } greylist || !cfg.GetBool("EnableDelaying")) return Verdict.Pass;
+        var ip = ctx.RemoteAddress;
+        if (st.RelayOk || st.IsIsp || rcptNoProcessing || DecisionEngine.IsPrivate(ip) || cfg.GetIpList("acceptAllMail").Contains(ip)) return Verdict.Pass;
+        var from = ctx.MailFrom ?? "";
+        string? exempt = null;
+        if (!cfg.GetBool("DelayWL") && st.IsWhitelisted) exempt = "whitelisted";
+        else if (!cfg.GetBool("DelayNP") && st.IsNoProcessing) exempt = "noprocessing";
+        else if (cfg.GetIpList("noDelay").Contains(ip, rcpt)) exempt = $"{ip} in noDelay";
+        else if (cfg.GetAddressList("noDelayAddresses").Contains(rcpt) || (from.Length > 0 && cfg.GetAddressList("noDelayAddresses").Contains(from)))
+            exempt = "noDelayAddresses";
+        else if (!cfg.GetBool("DelayWL") && (st.PenaltyWhite || Engine.IpReputation.IsWhite(cfg, ip))) exempt = $"{ip} in whitebox (PBWhite)";
+        else if (!cfg.GetBool("DelaySL") && st.AllLove("delaySpamLovers")) exempt = "spamlover";
+        else if (ScoredAddressList.For(cfg, "delaySpamLovers").Contains(rcpt)) exempt = "delay-spamlover";
+        if (exempt is not null)
+        {
+            if (cfg.GetBool("DelayAddHeader")) st.AddHeader($"X-Assp-Delay: not delayed ({exempt}); {HeaderDate(Engine)}");
+            return Verdict.Pass;
+        }
+        var result = greylist.Check(cfg, ip, from, rcpt);
+        bool verbose = cfg.GetChoice("DelayLog") >= 2;
+        switch (result.Outcome)
+        {
+            case DelayOutcome.Accepted:
+                if (verbose) ctx.Log($"accepting triplet: {result.Triplet} waited: {Interval(result.Waited)}");
+                if (cfg.GetBool("DelayAddHeader")) st.AddHeader($"X-Assp-Delay: delayed for {Interval(result.Waited)}; {HeaderDate(Engine)}");
+                return Verdict.Pass;
+            case DelayOutcome.Safelisted:
+                if (verbose) ctx.Log($"renewing tuplet: age: {Interval(result.Waited)}");
+                if (cfg.GetBool("DelayAddHeader")) st.AddHeader($"X-Assp-Delay: not delayed (auto accepted); {HeaderDate(Engine)}");
+                return Verdict.Pass;
+        }
+        var what = result.Outcome switch
+        {
+            DelayOutcome.NewTriplet => "adding new triplet",
+            DelayOutcome.Embargoed => "embargoing triplet",
+            DelayOutcome.Late => "late triplet encountered, deleting",
+            _ => "deleting expired tuplet",
+        };
+        if (cfg.GetChoice("DelayLog") >= 1) ctx.Log($"[Delayed] {what}: {result.Triplet}" + (result.Waited > TimeSpan.Zero ? $" waited: {Interval(result.Waited)}" : ""));
+        var reply = cfg["DelayError"].Trim();
+        return Verdict.TempFail(reply.Length > 0 ? reply : "451 4.7.1 Please try again later", "delayed (greylisting)");
+    }
+
+    private static string Interval(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h {t.Minutes}m" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m {t.Seconds}s" : $"{(int)t.TotalSeconds}s";
+
+    private static string HeaderDate(DecisionEngine engine) =>
+        (engine.Greylist?.Now ?? DateTimeOffset.UtcNow).ToString("dd MMM yyyy HH:mm:ss +0000", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>DelayExpireOnSpam: spam from a safelisted (IP, sender domain) tuple ends its safelisting.</summary>
+    private void SpamSeen(IMailContext ctx, MessageState st)
+    {
+        if (Engine.Greylist is { } greylist && ctx.Config.GetBool("DelayExpireOnSpam") && !st.RelayOk && !string.IsNullOrEmpty(ctx.MailFrom))
+            if (greylist.ExpireTuple(ctx.Config, ctx.RemoteAddress, ctx.MailFrom)) ctx.Log("spam: the greylisting safelist entry of this IP and sender domain was removed");
     }
 
     private async ValueTask<Verdict> DataHeaderAsync(IMailContext ctx, CancellationToken ct)
