@@ -33,7 +33,7 @@ public sealed record ListenerDefinition(ListenerKind Kind, IPEndPoint EndPoint, 
                 if (ep.Value.Host is null) address = cfg.GetBool("enableINET6") ? IPAddress.IPv6Any : IPAddress.Any;
                 else if (!IPAddress.TryParse(ep.Value.Host, out address!))
                 {
-                    var resolved = Dns.GetHostAddresses(ep.Value.Host);
+                    var resolved = System.Net.Dns.GetHostAddresses(ep.Value.Host);
                     if (resolved.Length == 0)
                     {
                         errors?.Add($"{option}: host '{ep.Value.Host}' does not resolve");

@@ -39,7 +39,7 @@ public sealed class UpstreamConnection : IAsyncDisposable
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
-        IPAddress[] addresses = IPAddress.TryParse(target.Host, out var ip) ? [ip] : await Dns.GetHostAddressesAsync(target.Host, cts.Token).ConfigureAwait(false);
+        IPAddress[] addresses = IPAddress.TryParse(target.Host, out var ip) ? [ip] : await System.Net.Dns.GetHostAddressesAsync(target.Host, cts.Token).ConfigureAwait(false);
         Exception? last = null;
         foreach (var address in addresses)
         {
