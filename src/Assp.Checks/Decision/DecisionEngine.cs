@@ -91,6 +91,18 @@ public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputatio
     }
 
     /// <summary>
+    /// The scores a weighted-regex hit adds: a weight of at most 6 (either sign) multiplies the check's message
+    /// valence, a larger one is the message score itself; the IP score keeps the valence's IP/message proportion.
+    /// </summary>
+    public static (double Message, double Ip) WeightedScore(ConfigSnapshot cfg, string valenceOption, double weight)
+    {
+        var (m, i) = cfg.GetValence(valenceOption);
+        double message = Assp.Config.Regexes.WeightedRegexList.Score(weight, m);
+        double ip = m == 0 ? 0 : Math.Truncate(message * i / m);
+        return (message, ip);
+    }
+
+    /// <summary>
     /// A check found something: monitor only logs, score adds its valence and passes, block (or test mode)
     /// also scores and then decides as ASSP's thisIsSpam does. Returns the verdict for the phase.
     /// </summary>

@@ -290,3 +290,18 @@ public class TrapAndLocalSwitchTests
         Assert.Equal(applies, DecisionEngine.Applies(check, cfg, st));
     }
 }
+
+public class WeightedScoreTests
+{
+    [Theory]
+    [InlineData("20,10", 1.5, 30, 15)]     // small weight multiplies the valence
+    [InlineData("20,10", -0.5, -10, -5)]   // a negative small weight is a bonus
+    [InlineData("20,10", 45, 45, 22)]      // a large weight is the score; IP keeps the proportion
+    [InlineData("20", 6, 120, 120)]        // 6 still multiplies
+    [InlineData("20", 7, 7, 7)]
+    public void AsspRule(string valence, double weight, double message, double ip)
+    {
+        var cfg = TestConfig.Create(("bombValencePB", valence));
+        Assert.Equal((message, ip), DecisionEngine.WeightedScore(cfg, "bombValencePB", weight));
+    }
+}
