@@ -6,9 +6,11 @@
 # libsasl2-modules-db the sasldb auxprop plugin, sasl2-bin the saslpasswd2 tool).
 # Idempotent and non-interactive; runs apt-get update only when something is missing. Needs root.
 # It never starts or enables the system postfix service: the tests never use it.
+# nsd (authoritative DNS server) serves the DNS test zones; the tests start private instances on loopback,
+# so its system service is disabled as well.
 set -euo pipefail
 
-packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin)
+packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd)
 missing=()
 for p in "${packages[@]}"; do
   # "install ok installed" only; a removed-but-configured package must be reinstalled.
@@ -53,4 +55,10 @@ if [ "$postfix_was_installed" = no ]; then
   if [ -f /etc/postfix/main.cf ] && /usr/sbin/postfix status >/dev/null 2>&1; then
     /usr/sbin/postfix stop >/dev/null 2>&1 || true
   fi
+fi
+
+if [[ " ${missing[*]} " == *" nsd "* ]]; then
+  # The tests run their own nsd; the system one stays off.
+  if command -v systemctl >/dev/null; then systemctl disable nsd >/dev/null 2>&1 || true; fi
+  if command -v update-rc.d >/dev/null; then update-rc.d nsd disable >/dev/null 2>&1 || true; fi
 fi

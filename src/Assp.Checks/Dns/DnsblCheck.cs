@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Net;
+using Assp.Config;
+using Assp.Config.Lists;
+using Assp.Dns;
+
+namespace Assp.Checks.Dns;
+
+public enum DnsListOutcome { Pass, Neutral, Failed, Skipped }
+
+/// <summary>The verdict of a weighted DNS-list check: outcome, the score to add, and who listed what.</summary>
+public sealed record DnsListVerdict(DnsListOutcome Outcome, double Score, double WeightTotal, IReadOnlyList<(string Zone, string Reply)> ListedBy,
+    bool FromCache = false, bool TimedOut = false)
+{
+    public static readonly DnsListVerdict Pass = new(DnsListOutcome.Pass, 0, 0, []);
+    public static DnsListVerdict Skip => new(DnsListOutcome.Skipped, 0, 0, []);
+
+    /// <summary>"zone<-reply; ..." as ASSP writes it in the X-Assp-DNSBL header and the log.</summary>
+    public string ListedText => string.Join("; ", ListedBy.Select(l => $"{l.Zone}<-{l.Reply}"));
+}
+
+/// <summary>The DNSBL options of one snapshot.</summary>
+public sealed record DnsblSettings(IReadOnlyList<DnsListProvider> Providers, int MaxReplies, int MaxHits, double MaxWeight, TimeSpan MaxTime,
+    bool AllReplies, TimeSpan CacheTime, double FailValence, double NeutralValence, IpList NoRbl)
+{
+    public static DnsblSettings For(ConfigSnapshot cfg) => cfg.Derived("Dns.DnsblSettings", static c =>
+    {
+        double maxWeight = c.GetDecimal("RBLmaxweight"), maxHits = c.GetInt("RBLmaxhits");
+        double valence = c.GetValence("rblValencePB").Message;
+        var providers = DnsListProviders.Parse(c.GetListEntries("RBLServiceProvider").Select(e => e.Text), maxWeight, maxHits, valence);
+        return new DnsblSettings(providers, c.GetInt("RBLmaxreplies"), (int)maxHits, maxWeight, TimeSpan.FromSeconds(Math.Max(1, c.GetDecimal("RBLmaxtime", 15))),
+            c.GetBool("Showmaxreplies"), TimeSpan.FromHours(Math.Max(0, c.GetDecimal("RBLCacheExp"))), valence, c.GetValence("rblnValencePB").Message,
+            c.GetIpList("noRBL"));
+    });
+}
+
+/// <summary>DNSBL on an IP (ValidateRBL): all providers at once, ASSP's weighting and Failed/Neutral rules, the RBLCache.</summary>
+public sealed class DnsblCheck(DnsResolver resolver)
+{
+    public ExpiringCache<DnsListVerdict> Cache { get; } = new();
+
+    public async Task<DnsListVerdict> CheckAsync(IPAddress ip, DnsblSettings s, CancellationToken cancellationToken = default)
+    {
+        if (s.Providers.Count == 0 || s.NoRbl.Contains(ip)) return DnsListVerdict.Skip;
+        var key = ip.ToString();
+        if (Cache.TryGet(key, out var cached)) return cached with { FromCache = true };
+        var answers = await DnsListLookup.RunAsync(resolver, DnsListProviders.IpLabel(ip), s.Providers, s.MaxReplies, s.MaxHits, s.MaxTime, s.AllReplies, cancellationToken)
+            .ConfigureAwait(false);
+        var verdict = Evaluate(answers.Hits.Select(h => (h.Provider, h.Reply!)), s.MaxHits, s.MaxWeight, s.FailValence, s.NeutralValence) with { TimedOut = answers.TimedOut };
+        Cache.Set(key, verdict, s.CacheTime);
+        return verdict;
+    }
+
+    /// <summary>
+    /// ASSP's rules for the listings found: a "127.0.0.1" reply without its own weight key means "query limit
+    /// reached" and is dropped; a reply whose weight is 0 (or matches no key) is dropped; Failed when enough
+    /// listings remain and no weight was summed, or when the weight sum reaches maxweight; Neutral otherwise.
+    /// </summary>
+    public static DnsListVerdict Evaluate(IEnumerable<(DnsListProvider Provider, string Reply)> hits, int maxHits, double maxWeight, double failValence, double neutralValence)
+    {
+        int returned = 0;
+        double total = 0;
+        var listed = new List<(string, string)>();
+        foreach (var (provider, reply) in hits)
+        {
+            returned++;
+            double w;
+            if (IsLoopbackCode(reply))
+            {
+                if (reply == "127.0.0.1" && !provider.Weights.TryGet("127.0.0.1", out _))
+                {
+                    returned--;
+                    continue;
+                }
+                w = provider.Weights.Match(reply) ?? 0;
+            }
+            else
+            {
+                w = provider.Weights.TryGet("*", out var star) ? star : 0;
+            }
+            listed.Add((provider.Zone, reply));
+            if (w != 0) total += w;
+            else returned--;
+        }
+        if (listed.Count == 0) return DnsListVerdict.Pass;
+        if (returned >= maxHits && total == 0 || total >= maxWeight)
+            return new DnsListVerdict(DnsListOutcome.Failed, total != 0 ? Math.Truncate(total) : failValence, total, listed);
+        if (returned > 0)
+            return new DnsListVerdict(DnsListOutcome.Neutral, total != 0 ? Math.Truncate(total) : neutralValence, total, listed);
+        return DnsListVerdict.Pass with { ListedBy = listed };
+    }
+
+    private static bool IsLoopbackCode(string reply) =>
+        reply.StartsWith("127.", StringComparison.Ordinal) && IPAddress.TryParse(reply, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
+
+    /// <summary>RBLError with RBLLISTED replaced by the listing zones.</summary>
+    public static string Reply(string template, DnsListVerdict v) =>
+        template.Replace("RBLLISTED", string.Join(' ', v.ListedBy.Select(l => l.Zone)), StringComparison.Ordinal);
+
+    internal static string Format(double d) => d.ToString(CultureInfo.InvariantCulture);
+}

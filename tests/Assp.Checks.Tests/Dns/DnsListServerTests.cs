@@ -1,0 +1,118 @@
+using System.Net;
+using Assp.Checks.Dns;
+using Assp.Dns;
+using Assp.Mime.Uris;
+
+namespace Assp.Checks.Tests.Dns;
+
+/// <summary>The list engines against a real nsd serving DNSBL, bitmask, DNSWL, URIBL and backscatter zones.</summary>
+public sealed class DnsListServerTests : IDisposable
+{
+    private readonly NsdServer _nsd;
+    private readonly DnsResolver _resolver;
+
+    public DnsListServerTests()
+    {
+        var zones = new Dictionary<string, string>
+        {
+            // 192.0.2.10 is listed with the three classic codes; 192.0.2.6 in the bitmask zone with 127.0.0.6.
+            ["bl.test"] = NsdServer.Zone("bl.test", "10.2.0.192 IN A 127.0.0.2\n10.2.0.192 IN A 127.0.0.4\n20.2.0.192 IN A 127.0.0.10"),
+            ["bl2.test"] = NsdServer.Zone("bl2.test", "10.2.0.192 IN A 127.0.0.4"),
+            ["bm.test"] = NsdServer.Zone("bm.test", "6.2.0.192 IN A 127.0.0.6\n2.2.0.192 IN A 127.0.0.2"),
+            ["list.dnswl.org.test"] = NsdServer.Zone("list.dnswl.org.test", "30.2.0.192 IN A 127.0.5.3\n31.2.0.192 IN A 127.0.5.0"),
+            ["uribl.test"] = NsdServer.Zone("uribl.test", "spammy.com IN A 127.0.0.2\nworse.com IN A 127.0.0.4"),
+            ["bs.test"] = NsdServer.Zone("bs.test", "40.2.0.192 IN A 127.0.0.2"),
+        };
+        _nsd = new NsdServer(zones);
+        _resolver = new DnsResolver(new DnsResolverOptions { Servers = [_nsd.EndPoint], Timeout = TimeSpan.FromSeconds(2), Retransmit = TimeSpan.FromMilliseconds(500) });
+    }
+
+    public void Dispose() => _nsd.Dispose();
+
+    private static DnsblSettings Dnsbl(params string[] providers) =>
+        DnsblSettings.For(TestConfig.Create(("RBLServiceProvider", string.Join('|', providers)), ("RBLmaxreplies", "7"), ("RBLmaxhits", "2"), ("RBLmaxweight", "50")));
+
+    [Fact]
+    public async Task Dnsbl_failed_over_two_providers()
+    {
+        var v = await new DnsblCheck(_resolver).CheckAsync(IPAddress.Parse("192.0.2.10"), Dnsbl("bl.test=>2", "bl2.test=>2"));
+        Assert.Equal((DnsListOutcome.Failed, 50d), (v.Outcome, v.Score));
+        Assert.Equal(["bl.test", "bl2.test"], v.ListedBy.Select(l => l.Zone).Order());
+    }
+
+    [Fact]
+    public async Task Dnsbl_neutral_and_cached()
+    {
+        var check = new DnsblCheck(_resolver);
+        var s = Dnsbl("bl.test=>127.0.0.10=>20", "bl2.test=>2");
+        var v = await check.CheckAsync(IPAddress.Parse("192.0.2.20"), s);
+        Assert.Equal((DnsListOutcome.Neutral, 20d), (v.Outcome, v.Score));
+        Assert.True((await check.CheckAsync(IPAddress.Parse("192.0.2.20"), s)).FromCache);
+    }
+
+    [Fact]
+    public async Task Dnsbl_bitmask_zone()
+    {
+        var s = Dnsbl("bm.test=>127.0.0.M2=>25", "bm.test=>127.0.0.M4=>41", "bm.test=>127.0.0.2=>22");
+        var check = new DnsblCheck(_resolver);
+        var six = await check.CheckAsync(IPAddress.Parse("192.0.2.6"), s);
+        Assert.Equal((DnsListOutcome.Failed, 66d), (six.Outcome, six.Score));
+        var two = await check.CheckAsync(IPAddress.Parse("192.0.2.2"), s);
+        Assert.Equal((DnsListOutcome.Neutral, 22d), (two.Outcome, two.Score));
+        Assert.Equal(DnsListOutcome.Pass, (await check.CheckAsync(IPAddress.Parse("192.0.2.99"), s)).Outcome);
+    }
+
+    [Fact]
+    public async Task Dnsbl_noRBL_skips()
+    {
+        var s = DnsblSettings.For(TestConfig.Create(("RBLServiceProvider", "bl.test"), ("noRBL", "192.0.2.0/24")));
+        Assert.Equal(DnsListOutcome.Skipped, (await new DnsblCheck(_resolver).CheckAsync(IPAddress.Parse("192.0.2.10"), s)).Outcome);
+    }
+
+    [Fact]
+    public async Task Dnsbl_silent_provider_is_waited_for_only_until_maxtime()
+    {
+        using var silent = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var slow = new DnsResolver(new DnsResolverOptions { Servers = [(IPEndPoint)silent.Client.LocalEndPoint!], Timeout = TimeSpan.FromSeconds(30) });
+        var s = Dnsbl("bl.test=>1") with { MaxTime = TimeSpan.FromMilliseconds(300) };
+        var v = await new DnsblCheck(slow).CheckAsync(IPAddress.Parse("192.0.2.10"), s);
+        Assert.Equal(DnsListOutcome.Pass, v.Outcome);
+        Assert.True(v.TimedOut);
+    }
+
+    [Fact]
+    public async Task Rwl_whitelists_high_trust()
+    {
+        var s = RwlSettings.For(TestConfig.Create(("RWLServiceProvider", "list.dnswl.org.test"), ("RWLwhitelisting", "1"), ("RWLminhits", "1")));
+        var rwl = new RwlCheck(_resolver);
+        Assert.Equal(RwlStatus.Whitelisted, (await rwl.CheckAsync(IPAddress.Parse("192.0.2.30"), s)).Status);
+        Assert.Equal(RwlStatus.Listed, (await rwl.CheckAsync(IPAddress.Parse("192.0.2.31"), s)).Status);
+        Assert.Equal(RwlStatus.NotListed, (await rwl.CheckAsync(IPAddress.Parse("192.0.2.32"), s)).Status);
+    }
+
+    [Fact]
+    public async Task Uribl_weights_over_domains()
+    {
+        var s = UriblSettings.For(TestConfig.Create(("URIBLServiceProvider", "uribl.test=>127.0.0.2=>2|uribl.test=>127.0.0.4=>3"), ("URIBLmaxweight", "50"),
+            ("URIBLCCTLDS", "co.uk"), ("URIBLwhitelist", "doubleclick.net")));
+        var uribl = new UriblCheck(_resolver);
+        var one = await uribl.CheckAsync(UriExtractor.Extract("see http://www.spammy.com/x and http://ok.example.co.uk/", false), s);
+        Assert.Equal((DnsListOutcome.Neutral, 25d, "spammy.com"), (one.Outcome, one.Score, one.ListedDomain));
+        var two = await uribl.CheckAsync(UriExtractor.Extract("http://spammy.com http://a.worse.com", false), s);
+        Assert.Equal((DnsListOutcome.Neutral, 42d), (two.Outcome, two.Score)); // 25 + 17 < 50: weights decide, not URIBLmaxhits
+        var s2 = s with { Providers = DnsListProviders.Parse(["uribl.test=>1"], 50, 1, 25) };
+        var failed = await new UriblCheck(_resolver).CheckAsync(UriExtractor.Extract("http://spammy.com", false), s2);
+        Assert.Equal((DnsListOutcome.Failed, 50d), (failed.Outcome, failed.Score));
+        Assert.Equal(DnsListOutcome.Pass, (await uribl.CheckAsync(UriExtractor.Extract("http://clean.com", false), s)).Outcome);
+    }
+
+    [Fact]
+    public async Task Backscatter_listing_fails()
+    {
+        var s = BackscatterSettings.For(TestConfig.Create(("BackSctrServiceProvider", "bs.test")));
+        var bs = new BackscatterCheck(_resolver);
+        var v = await bs.CheckAsync(IPAddress.Parse("192.0.2.40"), s);
+        Assert.Equal((DnsListOutcome.Failed, 10d), (v.Outcome, v.Score));
+        Assert.Equal(DnsListOutcome.Pass, (await bs.CheckAsync(IPAddress.Parse("192.0.2.41"), s)).Outcome);
+    }
+}
