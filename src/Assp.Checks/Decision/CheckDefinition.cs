@@ -51,5 +51,14 @@ public static class Checks
     public static readonly CheckDefinition PenaltyExtremeSmtp = new("DoPenaltyExtremeSMTP", "[PenaltyExtreme]", "pbeValencePB",
         WhitelistSwitch: "ExtremeWL", NoProcessingSwitch: "ExtremeNP", ReplyOption: "PenaltyError");
 
-    public static IReadOnlyList<CheckDefinition> All { get; } = [BlackDomain, MessageScore, PenaltyBox, PenaltyExtreme, PenaltyExtremeSmtp];
+    /// <summary>DNSBL on the sending IP (ValidateRBL); RBLWL also checks whitelisted mail.</summary>
+    public static readonly CheckDefinition Dnsbl = new("ValidateRBL", "[DNSBL]", "rblValencePB",
+        TestModeOption: "rblTestMode", LoverList: "rblSpamLovers", WhitelistSwitch: "RBLWL", CollectOption: "RBLFailLog", ReplyOption: "RBLError");
+
+    /// <summary>URIBL on the domains of the message's links (ValidateURIBL).</summary>
+    public static readonly CheckDefinition Uribl = new("ValidateURIBL", "[URIBL]", "uriblValencePB",
+        TestModeOption: "uriblTestMode", LoverList: "uriblSpamLovers", WhitelistSwitch: "URIBLWL", NoProcessingSwitch: "URIBLNP",
+        CollectOption: "URIBLFailLog", ReplyOption: "URIBLError", LocalSwitch: "URIBLLocal");
+
+    public static IReadOnlyList<CheckDefinition> All { get; } = [BlackDomain, MessageScore, PenaltyBox, PenaltyExtreme, PenaltyExtremeSmtp, Dnsbl, Uribl];
 }

@@ -94,6 +94,13 @@ public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputatio
     /// The scores a weighted-regex hit adds: a weight of at most 6 (either sign) multiplies the check's message
     /// valence, a larger one is the message score itself; the IP score keeps the valence's IP/message proportion.
     /// </summary>
+    /// <summary>A message score with the IP share of the valence's IP/message proportion (weighted DNS-list results).</summary>
+    public static (double Message, double Ip) Proportional(ConfigSnapshot cfg, string valenceOption, double message)
+    {
+        var (m, i) = cfg.GetValence(valenceOption);
+        return (message, m == 0 ? message : Math.Truncate(message * i / m));
+    }
+
     public static (double Message, double Ip) WeightedScore(ConfigSnapshot cfg, string valenceOption, double weight)
     {
         var (m, i) = cfg.GetValence(valenceOption);
@@ -107,7 +114,7 @@ public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputatio
     /// also scores and then decides as ASSP's thisIsSpam does. Returns the verdict for the phase.
     /// </summary>
     public Verdict Hit(CheckDefinition check, ConfigSnapshot cfg, MessageState st, IPAddress? ip, string reason, Action<string>? log = null,
-        (double Message, double Ip)? score = null, bool done = false)
+        (double Message, double Ip)? score = null, bool done = false, string? reply = null)
     {
         var mode = EffectiveMode(check, cfg, st);
         st.Prepend.Clear().Append(check.Tag);
@@ -128,7 +135,7 @@ public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputatio
         }
         string? testMode = mode == CheckMode.TestMode || InTestMode(check, cfg) ? "testmode" : null;
         var collect = check.CollectOption is null ? CollectTarget.Spam : (CollectTarget)cfg.GetChoice(check.CollectOption);
-        var verdict = ThisIsSpam(cfg, st, reason, collect, ReplyTemplate(cfg, check.ReplyOption), testMode, st.AllLove(check.LoverList), log, done);
+        var verdict = ThisIsSpam(cfg, st, reason, collect, reply ?? ReplyTemplate(cfg, check.ReplyOption), testMode, st.AllLove(check.LoverList), log, done);
         st.Reports.Add(new CheckReport(check.Name, verdict.Refuses ? "block" : "tag", m, reason));
         return verdict;
     }

@@ -3,6 +3,7 @@ using System.Text;
 using Assp.Config;
 using Assp.Config.Lists;
 using Assp.Checks.Delaying;
+using Assp.Checks.Dns;
 using Assp.Checks.PenaltyBox;
 using Assp.Mime;
 
@@ -14,17 +15,18 @@ namespace Assp.Checks.Decision;
 /// run at ASSP's points of the SMTP transaction and combined by <see cref="DecisionEngine"/>. Check issues add
 /// their checks to the phases here.
 /// </summary>
-public sealed class DecisionPipeline(DecisionEngine engine) : ICheckPipeline
+public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns = null) : ICheckPipeline
 {
     public DecisionEngine Engine { get; } = engine;
+    public DnsListChecks? Dns { get; } = dns;
 
     public ValueTask<Verdict> RunAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken) => phase switch
     {
         SmtpPhase.Connect => ValueTask.FromResult(Connect(context)),
-        SmtpPhase.MailFrom => ValueTask.FromResult(MailFrom(context)),
+        SmtpPhase.MailFrom => MailFromAsync(context, cancellationToken),
         SmtpPhase.RcptTo => ValueTask.FromResult(RcptTo(context)),
         SmtpPhase.DataHeader => AfterSpamCheckAsync(context, DataHeaderAsync(context, cancellationToken)),
-        SmtpPhase.DataBody => AfterSpamCheckAsync(context, ValueTask.FromResult(DataBody(context))),
+        SmtpPhase.DataBody => AfterSpamCheckAsync(context, DataBodyAsync(context, cancellationToken)),
         SmtpPhase.AfterDelivery => ValueTask.FromResult(AfterDelivery(context)),
         _ => ValueTask.FromResult(Verdict.Pass),
     };
@@ -77,6 +79,27 @@ public sealed class DecisionPipeline(DecisionEngine engine) : ICheckPipeline
             return Verdict.TempFail(delay.Reply ?? IpPenaltyBox.DelayIpReply, delay.Reason ?? "DelayIP");
         }
         return Verdict.Pass;
+    }
+
+    private async ValueTask<Verdict> MailFromAsync(IMailContext ctx, CancellationToken ct)
+    {
+        var verdict = MailFrom(ctx);
+        var st = ctx.CheckState.Message;
+        var cfg = ctx.Config;
+        // RWL/DNSWL: a trusted IP skips the IP-based checks; with RWLwhitelisting a highly trusted one is whitelisted.
+        if (Dns is { } dns && cfg.GetBool("ValidateRWL") && !st.RelayOk && !st.IsIsp && !DecisionEngine.IsPrivate(ctx.RemoteAddress))
+        {
+            var rwl = await dns.Rwl.CheckAsync(ctx.RemoteAddress, RwlSettings.For(cfg), ct).ConfigureAwait(false);
+            if (rwl.Status is RwlStatus.Trusted or RwlStatus.Whitelisted)
+            {
+                st.RwlOk = true;
+                if (rwl.Status == RwlStatus.Whitelisted) st.Whitelisted ??= "RWL";
+                var text = string.Join("; ", rwl.ListedBy.Select(l => $"{l.Zone}<-{l.Reply}"));
+                ctx.Log($"[RWL] {ctx.RemoteAddress} is in RWL ({text}), trust {rwl.Trust}");
+                if (cfg.GetBool("AddRWLHeader")) st.AddHeader($"X-Assp-Received-RWL: lookup passed (trust: {rwl.Trust}) {text}");
+            }
+        }
+        return verdict;
     }
 
     private Verdict MailFrom(IMailContext ctx)
@@ -343,6 +366,30 @@ public sealed class DecisionPipeline(DecisionEngine engine) : ICheckPipeline
             if (verdict.Refuses) return verdict;
         }
 
+        if (Dns is { } dns && DecisionEngine.Applies(Checks.Dnsbl, cfg, st) && !st.RwlOk && !DecisionEngine.IsPrivate(ip) && !(st.IsIsp && st.OriginalIp is null))
+        {
+            var listed = await dns.Dnsbl.CheckAsync(ip, DnsblSettings.For(cfg), ct).ConfigureAwait(false);
+            if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral && cfg.GetBool("AddRBLHeader"))
+                st.AddHeader($"X-Assp-DNSBL: {(listed.Outcome == DnsListOutcome.Failed ? "failed" : "neutral")} ({ip} listed in {listed.ListedText})");
+            if (listed.Outcome == DnsListOutcome.Failed)
+            {
+                var verdict = Engine.Hit(Checks.Dnsbl, cfg, st, ip, $"DNSBL: failed, {ip} listed in {listed.ListedText}", ctx.Log,
+                    DecisionEngine.Proportional(cfg, "rblValencePB", listed.Score), reply: DnsblCheck.Reply(cfg["RBLError"], listed));
+                if (verdict.Refuses) return verdict;
+            }
+            else if (listed.Outcome == DnsListOutcome.Neutral)
+            {
+                var reason = $"DNSBL: neutral, {ip} listed in {listed.ListedText}";
+                ctx.Log($"[DNSBL] {reason}");
+                if (Checks.Dnsbl.ConfiguredMode(cfg) != CheckMode.Monitor)
+                {
+                    var (m, i) = DecisionEngine.Proportional(cfg, "rblnValencePB", listed.Score);
+                    Engine.AddPenalty(cfg, st, ip, m, i, reason, 0, ctx.Log, "rblnValencePB");
+                }
+                st.Reports.Add(new CheckReport(Checks.Dnsbl.Name, "neutral", listed.Score, reason));
+            }
+        }
+
         if (cfg.GetBool("WhitelistOnly") && st.Whitelisted is null && st.NoProcessing is null)
         {
             st.Prepend.Clear().Append("[WhitelistOnly]");
@@ -443,6 +490,46 @@ public sealed class DecisionPipeline(DecisionEngine engine) : ICheckPipeline
             st.SpamLover = 3;
             ctx.Log($"SpamLoversRe ({where}) found '{lover}' - spamlovers");
         }
+    }
+
+    private async ValueTask<Verdict> DataBodyAsync(IMailContext ctx, CancellationToken ct)
+    {
+        var cfg = ctx.Config;
+        var st = ctx.CheckState.Message;
+        if (!st.Transparent && Dns is { } dns && st.Parsed is { } parsed && DecisionEngine.Applies(Checks.Uribl, cfg, st)
+            && (!st.IsIsp || cfg.GetBool("URIBLISP")) && UriblSettings.For(cfg) is { Providers.Count: > 0 } settings)
+        {
+            var uris = parsed.TextParts.SelectMany(p => p.GetText() is { } text
+                ? Assp.Mime.Uris.UriExtractor.Extract(text, p.ContentType.MediaSubtype.Equals("html", StringComparison.OrdinalIgnoreCase))
+                : []).ToList();
+            if (uris.Count > 0)
+            {
+                var ip = st.ScoredIp ?? ctx.RemoteAddress;
+                var listed = await dns.Uribl.CheckAsync(uris, settings, ct).ConfigureAwait(false);
+                var zones = string.Join(' ', listed.ListedBy.Select(l => l.Zone).Distinct());
+                if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral && cfg.GetBool("AddURIBLHeader"))
+                    st.AddHeader($"X-Assp-URIBL: {(listed.Outcome == DnsListOutcome.Failed ? "failed" : "neutral")} ({listed.ListedDomain} listed in {zones})");
+                if (listed.Outcome == DnsListOutcome.Failed)
+                {
+                    var verdict = Engine.Hit(Checks.Uribl, cfg, st, ip, $"URIBL: failed, {listed.ListedDomain} listed in {zones}", ctx.Log,
+                        DecisionEngine.Proportional(cfg, "uriblValencePB", listed.Score), done: true,
+                        reply: cfg["URIBLError"].Replace("URIBLNAME", zones, StringComparison.Ordinal));
+                    if (verdict.Refuses) return verdict;
+                }
+                else if (listed.Outcome == DnsListOutcome.Neutral)
+                {
+                    var reason = $"URIBL: neutral, {listed.ListedDomain} listed in {zones}";
+                    ctx.Log($"[URIBL] {reason}");
+                    if (Checks.Uribl.ConfiguredMode(cfg) != CheckMode.Monitor)
+                    {
+                        var (m, i) = DecisionEngine.Proportional(cfg, "uriblnValencePB", listed.Score);
+                        Engine.AddPenalty(cfg, st, ip, m, i, reason, 0, ctx.Log, "uriblnValencePB");
+                    }
+                    st.Reports.Add(new CheckReport(Checks.Uribl.Name, "neutral", listed.Score, reason));
+                }
+            }
+        }
+        return DataBody(ctx);
     }
 
     private Verdict DataBody(IMailContext ctx)

@@ -43,6 +43,8 @@ public sealed class MessageState
     public bool PenaltyWhite { get; set; }
     public string? AddressedToSpamBucket { get; set; }
     public bool NoCollect { get; set; }
+    /// <summary>An RWL/DNSWL vouched for the IP: the IP-based checks are skipped (ASSP's rwlok).</summary>
+    public bool RwlOk { get; set; }
     /// <summary>Recipients so far on the noProcessing list (every one must be for noprocessing by recipient).</summary>
     public int NpRecipients { get; set; }
     public int HaterCount { get; set; }

@@ -1,0 +1,98 @@
+using Assp.Checks.Decision;
+using Assp.Checks.Dns;
+using Assp.Checks.Tests.Decision;
+using Assp.Dns;
+
+namespace Assp.Checks.Tests.Dns;
+
+/// <summary>DNSBL, RWL and URIBL as the decision pipeline runs them, against a real nsd.</summary>
+public sealed class DnsPipelineTests : IDisposable
+{
+    private readonly NsdServer _nsd;
+    private readonly DnsListChecks _dns;
+
+    public DnsPipelineTests()
+    {
+        _nsd = new NsdServer(new Dictionary<string, string>
+        {
+            // 203.0.113.9 (the test client) is listed twice; 203.0.113.20 once (neutral); 203.0.113.30 is in the DNSWL.
+            ["bl.test"] = NsdServer.Zone("bl.test", "9.113.0.203 IN A 127.0.0.2\n20.113.0.203 IN A 127.0.0.10"),
+            ["bl2.test"] = NsdServer.Zone("bl2.test", "9.113.0.203 IN A 127.0.0.4"),
+            ["list.dnswl.org.test"] = NsdServer.Zone("list.dnswl.org.test", "30.113.0.203 IN A 127.0.5.3"),
+            ["uribl.test"] = NsdServer.Zone("uribl.test", "spammy.com IN A 127.0.0.2"),
+        });
+        _dns = new DnsListChecks(new DnsResolver(new DnsResolverOptions { Servers = [_nsd.EndPoint], Timeout = TimeSpan.FromSeconds(2), Retransmit = TimeSpan.FromMilliseconds(500) }));
+    }
+
+    public void Dispose() => _nsd.Dispose();
+
+    private DecisionPipeline Pipeline(FakeIpReputation? pb = null) => new(new DecisionEngine(pb ?? new FakeIpReputation(), new FakeAddressReputation()), _dns);
+
+    private const string Plain = "From: a@sender.example\nTo: user@local.test\nSubject: hi\n\nhello\n";
+
+    [Fact]
+    public async Task ListedTwiceIsRefusedWithRblErrorNamingTheLists()
+    {
+        var pb = new FakeIpReputation();
+        var ctx = new FakeMailContext(TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2")));
+        var (verdict, phase) = await Transaction.RunAsync(Pipeline(pb), ctx, "a@sender.example", ["user@local.test"], Plain);
+        Assert.Equal("DataHeader", phase);
+        Assert.Equal("554 5.7.1 DNS Blacklisted by bl.test bl2.test", string.Join(' ', verdict.Reply!.Split(' ').Take(5).Concat(verdict.Reply.Split(' ').Skip(5).Order())));
+        Assert.Contains(ctx.State.Headers, h => h.StartsWith("X-Assp-DNSBL: failed (203.0.113.9 listed in", StringComparison.Ordinal));
+        Assert.Equal(50, ctx.State.MessageScore);
+        Assert.Equal(50, pb.Black["203.0.113.9"]);
+    }
+
+    [Fact]
+    // (Without DoPenaltyMessage 0 the 50 points would still reach the message score limit, as in ASSP.)
+    public async Task TestModeTagsInsteadAndNeutralOnlyScores()
+    {
+        var ctx = new FakeMailContext(TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"), ("rblTestMode", "1"), ("DoPenaltyMessage", "0")));
+        var (verdict, _) = await Transaction.RunAsync(Pipeline(), ctx, "a@sender.example", ["user@local.test"], Plain);
+        Assert.False(verdict.Refuses);
+        Assert.Contains("X-Assp-Block: NO (testmode)", ctx.State.Headers);
+
+        ctx = new FakeMailContext(TestConfig.Create(("RBLServiceProvider", "bl.test=>127.0.0.10=>20|bl2.test=>2")), "203.0.113.20");
+        (verdict, _) = await Transaction.RunAsync(Pipeline(), ctx, "a@sender.example", ["user@local.test"], Plain);
+        Assert.False(verdict.Refuses);
+        Assert.Equal(20, ctx.State.MessageScore);
+        Assert.Contains(ctx.State.Reports, r => r.Check == "ValidateRBL" && r.Outcome == "neutral");
+    }
+
+    [Fact]
+    public async Task RwlTrustSkipsTheDnsblAndWhitelistsWithRwlWhitelisting()
+    {
+        var cfg = TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"), ("ValidateRWL", "1"), ("RWLServiceProvider", "list.dnswl.org.test"),
+            ("RWLwhitelisting", "1"));
+        var ctx = new FakeMailContext(cfg, "203.0.113.30");
+        var (verdict, _) = await Transaction.RunAsync(Pipeline(), ctx, "a@sender.example", ["user@local.test"], Plain);
+        Assert.False(verdict.Refuses);
+        Assert.True(ctx.State.RwlOk);
+        Assert.Equal("RWL", ctx.State.Whitelisted);
+        Assert.Contains(ctx.State.Headers, h => h.StartsWith("X-Assp-Received-RWL: lookup passed (trust: 3)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task UriblFindsTheListedLinkDomain()
+    {
+        var cfg = TestConfig.Create(("URIBLServiceProvider", "uribl.test"), ("URIBLmaxhits", "1"), ("URIBLmaxweight", "0"));
+        var ctx = new FakeMailContext(cfg, "198.51.100.5");
+        var (verdict, phase) = await Transaction.RunAsync(Pipeline(), ctx, "a@sender.example", ["user@local.test"],
+            "From: a@sender.example\nSubject: deal\nContent-Type: text/html\n\n<a href=\"http://www.spammy.com/buy\">buy</a> and http://fine.example/\n");
+        Assert.Equal("DataBody", phase);
+        Assert.StartsWith("554 5.7.1 Blacklisted by uribl.test", verdict.Reply);
+        Assert.Contains(ctx.State.Headers, h => h == "X-Assp-URIBL: failed (spammy.com listed in uribl.test)");
+    }
+
+    [Fact]
+    public async Task PrivateAndLocalMailAreNotLookedUp()
+    {
+        var cfg = TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"));
+        var lan = new FakeMailContext(cfg, "10.0.0.9");
+        var (verdict, _) = await Transaction.RunAsync(Pipeline(), lan, "a@sender.example", ["user@local.test"], Plain);
+        Assert.False(verdict.Refuses);
+        var local = new FakeMailContext(cfg) { IsAuthenticated = true };
+        (verdict, _) = await Transaction.RunAsync(Pipeline(), local, "me@local.test", ["x@far.example"], Plain);
+        Assert.False(verdict.Refuses);
+    }
+}
