@@ -145,10 +145,9 @@ public static class DecisionBenchmark
     }
 }
 
-/// <summary>Which store the benchmark measures: the instance's embedded store.</summary>
+/// <summary>Which store the benchmark measures: the instance's embedded store (SQLite with its default cache sizes).</summary>
 internal static class StoreFactory
 {
-    public static string Kind => "memory";
-    public static IStore Create(string dir, string name) => s_stores.TryGetValue(name, out var s) ? s : s_stores[name] = new MemoryStore();
-    private static readonly Dictionary<string, IStore> s_stores = [];
+    public static string Kind => "SQLite (data/assp.db, default hot cache)";
+    public static IStore Create(string dir, string name) => new SqliteStore(new SqliteStoreOptions { Path = Path.Combine(dir, name, "assp.db") });
 }

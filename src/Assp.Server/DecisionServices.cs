@@ -1,4 +1,5 @@
 using Assp.Checks.Decision;
+using Assp.Checks.Dns;
 using Assp.Checks.PenaltyBox;
 using Assp.Config;
 using Assp.Config.Logging;
@@ -17,28 +18,28 @@ internal sealed class DecisionServices : IDisposable
     public DecisionEngine Engine { get; }
     public DecisionPipeline Pipeline { get; }
 
-    private DecisionServices(IStore store, IIpReputation ip, IAddressReputation addresses, bool readOnly)
+    private DecisionServices(IStore store, IIpReputation ip, IAddressReputation addresses, bool readOnly, DnsListChecks? dns)
     {
         Store = store;
         var tags = new NotSpamTags(store);
         Engine = readOnly
             ? new DecisionEngine(new ReadOnlyIpReputation(ip), new ReadOnlyAddressReputation(addresses), null)
-            : new DecisionEngine(ip, addresses, tags);
-        Pipeline = new DecisionPipeline(Engine);
+            : new DecisionEngine(ip, addresses, tags, new Assp.Checks.Delaying.Greylist(store));
+        Pipeline = new DecisionPipeline(Engine, dns);
     }
-
-    /// <summary>The path of the instance's database file.</summary>
-    public static string StorePath(ConfigSnapshot cfg) => Path.Combine(cfg.BaseDirectory, "data", "assp.db");
 
     public static DecisionServices Open(ConfigSnapshot cfg) => Create(cfg, OpenStore(cfg), readOnly: false);
 
     /// <summary>For the analyzer: the instance's data read, never changed.</summary>
-    public static DecisionServices OpenForAnalysis(ConfigSnapshot cfg) => Create(cfg, OpenStore(cfg), readOnly: true);
+    public static DecisionServices OpenForAnalysis(ConfigSnapshot cfg) =>
+        Create(cfg, File.Exists(SqliteStoreOptions.DefaultPath(cfg.BaseDirectory)) ? OpenStore(cfg) : new MemoryStore(), readOnly: true);
 
-    private static IStore OpenStore(ConfigSnapshot cfg) => new MemoryStore();
+    private static IStore OpenStore(ConfigSnapshot cfg) => SqliteStore.OpenInBase(cfg.BaseDirectory);
 
     private static DecisionServices Create(ConfigSnapshot cfg, IStore store, bool readOnly) =>
-        new(store, new IpPenaltyBox(store), new StoredAddressReputation(store), readOnly);
+        new(store, new IpPenaltyBox(store), new StoredAddressReputation(store), readOnly,
+            // The analyzer works offline: no DNS lists there.
+            readOnly ? null : new DnsListChecks(new Assp.Dns.DnsResolver(DnsClientSettings.FromConfig(cfg))));
 
     /// <summary>The databases' expiry and export jobs on the shared scheduler.</summary>
     public void RegisterJobs(Scheduler scheduler, ConfigManager manager, MailLog log)
@@ -57,6 +58,16 @@ internal sealed class DecisionServices : IDisposable
             if (Engine.IpReputation is IpPenaltyBox box && box.ExportExtreme(manager.Current) is { LogLine: { } line }) log.Write(line);
             return Task.CompletedTask;
         }, "write the extreme IPs to exportExtremeBlack every exportInterval hours");
+        // CleanDelayDBInterval (seconds): greylisting triplets past their wait window and expired tuples go.
+        scheduler.AddOrUpdate("CleanDelayDB", () => Interval(manager.Current["CleanDelayDBInterval"], TimeSpan.FromSeconds(1)), _ =>
+        {
+            if (Engine.Greylist is { } greylist)
+            {
+                var (triplets, tuples) = greylist.Clean(manager.Current);
+                if (triplets + tuples > 0) log.Write($"cleaning delaying database: {triplets} triplets and {tuples} safelisted tuples removed");
+            }
+            return Task.CompletedTask;
+        }, "remove outdated greylisting records every CleanDelayDBInterval seconds");
         // UpdateWhitelist (seconds): whitelist and personal blacklist entries idle for MaxWhitelistDays go.
         scheduler.AddOrUpdate("UpdateWhitelist", () => Interval(manager.Current["UpdateWhitelist"], TimeSpan.FromSeconds(1)), _ =>
         {

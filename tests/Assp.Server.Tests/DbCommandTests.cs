@@ -1,0 +1,64 @@
+namespace Assp.Server.Tests;
+
+/// <summary>`assp db`: ASSP's database files in, counts shown, ASSP's formats out; the analyzer sees imported data.</summary>
+public sealed class DbCommandTests : IDisposable
+{
+    private readonly string _base = Path.Combine(Path.GetTempPath(), "assp-db-" + Guid.NewGuid().ToString("N"));
+
+    public DbCommandTests()
+    {
+        Directory.CreateDirectory(Path.Combine(_base, "pb"));
+        File.WriteAllText(Path.Combine(_base, "assp.cfg"), "blackListedDomains:=friends.example\nDoBlackDomainWL:=0\n");
+        // ASSP's files as an ASSP base folder holds them: key \x02 value per line.
+        File.WriteAllText(Path.Combine(_base, "whitelist"), "\nbuddy@friends.example\u00021767225600\nother@x.example\u00021767225601\n");
+        File.WriteAllText(Path.Combine(_base, "redlist"), "\nauto@x.example\u00021767225600\n");
+        File.WriteAllText(Path.Combine(_base, "pb", "pbdb.black.db"), "\n198.51.100.7\u00021767225600 1767225600 3 75 198.51.100.7 DNSBL\n");
+        File.WriteAllText(Path.Combine(_base, "mail.eml"), "From: buddy@friends.example\r\nTo: me@local.example\r\nSubject: hi\r\n\r\nyo\r\n");
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_base, true); } catch (IOException) { }
+    }
+
+    private async Task<(int Exit, string Out)> Run(params string[] args)
+    {
+        var output = new StringWriter();
+        int exit = await Cli.RunAsync([.. args, "--base", _base], output, new StringWriter());
+        return (exit, output.ToString());
+    }
+
+    [Fact]
+    public async Task ImportStatusAnalyzeExport()
+    {
+        var (exit, text) = await Run("db", "import");
+        Assert.Equal(0, exit);
+        Assert.Contains("whitelist", text);
+        Assert.Contains("pbdb.black.db", text);
+
+        (exit, text) = await Run("db", "status");
+        Assert.Equal(0, exit);
+        Assert.Matches(@"whitelist\s*│\s*2", text);
+        Assert.Matches(@"redlist\s*│\s*1", text);
+
+        // The imported whitelist makes the blacklisted-domain sender whitelisted; DoBlackDomainWL 0 lets it pass.
+        (exit, text) = await Run("analyze", "--json", Path.Combine(_base, "mail.eml"));
+        Assert.Equal(0, exit);
+        Assert.Contains("\"decision\":\"pass\"", text);
+        Assert.Contains("whitelisted", text);
+
+        var export = Path.Combine(_base, "export");
+        (exit, _) = await Run("db", "export", export);
+        Assert.Equal(0, exit);
+        var whitelist = File.ReadAllText(Path.Combine(export, "whitelist"));
+        Assert.Contains("buddy@friends.example\u00021767225600", whitelist);
+    }
+
+    [Fact]
+    public async Task AMissingSourceFolderIsAClearError()
+    {
+        var (exit, text) = await Run("db", "import", "--dbdir", Path.Combine(_base, "nope"));
+        Assert.NotEqual(0, exit);
+        Assert.Contains("nope", text);
+    }
+}
