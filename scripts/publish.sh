@@ -22,7 +22,7 @@ rm -rf "$out"
 mkdir -p "$out"
 echo "Publishing src/Assp.Server as one self-contained file for linux-x64 into $out ..."
 if dotnet publish src/Assp.Server -c Release -r linux-x64 --self-contained \
-     -p:PublishSingleFile=true -p:DebugType=none -o "$out" --nologo >"$log" 2>&1; then
+     -p:PublishSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -p:DebugType=none -o "$out" --nologo >"$log" 2>&1; then
   kind=self-contained
 else
   echo "The self-contained publish failed (most likely the NuGet mirror lacks the linux-x64 runtime pack):"
