@@ -60,5 +60,9 @@ public static class Checks
         TestModeOption: "uriblTestMode", LoverList: "uriblSpamLovers", WhitelistSwitch: "URIBLWL", NoProcessingSwitch: "URIBLNP",
         CollectOption: "URIBLFailLog", ReplyOption: "URIBLError", LocalSwitch: "URIBLLocal");
 
-    public static IReadOnlyList<CheckDefinition> All { get; } = [BlackDomain, MessageScore, PenaltyBox, PenaltyExtreme, PenaltyExtremeSmtp, Dnsbl, Uribl];
+    /// <summary>Bounces from an IP on a DNS backscatter list (DoBackSctr; its drop-down has its own test mode).</summary>
+    public static readonly CheckDefinition Backscatter = new("DoBackSctr", "[BackScatter]", "backsctrValencePB",
+        WhitelistSwitch: "BackWL", NoProcessingSwitch: "BackNP", CollectOption: "BackLog");
+
+    public static IReadOnlyList<CheckDefinition> All { get; } = [BlackDomain, MessageScore, PenaltyBox, PenaltyExtreme, PenaltyExtremeSmtp, Dnsbl, Uribl, Backscatter];
 }

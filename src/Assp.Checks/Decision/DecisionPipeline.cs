@@ -390,6 +390,18 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             }
         }
 
+        // A bounce from an IP known to send backscatter (DoBackSctr).
+        if (Dns is { } bsDns && st.IsBounce && DecisionEngine.Applies(Checks.Backscatter, cfg, st) && !DecisionEngine.IsPrivate(ip)
+            && !ctx.Recipients.Any(r => cfg.GetAddressList("noBackSctrAddresses").Contains(r)) && cfg.GetRegex("noBackSctrRe").Match(headerText) is null)
+        {
+            var listed = await bsDns.Backscatter.CheckAsync(ip, BackscatterSettings.For(cfg), ct).ConfigureAwait(false);
+            if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral)
+            {
+                var verdict = Engine.Hit(Checks.Backscatter, cfg, st, ip, $"backscatter: {ip} listed in {listed.ListedText}", ctx.Log);
+                if (verdict.Refuses) return verdict;
+            }
+        }
+
         if (cfg.GetBool("WhitelistOnly") && st.Whitelisted is null && st.NoProcessing is null)
         {
             st.Prepend.Clear().Append("[WhitelistOnly]");

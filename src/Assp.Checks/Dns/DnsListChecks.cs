@@ -9,4 +9,5 @@ public sealed class DnsListChecks(DnsResolver resolver)
     public DnsblCheck Dnsbl { get; } = new(resolver);
     public RwlCheck Rwl { get; } = new(resolver);
     public UriblCheck Uribl { get; } = new(resolver);
+    public BackscatterCheck Backscatter { get; } = new(resolver);
 }

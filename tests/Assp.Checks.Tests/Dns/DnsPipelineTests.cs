@@ -20,6 +20,7 @@ public sealed class DnsPipelineTests : IDisposable
             ["bl2.test"] = NsdServer.Zone("bl2.test", "9.113.0.203 IN A 127.0.0.4"),
             ["list.dnswl.org.test"] = NsdServer.Zone("list.dnswl.org.test", "30.113.0.203 IN A 127.0.5.3"),
             ["uribl.test"] = NsdServer.Zone("uribl.test", "spammy.com IN A 127.0.0.2"),
+            ["bs.test"] = NsdServer.Zone("bs.test", "40.113.0.203 IN A 127.0.0.2"),
         });
         _dns = new DnsListChecks(new DnsResolver(new DnsResolverOptions { Servers = [_nsd.EndPoint], Timeout = TimeSpan.FromSeconds(2), Retransmit = TimeSpan.FromMilliseconds(500) }));
     }
@@ -82,6 +83,24 @@ public sealed class DnsPipelineTests : IDisposable
         Assert.Equal("DataBody", phase);
         Assert.StartsWith("554 5.7.1 Blacklisted by uribl.test", verdict.Reply);
         Assert.Contains(ctx.State.Headers, h => h == "X-Assp-URIBL: failed (spammy.com listed in uribl.test)");
+    }
+
+    [Fact]
+    public async Task BouncesFromABackscatterSourceAreRefusedOthersPass()
+    {
+        var cfg = TestConfig.Create(("DoBackSctr", "1"), ("BackSctrServiceProvider", "bs.test"));
+        var bounce = new FakeMailContext(cfg, "203.0.113.40");
+        var (verdict, phase) = await Transaction.RunAsync(Pipeline(), bounce, "", ["user@local.test"], "From: MAILER-DAEMON@far.example\nSubject: Undelivered\n\nx\n");
+        Assert.Equal("DataHeader", phase);
+        Assert.StartsWith("554 5.7.1", verdict.Reply);
+        Assert.Equal(10, bounce.State.MessageScore);
+        // The same IP with a real sender is not a bounce; a listed bounce to a noBackSctrAddresses recipient passes.
+        var normal = new FakeMailContext(cfg, "203.0.113.40");
+        (verdict, _) = await Transaction.RunAsync(Pipeline(), normal, "someone@far.example", ["user@local.test"], "Subject: hi\n\nx\n");
+        Assert.False(verdict.Refuses);
+        var exempt = new FakeMailContext(TestConfig.Create(("DoBackSctr", "1"), ("BackSctrServiceProvider", "bs.test"), ("noBackSctrAddresses", "user@local.test")), "203.0.113.40");
+        (verdict, _) = await Transaction.RunAsync(Pipeline(), exempt, "", ["user@local.test"], "Subject: bounce\n\nx\n");
+        Assert.False(verdict.Refuses);
     }
 
     [Fact]
