@@ -277,7 +277,8 @@ public sealed class ServiceTests : IDisposable
         static string[] Tree(string root) => Directory.GetFileSystemEntries(root, "*", SearchOption.AllDirectories)
             .Select(p => Path.GetRelativePath(root, p))
             .Where(p => !p.StartsWith("logs/", StringComparison.Ordinal) && !p.StartsWith("tmp/", StringComparison.Ordinal)
-                && !p.StartsWith("certs/", StringComparison.Ordinal) && p != "files/group_export")   // written by the running proxy
+                && !p.StartsWith("certs/", StringComparison.Ordinal) && !p.StartsWith("data/", StringComparison.Ordinal)
+                && p != "files/group_export")   // written by the running proxy
             .Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(Tree(byRun), Tree(byInit));
 
