@@ -25,7 +25,8 @@ internal sealed class DecisionServices : IDisposable
         Engine = readOnly
             ? new DecisionEngine(new ReadOnlyIpReputation(ip), new ReadOnlyAddressReputation(addresses), null)
             : new DecisionEngine(ip, addresses, tags, new Assp.Checks.Delaying.Greylist(store));
-        Pipeline = new DecisionPipeline(Engine, dns);
+        var services = new CheckServices(store, dns);
+        Pipeline = new DecisionPipeline(Engine, dns, CheckCatalog.Discover(services), services);
     }
 
     public static DecisionServices Open(ConfigSnapshot cfg) => Create(cfg, OpenStore(cfg), readOnly: false);

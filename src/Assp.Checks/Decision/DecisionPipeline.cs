@@ -15,21 +15,48 @@ namespace Assp.Checks.Decision;
 /// run at ASSP's points of the SMTP transaction and combined by <see cref="DecisionEngine"/>. Check issues add
 /// their checks to the phases here.
 /// </summary>
-public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns = null) : ICheckPipeline
+public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns = null, IReadOnlyList<IMessageCheck>? checks = null,
+    CheckServices? services = null) : ICheckPipeline
 {
     public DecisionEngine Engine { get; } = engine;
     public DnsListChecks? Dns { get; } = dns;
+    /// <summary>The check classes run at their phases (see <see cref="CheckCatalog"/>), in ASSP's order.</summary>
+    public IReadOnlyList<IMessageCheck> MessageChecks { get; } = checks ?? [];
+    private readonly CheckServices _services = services ?? new CheckServices(Dns: dns);
+
+    /// <summary>Runs the registered checks of a phase; the first refusal ends the phase.</summary>
+    private async ValueTask<Verdict> RunChecksAsync(SmtpPhase phase, IMailContext ctx, CancellationToken ct)
+    {
+        if (MessageChecks.Count == 0 || ctx.CheckState.Message.Transparent) return Verdict.Pass;
+        CheckContext? context = null;
+        foreach (var check in MessageChecks)
+        {
+            if (check.Phase != phase) continue;
+            context ??= new CheckContext(ctx, Engine, _services);
+            var verdict = await check.RunAsync(context, ct).ConfigureAwait(false);
+            if (verdict.Refuses) return verdict;
+        }
+        return Verdict.Pass;
+    }
 
     public ValueTask<Verdict> RunAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken) => phase switch
     {
-        SmtpPhase.Connect => ValueTask.FromResult(Connect(context)),
+        SmtpPhase.Connect => ThenChecksAsync(SmtpPhase.Connect, context, ValueTask.FromResult(Connect(context)), cancellationToken),
+        SmtpPhase.Helo => RunChecksAsync(SmtpPhase.Helo, context, cancellationToken),
+        SmtpPhase.Auth => RunChecksAsync(SmtpPhase.Auth, context, cancellationToken),
+        SmtpPhase.AfterDelivery => ThenChecksAsync(SmtpPhase.AfterDelivery, context, ValueTask.FromResult(AfterDelivery(context)), cancellationToken),
         SmtpPhase.MailFrom => MailFromAsync(context, cancellationToken),
-        SmtpPhase.RcptTo => ValueTask.FromResult(RcptTo(context)),
+        SmtpPhase.RcptTo => RcptToAsync(context, cancellationToken),
         SmtpPhase.DataHeader => AfterSpamCheckAsync(context, DataHeaderAsync(context, cancellationToken)),
         SmtpPhase.DataBody => AfterSpamCheckAsync(context, DataBodyAsync(context, cancellationToken)),
-        SmtpPhase.AfterDelivery => ValueTask.FromResult(AfterDelivery(context)),
         _ => ValueTask.FromResult(Verdict.Pass),
     };
+
+    private async ValueTask<Verdict> ThenChecksAsync(SmtpPhase phase, IMailContext ctx, ValueTask<Verdict> builtIn, CancellationToken ct)
+    {
+        var verdict = await builtIn.ConfigureAwait(false);
+        return verdict.Refuses ? verdict : await RunChecksAsync(phase, ctx, ct).ConfigureAwait(false);
+    }
 
     private async ValueTask<Verdict> AfterSpamCheckAsync(IMailContext ctx, ValueTask<Verdict> phase)
     {
@@ -99,7 +126,7 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
                 if (cfg.GetBool("AddRWLHeader")) st.AddHeader($"X-Assp-Received-RWL: lookup passed (trust: {rwl.Trust}) {text}");
             }
         }
-        return verdict;
+        return verdict.Refuses ? verdict : await RunChecksAsync(SmtpPhase.MailFrom, ctx, ct).ConfigureAwait(false);
     }
 
     private Verdict MailFrom(IMailContext ctx)
@@ -232,7 +259,19 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             if (cfg.GetDomainList("whiteListedDomains").Matches(from, rcpt)) st.Whitelisted = $"whiteListedDomains '{from}' for {rcpt}";
             else if (Engine.AddressReputation.IsWhitelisted(cfg, from, rcpt)) st.Whitelisted = $"whitelisted sender '{from}'";
         }
-        return Delay(ctx, st, rcpt, npRcpt);
+        st.LastRecipientNoProcessing = npRcpt;
+        return Verdict.Pass;
+    }
+
+    private async ValueTask<Verdict> RcptToAsync(IMailContext ctx, CancellationToken ct)
+    {
+        var verdict = RcptTo(ctx);
+        var st = ctx.CheckState.Message;
+        if (verdict.Refuses || st.Transparent || st.RelayOk) return verdict;
+        verdict = await RunChecksAsync(SmtpPhase.RcptTo, ctx, ct).ConfigureAwait(false);
+        if (verdict.Refuses) return verdict;
+        // Greylisting comes last, as in ASSP: the other recipient checks decide first.
+        return Delay(ctx, st, ctx.Recipients[^1], st.LastRecipientNoProcessing);
     }
 
     /// <summary>ASSP's Delayok: greylisting for this recipient, after the exemptions ASSP grants.</summary>
@@ -345,6 +384,10 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             if (history.ValenceOption is { } valence && history.Action != PenaltyAction.Block)
                 Engine.AddPenalty(cfg, st, ip, valence, history.ScoreReason ?? valence, 1, ctx.Log);
         }
+
+        // The header checks of the check classes (HELO, sender, …), then the IP's extreme history.
+        var headerChecks = await RunChecksAsync(SmtpPhase.DataHeader, ctx, ct).ConfigureAwait(false);
+        if (headerChecks.Refuses) return headerChecks;
 
         // Extreme profiling after the header: the IP's history plus this message.
         if (DecisionEngine.Applies(Checks.PenaltyExtreme, cfg, st) && !st.NoPenaltyBox && !st.PenaltyWhite
@@ -508,6 +551,8 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
     {
         var cfg = ctx.Config;
         var st = ctx.CheckState.Message;
+        var bodyChecks = await RunChecksAsync(SmtpPhase.DataBody, ctx, ct).ConfigureAwait(false);
+        if (bodyChecks.Refuses) return bodyChecks;
         if (!st.Transparent && Dns is { } dns && st.Parsed is { } parsed && DecisionEngine.Applies(Checks.Uribl, cfg, st)
             && (!st.IsIsp || cfg.GetBool("URIBLISP")) && UriblSettings.For(cfg) is { Providers.Count: > 0 } settings)
         {

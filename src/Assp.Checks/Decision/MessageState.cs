@@ -48,6 +48,8 @@ public sealed class MessageState
     /// <summary>Recipients so far on the noProcessing list (every one must be for noprocessing by recipient).</summary>
     public int NpRecipients { get; set; }
     public int HaterCount { get; set; }
+    /// <summary>The last recipient is on the noProcessing list (it is not greylisted).</summary>
+    public bool LastRecipientNoProcessing { get; set; }
     /// <summary>groupSpamLovers: whether the first recipient was a lover (later ones must agree).</summary>
     public bool? LoverGroup { get; set; }
 
