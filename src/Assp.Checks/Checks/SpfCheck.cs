@@ -1,0 +1,79 @@
+using System.Net;
+using Assp.Auth.Spf;
+using Assp.Checks.Decision;
+
+namespace Assp.Checks.Checks;
+
+/// <summary>
+/// ASSP's SPF validation (ValidateSPF) of the envelope sender after the header: fail refuses (or scores, monitors,
+/// tags per mode); the softer results score with their own valences unless their SPF… switch or strictSPFRe makes
+/// them failures; blockstrictSPFRe senders are refused on any failure whatever the mode; pass earns spfpValencePB.
+/// LAN clients are not checked. Adds Received-SPF (AddSPFHeader).
+/// </summary>
+public sealed class SpfCheck(CheckServices services) : IMessageCheck
+{
+    public static readonly CheckDefinition Spf = new("ValidateSPF", "[SPF]", "spfValencePB",
+        TestModeOption: "spfTestMode", LoverList: "spfSpamLovers", WhitelistSwitch: "SPFWL", NoProcessingSwitch: "SPFNP",
+        CollectOption: "SPFFailLog", ReplyOption: "SPFError", LocalSwitch: "SPFLocal");
+
+    public CheckDefinition Definition => Spf;
+    public SmtpPhase Phase => SmtpPhase.DataHeader;
+    public int Order => 60;
+
+    public async ValueTask<Verdict> RunAsync(CheckContext context, CancellationToken cancellationToken)
+    {
+        var cfg = context.Config;
+        var st = context.State;
+        var ip = context.Ip;
+        if (services.Dns is not { } dns || !context.Applies(Spf) || DecisionEngine.IsPrivate(ip)) return Verdict.Pass;
+        var sender = context.Mail.MailFrom ?? "";
+        if (cfg.GetRegex("noSPFRe").Match(sender) is not null) return Verdict.Pass;
+
+        var evaluator = new SpfEvaluator(new DnsResolverSpfDns(dns.Resolver));
+        SpfCheckResult result;
+        try
+        {
+            result = await evaluator.CheckMailFromAsync(ip, sender, context.Mail.Helo, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Verdict.Pass;
+        }
+        var text = result.ResultText;
+        if (cfg.GetBool("AddSPFHeader"))
+            st.AddHeader($"Received-SPF: {text} ({result.Explanation ?? result.Problem ?? "checked by ASSP for .NET"}) client-ip={ip}; envelope-from=<{sender}>; helo={context.Mail.Helo};");
+
+        bool strict = cfg.GetRegex("strictSPFRe").Match(sender) is not null;
+        bool blockStrict = cfg.GetRegex("blockstrictSPFRe").Match(sender) is not null;
+        var (failing, valence) = result.Result switch
+        {
+            SpfResult.Fail => (true, "spfValencePB"),
+            SpfResult.SoftFail => (cfg.GetBool("SPFsoftfail") || strict, "spfsValencePB"),
+            SpfResult.Neutral => (cfg.GetBool("SPFneutral") || strict, "spfnValencePB"),
+            SpfResult.None => (cfg.GetBool("SPFnone"), "spfnonValencePB"),
+            SpfResult.TempError => (cfg.GetBool("SPFqueryerror"), "spfeValencePB"),
+            SpfResult.PermError => (cfg.GetBool("SPFunknown"), "spfuValencePB"),
+            _ => (false, "spfpValencePB"),
+        };
+        var reason = $"SPF {text}: {sender} from {ip}" + (result.Mechanism is { } m ? $" ({m})" : "");
+        if (result.Result == SpfResult.Pass)
+        {
+            context.Engine.AddPenalty(cfg, st, ip, "spfpValencePB", reason, 0, context.Log);
+            return Verdict.Pass;
+        }
+        var reply = cfg["SPFError"].Replace("SPFRESULT", text, StringComparison.Ordinal);
+        if (failing && blockStrict)
+        {
+            // blockstrictSPFRe: these senders (banks, payment services) are refused on any SPF failure.
+            context.Engine.AddPenalty(cfg, st, ip, "spfValencePB", reason, 0, context.Log);
+            st.Prepend.Clear().Append(Spf.Tag);
+            return context.Engine.ThisIsSpam(cfg, st, reason, (CollectTarget)cfg.GetChoice("SPFFailLog"), reply,
+                DecisionEngine.InTestMode(Spf, cfg) ? "testmode" : null, st.AllLove(Spf.LoverList), context.Log);
+        }
+        if (failing)
+            return context.Engine.Hit(Spf, cfg, st, ip, reason, context.Log, reply: reply);   // a failure scores spfValencePB
+        if (Spf.ConfiguredMode(cfg) != CheckMode.Monitor) context.Engine.AddPenalty(cfg, st, ip, valence, reason, 0, context.Log);
+        else context.Log($"[monitoring] ({reason})");
+        return Verdict.Pass;
+    }
+}
