@@ -5,7 +5,7 @@ namespace Assp.LoadBench;
 
 internal enum BenchMode { Compare, Direct, Proxy, Idle }
 
-internal enum SinkKind { SmtpSink, Internal }
+internal enum SinkKind { SmtpSink, Internal, Postfix }
 
 /// <summary>Command-line options of the load benchmark (see <see cref="Usage"/>).</summary>
 internal sealed class BenchOptions
@@ -28,6 +28,7 @@ internal sealed class BenchOptions
     public bool RebuildProxy { get; set; }
     public double ProxyStartTimeoutSeconds { get; set; } = 30;
     public bool ShowProxyOutput { get; set; }
+    public List<KeyValuePair<string, string>> ProxyEnvironment { get; } = [];
     public int Idle { get; set; } = 2000;
     public double IdleHoldSeconds { get; set; } = 3;
     public string? JsonPath { get; set; }
@@ -62,8 +63,10 @@ internal sealed class BenchOptions
           --helo NAME               EHLO name (default loadbench.example.net)
 
         sink
-          --sink smtp-sink|internal Postfix smtp-sink (default; the internal sink when the binary is missing)
-                                    or the in-process C# sink
+          --sink smtp-sink|internal|postfix
+                                    Postfix smtp-sink (default; the internal sink when the binary is missing),
+                                    the in-process C# sink, or a private Postfix instance that queues every
+                                    message and discards it (needs root; the deployment ASSP is made for)
           --smtp-sink-path PATH     default /usr/sbin/smtp-sink
           --sink-port P             listen on 127.0.0.1:P (default: a free port); lets an already running proxy
                                     (--proxy-endpoint) be configured with smtpDestination=127.0.0.1:P beforehand
@@ -78,6 +81,8 @@ internal sealed class BenchOptions
           --rebuild-proxy           build assp even when the dll exists
           --proxy-start-timeout S   wait this long for the proxy's 220 (default 30)
           --show-proxy-output       echo the proxy's console output
+          --proxy-env NAME=VALUE    environment variable for the proxy started here (repeatable), e.g.
+                                    DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0
 
         idle
           --idle N                  connections to hold open (default 2000)
@@ -143,7 +148,8 @@ internal sealed class BenchOptions
                         {
                             "smtp-sink" => SinkKind.SmtpSink,
                             "internal" => SinkKind.Internal,
-                            var v => throw new FormatException($"--sink {v}: expected smtp-sink or internal"),
+                            "postfix" => SinkKind.Postfix,
+                            var v => throw new FormatException($"--sink {v}: expected smtp-sink, internal or postfix"),
                         };
                         break;
                     case "--smtp-sink-path": o.SmtpSinkPath = Value(); break;
@@ -155,6 +161,14 @@ internal sealed class BenchOptions
                     case "--rebuild-proxy": o.RebuildProxy = true; break;
                     case "--proxy-start-timeout": o.ProxyStartTimeoutSeconds = Seconds(arg, Value()); break;
                     case "--show-proxy-output": o.ShowProxyOutput = true; break;
+                    case "--proxy-env":
+                        {
+                            string v = Value();
+                            int eqSign = v.IndexOf('=', StringComparison.Ordinal);
+                            if (eqSign <= 0) throw new FormatException($"--proxy-env {v}: expected NAME=VALUE");
+                            o.ProxyEnvironment.Add(new(v[..eqSign], v[(eqSign + 1)..]));
+                            break;
+                        }
                     case "--idle": o.Idle = Int(arg, Value(), 1); break;
                     case "--idle-hold": o.IdleHoldSeconds = Seconds(arg, Value()); break;
                     case "--json": o.JsonPath = Value(); break;

@@ -44,7 +44,7 @@ internal sealed class ChildProcess : IAsyncDisposable
     /// smtp-sink -c rewrites its counter line with CR).
     /// </summary>
     public static ChildProcess Start(string label, string file, IEnumerable<string> args, string? workingDirectory = null,
-        bool echo = false, Action<string>? onLine = null)
+        bool echo = false, Action<string>? onLine = null, IEnumerable<KeyValuePair<string, string>>? environment = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -57,6 +57,7 @@ internal sealed class ChildProcess : IAsyncDisposable
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in environment ?? []) psi.Environment[name] = value;
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + file);
         var child = new ChildProcess(label, p, echo, onLine);
         Live.TryAdd(child, 0);
@@ -138,6 +139,9 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     /// <summary>Sends SIGTERM to a process.</summary>
     public static void Terminate(int pid) => _ = SysKill(pid, SIGTERM);
+
+    /// <summary>Sends SIGKILL to a process.</summary>
+    public static void Kill(int pid) => _ = SysKill(pid, SIGKILL);
 
     /// <summary>
     /// SIGTERM to the process and everything it started, up to <paramref name="grace"/> for them to exit, then

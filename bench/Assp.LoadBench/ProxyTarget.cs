@@ -66,7 +66,8 @@ internal sealed class ProxyTarget : IAsyncDisposable
             bool simple = expanded.IndexOfAny([';', '&', '|', '\n', '(', '`']) < 0;
             description = expanded;
             log.WriteLine($"proxy: starting /bin/sh -c '{(simple ? "exec " : "")}{expanded}'");
-            child = ChildProcess.Start("proxy", "/bin/sh", ["-c", (simple ? "exec " : "") + expanded], echo: o.ShowProxyOutput);
+            child = ChildProcess.Start("proxy", "/bin/sh", ["-c", (simple ? "exec " : "") + expanded], echo: o.ShowProxyOutput,
+                environment: o.ProxyEnvironment);
         }
         else
         {
@@ -87,9 +88,9 @@ internal sealed class ProxyTarget : IAsyncDisposable
             // assp turns away sessions beyond maxSMTPSessions (default 64, at most 999, 0 = no limit) with a 421.
             int sessions = (o.Mode == BenchMode.Idle ? o.Idle : o.Connections) + 16;
             if (sessions > 64) args.AddRange(["--set", $"maxSMTPSessions={(sessions <= 999 ? sessions : 0)}"]);
-            description = "dotnet " + string.Join(' ', args);
+            description = string.Concat(o.ProxyEnvironment.Select(e => $"{e.Key}={e.Value} ")) + "dotnet " + string.Join(' ', args);
             log.WriteLine($"proxy: starting {description}");
-            child = ChildProcess.Start("assp", "dotnet", args, echo: o.ShowProxyOutput);
+            child = ChildProcess.Start("assp", "dotnet", args, echo: o.ShowProxyOutput, environment: o.ProxyEnvironment);
         }
 
         string? why = await Net.WaitForGreetingAsync(endPoint, timeout, () => child.HasExited ? "exited" : null, ct).ConfigureAwait(false);

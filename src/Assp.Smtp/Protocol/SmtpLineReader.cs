@@ -92,6 +92,46 @@ public sealed class SmtpLineReader : IDisposable
         }
     }
 
+    /// <summary>The bytes received and not yet consumed, for bulk reading (message data); valid until the next read.</summary>
+    public ReadOnlySpan<byte> BufferedSpan => _buffer.AsSpan(_start, _end - _start);
+
+    /// <summary>Marks bytes of <see cref="BufferedSpan"/> as consumed.</summary>
+    public void Consume(int count)
+    {
+        if ((uint)count > (uint)(_end - _start)) throw new ArgumentOutOfRangeException(nameof(count));
+        _start += count;
+    }
+
+    /// <summary>Grows the buffer to at least size bytes (message data comes in larger reads).</summary>
+    public void EnsureCapacity(int size)
+    {
+        if (_buffer.Length < size) Grow(size);
+    }
+
+    /// <summary>Goes back to a buffer of about size bytes when what is left unread fits (an idle session keeps little).</summary>
+    public void TrimCapacity(int size)
+    {
+        int left = _end - _start;
+        if (_buffer.Length <= 2 * size || left > size) return;
+        var smaller = ArrayPool<byte>.Shared.Rent(size);
+        Buffer.BlockCopy(_buffer, _start, smaller, 0, left);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = smaller;
+        _start = 0;
+        _end = left;
+    }
+
+    /// <summary>Reads at least one more byte into the buffer behind what is left unconsumed; false at the end of the stream.</summary>
+    public async ValueTask<bool> FillAsync(CancellationToken cancellationToken)
+    {
+        Compact();
+        if (_end == _buffer.Length) Grow(_buffer.Length * 2);
+        int read = await _stream.ReadAsync(_buffer.AsMemory(_end, _buffer.Length - _end), cancellationToken).ConfigureAwait(false);
+        if (read == 0) return false;
+        _end += read;
+        return true;
+    }
+
     private void Compact()
     {
         if (_start == 0) return;

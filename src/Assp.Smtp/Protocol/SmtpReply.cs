@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 
 namespace Assp.Smtp.Protocol;
@@ -22,6 +23,7 @@ public sealed class SmtpReply
     /// <summary>The reply as it goes on the wire: "250-a", "250 b", each line ending in CRLF.</summary>
     public string ToWire()
     {
+        if (Lines.Count == 1) return string.Create(CultureInfo.InvariantCulture, $"{Code} {Lines[0]}\r\n");
         var sb = new StringBuilder();
         for (int i = 0; i < Lines.Count; i++)
         {

@@ -20,20 +20,42 @@ public sealed class MessageBuffer : IDisposable
     public long Length => _file?.Length ?? _memory!.Length;
     public bool IsOnDisk => _file is not null;
 
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    /// <summary>
+    /// Appends data. Synchronous: in memory it is a copy, and past the bound the file takes it through its own
+    /// 64 KiB buffer, so the disk is written in large blocks.
+    /// </summary>
+    public void Write(ReadOnlySpan<byte> data)
     {
         if (_file is null && _memory!.Length + data.Length > _memoryLimit)
         {
             Directory.CreateDirectory(_tempFolder);
             _file = new FileStream(Path.Combine(_tempFolder, $"msg-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew, FileAccess.ReadWrite,
-                FileShare.Read, 65536, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
-            _memory.Position = 0;
-            await _memory.CopyToAsync(_file, cancellationToken).ConfigureAwait(false);
+                FileShare.Read, 65536, FileOptions.DeleteOnClose);
+            _file.Write(_memory.GetBuffer(), 0, (int)_memory.Length);
             _memory.Dispose();
             _memory = null;
         }
-        if (_file is not null) await _file.WriteAsync(data, cancellationToken).ConfigureAwait(false);
-        else _memory!.Write(data.Span);
+        if (_file is not null) _file.Write(data);
+        else _memory!.Write(data);
+    }
+
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Write(data.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The whole message when it is held in memory (no copy); false when it is on disk.</summary>
+    public bool TryGetMemory(out ReadOnlyMemory<byte> message)
+    {
+        if (_file is not null)
+        {
+            message = default;
+            return false;
+        }
+        message = _memory!.GetBuffer().AsMemory(0, (int)_memory.Length);
+        return true;
     }
 
     /// <summary>A fresh read-only view from the start; several may be open one after another.</summary>

@@ -43,6 +43,8 @@ public sealed partial class ProxySession
             return;
         }
         _upstreamEhlo = ehloUpstream ? reply : null;
+        _upstreamPipelining = Offers(_upstreamEhlo, "PIPELINING");
+        _upstreamChunking = Offers(_upstreamEhlo, "CHUNKING");
         if (!_ctx.Esmtp)
         {
             Queue(ehloUpstream ? "250 OK\r\n" : new SmtpReply(250, [reply.Lines[0]]).ToWire());
@@ -102,8 +104,16 @@ public sealed partial class ProxySession
     /// <summary>maxSize (local and relayed mail) or maxSizeExternal, unless MaxSizeAdr/MaxSizeExternalAdr name this session; 0 is unlimited.</summary>
     private long MaxMessageSize => SizeLimit(_ctx.RelayAllowed ? "maxSize" : "maxSizeExternal", _ctx.RelayAllowed ? "MaxSizeAdr" : "MaxSizeExternalAdr");
 
-    private long SizeLimit(string option, string overrides) =>
-        SizeOverrides.For(_cfg, overrides).Find(_ctx.RemoteAddress, _ctx.MailFrom, _ctx.RecipientList) ?? _cfg.GetLong(option, 0);
+    private long SizeLimit(string option, string overrides)
+    {
+        // Looked up once per session (its configuration snapshot does not change); asked for several times per message.
+        _sizeLimits ??= new Dictionary<string, (SizeOverrides, long)>(StringComparer.Ordinal);
+        if (!_sizeLimits.TryGetValue(option, out var limit))
+            _sizeLimits[option] = limit = (SizeOverrides.For(_cfg, overrides), _cfg.GetLong(option, 0));
+        return limit.Item1.Find(_ctx.RemoteAddress, _ctx.MailFrom, _ctx.RecipientList) ?? limit.Item2;
+    }
+
+    private Dictionary<string, (SizeOverrides, long)>? _sizeLimits;
 
     private async Task StartTlsAsync(string argument, CancellationToken ct)
     {
@@ -339,7 +349,22 @@ public sealed partial class ProxySession
         _refusedMail = null;
     }
 
-    private bool UpstreamPipelines => _upstreamEhlo?.Lines.Skip(1).Any(l => l.Equals("PIPELINING", StringComparison.OrdinalIgnoreCase)) == true;
+    private bool UpstreamPipelines => _upstreamPipelining;
+    private bool _upstreamPipelining;
+    private bool _upstreamChunking;
+
+    /// <summary>Does the MTA's EHLO reply name this extension (the keyword, with or without parameters)?</summary>
+    private static bool Offers(SmtpReply? ehlo, string keyword)
+    {
+        if (ehlo is null) return false;
+        for (int i = 1; i < ehlo.Lines.Count; i++)
+        {
+            var line = ehlo.Lines[i].AsSpan().Trim();
+            int space = line.IndexOf(' ');
+            if ((space < 0 ? line : line[..space]).Equals(keyword, StringComparison.OrdinalIgnoreCase)) return true;
+        }
+        return false;
+    }
 
     /// <summary>Sends a RCPT to the MTA, preceded by a deferred MAIL in the same write; returns the RCPT's reply.</summary>
     private async Task<SmtpReply> RelayRcptAsync(string rcptCommand, CancellationToken ct)

@@ -8,7 +8,7 @@ namespace Assp.Smtp.Session;
 
 public sealed partial class ProxySession
 {
-    private static readonly byte[] CrLf = "\r\n"u8.ToArray();
+    private static readonly SmtpPhase[] s_dataPhases = [SmtpPhase.DataHeader, SmtpPhase.DataBody];
 
     private async Task DataAsync(string argument, CancellationToken ct)
     {
@@ -59,7 +59,7 @@ public sealed partial class ProxySession
             return;
         }
 
-        foreach (var phase in new[] { SmtpPhase.DataHeader, SmtpPhase.DataBody })
+        foreach (var phase in s_dataPhases)
         {
             var verdict = await _pipeline.RunAsync(phase, _ctx, ct).ConfigureAwait(false);
             if (!verdict.Refuses) continue;
@@ -93,50 +93,34 @@ public sealed partial class ProxySession
     /// <summary>Reads the message up to the lone dot: removes dot-stuffing, turns bare LF into CRLF, stops storing past the size limit.</summary>
     private async Task<ReceiveOutcome> ReceiveMessageAsync(MessageBuffer buffer, long limit, CancellationToken ct)
     {
-        bool tooLarge = false;
-        bool atLineStart = true;
-        // One idle timer for the whole message, pushed forward at most once a second (not once per line).
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var receiver = new DataReceiver(buffer, limit);
+        _dataDeadline ??= new ReadDeadline(ct);
         var timeout = IdleTimeout;
-        idle.CancelAfter(timeout);
-        long lastReset = Environment.TickCount64;
-        while (true)
+        // Larger reads while the message comes in; the session goes back to its small buffer afterwards.
+        _reader.EnsureCapacity(DataReadBuffer);
+        try
         {
-            LineResult line;
-            if (Environment.TickCount64 - lastReset > 1000)
+            while (true)
             {
-                idle.CancelAfter(timeout);
-                lastReset = Environment.TickCount64;
+                _reader.Consume(receiver.Scan(_reader.BufferedSpan));
+                if (receiver.Ended) return receiver.TooLarge ? ReceiveOutcome.TooLarge : ReceiveOutcome.Complete;
+                // The idle limit counts from the last read, not from the start of the message.
+                if (!await _reader.FillAsync(_dataDeadline.Start(timeout)).ConfigureAwait(false)) return ReceiveOutcome.Disconnected;
             }
-            try
-            {
-                line = await _reader.ReadLineAsync(MaxDataChunk, allowPartial: true, idle.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                return ReceiveOutcome.Disconnected;
-            }
-            if (line.Status == LineStatus.EndOfStream) return ReceiveOutcome.Disconnected;
-            var bytes = line.Bytes;
-            if (atLineStart && line.Status == LineStatus.Line)
-            {
-                if (bytes.Length == 1 && bytes.Span[0] == '.') return tooLarge ? ReceiveOutcome.TooLarge : ReceiveOutcome.Complete;
-            }
-            if (atLineStart && bytes.Length > 0 && bytes.Span[0] == '.') bytes = bytes[1..];
-            bool complete = line.Status == LineStatus.Line;
-            if (!tooLarge)
-            {
-                long after = buffer.Length + bytes.Length + (complete ? 2 : 0);
-                if (limit > 0 && after > limit) tooLarge = true;
-                else
-                {
-                    await buffer.WriteAsync(bytes, ct).ConfigureAwait(false);
-                    if (complete) await buffer.WriteAsync(CrLf, ct).ConfigureAwait(false);
-                }
-            }
-            atLineStart = complete;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return ReceiveOutcome.Disconnected;
+        }
+        finally
+        {
+            _dataDeadline.Stop();
+            _reader.TrimCapacity(CommandReadBuffer);
         }
     }
+
+    /// <summary>The idle limit while a message comes in; not ended by a graceful stop, so transfers can finish.</summary>
+    private ReadDeadline? _dataDeadline;
 
     /// <summary>Leaves the MTA's transaction clean after a message the proxy refused.</summary>
     private async Task ResetUpstreamTransactionAsync(CancellationToken ct)
@@ -153,23 +137,52 @@ public sealed partial class ProxySession
     }
 
     /// <summary>
-    /// Hands the checked message to the MTA: DATA, our headers, the message dot-stuffed, the final dot. Returns the
-    /// MTA's reply, or null when the MTA failed (the client then gets 451 and the connection closes).
+    /// Hands the checked message to the MTA: our Received line in front, the X-Assp- lines at the end of the header.
+    /// A message in memory goes out in one write: as "BDAT size LAST" with the message when the MTA offers
+    /// CHUNKING (one round trip, nothing to dot-stuff), else after DATA and its 354, dot-stuffed with the final
+    /// dot. A message on disk is streamed after DATA. Returns the MTA's reply, or null when the MTA failed (the
+    /// client then gets 451 and the connection closes).
     /// </summary>
     private async Task<SmtpReply?> DeliverAsync(CancellationToken ct)
     {
         try
         {
-            var go = await _upstream!.CommandAsync("DATA", UpstreamCommandTimeout, ct).ConfigureAwait(false);
-            if (go.Code != 354) return go;
-            var stream = _upstream.DataStream;
-            // Received line, message and final dot go out in as few writes as possible (one for most mail).
-            await using (var message = _ctx.Message!.OpenRead())
+            var message = _ctx.Message!;
+            var prefix = _ctx.CheckState.Message.SubjectPrefix;
+            var subjectPrefix = prefix.Length > 0 ? EncodeSubjectPrefix(prefix) : null;
+            var addition = Encoding.UTF8.GetBytes(AsspHeaders());
+            if (message.TryGetMemory(out var stored))
             {
-                var prefix = _ctx.CheckState.Message.SubjectPrefix;
-                await CopyDotStuffedAsync(message, stream, StripOwnHeaders, ct, Encoding.UTF8.GetBytes(AsspHeaders()),
-                    Encoding.UTF8.GetBytes(ReceivedHeader()), withFinalDot: true,
-                    subjectPrefix: prefix.Length > 0 ? EncodeSubjectPrefix(prefix) : null).ConfigureAwait(false);
+                bool bdat = _upstreamChunking;
+                // DATA goes first: its 354 comes back while the message is put together.
+                if (!bdat) await _upstream!.SendLineAsync("DATA", ct).ConfigureAwait(false);
+                using var output = new PooledOutput(stored.Length + 4096, headroom: bdat ? 32 : 0);
+                output.WriteUtf8(ReceivedHeader());
+                var writer = new OutboundMessage(StripOwnHeaders, addition, subjectPrefix, dotStuff: !bdat);
+                writer.Write(stored.Span, final: true, output);
+                writer.Finish(output, withFinalDot: !bdat, endWithLineEnd: true);
+                if (bdat)
+                {
+                    output.Prepend(Encoding.ASCII.GetBytes($"BDAT {output.WrittenCount.ToString(CultureInfo.InvariantCulture)} LAST\r\n"));
+                }
+                else
+                {
+                    var go = await _upstream!.ReadReplyAsync(UpstreamCommandTimeout, ct).ConfigureAwait(false);
+                    if (go.Code != 354) return go;
+                }
+                await _upstream!.WriteAsync(output.WrittenMemory, ct).ConfigureAwait(false);
+                var reply = await _upstream.ReadReplyAsync(UpstreamDataTimeout, ct).ConfigureAwait(false);
+                if (bdat && !reply.IsSuccess && reply.Code != 421) await AbandonUpstreamBdatAsync(ct).ConfigureAwait(false);
+                return reply;
+            }
+
+            var goOn = await _upstream!.CommandAsync("DATA", UpstreamCommandTimeout, ct).ConfigureAwait(false);
+            if (goOn.Code != 354) return goOn;
+            var stream = _upstream.DataStream;
+            await using (var source = message.OpenRead())
+            {
+                await CopyDotStuffedAsync(source, stream, StripOwnHeaders, ct, addition, Encoding.UTF8.GetBytes(ReceivedHeader()),
+                    withFinalDot: true, subjectPrefix: subjectPrefix).ConfigureAwait(false);
             }
             await stream.FlushAsync(ct).ConfigureAwait(false);
             return await _upstream.ReadReplyAsync(UpstreamDataTimeout, ct).ConfigureAwait(false);
@@ -184,6 +197,23 @@ public sealed partial class ProxySession
         }
     }
 
+    /// <summary>
+    /// After a refused BDAT, MTAs differ in whether the transaction is still open (RFC 3030 leaves it to RSET):
+    /// an RSET makes sure the next MAIL starts clean.
+    /// </summary>
+    private async Task AbandonUpstreamBdatAsync(CancellationToken ct)
+    {
+        try
+        {
+            var reply = await _upstream!.CommandAsync("RSET", UpstreamCommandTimeout, ct).ConfigureAwait(false);
+            if (!reply.IsSuccess) _closing = true;
+        }
+        catch (IOException)
+        {
+            _closing = true;
+        }
+    }
+
     /// <summary>Incoming mail may not bring X-Assp- headers of its own: only this proxy writes them.</summary>
     private bool StripOwnHeaders => !_ctx.RelayAllowed;
 
@@ -191,9 +221,21 @@ public sealed partial class ProxySession
     private string ReceivedHeader()
     {
         var with = (_ctx.Esmtp ? "ESMTP" : "SMTP") + (_ctx.IsTls ? "S" : "") + (_ctx.IsAuthenticated ? "A" : "");
+        return $"Received: from {_ctx.RemoteHostName ?? "unknown"} ([{_ctx.RemoteAddress}] helo={_ctx.Helo})\r\n\tby {MyName} with {with} (ASSP for .NET {SmtpProxyServer.Version});\r\n\t{ReceivedDate()}\r\n";
+    }
+
+    private sealed record DateText(long Second, string Text);
+    private static DateText? s_receivedDate;
+
+    /// <summary>The date of the Received line, formatted once a second rather than once a message.</summary>
+    private static string ReceivedDate()
+    {
+        long second = Environment.TickCount64 / 1000;
+        if (s_receivedDate is { } cached && cached.Second == second) return cached.Text;
         var now = DateTimeOffset.Now;
-        var date = now.ToString("ddd, dd MMM yyyy HH:mm:ss ", CultureInfo.InvariantCulture) + now.ToString("zzz", CultureInfo.InvariantCulture).Replace(":", "");
-        return $"Received: from {_ctx.RemoteHostName ?? "unknown"} ([{_ctx.RemoteAddress}] helo={_ctx.Helo})\r\n\tby {MyName} with {with} (ASSP for .NET {SmtpProxyServer.Version});\r\n\t{date}\r\n";
+        var text = now.ToString("ddd, dd MMM yyyy HH:mm:ss ", CultureInfo.InvariantCulture) + now.ToString("zzz", CultureInfo.InvariantCulture).Replace(":", "");
+        s_receivedDate = new DateText(second, text);
+        return text;
     }
 
     /// <summary>The X-Assp- header lines, added at the end of the message header as ASSP does.</summary>
@@ -224,114 +266,41 @@ public sealed partial class ProxySession
     }
 
     /// <summary>
-    /// Copies the stored message (CRLF lines) to the MTA, dot-stuffing lines that start with '.', and optionally
-    /// leaving out X-Assp- header fields with their continuation lines; headerAddition goes at the end of the header.
+    /// Copies a stored message (CRLF lines) to the MTA in chunks, dot-stuffing lines that start with '.', and
+    /// optionally leaving out X-Assp- header fields with their continuation lines; headerAddition goes at the end of
+    /// the header, prefix in front of everything (see <see cref="OutboundMessage"/>).
     /// </summary>
     internal static async Task CopyDotStuffedAsync(Stream source, Stream target, bool stripAsspHeaders, CancellationToken ct,
         byte[]? headerAddition = null, byte[]? prefix = null, bool withFinalDot = false, byte[]? subjectPrefix = null)
     {
-        bool added = headerAddition is null || headerAddition.Length == 0;
-        bool subjectDone = subjectPrefix is null;
-        using var reader = new SmtpLineReader(source, 64 * 1024 + 2);
+        var writer = new OutboundMessage(stripAsspHeaders, headerAddition, subjectPrefix, dotStuff: true);
         using var output = new PooledOutput(128 * 1024);
         if (prefix is not null) output.Write(prefix);
-        bool lineStart = true, inHeader = true, skipping = false;
-        while (true)
+        // Room for a header line up to MaxPiece that is still waiting for its end, plus a full read behind it.
+        var buffer = ArrayPool<byte>.Shared.Rent(2 * OutboundMessage.MaxPiece);
+        try
         {
-            var line = await reader.ReadLineAsync(MaxDataChunk, allowPartial: true, ct).ConfigureAwait(false);
-            if (line.Status == LineStatus.EndOfStream) break;
-            var bytes = line.Bytes.Span;
-            bool complete = line.Status == LineStatus.Line;
-            if (lineStart && inHeader)
+            int have = 0;
+            while (true)
             {
-                if (bytes.Length == 0)
+                int read = await source.ReadAsync(buffer.AsMemory(have), ct).ConfigureAwait(false);
+                have += read;
+                int used = writer.Write(buffer.AsSpan(0, have), final: read == 0, output);
+                buffer.AsSpan(used, have - used).CopyTo(buffer);
+                have -= used;
+                if (output.WrittenCount >= 64 * 1024)
                 {
-                    inHeader = false;
-                    if (!subjectDone)
-                    {
-                        // ASSP adds a Subject to tag when the message has none.
-                        output.Write("Subject: "u8);
-                        output.Write(subjectPrefix);
-                        output.Write(CrLf);
-                        subjectDone = true;
-                    }
-                    if (!added)
-                    {
-                        output.Write(headerAddition);
-                        added = true;
-                    }
+                    await target.WriteAsync(output.WrittenMemory, ct).ConfigureAwait(false);
+                    output.Clear();
                 }
-                else if (bytes[0] is (byte)' ' or (byte)'\t') { /* continuation: keeps the previous field's fate */ }
-                else skipping = stripAsspHeaders && bytes.Length >= 7 && Ascii.EqualsIgnoreCase(bytes[..7], "X-Assp-"u8);
+                if (read == 0) break;
             }
-            if (!(inHeader && skipping))
-            {
-                if (lineStart && bytes.Length > 0 && bytes[0] == '.') output.Write("."u8);
-                if (!subjectDone && lineStart && inHeader && bytes.Length >= 8 && Ascii.EqualsIgnoreCase(bytes[..8], "Subject:"u8))
-                {
-                    // "Subject: [SPAM] original subject"
-                    output.Write(bytes[..8]);
-                    output.Write(" "u8);
-                    output.Write(subjectPrefix);
-                    var rest = bytes[8..];
-                    if (rest.Length > 0 && rest[0] is not ((byte)' ' or (byte)'\t')) output.Write(" "u8);
-                    bytes = rest;
-                    subjectDone = true;
-                }
-                output.Write(bytes);
-                if (complete) output.Write(CrLf);
-            }
-            lineStart = complete;
-            if (output.WrittenCount >= 64 * 1024)
-            {
-                await target.WriteAsync(output.WrittenMemory, ct).ConfigureAwait(false);
-                output.Clear();
-            }
+            writer.Finish(output, withFinalDot);
+            if (output.WrittenCount > 0) await target.WriteAsync(output.WrittenMemory, ct).ConfigureAwait(false);
         }
-        // A message without a body (no empty line): the additions close its header.
-        if (!subjectDone)
+        finally
         {
-            if (!lineStart) output.Write(CrLf);
-            output.Write("Subject: "u8);
-            output.Write(subjectPrefix);
-            output.Write(CrLf);
-            lineStart = true;
+            ArrayPool<byte>.Shared.Return(buffer);
         }
-        if (!added)
-        {
-            if (!lineStart) output.Write(CrLf);
-            output.Write(headerAddition);
-            lineStart = true;
-        }
-        if (withFinalDot)
-        {
-            if (!lineStart) output.Write(CrLf);
-            output.Write(".\r\n"u8);
-        }
-        if (output.WrittenCount > 0) await target.WriteAsync(output.WrittenMemory, ct).ConfigureAwait(false);
-    }
-
-    /// <summary>A growable output buffer rented from the shared pool (no large allocation per message).</summary>
-    private sealed class PooledOutput(int initial) : IDisposable
-    {
-        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(initial);
-        public int WrittenCount { get; private set; }
-        public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, WrittenCount);
-        public void Clear() => WrittenCount = 0;
-
-        public void Write(ReadOnlySpan<byte> data)
-        {
-            if (WrittenCount + data.Length > _buffer.Length)
-            {
-                var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, WrittenCount + data.Length));
-                _buffer.AsSpan(0, WrittenCount).CopyTo(bigger);
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = bigger;
-            }
-            data.CopyTo(_buffer.AsSpan(WrittenCount));
-            WrittenCount += data.Length;
-        }
-
-        public void Dispose() => ArrayPool<byte>.Shared.Return(_buffer);
     }
 }

@@ -21,7 +21,8 @@ public sealed partial class ProxySession
 {
     // Limits of the protocol itself (RFC 5321 minimums are 512 for commands and 1000 for text lines).
     private const int MaxCommandLength = 2048;
-    private const int MaxDataChunk = 64 * 1024;
+    private const int CommandReadBuffer = 8192;
+    private const int DataReadBuffer = 64 * 1024;
     private const int MaxRecipients = 1000;
     private const int MemoryLimitPerMessage = 1 << 20;
     private static readonly TimeSpan UpstreamCommandTimeout = TimeSpan.FromMinutes(5);
@@ -34,7 +35,9 @@ public sealed partial class ProxySession
     private readonly ConfigSnapshot _cfg;
     private readonly MailLog? _log;
     private readonly ICheckPipeline _pipeline;
-    private readonly StringBuilder _pending = new();
+    // Replies not yet sent, encoded (pipelined commands get theirs in one write).
+    private byte[] _pending = new byte[256];
+    private int _pendingCount;
     private Stream _client;
     private SmtpLineReader _reader;
     private UpstreamConnection? _upstream;
@@ -53,16 +56,23 @@ public sealed partial class ProxySession
         _log = log;
         _pipeline = pipeline;
         _client = new NetworkStream(socket, ownsSocket: true);
-        _reader = new SmtpLineReader(_client);
+        _reader = new SmtpLineReader(_client, CommandReadBuffer);
         _ctx = new SessionContext(cfg, sessionId, (IPEndPoint)socket.RemoteEndPoint!, (IPEndPoint)socket.LocalEndPoint!, listener);
         _ctx.LogSink = Log;
         _ctx.Class = Classify();
         _logAllReplies = cfg.GetChoice("replyLogging") == 2;
+        MyName = cfg["myName"];
+        _idleSeconds = cfg.GetInt("smtpIdleTimeout", 180);
+        _noopIdleSeconds = cfg.GetInt("smtpNOOPIdleTimeout", 0);
     }
 
     private readonly bool _logAllReplies;
 
-    private string MyName => _cfg["myName"];
+    private string MyName { get; }
+
+    // Read once per session: the session keeps its configuration snapshot to the end.
+    private readonly int _idleSeconds;
+    private readonly int _noopIdleSeconds;
 
     private ConnectionClass Classify()
     {
@@ -104,7 +114,9 @@ public sealed partial class ProxySession
             if (_cfg.GetChoice("ConnectionLog") >= 1)
                 Log($"disconnected: session:{_ctx.SessionId} {_ctx.RemoteAddress} - processing time {(DateTime.UtcNow - _started).TotalSeconds:0} seconds");
             _ctx.Message?.Dispose();
-            _idle?.Dispose();
+            _commandDeadline?.Dispose();
+            _commandStop?.Dispose();
+            _dataDeadline?.Dispose();
             if (_upstream is not null) await _upstream.DisposeAsync().ConfigureAwait(false);
             _reader.Dispose();
             try { await _client.DisposeAsync().ConfigureAwait(false); } catch (IOException) { }
@@ -180,51 +192,45 @@ public sealed partial class ProxySession
     }
 
     private int _noopsInARow;
-    private CancellationTokenSource? _idle;
+    private CancellationTokenSource? _commandStop;
+    private ReadDeadline? _commandDeadline;
 
     /// <summary>smtpIdleTimeout, or the shorter smtpNOOPIdleTimeout right after a NOOP (clients that keep a session alive with NOOPs).</summary>
     private TimeSpan IdleTimeout
     {
         get
         {
-            int seconds = _cfg.GetInt("smtpIdleTimeout", 180);
-            int noop = _cfg.GetInt("smtpNOOPIdleTimeout", 0);
-            if (_noopsInARow > 0 && noop > 0 && (seconds <= 0 || noop < seconds)) seconds = noop;
+            int seconds = _idleSeconds;
+            if (_noopsInARow > 0 && _noopIdleSeconds > 0 && (seconds <= 0 || _noopIdleSeconds < seconds)) seconds = _noopIdleSeconds;
             return seconds <= 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(seconds);
         }
     }
 
     private async Task CommandLoopAsync(CancellationToken stopping)
     {
+        // One deadline for every command wait of the session; a graceful stop or an abort ends the wait as well.
+        _commandStop = CancellationTokenSource.CreateLinkedTokenSource(stopping, _stopping);
+        _commandDeadline = new ReadDeadline(_commandStop.Token);
         while (!_closing)
         {
             await FlushIfIdleAsync(stopping).ConfigureAwait(false);
             LineResult line;
+            try
             {
-                // One idle-timeout source per session, reset for each command.
-                if (_idle is null || !_idle.TryReset())
-                {
-                    _idle?.Dispose();
-                    _idle = CancellationTokenSource.CreateLinkedTokenSource(stopping, _stopping);
-                }
-                var idle = _idle;
-                idle.CancelAfter(IdleTimeout);
-                try
-                {
-                    line = await _reader.ReadLineAsync(MaxCommandLength, allowPartial: false, idle.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (_stopping.IsCancellationRequested || stopping.IsCancellationRequested)
-                {
-                    await SendNowAsync($"421 {MyName} Service not available, closing transmission channel\r\n", CancellationToken.None).ConfigureAwait(false);
-                    return;
-                }
-                catch (OperationCanceledException)
-                {
-                    Log($"{_ctx.RemoteAddress} idle timeout after {IdleTimeout.TotalSeconds:0} seconds");
-                    await SendNowAsync("451 Connection timeout, try later\r\n", CancellationToken.None).ConfigureAwait(false);
-                    return;
-                }
+                line = await _reader.ReadLineAsync(MaxCommandLength, allowPartial: false, _commandDeadline.Start(IdleTimeout)).ConfigureAwait(false);
             }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested || stopping.IsCancellationRequested)
+            {
+                await SendNowAsync($"421 {MyName} Service not available, closing transmission channel\r\n", CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                Log($"{_ctx.RemoteAddress} idle timeout after {IdleTimeout.TotalSeconds:0} seconds");
+                await SendNowAsync("451 Connection timeout, try later\r\n", CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            _commandDeadline.Stop();
             if (line.Status == LineStatus.EndOfStream) return;
             if (line.Status == LineStatus.TooLong)
             {
@@ -325,7 +331,9 @@ public sealed partial class ProxySession
 
     private void Queue(string wire)
     {
-        _pending.Append(wire);
+        int max = Encoding.UTF8.GetMaxByteCount(wire.Length);
+        if (_pendingCount + max > _pending.Length) Array.Resize(ref _pending, Math.Max(2 * _pending.Length, _pendingCount + max));
+        _pendingCount += Encoding.UTF8.GetBytes(wire, _pending.AsSpan(_pendingCount));
         // replyLogging 2 ("enabled - all") logs positive replies too; errors are logged where they are sent.
         if (_logAllReplies && wire.Length > 3 && wire[0] is '1' or '2' or '3')
         {
@@ -337,16 +345,16 @@ public sealed partial class ProxySession
     /// <summary>Replies go out when the client has no further pipelined command waiting (RFC 2920).</summary>
     private async Task FlushIfIdleAsync(CancellationToken ct)
     {
-        if (_pending.Length == 0 || _reader.HasBufferedLine) return;
+        if (_pendingCount == 0 || _reader.HasBufferedLine) return;
         await FlushAsync(ct).ConfigureAwait(false);
     }
 
     private async Task FlushAsync(CancellationToken ct)
     {
-        if (_pending.Length == 0) return;
-        var bytes = Encoding.UTF8.GetBytes(_pending.ToString());
-        _pending.Clear();
-        await _client.WriteAsync(bytes, ct).ConfigureAwait(false);
+        if (_pendingCount == 0) return;
+        int count = _pendingCount;
+        _pendingCount = 0;
+        await _client.WriteAsync(_pending.AsMemory(0, count), ct).ConfigureAwait(false);
         await _client.FlushAsync(ct).ConfigureAwait(false);
     }
 

@@ -72,47 +72,83 @@ public sealed class UpstreamConnection : IAsyncDisposable
     private static bool AcceptAnyServerCertificate(object sender, System.Security.Cryptography.X509Certificates.X509Certificate? certificate,
         System.Security.Cryptography.X509Certificates.X509Chain? chain, SslPolicyErrors errors) => true;
 
-    private CancellationTokenSource? _timeout;
-    private CancellationToken _timeoutFor;
+    private ReadDeadline? _deadline;
+    private CancellationToken _deadlineFor;
 
-    /// <summary>One reusable timeout source per connection (a new one per reply costs a timer each time).</summary>
+    /// <summary>One deadline per connection, moved for each reply (a timer armed per reply costs a timer-queue update each time).</summary>
     private CancellationToken Deadline(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (_timeout is null || _timeoutFor != cancellationToken || !_timeout.TryReset())
+        if (_deadline is null || _deadlineFor != cancellationToken)
         {
-            _timeout?.Dispose();
-            _timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            _timeoutFor = cancellationToken;
+            _deadline?.Dispose();
+            _deadline = new ReadDeadline(cancellationToken);
+            _deadlineFor = cancellationToken;
         }
-        _timeout.CancelAfter(timeout);
-        return _timeout.Token;
+        return _deadline.Start(timeout);
     }
 
     public async Task<SmtpReply> ReadReplyAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var token = Deadline(timeout, cancellationToken);
-        var lines = new List<string>();
+        List<string>? lines = null;
         int code = 0;
-        while (true)
+        try
         {
-            var line = await _reader.ReadLineAsync(4096, allowPartial: false, token).ConfigureAwait(false);
-            if (line.Status == LineStatus.EndOfStream) throw new IOException("the MTA closed the connection");
-            if (line.Status != LineStatus.Line) throw new IOException("the MTA sent an over-long reply line");
-            var text = Encoding.UTF8.GetString(line.Bytes.Span);
-            if (text.Length < 3 || !int.TryParse(text.AsSpan(0, 3), out var c)) throw new IOException($"the MTA sent a malformed reply: {Shorten(text)}");
-            if (code != 0 && c != code) throw new IOException("the MTA changed the code inside a multi-line reply");
-            code = c;
-            lines.Add(text.Length > 4 ? text[4..] : "");
-            if (text.Length == 3 || text[3] != '-') return new SmtpReply(code, lines);
-            if (lines.Count > 100) throw new IOException("the MTA sent a reply of more than 100 lines");
+            while (true)
+            {
+                var line = await _reader.ReadLineAsync(4096, allowPartial: false, token).ConfigureAwait(false);
+                if (line.Status == LineStatus.EndOfStream) throw new IOException("the MTA closed the connection");
+                if (line.Status != LineStatus.Line) throw new IOException("the MTA sent an over-long reply line");
+                var bytes = line.Bytes.Span;
+                if (bytes.Length < 3 || !TryParseCode(bytes, out var c)) throw new IOException($"the MTA sent a malformed reply: {Shorten(Encoding.UTF8.GetString(bytes))}");
+                if (code != 0 && c != code) throw new IOException("the MTA changed the code inside a multi-line reply");
+                code = c;
+                var text = bytes.Length > 4 ? Encoding.UTF8.GetString(bytes[4..]) : "";
+                bool last = bytes.Length == 3 || bytes[3] != (byte)'-';
+                // Most replies are one line: no list for them.
+                if (last && lines is null) return new SmtpReply(code, [text]);
+                (lines ??= []).Add(text);
+                if (last) return new SmtpReply(code, lines);
+                if (lines.Count > 100) throw new IOException("the MTA sent a reply of more than 100 lines");
+            }
         }
+        finally
+        {
+            _deadline!.Stop();
+        }
+    }
+
+    /// <summary>The three digits of a reply code (int.TryParse would also take signs and spaces).</summary>
+    private static bool TryParseCode(ReadOnlySpan<byte> bytes, out int code)
+    {
+        code = 0;
+        for (int i = 0; i < 3; i++)
+        {
+            int d = bytes[i] - '0';
+            if ((uint)d > 9) return false;
+            code = code * 10 + d;
+        }
+        return true;
     }
 
     private static string Shorten(string s) => s.Length > 80 ? s[..80] + "..." : s;
 
+    private byte[] _line = new byte[256];
+
+    /// <summary>Sends one command line (CRLF is added); one reused buffer per connection, commands go one at a time.</summary>
     public async Task SendLineAsync(string line, CancellationToken cancellationToken)
     {
-        var bytes = Encoding.UTF8.GetBytes(line + "\r\n");
+        int max = Encoding.UTF8.GetMaxByteCount(line.Length) + 2;
+        if (_line.Length < max) _line = new byte[Math.Max(max, 2 * _line.Length)];
+        int n = Encoding.UTF8.GetBytes(line, _line);
+        _line[n++] = (byte)'\r';
+        _line[n++] = (byte)'\n';
+        await WriteAsync(_line.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends bytes as they are (message data, or several commands at once).</summary>
+    public async Task WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
         await _stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
         await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -145,6 +181,6 @@ public sealed class UpstreamConnection : IAsyncDisposable
         }
         _socket.Dispose();
         _reader.Dispose();
-        _timeout?.Dispose();
+        _deadline?.Dispose();
     }
 }

@@ -1,0 +1,360 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Assp.Config;
+using Assp.Config.Files;
+using Assp.Config.Registry;
+
+namespace Assp.Smtp.Tests;
+
+/// <summary>
+/// The proxy between a test client and a scripted MTA that records exactly what it receives: DATA (dot-stuffed,
+/// after 354) when the MTA does not offer CHUNKING, one "BDAT size LAST" when it does, and what the client is
+/// told when the MTA refuses or fails.
+/// </summary>
+public class DeliveryTests
+{
+    private const string Message = "From: a@client.example\r\nSubject: hello\r\nX-Assp-Spam: forged\r\n\tcontinued\r\n\r\n"
+                                   + "line one\r\n.starts with a dot\r\n..two dots\r\n.\r\nlast\r\n";
+
+    // What the client sends after DATA: dot-stuffed, then the end line.
+    private static string Stuffed(string message) => string.Join("\r\n", message.Split("\r\n").Select(l => l.StartsWith('.') ? "." + l : l));
+
+    [Fact]
+    public async Task Without_chunking_the_message_goes_after_data_dot_stuffed_with_our_headers()
+    {
+        await using var mta = new ScriptedMta(chunking: false);
+        await using var proxy = await Proxy.StartAsync(mta.Port);
+        await using var client = await Client.ConnectAsync(proxy.Port);
+        Assert.Equal(250, (await client.SendMessageAsync(Message)).Code);
+        var got = Assert.Single(mta.Transfers);
+        Assert.Equal("DATA", got.Command);
+        Assert.EndsWith("\r\n.\r\n", got.Raw);
+        var stored = Unstuff(got.Raw[..^3]);
+        AssertForwarded(stored);
+        Assert.Contains("\r\n..starts with a dot\r\n...two dots\r\n..\r\n", got.Raw);
+    }
+
+    [Fact]
+    public async Task With_chunking_the_message_goes_in_one_bdat_of_the_exact_size_not_dot_stuffed()
+    {
+        await using var mta = new ScriptedMta(chunking: true);
+        await using var proxy = await Proxy.StartAsync(mta.Port);
+        await using var client = await Client.ConnectAsync(proxy.Port);
+        var reply = await client.SendMessageAsync(Message);
+        Assert.Equal(250, reply.Code);
+        Assert.Contains("queued as BDAT1", reply.Text);
+        var got = Assert.Single(mta.Transfers);
+        Assert.Equal($"BDAT {Encoding.UTF8.GetByteCount(got.Raw)} LAST", got.Command);
+        AssertForwarded(got.Raw);
+        Assert.Equal(0, mta.PipelinedBytesAfterBdat);
+    }
+
+    [Fact]
+    public async Task A_refused_bdat_reaches_the_client_and_the_mta_transaction_is_reset()
+    {
+        await using var mta = new ScriptedMta(chunking: true) { FinalReply = "554 5.7.1 refused by policy" };
+        await using var proxy = await Proxy.StartAsync(mta.Port);
+        await using var client = await Client.ConnectAsync(proxy.Port);
+        var reply = await client.SendMessageAsync(Message);
+        Assert.Equal(554, reply.Code);
+        Assert.Contains("refused by policy", reply.Text);
+        Assert.Equal("RSET", mta.Commands.SkipWhile(c => !c.StartsWith("BDAT", StringComparison.Ordinal)).Skip(1).First());
+        mta.FinalReply = null;
+        Assert.Equal(250, (await client.SendMessageAsync(Message)).Code);
+        Assert.Equal(2, mta.Transfers.Count);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task An_mta_that_closes_before_its_final_answer_gets_the_client_a_451(bool chunking)
+    {
+        await using var mta = new ScriptedMta(chunking) { CloseInsteadOfFinalReply = true };
+        await using var proxy = await Proxy.StartAsync(mta.Port);
+        await using var client = await Client.ConnectAsync(proxy.Port);
+        Assert.Equal(451, (await client.SendMessageAsync(Message)).Code);
+    }
+
+    [Fact]
+    public async Task A_message_on_disk_is_streamed_after_data_even_when_chunking_is_offered()
+    {
+        await using var mta = new ScriptedMta(chunking: true);
+        await using var proxy = await Proxy.StartAsync(mta.Port, ("maxSize", "0"), ("maxSizeExternal", "0"));
+        await using var client = await Client.ConnectAsync(proxy.Port);
+        var big = Message + string.Concat(Enumerable.Range(0, 30_000).Select(i => $".{i} {new string('x', 40)}\r\n"));
+        Assert.Equal(250, (await client.SendMessageAsync(big)).Code);
+        var got = Assert.Single(mta.Transfers);
+        Assert.Equal("DATA", got.Command);
+        Assert.Equal(Unstuff(got.Raw[..^3])[^(big.Length - Message.Length)..], big[Message.Length..]);
+    }
+
+    [Fact]
+    public async Task Idle_clients_are_cut_off_while_waiting_for_a_command_and_inside_data()
+    {
+        await using var mta = new ScriptedMta(chunking: true);
+        await using var proxy = await Proxy.StartAsync(mta.Port, ("smtpIdleTimeout", "1"));
+        await using (var idle = await Client.ConnectAsync(proxy.Port))
+        {
+            // Busy for longer than the limit in total, but never idle that long.
+            for (int i = 0; i < 4; i++)
+            {
+                await Task.Delay(400);
+                Assert.Equal(250, (await idle.CommandAsync("NOOP")).Code);
+            }
+            Assert.Equal(451, (await idle.ReadReplyAsync()).Code);
+        }
+        await using var half = await Client.ConnectAsync(proxy.Port);
+        Assert.Equal(250, (await half.CommandAsync("MAIL FROM:<a@client.example>")).Code);
+        Assert.Equal(250, (await half.CommandAsync("RCPT TO:<user@example.com>")).Code);
+        Assert.Equal(354, (await half.CommandAsync("DATA")).Code);
+        await half.SendRawAsync("Subject: half\r\n\r\nand then nothing");
+        await Assert.ThrowsAsync<IOException>(() => half.ReadReplyAsync());
+        Assert.Empty(mta.Transfers);
+    }
+
+    /// <summary>Our Received line first, the client's X-Assp header gone, ours at the end of the header, the body as sent.</summary>
+    private static void AssertForwarded(string stored)
+    {
+        Assert.StartsWith("Received: from unknown ([127.0.0.1] helo=client.example)\r\n\tby proxy.test with ESMTP", stored);
+        Assert.DoesNotContain("forged", stored);
+        Assert.DoesNotContain("\tcontinued", stored);
+        int headerEnd = stored.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        Assert.Contains("\r\nX-Assp-ID: proxy.test ", stored[..headerEnd]);
+        Assert.EndsWith("\r\nFrom: a@client.example\r\nSubject: hello\r\n" + stored[(stored.IndexOf("X-Assp-ID", StringComparison.Ordinal))..headerEnd] + "\r\n\r\n"
+                        + "line one\r\n.starts with a dot\r\n..two dots\r\n.\r\nlast\r\n", stored);
+    }
+
+    private static string Unstuff(string wire) => string.Join("\r\n", wire.Split("\r\n").Select(l => l.StartsWith('.') ? l[1..] : l));
+
+    /// <summary>SmtpProxyServer on a free loopback port in front of the MTA, with a fresh base folder.</summary>
+    private sealed class Proxy : IAsyncDisposable
+    {
+        private readonly string _base;
+        private readonly ConfigManager _config;
+        private readonly SmtpProxyServer _server;
+        public int Port { get; }
+
+        private Proxy(string baseDir, ConfigManager config, SmtpProxyServer server, int port)
+        {
+            _base = baseDir;
+            _config = config;
+            _server = server;
+            Port = port;
+        }
+
+        public static Task<Proxy> StartAsync(int mtaPort, params (string Name, string Value)[] settings)
+        {
+            var baseDir = Path.Combine(Path.GetTempPath(), "assp-smtp-test-" + Guid.NewGuid().ToString("N"));
+            int port = FreePort();
+            var values = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["listenPort"] = $"127.0.0.1:{port}",
+                ["smtpDestination"] = $"127.0.0.1:{mtaPort}",
+                ["localDomains"] = "example.com",
+                ["myName"] = "proxy.test",
+                ["DoTLS"] = "0",
+                ["maxSMTPipSessions"] = "0",
+            };
+            foreach (var (name, value) in settings) values[name] = value;
+            BaseFolder.Initialize(baseDir, OptionRegistry.Default, values);
+            var config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(baseDir));
+            var server = new SmtpProxyServer(() => config.Current, null);
+            var problems = server.Start();
+            Assert.Empty(problems);
+            return Task.FromResult(new Proxy(baseDir, config, server, port));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _server.StopAsync(TimeSpan.FromSeconds(2));
+            await _server.DisposeAsync();
+            _config.Dispose();
+            try { Directory.Delete(_base, true); } catch (IOException) { }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>A plain SMTP client: one command, one reply.</summary>
+    private sealed class Client : IAsyncDisposable
+    {
+        private readonly TcpClient _tcp;
+        private readonly Stream _stream;
+        private readonly StreamReader _reader;
+
+        private Client(TcpClient tcp)
+        {
+            _tcp = tcp;
+            _stream = tcp.GetStream();
+            _reader = new StreamReader(_stream, Encoding.Latin1);
+        }
+
+        public static async Task<Client> ConnectAsync(int port)
+        {
+            var tcp = new TcpClient();
+            await tcp.ConnectAsync(IPAddress.Loopback, port);
+            var c = new Client(tcp);
+            Assert.Equal(220, (await c.ReadReplyAsync()).Code);
+            Assert.Equal(250, (await c.CommandAsync("EHLO client.example")).Code);
+            return c;
+        }
+
+        public async Task<(int Code, string Text)> SendMessageAsync(string message)
+        {
+            Assert.Equal(250, (await CommandAsync("MAIL FROM:<a@client.example>")).Code);
+            Assert.Equal(250, (await CommandAsync("RCPT TO:<user@example.com>")).Code);
+            Assert.Equal(354, (await CommandAsync("DATA")).Code);
+            await _stream.WriteAsync(Encoding.Latin1.GetBytes(Stuffed(message) + ".\r\n"));
+            return await ReadReplyAsync();
+        }
+
+        public async Task SendRawAsync(string text) => await _stream.WriteAsync(Encoding.Latin1.GetBytes(text));
+
+        public async Task<(int Code, string Text)> CommandAsync(string line)
+        {
+            await _stream.WriteAsync(Encoding.Latin1.GetBytes(line + "\r\n"));
+            return await ReadReplyAsync();
+        }
+
+        public async Task<(int Code, string Text)> ReadReplyAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            var text = new StringBuilder();
+            while (true)
+            {
+                var line = await _reader.ReadLineAsync(timeout.Token) ?? throw new IOException("closed");
+                text.Append(line).Append('\n');
+                if (line.Length < 4 || line[3] != '-') return (int.Parse(line[..3]), text.ToString());
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try { await _stream.WriteAsync("QUIT\r\n"u8.ToArray()); } catch (IOException) { }
+            _tcp.Dispose();
+        }
+    }
+
+    /// <summary>An MTA that records commands and message data byte for byte.</summary>
+    private sealed class ScriptedMta : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+        private readonly bool _chunking;
+        private int _queued;
+
+        public ScriptedMta(bool chunking)
+        {
+            _chunking = chunking;
+            _listener.Start();
+            _loop = Task.Run(AcceptLoop);
+        }
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+        public string? FinalReply { get; set; }
+        public bool CloseInsteadOfFinalReply { get; init; }
+        public List<string> Commands { get; } = [];
+        public List<(string Command, string Raw)> Transfers { get; } = [];
+        public int PipelinedBytesAfterBdat { get; private set; }
+
+        private async Task AcceptLoop()
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                TcpClient c;
+                try { c = await _listener.AcceptTcpClientAsync(_stop.Token); }
+                catch (OperationCanceledException) { return; }
+                _ = Task.Run(() => Serve(c));
+            }
+        }
+
+        private async Task Serve(TcpClient client)
+        {
+            using (client)
+            {
+                var s = client.GetStream();
+                var input = new List<byte>();
+                var buf = new byte[65536];
+                async Task<bool> Fill()
+                {
+                    int n = await s.ReadAsync(buf, _stop.Token);
+                    input.AddRange(buf.AsSpan(0, n).ToArray());
+                    return n > 0;
+                }
+                async Task<string?> Line()
+                {
+                    while (true)
+                    {
+                        int lf = input.IndexOf((byte)'\n');
+                        if (lf >= 0)
+                        {
+                            var line = Encoding.Latin1.GetString(input.GetRange(0, lf + 1).ToArray()).TrimEnd('\r', '\n');
+                            input.RemoveRange(0, lf + 1);
+                            return line;
+                        }
+                        if (!await Fill()) return null;
+                    }
+                }
+                Task Say(string text) => s.WriteAsync(Encoding.ASCII.GetBytes(text + "\r\n"), _stop.Token).AsTask();
+                async Task<bool> Finish(string command, string raw)
+                {
+                    if (CloseInsteadOfFinalReply) return false;
+                    lock (Transfers) Transfers.Add((command, raw));
+                    await Say(FinalReply ?? $"250 2.0.0 Ok: queued as {(command == "DATA" ? "DATA" : "BDAT")}{Interlocked.Increment(ref _queued)}");
+                    return true;
+                }
+                try
+                {
+                    await Say("220 mta.test ESMTP");
+                    while (await Line() is { } line)
+                    {
+                        lock (Commands) Commands.Add(line);
+                        var verb = line.Split(' ')[0].ToUpperInvariant();
+                        if (verb == "EHLO") await Say("250-mta.test\r\n250-PIPELINING\r\n" + (_chunking ? "250-CHUNKING\r\n" : "") + "250 8BITMIME");
+                        else if (verb == "DATA")
+                        {
+                            await Say("354 go ahead");
+                            var raw = new StringBuilder();
+                            while (await Line() is { } l)
+                            {
+                                raw.Append(l).Append("\r\n");
+                                if (l == ".") break;
+                            }
+                            if (!await Finish(line, raw.ToString())) return;
+                        }
+                        else if (verb == "BDAT")
+                        {
+                            int size = int.Parse(line.Split(' ')[1]);
+                            while (input.Count < size) if (!await Fill()) return;
+                            var raw = Encoding.Latin1.GetString(input.GetRange(0, size).ToArray());
+                            input.RemoveRange(0, size);
+                            PipelinedBytesAfterBdat = input.Count;
+                            if (!await Finish(line, raw)) return;
+                        }
+                        else if (verb == "QUIT")
+                        {
+                            await Say("221 bye");
+                            return;
+                        }
+                        else await Say("250 2.0.0 ok");
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or OperationCanceledException) { }
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+            try { await _loop; } catch (OperationCanceledException) { }
+        }
+    }
+}
