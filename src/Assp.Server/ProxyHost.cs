@@ -90,6 +90,10 @@ public static class ProxyHost
         decisions.RegisterJobs(scheduler, manager, log);
         await using var smtp = new SmtpProxyServer(() => manager.Current, log, decisions.Pipeline);
         var problems = smtp.Start();
+        // ProxyConf forwarders are bound before the privilege drop too (they may use ports below 1024).
+        await using var forwarder = new Assp.Smtp.Forwarding.TcpForwarder(() => manager.Current, log);
+        forwarder.Refresh();
+        manager.Reloaded += (snapshot, _) => forwarder.Refresh();
         if (problems.Count > 0 && smtp.Listeners.Count == 0 && !cfg.GetBool("DisableSMTPNetworking"))
         {
             foreach (var p in problems) await output.WriteLineAsync("error: " + p);
@@ -111,7 +115,8 @@ public static class ProxyHost
             {
                 var c = manager.Current;
                 InstanceFiles.WriteStatus(c.BaseDirectory, new InstanceStatus(Environment.ProcessId, SmtpProxyServer.Version, started, DateTimeOffset.Now,
-                    c.Generation, c.LoadedAt.ToString("u"), smtp.BoundEndPoints.Select(b => $"{b.Definition.Option} {b.EndPoint}").ToList(),
+                    c.Generation, c.LoadedAt.ToString("u"), smtp.BoundEndPoints.Select(b => $"{b.Definition.Option} {b.EndPoint}")
+                        .Concat(forwarder.Bound.Select(f => $"ProxyConf {f.EndPoint}=>{f.Rule.TargetHost}:{f.Rule.TargetPort}")).ToList(),
                     smtp.ActiveSessions, smtp.SessionsTotal, smtp.MessagesDelivered) { Jobs = scheduler.Jobs });
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException or System.Net.Sockets.SocketException)
@@ -134,7 +139,7 @@ public static class ProxyHost
         }
         log.Write($"ASSP for .NET stopping; waiting for {smtp.ActiveSessions} sessions to finish");
         await statusTimer.DisposeAsync();
-        await smtp.StopAsync(TimeSpan.FromSeconds(30));
+        await Task.WhenAll(smtp.StopAsync(TimeSpan.FromSeconds(30)), forwarder.StopAsync(TimeSpan.FromSeconds(30)));
         InstanceFiles.RemovePid(manager.Current);
         try { File.Delete(InstanceFiles.StatusPath(cfg.BaseDirectory)); } catch (IOException) { }
         if (restartReason is null)
