@@ -25,8 +25,27 @@ internal sealed class DecisionServices : IDisposable
         Engine = readOnly
             ? new DecisionEngine(new ReadOnlyIpReputation(ip), new ReadOnlyAddressReputation(addresses), null)
             : new DecisionEngine(ip, addresses, tags, new Assp.Checks.Delaying.Greylist(store));
+        _dns = dns;
         var services = new CheckServices(store, dns);
         Pipeline = new DecisionPipeline(Engine, dns, CheckCatalog.Discover(services), services);
+    }
+
+    private readonly DnsListChecks? _dns;
+
+    /// <summary>The client's PTR name (first answer, checked as a host name) for the Received: line; null without DNS or an answer.</summary>
+    public async Task<string?> ReverseLookupAsync(System.Net.IPAddress address, CancellationToken ct)
+    {
+        if (_dns is null) return null;
+        try
+        {
+            var names = await _dns.Resolver.GetHostNamesAsync(address, ct).ConfigureAwait(false);
+            var name = names.Count > 0 ? names[0].TrimEnd('.') : null;
+            return name is not null && Assp.Config.Registry.ValueSyntax.IsHostName(name) ? name : null;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
     }
 
     public static DecisionServices Open(ConfigSnapshot cfg) => Create(cfg, OpenStore(cfg), readOnly: false);

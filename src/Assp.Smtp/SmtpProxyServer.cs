@@ -31,6 +31,12 @@ public sealed class SmtpProxyServer : IAsyncDisposable
 
     public AuthFailureTracker AuthFailures { get; }
 
+    /// <summary>
+    /// The client's PTR name for our Received: line, looked up when the session starts and used if it has come back
+    /// by delivery (never waited for). Null: no lookup, the line says "unknown".
+    /// </summary>
+    public Func<IPAddress, CancellationToken, Task<string?>>? ReverseLookup { get; init; }
+
     public SmtpProxyServer(Func<ConfigSnapshot> config, MailLog? log, ICheckPipeline? pipeline = null, TimeProvider? time = null)
     {
         _config = config;

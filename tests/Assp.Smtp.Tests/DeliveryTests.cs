@@ -113,6 +113,34 @@ public class DeliveryTests
         Assert.Empty(mta.Transfers);
     }
 
+    [Fact]
+    public async Task The_received_line_names_the_client_by_its_ptr_when_the_lookup_has_answered()
+    {
+        await using var mta = new ScriptedMta(chunking: true);
+        IPAddress? asked = null;
+        await using var proxy = await Proxy.StartAsync(mta.Port, (ip, _) =>
+        {
+            asked = ip;
+            return Task.FromResult<string?>("mail.client.example");
+        });
+        await using var client = await Client.ConnectAsync(proxy.Port);
+        Assert.Equal(250, (await client.SendMessageAsync(Message)).Code);
+        Assert.Equal(IPAddress.Loopback, asked);
+        Assert.StartsWith("Received: from mail.client.example ([127.0.0.1] helo=client.example)\r\n\tby proxy.test with ESMTP",
+            Assert.Single(mta.Transfers).Raw);
+    }
+
+    [Fact]
+    public async Task A_ptr_lookup_that_has_not_answered_is_not_waited_for()
+    {
+        await using var mta = new ScriptedMta(chunking: true);
+        var never = new TaskCompletionSource<string?>();
+        await using var proxy = await Proxy.StartAsync(mta.Port, (_, _) => never.Task);
+        await using var client = await Client.ConnectAsync(proxy.Port);
+        Assert.Equal(250, (await client.SendMessageAsync(Message)).Code);
+        AssertForwarded(Assert.Single(mta.Transfers).Raw);
+    }
+
     /// <summary>Our Received line first, the client's X-Assp header gone, ours at the end of the header, the body as sent.</summary>
     private static void AssertForwarded(string stored)
     {
@@ -143,7 +171,10 @@ public class DeliveryTests
             Port = port;
         }
 
-        public static Task<Proxy> StartAsync(int mtaPort, params (string Name, string Value)[] settings)
+        public static Task<Proxy> StartAsync(int mtaPort, params (string Name, string Value)[] settings) => StartAsync(mtaPort, null, settings);
+
+        public static Task<Proxy> StartAsync(int mtaPort, Func<IPAddress, CancellationToken, Task<string?>>? reverseLookup,
+            params (string Name, string Value)[] settings)
         {
             var baseDir = Path.Combine(Path.GetTempPath(), "assp-smtp-test-" + Guid.NewGuid().ToString("N"));
             int port = FreePort();
@@ -159,7 +190,7 @@ public class DeliveryTests
             foreach (var (name, value) in settings) values[name] = value;
             BaseFolder.Initialize(baseDir, OptionRegistry.Default, values);
             var config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(baseDir));
-            var server = new SmtpProxyServer(() => config.Current, null);
+            var server = new SmtpProxyServer(() => config.Current, null) { ReverseLookup = reverseLookup };
             var problems = server.Start();
             Assert.Empty(problems);
             return Task.FromResult(new Proxy(baseDir, config, server, port));

@@ -221,7 +221,7 @@ public sealed partial class ProxySession
     private string ReceivedHeader()
     {
         var with = (_ctx.Esmtp ? "ESMTP" : "SMTP") + (_ctx.IsTls ? "S" : "") + (_ctx.IsAuthenticated ? "A" : "");
-        return $"Received: from {_ctx.RemoteHostName ?? "unknown"} ([{_ctx.RemoteAddress}] helo={_ctx.Helo})\r\n\tby {MyName} with {with} (ASSP for .NET {SmtpProxyServer.Version});\r\n\t{ReceivedDate()}\r\n";
+        return $"Received: from {ReverseName() ?? "unknown"} ([{_ctx.RemoteAddress}] helo={_ctx.Helo})\r\n\tby {MyName} with {with} (ASSP for .NET {SmtpProxyServer.Version});\r\n\t{ReceivedDate()}\r\n";
     }
 
     private sealed record DateText(long Second, string Text);

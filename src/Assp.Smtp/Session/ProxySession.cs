@@ -68,6 +68,28 @@ public sealed partial class ProxySession
 
     private readonly bool _logAllReplies;
 
+    private Task<string?>? _reverseLookup;
+
+    private void StartReverseLookup(CancellationToken ct)
+    {
+        if (_server.ReverseLookup is not { } lookup) return;
+        try
+        {
+            _reverseLookup = lookup(_ctx.RemoteAddress, ct);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            _reverseLookup = null;
+        }
+    }
+
+    /// <summary>The PTR name if its lookup is done by now; a pending or failed lookup is not waited for.</summary>
+    private string? ReverseName()
+    {
+        if (_ctx.RemoteHostName is null && _reverseLookup is { IsCompletedSuccessfully: true } done) _ctx.RemoteHostName = done.Result;
+        return _ctx.RemoteHostName;
+    }
+
     private string MyName { get; }
 
     // Read once per session: the session keeps its configuration snapshot to the end.
@@ -95,6 +117,7 @@ public sealed partial class ProxySession
     public async Task RunAsync(CancellationToken stopping, CancellationToken abort)
     {
         _stopping = stopping;
+        StartReverseLookup(abort);
         try
         {
             await RunCoreAsync(abort).ConfigureAwait(false);
