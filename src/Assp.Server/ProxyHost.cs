@@ -94,6 +94,9 @@ public static class ProxyHost
         await using var forwarder = new Assp.Smtp.Forwarding.TcpForwarder(() => manager.Current, log);
         forwarder.Refresh();
         manager.Reloaded += (snapshot, _) => forwarder.Refresh();
+        var health = new InstanceHealth(() => manager.Current, smtp, forwarder, decisions.Store, scheduler, () => stopping.IsCancellationRequested);
+        await using var stats = new StatServer(() => manager.Current, health, log);
+        if (stats.Start() is { } statProblem) log.Write("error: " + statProblem);
         if (problems.Count > 0 && smtp.Listeners.Count == 0 && !cfg.GetBool("DisableSMTPNetworking"))
         {
             foreach (var p in problems) await output.WriteLineAsync("error: " + p);
@@ -109,8 +112,16 @@ public static class ProxyHost
         }
         InstanceFiles.WritePid(cfg);
         var started = DateTimeOffset.Now;
+        string lastHealth = "";
         void PublishStatus()
         {
+            // The health watchdog: every change between healthy and not healthy (and of the reasons) is logged.
+            var problems = string.Join("; ", health.Problems());
+            if (problems != lastHealth)
+            {
+                log.Write(problems.Length == 0 ? "health: healthy again" : "health: not healthy: " + problems);
+                lastHealth = problems;
+            }
             try
             {
                 var c = manager.Current;

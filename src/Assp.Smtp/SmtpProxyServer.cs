@@ -53,6 +53,10 @@ public sealed class SmtpProxyServer : IAsyncDisposable
     internal void CountDelivered() => Interlocked.Increment(ref _delivered);
     public IReadOnlyList<ListenerDefinition> Listeners => _listeners.Select(l => l.Definition).ToList();
 
+    /// <summary>Listeners whose accept loop has ended although no stop was asked for (a health problem).</summary>
+    public IReadOnlyList<string> DeadListeners => _stopping.IsCancellationRequested ? []
+        : _listeners.Where(l => l.Loop.IsCompleted).Select(l => $"{l.Definition.Option} {l.Bound}").ToList();
+
     /// <summary>The actual bound endpoint of each listener (port 0 in config becomes a real port).</summary>
     public IReadOnlyList<(ListenerDefinition Definition, IPEndPoint EndPoint)> BoundEndPoints =>
         _listeners.Select(l => (l.Definition, l.Bound)).ToList();

@@ -1,0 +1,131 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Assp.Server.Tests;
+
+/// <summary>webStatPort of a running `assp run`: the health line, "stat", HTTP pages, /extremeblack and allowStatConnectionsFrom.</summary>
+public sealed class StatServerTests : IDisposable
+{
+    private readonly string _base = Path.Combine(Path.GetTempPath(), "assp-stat-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_base, true); } catch (IOException) { }
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    private static async Task<string> AskAsync(int port, string request)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var all = new MemoryStream();
+        var buffer = new byte[4096];
+        int n;
+        while ((n = await stream.ReadAsync(buffer, timeout.Token)) > 0) all.Write(buffer, 0, n);
+        return Encoding.UTF8.GetString(all.ToArray());
+    }
+
+    private async Task<(Task<int> Run, CancellationTokenSource Stop)> StartAsync(params string[] settings)
+    {
+        var stop = new CancellationTokenSource();
+        var args = new List<string> { "run", "--base", _base, "--set", $"listenPort=127.0.0.1:{FreePort()}" };
+        foreach (var s in settings) args.AddRange(["--set", s]);
+        var run = Cli.RunAsync([.. args], new StringWriter(), new StringWriter(), stop.Token);
+        var log = Path.Combine(_base, "logs", "maillog.txt");
+        for (int i = 0; i < 400 && !(File.Exists(log) && File.ReadAllText(log).Contains("ready;")); i++) await Task.Delay(50);
+        Assert.Contains("ready;", File.ReadAllText(log));
+        return (run, stop);
+    }
+
+    [Fact]
+    public async Task The_stat_port_answers_health_stats_and_http_and_serves_the_extreme_black_list()
+    {
+        int port = FreePort();
+        var (run, stop) = await StartAsync($"webStatPort=127.0.0.1:{port}", "webStatHealthyResp=all good",
+            "exportExtremeBlack=file:files/extremeblack.txt");
+        try
+        {
+            // Telnet style: ENTER twice gives the one health line, with CR when the request had CR.
+            Assert.Equal("all good\r\n", await AskAsync(port, "\r\n\r\n"));
+            Assert.Equal("all good\n", await AskAsync(port, "\n\n"));
+
+            var stat = await AskAsync(port, "stat\r\n\r\n");
+            Assert.StartsWith("all good\r\n", stat);
+            Assert.Contains("\r\nsmtp sessions total: ", stat);
+            Assert.Contains("\r\nmessages delivered: 0\r\n", stat);
+            Assert.Contains("\r\njob CleanPB: ", stat);
+
+            var page = await AskAsync(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            Assert.StartsWith("HTTP/1.0 200 OK\r\n", page);
+            Assert.Contains("Content-Type: text/plain", page);
+            Assert.Contains("\r\n\r\nall good\nversion: ASSP for .NET", page);
+
+            Assert.StartsWith("HTTP/1.0 200 OK", await AskAsync(port, "GET /health HTTP/1.0\r\n\r\n"));
+            Assert.StartsWith("HTTP/1.0 404", await AskAsync(port, "GET /extremeblack HTTP/1.0\r\n\r\n"));
+            await File.WriteAllTextAsync(Path.Combine(_base, "files", "extremeblack.txt"), "192.0.2.1\n198.51.100.7\n");
+            var list = await AskAsync(port, "GET /extremeblack HTTP/1.0\r\n\r\n");
+            Assert.StartsWith("HTTP/1.0 200 OK", list);
+            Assert.EndsWith("\r\n\r\n192.0.2.1\n198.51.100.7\n", list);
+            Assert.StartsWith("HTTP/1.0 400", await AskAsync(port, "POST / HTTP/1.0\r\n\r\n"));
+        }
+        finally
+        {
+            stop.Cancel();
+            Assert.Equal(0, await run);
+        }
+    }
+
+    [Fact]
+    public async Task Over_the_memory_limit_the_answer_is_not_healthy_and_the_maillog_says_why()
+    {
+        int port = FreePort();
+        // 1 MB is below what any .NET process uses; the check schedule is far away, so no restart interferes.
+        var (run, stop) = await StartAsync($"webStatPort=127.0.0.1:{port}", "MemoryUsageLimit=1", "MemoryUsageCheckSchedule=0 0 1 1 *");
+        try
+        {
+            Assert.Equal("not healthy\r\n", await AskAsync(port, "\r\n\r\n"));
+            var stat = await AskAsync(port, "stat\n\n");
+            Assert.Contains("problem: memory use ", stat);
+            Assert.Contains("over MemoryUsageLimit 1 MB", stat);
+            Assert.StartsWith("HTTP/1.0 503", await AskAsync(port, "GET /health HTTP/1.0\r\n\r\n"));
+            var log = Path.Combine(_base, "logs", "maillog.txt");
+            for (int i = 0; i < 200 && !File.ReadAllText(log).Contains("health: not healthy: memory use"); i++) await Task.Delay(50);
+            Assert.Contains("health: not healthy: memory use", File.ReadAllText(log));
+        }
+        finally
+        {
+            stop.Cancel();
+            Assert.Equal(0, await run);
+        }
+    }
+
+    [Fact]
+    public async Task Clients_outside_allowStatConnectionsFrom_get_nothing()
+    {
+        int port = FreePort();
+        var (run, stop) = await StartAsync($"webStatPort=127.0.0.1:{port}", "allowStatConnectionsFrom=10.0.0.0/8");
+        try
+        {
+            Assert.Equal("", await AskAsync(port, "\r\n\r\n"));
+            var log = Path.Combine(_base, "logs", "maillog.txt");
+            // The maillog is written in the background.
+            for (int i = 0; i < 200 && !File.ReadAllText(log).Contains("not in allowStatConnectionsFrom"); i++) await Task.Delay(50);
+            Assert.Contains("statistics connection from 127.0.0.1 refused: not in allowStatConnectionsFrom", File.ReadAllText(log));
+        }
+        finally
+        {
+            stop.Cancel();
+            Assert.Equal(0, await run);
+        }
+    }
+}
