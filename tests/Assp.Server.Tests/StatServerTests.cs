@@ -110,6 +110,28 @@ public sealed class StatServerTests : IDisposable
     }
 
     [Fact]
+    public async Task With_SSL_in_front_of_the_port_the_stat_port_speaks_tls()
+    {
+        int port = FreePort();
+        var (run, stop) = await StartAsync($"webStatPort=SSL:127.0.0.1:{port}");
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            await using var tls = new System.Net.Security.SslStream(client.GetStream(), false, (_, _, _, _) => true);
+            await tls.AuthenticateAsClientAsync("localhost");
+            await tls.WriteAsync("\r\n\r\n"u8.ToArray());
+            var reader = new StreamReader(tls, Encoding.ASCII);
+            Assert.Equal("healthy", await reader.ReadLineAsync());
+        }
+        finally
+        {
+            stop.Cancel();
+            Assert.Equal(0, await run);
+        }
+    }
+
+    [Fact]
     public async Task Clients_outside_allowStatConnectionsFrom_get_nothing()
     {
         int port = FreePort();
