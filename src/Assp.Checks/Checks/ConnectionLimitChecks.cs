@@ -31,6 +31,7 @@ public sealed class IpFrequencyCheck(CheckServices services) : IMessageCheck
     // The counts live as long as the check (the proxy's lifetime), like ASSP's in-memory IPNumTries.
     private readonly ConcurrentDictionary<IPAddress, Counter> _counters = new();
     private const int PruneAbove = 10_000;
+    private long _nextPrune;
 
     public ValueTask<Verdict> RunAsync(CheckContext context, CancellationToken cancellationToken) => ValueTask.FromResult(Run(context));
 
@@ -72,10 +73,14 @@ public sealed class IpFrequencyCheck(CheckServices services) : IMessageCheck
         int max = cfg.GetInt("maxSMTPipConnects", 10);
         long window = cfg.GetInt("maxSMTPipDuration", 90);
         long expiry = cfg.GetInt("maxSMTPipExpiration", 7200);
-        if (_counters.Count > PruneAbove)
+        // Old counts are dropped at most once a minute (a walk over every IP per connection would cost more than the check).
+        if (_counters.Count > PruneAbove && now >= Interlocked.Read(ref _nextPrune))
+        {
+            Interlocked.Exchange(ref _nextPrune, now + 60);
             foreach (var (key, old) in _counters)
                 lock (old)
                     if (now - old.CountStart > expiry || (now - old.WindowStart > window && old.Tries < max)) _counters.TryRemove(key, out _);
+        }
 
         var counter = _counters.GetOrAdd(ip, _ => new Counter { WindowStart = now, CountStart = now });
         lock (counter)
