@@ -196,7 +196,7 @@ public sealed class ForcedHeloCheck : IMessageCheck
 
         if (cfg.GetBool("ForceFakedLocalHelo") && ForgedHeloCheck.Check.ConfiguredMode(cfg) == CheckMode.Block
             && !DecisionEngine.InTestMode(ForgedHeloCheck.Check, cfg) && ForgedHeloCheck.Forged(c, helo))
-            return Refuse(c, "[ForgedHELO]", $"forged Helo: '{helo}'", "Forged HELO", "fhValencePB");
+            return Refuse(c, ForgedHeloCheck.Check, $"forged Helo: '{helo}'", "Forged HELO");
 
         if (!cfg.GetBool("ForceValidateHelo") || DecisionEngine.InTestMode(InvalidFormatHeloCheck.Check, cfg)) return Verdict.Pass;
         if (st.IsWhitelisted && !cfg.GetBool("DoHeloWL")) return Verdict.Pass;
@@ -205,20 +205,20 @@ public sealed class ForcedHeloCheck : IMessageCheck
             && !(st.RwlOk && st.OriginalIp is null))
         {
             var (sum, _) = CheckHelpers.WeightedSum(cfg, "invalidFormatHeloRe", "ihValencePB", helo);
-            if (sum > 0 && sum >= cfg.GetValence("ihValencePB").Message) return Refuse(c, "[InvalidHELO]", $"invalid HELO: '{helo}'", "Helo invalid", "ihValencePB");
+            if (sum > 0 && sum >= cfg.GetValence("ihValencePB").Message) return Refuse(c, InvalidFormatHeloCheck.Check, $"invalid HELO: '{helo}'", "Helo invalid");
         }
         if (ValidFormatHeloCheck.Check.ConfiguredMode(cfg) == CheckMode.Block && ValidFormatHeloCheck.Fails(c, helo))
-            return Refuse(c, "[InvalidHELO]", $"not valid HELO: '{helo}'", "Helo invalid", "ihValencePB");
+            return Refuse(c, ValidFormatHeloCheck.Check with { Tag = "[InvalidHELO]" }, $"not valid HELO: '{helo}'", "Helo invalid");
         return Verdict.Pass;
     }
 
-    private static Verdict Refuse(CheckContext c, string tag, string reason, string replyReason, string valence)
+    private static Verdict Refuse(CheckContext c, CheckDefinition check, string reason, string replyReason)
     {
-        c.State.Prepend.Clear().Append(tag);
+        c.State.Prepend.Clear().Append(check.Tag);
         c.Engine.IpReputation.DeleteWhite(c.Config, c.Ip);
-        c.Engine.AddPenalty(c.Config, c.State, c.Ip, valence, reason, 0, c.Log);
-        c.Log($"{tag} [spam found] ({reason})");
-        c.State.Reports.Add(new CheckReport(tag.Trim('[', ']'), "block", 0, reason));
+        c.Engine.AddPenalty(c.Config, c.State, c.Ip, check.ValenceOption!, reason, 0, c.Log);
+        c.Log($"{check.Tag} [spam found] ({reason})");
+        c.State.Reports.Add(new CheckReport(check.Name, "block", c.Config.GetValence(check.ValenceOption!).Message, reason));
         return Verdict.BlockAndClose(CheckHelpers.SenderInvalid(c.Config, replyReason), reason);
     }
 }

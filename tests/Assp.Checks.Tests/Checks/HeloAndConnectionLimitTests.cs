@@ -197,6 +197,7 @@ public class HeloAndConnectionLimitTests
         Assert.True(verdict.Close);
         Assert.Equal("554 5.7.1 Helo invalid .", verdict.Reply);
         Assert.Contains(ctx.LogLines, l => l == "[InvalidHELO] [spam found] (not valid HELO: 'nodot')");
+        Assert.Contains(ctx.State.Reports, r => r.Check == "DoValidFormatHelo" && r.Outcome == "block");
 
         (verdict, phase, ctx) = await Run(Cfg(re, ("ForceValidateHelo", "0")), helo: "nodot");
         Assert.Equal("DataHeader", phase);
@@ -221,6 +222,7 @@ public class HeloAndConnectionLimitTests
         Assert.True(verdict.Close);
         Assert.Equal("554 5.7.1 Forged HELO .", verdict.Reply);
         Assert.Contains(ctx.State.Scores, s => s.Check == "fhValencePB" && s.MessageScore == 150);
+        Assert.Contains(ctx.State.Reports, r => r.Check == "DoFakedLocalHelo" && r.Outcome == "block");
 
         // A listener address of ours and this machine's own name are ours too.
         (verdict, phase, _) = await Run(Cfg(("listenPort", "198.51.100.25:25")), helo: "[198.51.100.25]");
