@@ -21,8 +21,10 @@ public enum VerdictKind
 }
 
 /// <summary>What a check (or the whole pipeline) decides at one phase.</summary>
-public readonly record struct Verdict(VerdictKind Kind, string? Reply = null, double Score = 0, string? Reason = null)
+public readonly record struct Verdict(VerdictKind Kind, string? Reply = null, double Score = 0, string? Reason = null, bool Close = false)
 {
+    /// <summary>Refuse and close the connection after the reply (ASSP's seterror(…, 1)).</summary>
+    public static Verdict BlockAndClose(string reply, string reason) => new(VerdictKind.Block, reply, 0, reason, true);
     public static readonly Verdict Pass = new(VerdictKind.Pass);
     public static Verdict Block(string reply, string reason) => new(VerdictKind.Block, reply, 0, reason);
     public static Verdict TempFail(string reply, string reason) => new(VerdictKind.TempFail, reply, 0, reason);

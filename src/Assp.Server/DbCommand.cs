@@ -6,7 +6,7 @@ using Spectre.Console;
 
 namespace Assp.Server;
 
-/// <summary>`assp db status|import|export`: the instance's databases and ASSP's file formats.</summary>
+/// <summary>`assp db status|helo|import|export`: the instance's databases and ASSP's file formats.</summary>
 internal static class DbCommand
 {
     public static Command Create(Option<DirectoryInfo> baseOption, IAnsiConsole console)
@@ -68,7 +68,31 @@ internal static class DbCommand
             return 0;
         }));
 
+        // The HELO database (spamdb.helo): blacklisted and known good HELO names with their weights.
+        var names = new Argument<string[]>("HELO") { Description = "HELO names to look up (default: list every entry)", Arity = ArgumentArity.ZeroOrMore };
+        var helo = new Command("helo", "Show the HELO database (spamdb.helo): blacklisted HELOs (weight 1 or more) and known good ones (below 1).");
+        helo.Arguments.Add(names);
+        helo.SetAction(parse => WithStore(console, parse.GetValue(baseOption)!.FullName, force: true, (cfg, store) =>
+        {
+            var wanted = parse.GetValue(names) ?? [];
+            var rows = wanted.Length > 0
+                ? wanted.Select(n => (Helo: n.ToLowerInvariant(), Weight: Assp.Checks.Checks.HeloDatabase.Weight(store, n)))
+                : store.Table(StoreTables.SpamDbHelo).Scan().OrderBy(r => r.Key, StringComparer.Ordinal)
+                    .Select(r => (Helo: r.Key, Weight: Assp.Checks.Checks.HeloDatabase.Weight(store, r.Key)));
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("HELO").AddColumn("Listed");
+            int count = 0;
+            foreach (var (name, weight) in rows)
+            {
+                table.AddRow(Markup.Escape(name), weight is { } w ? Assp.Checks.Checks.HeloDatabase.Describe(w) : "not listed");
+                count++;
+            }
+            if (count == 0) console.MarkupLine("the HELO database (spamdb.helo) is empty");
+            else console.Write(table);
+            return 0;
+        }));
+
         db.Subcommands.Add(status);
+        db.Subcommands.Add(helo);
         db.Subcommands.Add(import);
         db.Subcommands.Add(export);
         return db;

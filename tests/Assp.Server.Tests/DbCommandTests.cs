@@ -55,6 +55,30 @@ public sealed class DbCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task TheHeloDatabaseIsImportedShownAndUsedByTheAnalyzer()
+    {
+        File.WriteAllText(Path.Combine(_base, "spamdb.helo"), "\nbot.example\u00025\ngood.example\u00020.2\n");
+        File.AppendAllText(Path.Combine(_base, "assp.cfg"), "useHeloBlacklist:=1\nPenaltyMessageLimit:=500\n");
+        Assert.Equal(0, (await Run("db", "import")).Exit);
+
+        var (exit, text) = await Run("db", "helo");
+        Assert.Equal(0, exit);
+        Assert.Matches(@"bot\.example\s*│\s*blacklisted \(weight 5\)", text);
+        Assert.Matches(@"good\.example\s*│\s*good \(weight 0\.2\)", text);
+        (_, text) = await Run("db", "helo", "BOT.example", "new.example");
+        Assert.Matches(@"bot\.example\s*│\s*blacklisted", text);
+        Assert.Matches(@"new\.example\s*│\s*not listed", text);
+
+        var eml = Path.Combine(_base, "bot.eml");
+        File.WriteAllText(eml, "From: x@far.example\r\nTo: me@local.example\r\nSubject: offer\r\n\r\nbuy\r\n");
+        (exit, text) = await Run("analyze", "--json", "--ip", "198.51.100.20", "--helo", "bot.example", "--from", "x@far.example",
+            "--rcpt", "me@local.example", eml);
+        Assert.Equal(0, exit);
+        Assert.Contains("\"check\":\"useHeloBlacklist\",\"outcome\":\"block\"", text);
+        Assert.Contains("\"decision\":\"block\"", text);
+    }
+
+    [Fact]
     public async Task AMissingSourceFolderIsAClearError()
     {
         var (exit, text) = await Run("db", "import", "--dbdir", Path.Combine(_base, "nope"));

@@ -7,7 +7,8 @@ namespace Assp.Checks.Checks;
 
 /// <summary>
 /// DoFakedLocalHelo: a HELO that claims to be us (a local domain with DoFakedUseLocalDomain, localhost, myName,
-/// myNameAlso, myServerRe, a loopback or our own IP literal). Refused with SenderInvalidError; DoFakedWL/DoFakedNP
+/// myNameAlso, this machine's host name, myServerRe, a loopback IP literal or one of our own IPs: the listener's,
+/// a configured listener address or an address of this machine's interfaces). Refused with SenderInvalidError; DoFakedWL/DoFakedNP
 /// *skip* whitelisted/noprocessing mail (ASSP's sense of these two is the reverse of the usual …WL/…NP switches).
 /// </summary>
 public sealed class ForgedHeloCheck : IMessageCheck
@@ -26,15 +27,23 @@ public sealed class ForgedHeloCheck : IMessageCheck
         var cfg = c.Config;
         var st = c.State;
         var helo = CheckHelpers.Helo(c);
-        if (!CheckHelpers.Enabled(c, Check) || helo.Length == 0 || st.RelayOk || CheckHelpers.AcceptAll(c) || CheckHelpers.IspWithoutOrigin(st)) return Verdict.Pass;
-        if (cfg.GetIpList("noHelo").Contains(c.Ip) || CheckHelpers.HeloIgnored(cfg, helo)) return Verdict.Pass;
-        if (cfg.GetBool("DoFakedWL") && st.IsWhitelisted) return Verdict.Pass;
-        if (cfg.GetBool("DoFakedNP") && st.IsNoProcessing) return Verdict.Pass;
-        if (!IsOurs(c, helo)) return Verdict.Pass;
+        if (!CheckHelpers.Enabled(c, Check) || !Forged(c, helo)) return Verdict.Pass;
 
         var reason = $"forged Helo: '{helo}'";
         c.Engine.IpReputation.DeleteWhite(cfg, c.Ip);
         return c.Engine.Hit(Check, cfg, st, c.Ip, reason, c.Log, reply: CheckHelpers.SenderInvalid(cfg, reason));
+    }
+
+    /// <summary>The HELO claims to be us and the check is not exempt for this message (also used by ForceFakedLocalHelo).</summary>
+    internal static bool Forged(CheckContext c, string helo)
+    {
+        var cfg = c.Config;
+        var st = c.State;
+        if (helo.Length == 0 || st.RelayOk || CheckHelpers.AcceptAll(c) || CheckHelpers.IspWithoutOrigin(st)) return false;
+        if (cfg.GetIpList("noHelo").Contains(c.Ip) || CheckHelpers.HeloIgnored(cfg, helo)) return false;
+        if (cfg.GetBool("DoFakedWL") && st.IsWhitelisted) return false;
+        if (cfg.GetBool("DoFakedNP") && st.IsNoProcessing) return false;
+        return IsOurs(c, helo);
     }
 
     private static readonly Regex Literal = new(@"^\[?(?:IPv6:)?([0-9A-Fa-f:.]+)\]?$", RegexOptions.CultureInvariant);
@@ -55,7 +64,9 @@ public sealed class ForgedHeloCheck : IMessageCheck
             if (CheckHelpers.IsLoopback(ip) || server.IsMatch(m.Groups[1].Value)) return true;
             var local = c.Mail.LocalAddress;
             if (!CheckHelpers.IsLoopback(local) && !local.Equals(IPAddress.Any) && !local.Equals(IPAddress.IPv6Any) && ip.Equals(local)) return true;
+            if (OwnAddresses.IsOurs(cfg, ip)) return true;
         }
+        else if (OwnAddresses.HostName is { Length: > 0 } host && name.Equals(host, StringComparison.OrdinalIgnoreCase)) return true;
         return false;
     }
 
@@ -174,4 +185,59 @@ public sealed class IpInHeloCheck : IMessageCheck
         if (bare.Contains(':') && IPAddress.TryParse(bare, out var v6)) result.Add(v6.ToString());
         return result;
     }
+}
+
+/// <summary>The IP addresses and host name that are ours: configured listener addresses and this machine's interfaces.</summary>
+internal static class OwnAddresses
+{
+    private static readonly string[] ListenerOptions = ["listenPort", "listenPort2", "listenPortSSL", "relayPort"];
+
+    private static readonly Lazy<HashSet<IPAddress>> Interfaces = new(() =>
+    {
+        var set = new HashSet<IPAddress>();
+        try
+        {
+            foreach (var nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+                foreach (var a in nic.GetIPProperties().UnicastAddresses) set.Add(Normal(a.Address));
+        }
+        catch (System.Net.NetworkInformation.NetworkInformationException)
+        {
+            // No interface list on this platform: the configured addresses still count.
+        }
+        return set;
+    });
+
+    private static readonly Lazy<string?> Host = new(() =>
+    {
+        try { return System.Net.Dns.GetHostName(); }
+        catch (System.Net.Sockets.SocketException) { return null; }
+    });
+
+    public static string? HostName => Host.Value;
+
+    public static bool IsOurs(ConfigSnapshot cfg, IPAddress ip)
+    {
+        ip = Normal(ip);
+        if (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any)) return false;
+        return Interfaces.Value.Contains(ip) || Listeners(cfg).Contains(ip);
+    }
+
+    private static IPAddress Normal(IPAddress ip) => ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip;
+
+    /// <summary>The IPs named in the listener options ("ip:port|[v6]:port|port").</summary>
+    private static HashSet<IPAddress> Listeners(ConfigSnapshot cfg) => cfg.Derived("Checks.OwnListenerIps", x =>
+    {
+        var set = new HashSet<IPAddress>();
+        foreach (var option in ListenerOptions)
+        {
+            if (x.Registry.Find(option) is null) continue;
+            foreach (var entry in x[option].Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var host = entry.StartsWith('[') && entry.IndexOf(']') is > 0 and var end ? entry[1..end]
+                    : entry.LastIndexOf(':') is > 0 and var colon && entry.IndexOf(':') == colon ? entry[..colon] : entry;
+                if (IPAddress.TryParse(host, out var ip)) set.Add(Normal(ip));
+            }
+        }
+        return set;
+    });
 }

@@ -42,7 +42,7 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
     public ValueTask<Verdict> RunAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken) => phase switch
     {
         SmtpPhase.Connect => ThenChecksAsync(SmtpPhase.Connect, context, ValueTask.FromResult(Connect(context)), cancellationToken),
-        SmtpPhase.Helo => RunChecksAsync(SmtpPhase.Helo, context, cancellationToken),
+        SmtpPhase.Helo => RunChecksAsync(SmtpPhase.Helo, ConnectionPhase(context), cancellationToken),
         SmtpPhase.Auth => RunChecksAsync(SmtpPhase.Auth, context, cancellationToken),
         SmtpPhase.AfterDelivery => ThenChecksAsync(SmtpPhase.AfterDelivery, context, ValueTask.FromResult(AfterDelivery(context)), cancellationToken),
         SmtpPhase.MailFrom => MailFromAsync(context, cancellationToken),
@@ -51,6 +51,13 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         SmtpPhase.DataBody => AfterSpamCheckAsync(context, DataBodyAsync(context, cancellationToken)),
         _ => ValueTask.FromResult(Verdict.Pass),
     };
+
+    /// <summary>A (new) HELO starts a connection phase: its findings are kept for the session's messages (issue 7).</summary>
+    private static IMailContext ConnectionPhase(IMailContext ctx)
+    {
+        ctx.CheckState.ConnectionPhase();
+        return ctx;
+    }
 
     private async ValueTask<Verdict> ThenChecksAsync(SmtpPhase phase, IMailContext ctx, ValueTask<Verdict> builtIn, CancellationToken ct)
     {

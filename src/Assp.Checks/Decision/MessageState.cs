@@ -13,7 +13,7 @@ public sealed record CheckReport(string Check, string Outcome, double Score, str
 /// <summary>
 /// What the decision engine knows about the message in progress: its classes (outgoing, whitelisted,
 /// noprocessing, redlisted, spam lovers), its score, its tags and the headers to add. A new one starts with
-/// every MAIL FROM; connection facts are copied in from <see cref="CheckSession"/>.
+/// every MAIL FROM; connection facts and the connect/HELO checks' findings are copied in from <see cref="CheckSession"/>.
 /// </summary>
 public sealed class MessageState
 {
@@ -114,16 +114,60 @@ public sealed class CheckSession
     public bool NoPenaltyBox { get; set; }
     public bool PenaltyWhite { get; set; }
 
+    // --- connection findings (issue 7): what the connect and HELO checks scored is kept for every message of the
+    // session, as ASSP keeps the connection's score. Message is a connection-phase state until the first MAIL FROM
+    // (and again after a new HELO); NewMessage folds its findings into these and seeds each message with them.
+    /// <summary>The score the connect/HELO checks gave this connection.</summary>
+    public double ConnectionScore { get; private set; }
+    public IReadOnlyList<ScoreEntry> ConnectionScores { get; private set; } = [];
+    public IReadOnlyList<CheckReport> ConnectionReports { get; private set; } = [];
+    private IReadOnlyList<string> _connectionHeaders = [];
+    /// <summary>Connection-level markers of checks that run once per session (ASSP's …done fields).</summary>
+    public HashSet<string> Done { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>True while Message is a transaction's state (after MAIL FROM), false in the connect/HELO phases.</summary>
+    public bool InTransaction { get; private set; }
+
+    /// <summary>Called before connect/HELO checks: after a finished transaction they get a fresh connection-phase state.</summary>
+    public MessageState ConnectionPhase()
+    {
+        if (InTransaction)
+        {
+            Message = Seed();
+            InTransaction = false;
+        }
+        return Message;
+    }
+
     public MessageState NewMessage()
     {
-        Message = new MessageState
+        if (!InTransaction)
+        {
+            // The connection-phase state was seeded with the earlier findings, so it holds all of them now.
+            ConnectionScore = Message.MessageScore;
+            ConnectionScores = [.. Message.Scores];
+            ConnectionReports = [.. Message.Reports];
+            _connectionHeaders = [.. Message.Headers];
+        }
+        Message = Seed();
+        InTransaction = true;
+        return Message;
+    }
+
+    private MessageState Seed()
+    {
+        var st = new MessageState
         {
             Whitelisted = IpWhitelisted,
             NoProcessing = IpNoProcessing,
             IsIsp = IsIsp,
             NoPenaltyBox = NoPenaltyBox,
             PenaltyWhite = PenaltyWhite,
+            MessageScore = ConnectionScore,
         };
-        return Message;
+        st.Scores.AddRange(ConnectionScores);
+        st.Reports.AddRange(ConnectionReports);
+        st.Headers.AddRange(_connectionHeaders);
+        return st;
     }
 }

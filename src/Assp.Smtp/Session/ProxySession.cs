@@ -270,8 +270,32 @@ public sealed partial class ProxySession
                 await ErrorAsync("500 5.5.2 command contains invalid characters", stopping).ConfigureAwait(false);
                 continue;
             }
+            await DampAsync(stopping).ConfigureAwait(false);
             await DispatchAsync(text, stopping).ConfigureAwait(false);
         }
+    }
+
+    // ----- DoDamping (issue 7) ------------------------------------------------------------------------------------
+    private DateTime _lastCommand = DateTime.UtcNow;
+    private bool _damping;
+
+    /// <summary>Slows a high-scoring client down: waits (asynchronously) until the damping time since its last command has passed.</summary>
+    private async Task DampAsync(CancellationToken ct)
+    {
+        var delay = Assp.Checks.Checks.Damping.DelayFor(_ctx);
+        var wait = delay - (DateTime.UtcNow - _lastCommand);
+        if (wait > TimeSpan.Zero)
+        {
+            if (!_damping)
+            {
+                _damping = true;
+                if (_cfg.GetChoice("ConnectionLog") >= 1) Log($"info: start damping ({delay.TotalSeconds:0} s)");
+            }
+            await FlushAsync(ct).ConfigureAwait(false);
+            await Task.Delay(wait, ct).ConfigureAwait(false);
+            if (_cfg.GetChoice("ConnectionLog") >= 2) Log($"info: damping - stolen {wait.TotalSeconds:0} seconds");
+        }
+        _lastCommand = DateTime.UtcNow;
     }
 
     private static readonly Encoding Strict = new UTF8Encoding(false, throwOnInvalidBytes: true);
@@ -430,7 +454,7 @@ public sealed partial class ProxySession
         }
         var reply = SmtpReply.ParseConfigured(verdict.Reply ?? "") ?? new SmtpReply(verdict.Kind == VerdictKind.TempFail ? 451 : 554, [verdict.Reply ?? "rejected"]);
         await ErrorAsync(reply, ct).ConfigureAwait(false);
-        if (phase == "connect")
+        if (phase == "connect" || verdict.Close)
         {
             await FlushAsync(ct).ConfigureAwait(false);
             _closing = true;

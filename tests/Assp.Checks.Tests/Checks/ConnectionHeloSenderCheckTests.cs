@@ -132,7 +132,7 @@ public class ConnectionHeloSenderCheckTests
     [InlineData("[127.0.0.1]")]
     public async Task ForgedHeloBlocksWithSenderInvalidError(string helo)
     {
-        var (verdict, phase, ctx) = await Run(Cfg(), helo: helo);
+        var (verdict, phase, ctx) = await Run(Cfg(("ForceFakedLocalHelo", "0")), helo: helo);
         Assert.Equal("DataHeader", phase);
         Assert.Equal($"554 5.7.1 forged Helo: '{helo}' .", verdict.Reply);
         Assert.True(Reported(ctx, "DoFakedLocalHelo", "block"));
@@ -154,7 +154,7 @@ public class ConnectionHeloSenderCheckTests
         Assert.Contains("X-Assp-Block: NO (testmode)", ctx.State.Headers);
 
         // DoFakedWL skips whitelisted mail; without it whitelisted mail is checked too.
-        (verdict, _, _) = await Run(Cfg(("whiteListedIPs", "203.0.113.9")), helo: "local.test");
+        (verdict, _, _) = await Run(Cfg(("whiteListedIPs", "203.0.113.9"), ("ForceFakedLocalHelo", "0")), helo: "local.test");
         Assert.True(verdict.Refuses);
         (verdict, _, _) = await Run(Cfg(("whiteListedIPs", "203.0.113.9"), ("DoFakedWL", "1")), helo: "local.test");
         Assert.False(verdict.Refuses);
@@ -166,7 +166,7 @@ public class ConnectionHeloSenderCheckTests
     public async Task InvalidFormatHeloModes()
     {
         (string, string) re = ("invalidFormatHeloRe", "bad-helo");
-        var (verdict, phase, ctx) = await Run(Cfg(re), helo: "bad-helo.example");
+        var (verdict, phase, ctx) = await Run(Cfg(re, ("ForceValidateHelo", "0")), helo: "bad-helo.example");
         Assert.Equal("DataHeader", phase);
         Assert.Equal("554 5.7.1 Invalid HELO Format .", verdict.Reply);
         Assert.Contains(ctx.LogLines, l => l.Contains("[spam found] (invalid HELO: 'bad-helo.example')"));
