@@ -117,7 +117,8 @@ public sealed class ReversedLookupCheck(CheckServices services) : IMessageCheck
 /// have an MX with a public address. No MX scores mxValencePB, no usable address (of an MX, or of the domain when
 /// it has no MX) mxaValencePB, each once per message; a domain with neither fails the check (block mode: refused
 /// with SenderInvalidError "Missing MX and A record"). DNS errors count as nothing found out. Local senders,
-/// bounces, outgoing, whitelisted and noprocessing mail are not checked. Results are kept MXACacheInterval days.
+/// bounces, LAN clients, outgoing, whitelisted and noprocessing mail are not checked. Results are kept
+/// MXACacheInterval days.
 /// </summary>
 public sealed class DomainMxCheck(CheckServices services) : IMessageCheck
 {
@@ -143,6 +144,8 @@ public sealed class DomainMxCheck(CheckServices services) : IMessageCheck
         var ip = c.Ip;
         if (services.Dns is not { } dns || !c.Applies(Check) || st.IsBounce || CheckHelpers.AcceptAll(c)) return Verdict.Pass;
         if (st.RwlOk && st.OriginalIp is null) return Verdict.Pass;
+        // LAN clients are not checked (as for SPF): their senders are ours to know, and no lookup leaves for them.
+        if (DecisionEngine.IsPrivate(ip)) return Verdict.Pass;
         var from = c.Mail.MailFrom ?? "";
         if (CheckHelpers.IsLocalAddress(cfg, from)) return Verdict.Pass;
 

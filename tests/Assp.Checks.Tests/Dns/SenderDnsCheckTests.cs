@@ -249,6 +249,8 @@ public sealed class SenderDnsCheckTests : IDisposable
         Assert.Empty(ctx.State.Reports);
         (_, ctx) = await Send(Services(), Cfg(("DoDomainCheck", "1"), ("localDomains", "nothing.test")), ValidIp, "a@nothing.test");
         Assert.Empty(ctx.State.Reports);
+        (_, ctx) = await Send(Services(), Cfg(("DoDomainCheck", "1")), "10.1.2.3", "a@nothing.test");
+        Assert.Empty(ctx.State.Reports);                                    // LAN clients
     }
 
     [Fact]
