@@ -125,3 +125,43 @@ public sealed class LocalFrequencyCheck(CheckServices services) : IMessageCheck
         return cfg.GetAddressList("NoLocalFrequency").Contains(from) || cfg.GetIpList("NoLocalFrequencyIP").Contains(c.Mail.RemoteAddress);
     }
 }
+
+/// <summary>
+/// ForceNoValidLocalSender: the local sender checks in block mode decide already at MAIL FROM, before greylisting,
+/// collection, test modes and spam lovers: an unknown sender in a local domain (DoNoValidLocalSender 1) is refused
+/// with SenderInvalidError "Unknown Sender in Local Domain", a spoofed local sender (DoNoSpoofing 1) with "Spoofing
+/// Sender in Local Domain". Off with allTestMode; other modes are left to the checks after the header.
+/// </summary>
+public sealed class ForceLocalSenderCheck : IMessageCheck
+{
+    public static readonly CheckDefinition Check = new("ForceNoValidLocalSender", "[InvalidLocalSender]", null);
+
+    public CheckDefinition Definition => Check;
+    public SmtpPhase Phase => SmtpPhase.MailFrom;
+    public int Order => 50;
+
+    public ValueTask<Verdict> RunAsync(CheckContext context, CancellationToken cancellationToken) => ValueTask.FromResult(Run(context));
+
+    private static Verdict Run(CheckContext c)
+    {
+        var cfg = c.Config;
+        var st = c.State;
+        if (!cfg.GetBool(Check.Name) || cfg.GetBool("allTestMode") || st.RelayOk || st.Transparent) return Verdict.Pass;
+        if (LocalSenderCheck.Check.ConfiguredMode(cfg) == CheckMode.Block && LocalSenderCheck.IsUnknownLocalSender(c))
+            return Refuse(c, "Unknown Sender in Local Domain");
+        var from = c.Mail.MailFrom ?? "";
+        // As in ASSP, flsTestMode does not soften the forced refusal.
+        if (NoSpoofingCheck.Check.ConfiguredMode(cfg) == CheckMode.Block
+            && !st.IsNoProcessing && st.AddressedToSpamBucket is null && !CheckHelpers.AcceptAll(c) && NoSpoofingCheck.Spoofed(c, from))
+            return Refuse(c, "Spoofing Sender in Local Domain");
+        return Verdict.Pass;
+    }
+
+    private static Verdict Refuse(CheckContext c, string reason)
+    {
+        c.State.Prepend.Clear().Append(Check.Tag);
+        c.Log($"[spam found] {reason}");
+        c.State.Reports.Add(new CheckReport(Check.Name, "block", 0, reason));
+        return Verdict.Block(CheckHelpers.SenderInvalid(c.Config, reason), reason);
+    }
+}

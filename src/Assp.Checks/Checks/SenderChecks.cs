@@ -41,7 +41,7 @@ public sealed class NoSpoofingCheck : IMessageCheck
         return Verdict.Pass;
     }
 
-    private static bool Spoofed(CheckContext c, string address)
+    internal static bool Spoofed(CheckContext c, string address)
     {
         var cfg = c.Config;
         var ip = c.Mail.RemoteAddress;
@@ -79,14 +79,21 @@ public sealed class LocalSenderCheck : IMessageCheck
         var cfg = c.Config;
         var st = c.State;
         var from = c.Mail.MailFrom ?? "";
-        var flat = cfg.GetAddressList("LocalAddresses_Flat");
-        if (!CheckHelpers.Enabled(c, Check) || flat.Count == 0) return Verdict.Pass;
-        if (st.RelayOk || st.IsNoProcessing || st.IsIsp || st.AddressedToSpamBucket is not null || CheckHelpers.AcceptAll(c)) return Verdict.Pass;
-        if (!CheckHelpers.IsLocalAddress(cfg, from) || flat.Contains(from)) return Verdict.Pass;
+        if (!CheckHelpers.Enabled(c, Check) || !IsUnknownLocalSender(c)) return Verdict.Pass;
 
         c.Engine.IpReputation.DeleteWhite(cfg, c.Mail.RemoteAddress);
         return c.Engine.Hit(Check, cfg, st, c.Mail.RemoteAddress, $"Unknown Local Sender '{from}'", c.Log,
             reply: CheckHelpers.SenderInvalid(cfg, "Unknown Local Sender"));
+    }
+
+    /// <summary>External mail whose envelope sender is in a local domain but not in LocalAddresses_Flat.</summary>
+    internal static bool IsUnknownLocalSender(CheckContext c)
+    {
+        var st = c.State;
+        var from = c.Mail.MailFrom ?? "";
+        var flat = c.Config.GetAddressList("LocalAddresses_Flat");
+        if (flat.Count == 0 || st.RelayOk || st.IsNoProcessing || st.IsIsp || st.AddressedToSpamBucket is not null || CheckHelpers.AcceptAll(c)) return false;
+        return CheckHelpers.IsLocalAddress(c.Config, from) && !flat.Contains(from);
     }
 }
 

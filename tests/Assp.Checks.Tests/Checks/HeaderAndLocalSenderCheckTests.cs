@@ -34,7 +34,7 @@ public class HeaderAndLocalSenderCheckTests
     {
         var names = CheckCatalog.Discover(CheckServices.None).Select(c => c.Definition.Name).ToList();
         foreach (var n in new[] { "DoReversed", "DoDomainCheck", "HeaderMaxLength", "detectMailLoop", "DoNoFrom", "DoSameSubject",
-                     "DoLocalSenderDomain", "DoLocalSenderAddress", "LocalFrequencyInt" })
+                     "DoLocalSenderDomain", "DoLocalSenderAddress", "LocalFrequencyInt", "ForceNoValidLocalSender" })
             Assert.Contains(n, names);
     }
 
@@ -201,6 +201,32 @@ public class HeaderAndLocalSenderCheckTests
         Assert.Contains("relay attempt blocked for unknown local sender address", ctx.LogLines);
         (verdict, _, _) = await Run(flat, from: "boss@local.test", relay: true, rcpts: ["x@remote.example"]);
         Assert.False(verdict.Refuses);
+    }
+
+    // ---- ForceNoValidLocalSender ----
+
+    [Fact]
+    public async Task ForcedLocalSenderChecksRefuseAtMailFrom()
+    {
+        var (verdict, phase, ctx) = await Run(Cfg(("LocalAddresses_Flat", "good@local.test"), ("DoNoSpoofing", "0")), from: "bad@local.test");
+        Assert.Equal("mail", phase);                                        // ForceNoValidLocalSender and DoNoValidLocalSender 1 by default
+        Assert.Equal("554 5.7.1 Unknown Sender in Local Domain .", verdict.Reply);
+        Assert.Contains("[spam found] Unknown Sender in Local Domain", ctx.LogLines);
+
+        (verdict, phase, _) = await Run(Cfg(("DoNoSpoofing", "1"), ("flsTestMode", "1")), from: "boss@local.test");
+        Assert.Equal("mail", phase);                                        // the test mode does not soften it
+        Assert.Equal("554 5.7.1 Spoofing Sender in Local Domain .", verdict.Reply);
+
+        (verdict, phase, _) = await Run(Cfg(("DoNoSpoofing", "1"), ("ForceNoValidLocalSender", "0")), from: "boss@local.test");
+        Assert.Equal("DataHeader", phase);                                  // without forcing: after the header
+        (verdict, _, ctx) = await Run(Cfg(("LocalAddresses_Flat", "good@local.test"), ("DoNoValidLocalSender", "4"), ("DoNoSpoofing", "0")), from: "bad@local.test");
+        Assert.False(verdict.Refuses);                                      // test mode 4 is not forced
+        (verdict, _, _) = await Run(Cfg(("DoNoSpoofing", "1"), ("allTestMode", "1")), from: "boss@local.test");
+        Assert.False(verdict.Refuses);
+        (verdict, _, _) = await Run(Cfg(), from: "boss@local.test");
+        Assert.False(verdict.Refuses);                                      // DoNoSpoofing 3 (score) only scores, after the header
+        (verdict, _, _) = await Run(Cfg(("DoNoSpoofing", "1")), from: "boss@local.test", relay: true, rcpts: ["x@remote.example"]);
+        Assert.False(verdict.Refuses);                                      // local mail
     }
 
     // ---- LocalFrequencyInt / LocalFrequencyNumRcpt ----

@@ -10,7 +10,7 @@ namespace Assp.EndToEnd.Tests.Proxy;
 
 /// <summary>
 /// The sender checks (DoReversed, DoInvalidPTR, DoDomainCheck, DoSameSubject, DoNoFrom, detectMailLoop,
-/// HeaderMaxLength, DoLocalSender*, LocalFrequency*) in the real proxy in front of Postfix, with DNS from a private
+/// HeaderMaxLength, DoLocalSender*, LocalFrequency*, ForceNoValidLocalSender) in the real proxy in front of Postfix, with DNS from a private
 /// nsd. The test client connects from 127.0.0.1, which no IP check looks at; it plays an ISP relay (ispip,
 /// ispHostnames) and names the real sender IP in a Received line, as mail behind a backup MX does.
 /// One proxy per mode, several messages each.
@@ -210,6 +210,7 @@ public sealed class SenderCheckTests : IAsyncLifetime
         {
             ["DoLocalSenderDomain"] = "1", ["DoLocalSenderAddress"] = "1", ["LocalAddresses_Flat"] = "boss@example.com|clerk@example.com",
             ["LocalFrequencyInt"] = "600", ["LocalFrequencyNumRcpt"] = "3",
+            ["ispip"] = "",     // the outside client below is a plain stranger (an ISP relay is not checked)
         }, listeners: ["relayPort"]);
         int relay = proxy.Ports["relayPort"];
         string Out(string from, string subject) => $"From: {from}\r\nTo: x@remote.example\r\nSubject: {subject}\r\n\r\nhi\r\n";
@@ -226,5 +227,14 @@ public sealed class SenderCheckTests : IAsyncLifetime
         Assert.StartsWith("452 4.7.1 too many recipients from boss@example.com in 600 seconds - try again after ", reply.Text);
         await proxy.WaitForLogAsync("local sender boss@example.com reached 3 recipients in 600 seconds");
         Assert.Equal(250, (await Send(proxy, "clerk@example.com", Out("clerk@example.com", "clerk"), relay, ["c@remote.example"])).Code);
+
+        // From outside, an unknown sender in our domain is refused at MAIL FROM (ForceNoValidLocalSender, DoNoValidLocalSender 1).
+        await using var outside = await TestSmtpClient.ConnectAsync(proxy.Port);
+        await outside.ReadReplyAsync();
+        await outside.CommandAsync("EHLO client.example");
+        var mailFrom = await outside.CommandAsync("MAIL FROM:<intruder@example.com>");
+        Assert.Equal("554 5.7.1 Unknown Sender in Local Domain .", mailFrom.Text.TrimEnd());
+        await proxy.WaitForLogAsync("[spam found] Unknown Sender in Local Domain");
+        Assert.Equal(250, (await outside.CommandAsync("MAIL FROM:<boss@example.com>")).Code);
     }
 }
