@@ -6,7 +6,8 @@ namespace Assp.Checks.Checks;
 
 /// <summary>
 /// DoNoSpoofing: an external, unauthenticated sender using one of our domains in MAIL FROM (and, with
-/// DoNoSpoofing4From, in the From: header). Scored once with slValencePB; refused with SenderInvalidError.
+/// DoNoSpoofing4From, in the From: header; with DoNoSpoofing4ReplyTo, in Reply-To:, Errors-To:, Return-Path: and
+/// Disposition-Notification-To:). Scored once with slValencePB; refused with SenderInvalidError.
 /// </summary>
 public sealed class NoSpoofingCheck : IMessageCheck
 {
@@ -16,6 +17,9 @@ public sealed class NoSpoofingCheck : IMessageCheck
     public CheckDefinition Definition => Check;
     public SmtpPhase Phase => SmtpPhase.DataHeader;
     public int Order => 40;
+
+    /// <summary>The headers DoNoSpoofing4ReplyTo adds to the check.</summary>
+    private static readonly string[] ReplyHeaders = ["Reply-To", "Errors-To", "Return-Path", "Disposition-Notification-To"];
 
     public ValueTask<Verdict> RunAsync(CheckContext context, CancellationToken cancellationToken) => ValueTask.FromResult(Run(context));
 
@@ -28,6 +32,9 @@ public sealed class NoSpoofingCheck : IMessageCheck
         bool scored = false;
         var candidates = new List<(string What, string Address)> { ("mailfrom", c.Mail.MailFrom ?? "") };
         if (cfg.GetBool("DoNoSpoofing4From") && st.Parsed?.From is { Count: > 0 } from) candidates.Add(("from", from[0].Address));
+        if (cfg.GetBool("DoNoSpoofing4ReplyTo") && st.Parsed is { } msg)
+            foreach (var header in ReplyHeaders)
+                foreach (var m in msg.Mailboxes(header)) candidates.Add((header.ToLowerInvariant(), m.Address));
         foreach (var (what, address) in candidates)
         {
             if (!Spoofed(c, address)) continue;

@@ -229,6 +229,16 @@ public class HeaderAndLocalSenderCheckTests
         Assert.False(verdict.Refuses);                                      // local mail
     }
 
+    [Fact]
+    public async Task NoSpoofing4ReplyToChecksTheReplyHeaders()
+    {
+        const string message = "From: a@sender.example\nReply-To: boss@local.test\nMessage-ID: <1@sender.example>\nSubject: s\n\nb\n";
+        var (verdict, _, _) = await Run(Cfg(("DoNoSpoofing", "1"), ("DoNoSpoofing4ReplyTo", "1")), message: message);
+        Assert.Equal("554 5.7.1 No Spoofing Allowed 'boss@local.test' in 'reply-to' .", verdict.Reply);
+        (verdict, _, _) = await Run(Cfg(("DoNoSpoofing", "1")), message: message);
+        Assert.False(verdict.Refuses);
+    }
+
     // ---- LocalFrequencyInt / LocalFrequencyNumRcpt ----
 
     [Fact]
