@@ -145,6 +145,8 @@ public sealed class SenderCheckTests : IAsyncLifetime
         });
         Assert.Equal(250, (await Send(proxy, "a@sender.test", Message(NoPtrIp, "a@sender.test", "monitor ptr"))).Code);
         Assert.Equal(250, (await Send(proxy, "a@nothing.test", Message(ValidIp, "Nobody", "monitor domain"))).Code);
+        Assert.Equal(250, (await Send(proxy, "a@sender.test", Message(DynamicIp, "a@sender.test", "monitor dyn"))).Code);
+        await proxy.WaitForLogAsync("[monitoring] (PTR invalid '10-113-0-203.dyn.isp.test')");
         var log = await proxy.WaitForLogAsync("[monitoring] (no valid address in From: 'Nobody')");
         Assert.Contains("[monitoring] (PTR missing)", log);
         Assert.Contains("[monitoring] MX missing: nothing.test (Mail From:)", log);
@@ -188,6 +190,7 @@ public sealed class SenderCheckTests : IAsyncLifetime
         await using var proxy = await StartProxy(store, new()
         {
             ["DoReversed"] = "1", ["ptrTestMode"] = "1", ["DoDomainCheck"] = "1", ["mxaTestMode"] = "1",
+            ["DoInvalidPTR"] = "1", ["invalidPTRRe"] = @"\d+-\d+-\d+-\d+",
             ["DoSameSubject"] = "4", ["subjectFrequencyNumSubj"] = "1", ["spamTag"] = "1",
         });
         Assert.Equal(250, (await Send(proxy, "a@sender.test", Message(NoPtrIp, "a@sender.test", "test ptr"))).Code);
@@ -200,6 +203,11 @@ public sealed class SenderCheckTests : IAsyncLifetime
         Assert.Contains("X-Assp-Spam-Reason: missing MX and A record", msg.Text);
         Assert.Contains("[MissingMXA][testmode]", msg.Text);
         await proxy.WaitForLogAsync("spam found and passing (missing MX and A record)");
+
+        Assert.Equal(250, (await Send(proxy, "a@sender.test", Message(DynamicIp, "a@sender.test", "test dyn"))).Code);
+        msg = await Delivered("test dyn");
+        Assert.Contains("X-Assp-Spam-Reason: PTR invalid '10-113-0-203.dyn.isp.test'", msg.Text);
+        Assert.Contains("[PTRinvalid][testmode]", msg.Text);
     }
 
     [Fact]
