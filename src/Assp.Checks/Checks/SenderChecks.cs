@@ -6,7 +6,8 @@ namespace Assp.Checks.Checks;
 
 /// <summary>
 /// DoNoSpoofing: an external, unauthenticated sender using one of our domains in MAIL FROM (and, with
-/// DoNoSpoofing4From, in the From: header). Scored once with slValencePB; refused with SenderInvalidError.
+/// DoNoSpoofing4From, in the From: header; with DoNoSpoofing4ReplyTo, in Reply-To:, Errors-To:, Return-Path: and
+/// Disposition-Notification-To:). Scored once with slValencePB; refused with SenderInvalidError.
 /// </summary>
 public sealed class NoSpoofingCheck : IMessageCheck
 {
@@ -16,6 +17,9 @@ public sealed class NoSpoofingCheck : IMessageCheck
     public CheckDefinition Definition => Check;
     public SmtpPhase Phase => SmtpPhase.DataHeader;
     public int Order => 40;
+
+    /// <summary>The headers DoNoSpoofing4ReplyTo adds to the check.</summary>
+    private static readonly string[] ReplyHeaders = ["Reply-To", "Errors-To", "Return-Path", "Disposition-Notification-To"];
 
     public ValueTask<Verdict> RunAsync(CheckContext context, CancellationToken cancellationToken) => ValueTask.FromResult(Run(context));
 
@@ -28,6 +32,9 @@ public sealed class NoSpoofingCheck : IMessageCheck
         bool scored = false;
         var candidates = new List<(string What, string Address)> { ("mailfrom", c.Mail.MailFrom ?? "") };
         if (cfg.GetBool("DoNoSpoofing4From") && st.Parsed?.From is { Count: > 0 } from) candidates.Add(("from", from[0].Address));
+        if (cfg.GetBool("DoNoSpoofing4ReplyTo") && st.Parsed is { } msg)
+            foreach (var header in ReplyHeaders)
+                foreach (var m in msg.Mailboxes(header)) candidates.Add((header.ToLowerInvariant(), m.Address));
         foreach (var (what, address) in candidates)
         {
             if (!Spoofed(c, address)) continue;
@@ -41,7 +48,7 @@ public sealed class NoSpoofingCheck : IMessageCheck
         return Verdict.Pass;
     }
 
-    private static bool Spoofed(CheckContext c, string address)
+    internal static bool Spoofed(CheckContext c, string address)
     {
         var cfg = c.Config;
         var ip = c.Mail.RemoteAddress;
@@ -79,14 +86,21 @@ public sealed class LocalSenderCheck : IMessageCheck
         var cfg = c.Config;
         var st = c.State;
         var from = c.Mail.MailFrom ?? "";
-        var flat = cfg.GetAddressList("LocalAddresses_Flat");
-        if (!CheckHelpers.Enabled(c, Check) || flat.Count == 0) return Verdict.Pass;
-        if (st.RelayOk || st.IsNoProcessing || st.IsIsp || st.AddressedToSpamBucket is not null || CheckHelpers.AcceptAll(c)) return Verdict.Pass;
-        if (!CheckHelpers.IsLocalAddress(cfg, from) || flat.Contains(from)) return Verdict.Pass;
+        if (!CheckHelpers.Enabled(c, Check) || !IsUnknownLocalSender(c)) return Verdict.Pass;
 
         c.Engine.IpReputation.DeleteWhite(cfg, c.Mail.RemoteAddress);
         return c.Engine.Hit(Check, cfg, st, c.Mail.RemoteAddress, $"Unknown Local Sender '{from}'", c.Log,
             reply: CheckHelpers.SenderInvalid(cfg, "Unknown Local Sender"));
+    }
+
+    /// <summary>External mail whose envelope sender is in a local domain but not in LocalAddresses_Flat.</summary>
+    internal static bool IsUnknownLocalSender(CheckContext c)
+    {
+        var st = c.State;
+        var from = c.Mail.MailFrom ?? "";
+        var flat = c.Config.GetAddressList("LocalAddresses_Flat");
+        if (flat.Count == 0 || st.RelayOk || st.IsNoProcessing || st.IsIsp || st.AddressedToSpamBucket is not null || CheckHelpers.AcceptAll(c)) return false;
+        return CheckHelpers.IsLocalAddress(c.Config, from) && !flat.Contains(from);
     }
 }
 

@@ -58,6 +58,7 @@ public sealed class SpfCheck(CheckServices services) : IMessageCheck
         var reason = $"SPF {text}: {sender} from {ip}" + (result.Mechanism is { } m ? $" ({m})" : "");
         if (result.Result == SpfResult.Pass)
         {
+            st.SpfPassed = true;
             context.Engine.AddPenalty(cfg, st, ip, "spfpValencePB", reason, 0, context.Log);
             return Verdict.Pass;
         }

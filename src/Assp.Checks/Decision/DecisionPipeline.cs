@@ -25,13 +25,13 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
     private readonly CheckServices _services = services ?? new CheckServices(Dns: dns);
 
     /// <summary>Runs the registered checks of a phase; the first refusal ends the phase.</summary>
-    private async ValueTask<Verdict> RunChecksAsync(SmtpPhase phase, IMailContext ctx, CancellationToken ct)
+    private async ValueTask<Verdict> RunChecksAsync(SmtpPhase phase, IMailContext ctx, CancellationToken ct, bool outgoingOnly = false)
     {
         if (MessageChecks.Count == 0 || ctx.CheckState.Message.Transparent) return Verdict.Pass;
         CheckContext? context = null;
         foreach (var check in MessageChecks)
         {
-            if (check.Phase != phase) continue;
+            if (check.Phase != phase || (outgoingOnly && !check.Definition.RunsOnOutgoing)) continue;
             context ??= new CheckContext(ctx, Engine, _services);
             var verdict = await check.RunAsync(context, ct).ConfigureAwait(false);
             if (verdict.Refuses) return verdict;
@@ -380,7 +380,8 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
 
         if (!st.RelayOk && st.Whitelisted is null && msg is not null) HeaderWhitelist(ctx, st, msg);
 
-        if (st.RelayOk) return Verdict.Pass;
+        // Outgoing mail: only the header checks that are meant for it (RunsOnOutgoing: loops, local sender rules).
+        if (st.RelayOk) return await RunChecksAsync(SmtpPhase.DataHeader, ctx, ct, outgoingOnly: true).ConfigureAwait(false);
         FindOriginalIp(ctx, st, msg);
         ip = st.ScoredIp ?? ctx.RemoteAddress;
 

@@ -83,6 +83,8 @@ public sealed class MessageState
     /// <summary>The first accepted recipient (LOCALUSER/LOCALDOMAIN in replies).</summary>
     public string? FirstRecipient { get; set; }
     public string? SessionId { get; set; }
+    /// <summary>The envelope sender passed SPF (the PTR check skips such mail unless DoReversedSPFOK).</summary>
+    public bool SpfPassed { get; set; }
 
     public bool IsWhitelisted => Whitelisted is not null;
     public bool IsNoProcessing => NoProcessing is not null;

@@ -12,8 +12,10 @@ public class ConnectionHeloSenderCheckTests
 
     private static ConfigSnapshot Cfg(params (string, string)[] values) => Cfg(null, values);
 
+    // ForceNoValidLocalSender (on by default) would refuse the block-mode sender cases already at MAIL FROM; these
+    // tests look at the checks after the header (the forced ones: HeaderAndLocalSenderCheckTests).
     private static ConfigSnapshot Cfg(Dictionary<string, string>? files, params (string, string)[] values) =>
-        TestConfig.Create(files, [("localDomains", "local.test"), .. values]);
+        TestConfig.Create(files, [("localDomains", "local.test"), ("ForceNoValidLocalSender", "0"), .. values]);
 
     private static async Task<(Verdict Verdict, string Phase, FakeMailContext Ctx)> Run(ConfigSnapshot cfg, string from = "a@sender.example",
         string message = GoodMessage, string helo = "mx.sender.example")
