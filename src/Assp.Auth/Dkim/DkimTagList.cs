@@ -29,10 +29,17 @@ public sealed class DkimTagList
         error = "";
         var tags = new Dictionary<string, string>(StringComparer.Ordinal);
         var order = new List<string>();
-        foreach (var part in text.Split(';'))
+        var parts = text.Split(';');
+        for (int p = 0; p < parts.Length; p++)
         {
-            var item = part.Trim(' ', '\t', '\r', '\n');
-            if (item.Length == 0) continue; // an empty spec (e.g. a trailing ';') is allowed
+            var item = parts[p].Trim(' ', '\t', '\r', '\n');
+            if (item.Length == 0)
+            {
+                // Only the list may end with ';' (RFC 6376 3.2); an empty spec in the middle (";;") is a syntax error.
+                if (p == parts.Length - 1 || (p == 0 && parts.Length == 1)) continue;
+                error = "empty tag (\";;\")";
+                return null;
+            }
             int eq = item.IndexOf('=');
             if (eq <= 0) { error = $"malformed tag '{Shorten(item)}'"; return null; }
             var name = item[..eq].TrimEnd(' ', '\t', '\r', '\n');
