@@ -25,12 +25,13 @@ public static class ArcSigner
 {
     /// <summary>
     /// The three new header fields, in the order they go on top of the message (ARC-Seal first), each ending with
-    /// CRLF; or null when the chain already has 50 sets. A failed chain gets a set with cv=fail whose seal covers
-    /// only the new set (RFC 8617 5.1.2), so the break stays on record.
+    /// CRLF; or null when the chain already has 50 sets or its newest seal already says cv=fail. A chain found
+    /// broken here gets a set with cv=fail whose seal covers only the new set (RFC 8617 5.1.2), so the break is on
+    /// record once.
     /// </summary>
     public static IReadOnlyList<string>? Sign(DkimMessage message, ArcResult chain, ArcSigningOptions o)
     {
-        if (chain.Instances >= 50) return null;
+        if (chain.Instances >= 50 || ArcValidator.NewestSealRecordsFailure(message)) return null;
         bool broken = chain.Status == ArcChainStatus.Fail;
         int i = (broken ? ArcValidator.HighestInstance(message) : chain.Instances) + 1;
         if (i > 50) return null;
@@ -62,6 +63,26 @@ public static class ArcSigner
         chainFields.Add((Field("ARC-Authentication-Results", aar), Field("ARC-Message-Signature", ams), Field("ARC-Seal", sealUnsigned)));
         var seal = InsertSignature(sealUnsigned, o.Key.Sign(ArcValidator.SealHashInput(chainFields))) + "\r\n";
         return [seal, ams, aar];
+    }
+
+    /// <summary>
+    /// The Authentication-Results this host wrote, merged into one value for the ARC-Authentication-Results:
+    /// "authserv-id; result; result ..." from every Authentication-Results header whose authserv-id is
+    /// <paramref name="authServId"/>, top to bottom; null when there is none.
+    /// </summary>
+    public static string? MergeAuthenticationResults(DkimMessage message, string authServId)
+    {
+        var results = new List<string>();
+        foreach (var h in message.Headers.Where(h => h.Is("Authentication-Results")))
+        {
+            var v = h.Value;
+            int semi = v.IndexOf(';');
+            var id = (semi < 0 ? v : v[..semi]).Trim();
+            if (!id.Equals(authServId, StringComparison.OrdinalIgnoreCase)) continue;
+            if (semi < 0) continue;
+            results.AddRange(v[(semi + 1)..].Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+        }
+        return results.Count == 0 ? null : authServId + "; " + string.Join(";\r\n\t", results);
     }
 
     private static DkimHeaderField Field(string name, string text) => new(name, Encoding.Latin1.GetBytes(text));

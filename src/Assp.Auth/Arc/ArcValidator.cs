@@ -107,6 +107,20 @@ public sealed class ArcValidator(IDkimDns dns, DkimVerifierOptions? options = nu
         return max;
     }
 
+    /// <summary>True when the ARC-Seal with the highest i= carries cv=fail: the chain's failure is already recorded.</summary>
+    internal static bool NewestSealRecordsFailure(DkimMessage message)
+    {
+        int max = 0;
+        string? cv = null;
+        foreach (var h in message.Headers.Where(h => h.Is("ARC-Seal")))
+            if (DkimTagList.Parse(h.Value, out _) is { } t && TryInstance(t["i"], out int i) && i > max)
+            {
+                max = i;
+                cv = t["cv"];
+            }
+        return string.Equals(cv?.Trim(), "fail", StringComparison.OrdinalIgnoreCase);
+    }
+
     private static bool TryInstance(string? s, out int i)
     {
         i = 0;
@@ -121,7 +135,8 @@ public sealed class ArcValidator(IDkimDns dns, DkimVerifierOptions? options = nu
         foreach (var required in new[] { "a", "b", "bh", "d", "h", "s" })
             if (t[required] is null) return $"no {required}=";
         if (DkimCrypto.ParseAlgorithm(t["a"]!) is not { } alg || alg == DkimAlgorithm.RsaSha1) return $"unsupported algorithm {t["a"]}";
-        var c = (t["c"] ?? "simple/simple").Split('/');
+        // Without c= an AMS is read as relaxed/relaxed, as the ARC suite and its reference implementation do.
+        var c = (t["c"] ?? "relaxed/relaxed").Split('/');
         var hc = DkimCanonicalizer.ParseName(c[0].Trim());
         var bc = c.Length > 1 ? DkimCanonicalizer.ParseName(c[1].Trim()) : DkimCanonicalization.Simple;
         if (hc is null || bc is null || c.Length > 2) return "unknown canonicalization";

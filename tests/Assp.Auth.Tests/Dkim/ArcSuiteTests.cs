@@ -91,6 +91,13 @@ public sealed class ArcSuiteTests(ITestOutputHelper output)
         var c = Validation.Value.Single(x => x.Id == id);
         var result = await new ArcValidator(c.Dns).ValidateAsync(Parse(c.Message));
         output.WriteLine($"{id}: {result.Name} {result.Reason}");
+        if (c.Cv.Length == 0)
+        {
+            // An empty cv is the suite's "chain terminated": a seal already records cv=fail. That is a failed chain.
+            Assert.Equal(ArcChainStatus.Fail, result.Status);
+            Assert.Contains("cv=fail", result.Reason);
+            return;
+        }
         Assert.Equal(c.Cv.ToLowerInvariant(), result.Name);
     }
 
@@ -109,8 +116,7 @@ public sealed class ArcSuiteTests(ITestOutputHelper output)
         var c = Signing.Value.Single(x => x.Id == id);
         var message = Parse(c.Message);
         var chain = await new ArcValidator(c.Dns).ValidateAsync(message);
-        var ar = message.Headers.Where(h => h.Is("Authentication-Results"))
-            .Select(h => h.Value).FirstOrDefault(v => v.StartsWith(c.SrvId, StringComparison.OrdinalIgnoreCase)) ?? c.SrvId + "; none";
+        var ar = ArcSigner.MergeAuthenticationResults(message, c.SrvId) ?? c.SrvId + "; none";
         var set = ArcSigner.Sign(message, chain, new ArcSigningOptions
         {
             Domain = c.Domain,
@@ -120,13 +126,20 @@ public sealed class ArcSuiteTests(ITestOutputHelper output)
             Headers = c.Headers,
             SigningTime = DateTimeOffset.FromUnixTimeSeconds(c.T),
         });
+        if (c.As.Trim().Length == 0)
+        {
+            // The suite expects no new set (a failure already recorded by cv=fail).
+            Assert.Null(set);
+            return;
+        }
         Assert.NotNull(set);
         output.WriteLine(string.Concat(set));
         // The published set must itself validate; then ours must match it tag for tag (RSA PKCS#1 is deterministic).
         // The published seals were made over an AMS with b= on one line, so that is how it is put back.
         var published = Parse($"ARC-Seal: {Folded(c.As)}ARC-Message-Signature: {Unfolded(c.Ams)}ARC-Authentication-Results: {Folded(c.Aar)}" + c.Message);
         var publishedResult = await new ArcValidator(c.Dns).ValidateAsync(published);
-        Assert.True(publishedResult.Status == ArcChainStatus.Pass, "published set: " + publishedResult.Reason);
+        var expectedAfter = chain.Status == ArcChainStatus.Fail ? ArcChainStatus.Fail : ArcChainStatus.Pass;
+        Assert.True(publishedResult.Status == expectedAfter, "published set: " + publishedResult.Reason);
         AssertSameTags(c.Ams, Value(set[1]));
         Assert.Equal(Relaxed(c.Aar), Relaxed(Value(set[2])));
         AssertSameTags(c.As, Value(set[0]));
@@ -134,7 +147,7 @@ public sealed class ArcSuiteTests(ITestOutputHelper output)
         var signed = Parse(string.Concat(set) + c.Message);
         var after = await new ArcValidator(c.Dns).ValidateAsync(signed);
         // A chain that was already broken stays failed (the new set records cv=fail); otherwise it passes.
-        Assert.Equal(chain.Status == ArcChainStatus.Fail ? ArcChainStatus.Fail : ArcChainStatus.Pass, after.Status);
+        Assert.Equal(expectedAfter, after.Status);
     }
 
     /// <summary>A YAML block value as a folded header value: continuation lines get a leading space.</summary>
