@@ -82,7 +82,7 @@ public static class ArcSigner
             if (semi < 0) continue;
             results.AddRange(v[(semi + 1)..].Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
         }
-        return results.Count == 0 ? null : authServId + "; " + string.Join(";\r\n\t", results);
+        return results.Count == 0 ? null : authServId + "; " + string.Join(";\r\n ", results);
     }
 
     private static DkimHeaderField Field(string name, string text) => new(name, Encoding.Latin1.GetBytes(text));
@@ -95,7 +95,6 @@ public static class ArcSigner
     private static string InsertSignature(string unsigned, byte[] signature)
     {
         int b = unsigned.IndexOf(" b=;", StringComparison.Ordinal);
-        if (b < 0) b = unsigned.IndexOf("\tb=;", StringComparison.Ordinal);
         return unsigned[..(b + 3)] + Convert.ToBase64String(signature) + unsigned[(b + 3)..];
     }
 }

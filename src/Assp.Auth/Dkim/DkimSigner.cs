@@ -121,7 +121,7 @@ public static class DkimSigner
         if (o.ExpirationSeconds is { } exp) tags.Add("x=" + (time + exp));
         tags.Add("h=" + string.Join(":", signed));
         tags.Add("bh=" + Convert.ToBase64String(bodyHash));
-        var unsigned = Fold("DKIM-Signature", tags) + ";\r\n\tb=";
+        var unsigned = Fold("DKIM-Signature", tags) + ";\r\n b=";
 
         var field = new DkimHeaderField("DKIM-Signature", Encoding.Latin1.GetBytes(unsigned));
         var data = DkimVerifier.HeaderHashInput(message, signed, field, o.HeaderCanonicalization);
@@ -129,7 +129,10 @@ public static class DkimSigner
         return unsigned + FoldBase64(b) + "\r\n";
     }
 
-    /// <summary>"Name: tag; tag; ..." with lines kept under about 78 characters (folding only between tags).</summary>
+    /// <summary>
+    /// "Name: tag; tag; ..." with lines kept under about 78 characters, folded only between tags and with a space
+    /// (some verifiers look for " i=N;" literally).
+    /// </summary>
     internal static string Fold(string name, IEnumerable<string> tags)
     {
         var sb = new StringBuilder(name).Append(':');
@@ -142,7 +145,7 @@ public static class DkimSigner
             lineLength += piece.Length;
             if (lineLength + tag.Length + 1 > 76 && !first)
             {
-                sb.Append("\r\n\t");
+                sb.Append("\r\n ");
                 lineLength = 1;
             }
             else
@@ -162,7 +165,7 @@ public static class DkimSigner
         var sb = new StringBuilder();
         for (int i = 0; i < b.Length; i += 72)
         {
-            if (i > 0) sb.Append("\r\n\t ");
+            if (i > 0) sb.Append("\r\n  ");
             sb.Append(b, i, Math.Min(72, b.Length - i));
         }
         return sb.ToString();
