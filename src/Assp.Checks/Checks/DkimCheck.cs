@@ -56,7 +56,8 @@ public sealed class ArcCheck(CheckServices services) : IMessageCheck
 /// signature whose header hash verifies but whose body changed on the way passes as "suspicious-OK". A pass earns
 /// dkimOkValencePB, counts like an RWL hit and clears the IP's PenaltyBox entry; its identity (i=) may make the mail
 /// whitelisted (DKIMWLAddresses) or noprocessing (DKIMNPAddresses). noDKIMAddresses and noDKIMIP exempt mail;
-/// AddDKIMHeader adds X-Assp-DKIM. A passing ARC chain sealed by a trustedAuthForwarders host that recorded
+/// AddDKIMHeader adds X-Assp-DKIM. With DKIMCacheInterval (days) the envelope sender domain of a passing mail is
+/// remembered, and a later unsigned mail from it within the interval fails as a domain mismatch. A passing ARC chain sealed by a trustedAuthForwarders host that recorded
 /// dkim=pass stands in for a signature broken in forwarding.
 /// </summary>
 public sealed class DkimCheck(CheckServices services) : IMessageCheck
@@ -121,6 +122,7 @@ public sealed class DkimCheck(CheckServices services) : IMessageCheck
                 st.NoPenaltyBox = true;
                 context.Engine.IpReputation.DeleteBlack(cfg, ip);
             }
+            if (CacheTable(cfg) is { } cache && SenderDomain(from) is { } signing) cache.Set(signing, "1", services.Time.GetUtcNow().ToUnixTimeSeconds());
             var rcpt = context.Mail.Recipients.Count > 0 ? context.Mail.Recipients[0] : null;
             foreach (var sig in result.Signatures.Where(s => s.Status == DkimStatus.Pass))
             {
@@ -133,6 +135,19 @@ public sealed class DkimCheck(CheckServices services) : IMessageCheck
         if (cfg.GetBool("AddDKIMHeader")) st.SetHeader("X-Assp-DKIM", verified);
         if (result.Overall == DkimStatus.None)
         {
+            // DKIMCacheInterval: a domain that signed before must sign again.
+            if (CacheTable(cfg) is { } cache && SenderDomain(from) is { } domain && cache.TryGet(domain, out var seen))
+            {
+                var age = services.Time.GetUtcNow().ToUnixTimeSeconds() - seen.Updated;
+                if (age <= cfg.GetDecimal("DKIMCacheInterval") * 86400)
+                {
+                    var mismatch = $"DKIM domain mismatch - {domain} found in DKIMCache, but no DKIM-Signature found in mail header";
+                    if (cfg.GetBool("AddDKIMHeader")) st.SetHeader("X-Assp-DKIM", "failed");
+                    return context.Engine.Hit(Dkim, cfg, st, ip, mismatch, context.Log,
+                        reply: cfg["SenderInvalidError"].Replace("REASON", mismatch, StringComparison.Ordinal));
+                }
+                cache.Remove(domain);
+            }
             context.Log("DKIM signature not found");
             return Verdict.Pass;
         }
@@ -153,6 +168,16 @@ public sealed class DkimCheck(CheckServices services) : IMessageCheck
         context.Log($"DKIM signature failed - {failed.Reason} (d={failed.Domain} s={failed.Selector})");
         var reply = cfg["SenderInvalidError"].Replace("REASON", reason, StringComparison.Ordinal);
         return context.Engine.Hit(Dkim, cfg, st, ip, reason, context.Log, reply: reply);
+    }
+
+    /// <summary>The DKIM pre-check cache (domains seen signing), when DKIMCacheInterval is on and there is a store.</summary>
+    private Assp.Storage.IStoreTable? CacheTable(Assp.Config.ConfigSnapshot cfg) =>
+        cfg.GetDecimal("DKIMCacheInterval") > 0 && services.Store is { } store ? store.Table("DKIMCache") : null;
+
+    private static string? SenderDomain(string from)
+    {
+        int at = from.LastIndexOf('@');
+        return at > 0 && at < from.Length - 1 ? from[(at + 1)..].ToLowerInvariant() : null;
     }
 
     /// <summary>Adds "method=result" to X-Original-Authentication-Results ("myName; dkim=pass arc=none"), as ASSP writes it.</summary>

@@ -50,10 +50,13 @@ public sealed class DkimCheckTests : IDisposable
         DkimSigner.Sign(DkimMessage.Parse(Encoding.ASCII.GetBytes(message)), new DkimSigningOptions { Domain = "signer.test", Selector = selector, Key = key })
         + message;
 
-    private async Task<(Verdict Verdict, FakeMailContext Ctx)> Send(string message, string ip = "203.0.113.9", params (string, string)[] cfg)
+    private async Task<(Verdict Verdict, FakeMailContext Ctx)> Send(string message, string ip = "203.0.113.9", params (string, string)[] cfg) =>
+        await Send(_services, message, ip, cfg);
+
+    private async Task<(Verdict Verdict, FakeMailContext Ctx)> Send(CheckServices services, string message, string ip = "203.0.113.9", params (string, string)[] cfg)
     {
-        var pipeline = new DecisionPipeline(new DecisionEngine(new FakeIpReputation(), new FakeAddressReputation()), _services.Dns,
-            [new ArcCheck(_services), new DkimCheck(_services)], _services);
+        var pipeline = new DecisionPipeline(new DecisionEngine(new FakeIpReputation(), new FakeAddressReputation()), services.Dns,
+            [new ArcCheck(services), new DkimCheck(services)], services);
         var ctx = new FakeMailContext(TestConfig.Create([("myName", "assp.local.test"), .. cfg]), ip);
         var (verdict, _) = await Transaction.RunAsync(pipeline, ctx, "alice@signer.test", ["bob@local.test"], message);
         return (verdict, ctx);
@@ -174,5 +177,25 @@ public sealed class DkimCheckTests : IDisposable
         var (_, broken) = await Send(sealedMessage.Replace("Hello Bob", "Hello Eve"), cfg: [("DoARC", "1"), ("trustedAuthForwarders", "forwarder\\.test$")]);
         Assert.Equal(ArcChainStatus.Fail, broken.State.Arc!.Status);
         Assert.Equal(15, broken.State.MessageScore);
+    }
+
+    [Fact]
+    public async Task A_domain_that_signed_before_must_sign_again_within_DKIMCacheInterval()
+    {
+        var clock = new Assp.Checks.Tests.Whitelist.ManualClock();
+        using var store = new Assp.Storage.MemoryStore(clock);
+        var services = _services with { Store = store, Clock = clock };
+        var (_, unsignedBefore) = await Send(services, Plain);
+        Assert.Equal(0, unsignedBefore.State.MessageScore);         // not known as a signer yet
+        await Send(services, Sign(Plain, EdKey, "ed"));
+        var (_, mismatch) = await Send(services, Plain);
+        Assert.Equal(15, mismatch.State.MessageScore);
+        var (verdict, _) = await Send(services, Plain, cfg: ("DoDKIM", "1"));
+        Assert.Equal("554 5.7.1 DKIM domain mismatch - signer.test found in DKIMCache, but no DKIM-Signature found in mail header .", verdict.Reply);
+        var (_, off) = await Send(services, Plain, cfg: ("DKIMCacheInterval", "0"));
+        Assert.Equal(0, off.State.MessageScore);
+        clock.Advance(TimeSpan.FromDays(8));                          // the default interval is 7 days
+        var (_, expired) = await Send(services, Plain);
+        Assert.Equal(0, expired.State.MessageScore);
     }
 }
