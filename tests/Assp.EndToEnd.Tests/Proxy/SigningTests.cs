@@ -45,10 +45,13 @@ public sealed class SigningTests : IDisposable
     private const string Outgoing = "From: Me <me@example.org>\r\nTo: friend@far.example\r\nSubject: lunch?\r\n" +
         "Date: Fri, 21 Nov 2025 12:00:00 +0000\r\nMessage-ID: <lunch-1@example.org>\r\n\r\nsee you at noon\r\n.. and a dotted line\r\n";
 
-    [Fact]
-    public async Task Relayed_mail_is_DKIM_signed_over_the_bytes_the_MTA_gets_and_dkimpy_accepts_it()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Relayed_mail_is_DKIM_signed_over_the_bytes_the_MTA_gets_and_dkimpy_accepts_it(bool chunking)
     {
-        await using var mta = await PostfixInstance.StartAsync();
+        // Without CHUNKING the signed message goes out after DATA, dot-stuffed (the body has a line starting with dots).
+        await using var mta = await PostfixInstance.StartAsync(chunking ? null : new PostfixOptions { ExtraMainCf = "smtpd_discard_ehlo_keywords = chunking" });
         await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string>
         {
             ["genDKIM"] = "1",
@@ -70,6 +73,7 @@ public sealed class SigningTests : IDisposable
         }
         var got = await mta.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20));
         var signed = got.Single(m => m.Text.Contains("Subject: lunch?"));
+        Assert.Contains("\n.. and a dotted line\n", signed.Text.Replace("\r\n", "\n"));
         var unsigned = got.Single(m => m.Text.Contains("Subject: hi"));
         Assert.Contains("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org; s=mail;", signed.Text);
         Assert.Contains("h=From:To:Subject:Date:Message-ID:X-Assp-ID", signed.Text.Replace("\r\n ", ""));
