@@ -28,7 +28,7 @@ internal static class OutboundSigning
         var loaded = cfg.Derived("OutboundSigning.DkimGenConfig", c => new Loaded(DkimGenConfig.Parse(
             c.GetListEntries("DKIMgenConfig").Select(e => (e.Text, e.Location)),
             path => File.ReadAllText(Path.IsPathRooted(path) ? path : Path.Combine(c.BaseDirectory, path)))));
-        if (loaded.Config.Problems.Count > 0 && Interlocked.Exchange(ref loaded.ProblemsLogged, 1) == 0)
+        if (loaded.Config.Problems.Count > 0 && cfg.GetChoice("DKIMlogging") >= 1 && Interlocked.Exchange(ref loaded.ProblemsLogged, 1) == 0)
             foreach (var p in loaded.Config.Problems) log($"error: DKIMgenConfig {p}");
         return loaded.Config;
     }

@@ -261,4 +261,30 @@ public sealed class DkimVerifierTests
         Assert.Equal("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", ed.PublicKeyBase64);
         Assert.Throws<FormatException>(() => DkimSigningKey.FromPem("not a key"));
     }
+
+    [Fact]
+    public async Task Mangled_signatures_and_arc_headers_never_throw()
+    {
+        var random = new Random(8463);
+        var source = Encoding.Latin1.GetBytes(Rfc8463Message);
+        var arcLike = Encoding.Latin1.GetBytes(Rfc8463Message.Replace("DKIM-Signature: v=1;", "ARC-Message-Signature: i=1;"));
+        int checkedCount = 0;
+        for (int round = 0; round < 300; round++)
+        {
+            foreach (var original in new[] { source, arcLike })
+            {
+                var bytes = (byte[])original.Clone();
+                // Damage a few bytes of the signature headers (the first 900 bytes).
+                for (int k = random.Next(1, 6); k > 0; k--)
+                    bytes[random.Next(0, 900)] = (byte)"=;:: \t\r\nabAZ09+/@.-\0\xff"[random.Next(0, 20)];
+                var msg = DkimMessage.Parse(bytes);
+                var dkim = await new DkimVerifier(Rfc8463Dns()).VerifyAsync(msg);
+                var arc = await new Assp.Auth.Arc.ArcValidator(Rfc8463Dns()).ValidateAsync(msg);
+                Assert.NotNull(dkim);
+                Assert.NotNull(arc);
+                checkedCount++;
+            }
+        }
+        Assert.Equal(600, checkedCount);
+    }
 }
