@@ -8,9 +8,11 @@
 # It never starts or enables the system postfix service: the tests never use it.
 # nsd (authoritative DNS server) serves the DNS test zones; the tests start private instances on loopback,
 # so its system service is disabled as well.
+# python3-dkim (dkimpy) with python3-nacl (its Ed25519) is the independent DKIM/ARC verifier the DKIM tests
+# check our signatures with; it installs no service.
 set -euo pipefail
 
-packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd)
+packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl)
 missing=()
 for p in "${packages[@]}"; do
   # "install ok installed" only; a removed-but-configured package must be reinstalled.

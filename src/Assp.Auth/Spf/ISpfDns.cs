@@ -41,7 +41,7 @@ public interface ISpfDns
 }
 
 /// <summary><see cref="ISpfDns"/> over our own <see cref="DnsResolver"/>.</summary>
-public sealed class DnsResolverSpfDns(DnsResolver resolver) : ISpfDns
+public sealed class DnsResolverSpfDns(DnsResolver resolver) : ISpfDns, Dkim.IDkimDns
 {
     public async Task<SpfDnsAnswer<string>> GetTxtAsync(string name, CancellationToken cancellationToken)
     {

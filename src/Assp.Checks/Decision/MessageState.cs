@@ -75,6 +75,10 @@ public sealed class MessageState
     public string SubjectPrefix { get; set; } = "";
     /// <summary>The parsed message, once the DATA phase has read it.</summary>
     public MimeMessage? Parsed { get; set; }
+    /// <summary>Every DKIM signature's result (DoDKIM), for DMARC alignment; null when DKIM was not checked.</summary>
+    public Assp.Auth.Dkim.DkimResult? Dkim { get; set; }
+    /// <summary>The ARC chain validation (DoARC); null when ARC was not checked.</summary>
+    public Assp.Auth.Arc.ArcResult? Arc { get; set; }
     public string? OriginalSubject { get; set; }
     /// <summary>The IP that scores go to (the client, or the original sender found behind an ISP relay).</summary>
     public IPAddress? ScoredIp { get; set; }

@@ -153,12 +153,39 @@ public sealed partial class ProxySession
             var addition = Encoding.UTF8.GetBytes(AsspHeaders());
             if (message.TryGetMemory(out var stored))
             {
+                // genDKIM/genARC sign the bytes the MTA gets: the final message is put together first, the signatures
+                // go on top, and the result is only dot-stuffed on the way out.
+                PooledOutput? final = null;
+                string? signatures = null;
+                if (OutboundSigning.Wanted(_cfg, _ctx))
+                {
+                    final = new PooledOutput(stored.Length + 4096);
+                    var plain = new OutboundMessage(StripOwnHeaders, addition, subjectPrefix, dotStuff: false);
+                    plain.Write(stored.Span, final: true, final);
+                    plain.Finish(final, withFinalDot: false, endWithLineEnd: true);
+                    try
+                    {
+                        signatures = OutboundSigning.Sign(_cfg, _ctx, final.WrittenMemory, Log);
+                    }
+                    catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or FormatException or InvalidOperationException)
+                    {
+                        Log($"error: DKIM/ARC signing failed - {ex.Message}; the message goes out unsigned");
+                    }
+                    if (signatures is not null)
+                    {
+                        stored = final.WrittenMemory;
+                        addition = [];
+                        subjectPrefix = null;
+                    }
+                }
+                using var finalOwner = final;
                 bool bdat = _upstreamChunking;
                 // DATA goes first: its 354 comes back while the message is put together.
                 if (!bdat) await _upstream!.SendLineAsync("DATA", ct).ConfigureAwait(false);
                 using var output = new PooledOutput(stored.Length + 4096, headroom: bdat ? 32 : 0);
                 output.WriteUtf8(ReceivedHeader());
-                var writer = new OutboundMessage(StripOwnHeaders, addition, subjectPrefix, dotStuff: !bdat);
+                if (signatures is not null) output.WriteUtf8(signatures);
+                var writer = new OutboundMessage(StripOwnHeaders && signatures is null, addition, subjectPrefix, dotStuff: !bdat);
                 writer.Write(stored.Span, final: true, output);
                 writer.Finish(output, withFinalDot: !bdat, endWithLineEnd: true);
                 if (bdat)
@@ -176,6 +203,8 @@ public sealed partial class ProxySession
                 return reply;
             }
 
+            if (OutboundSigning.Wanted(_cfg, _ctx) && _cfg.GetChoice("DKIMlogging") >= 1)
+                Log($"info: message of {message.Length} bytes is kept on disk - not DKIM/ARC signed");
             var goOn = await _upstream!.CommandAsync("DATA", UpstreamCommandTimeout, ct).ConfigureAwait(false);
             if (goOn.Code != 354) return goOn;
             var stream = _upstream.DataStream;
