@@ -83,6 +83,22 @@ public sealed class MessageState
     /// <summary>The first accepted recipient (LOCALUSER/LOCALDOMAIN in replies).</summary>
     public string? FirstRecipient { get; set; }
     public string? SessionId { get; set; }
+    /// <summary>The SPF result of the envelope sender (the HELO identity for a null sender) once SPF ran; DMARC uses it.</summary>
+    public Assp.Auth.Spf.SpfCheckResult? SpfResult { get; set; }
+    /// <summary>The DKIM signatures as (d=, verified) once DKIM verification ran; null when it did not. DMARC aligns with them.</summary>
+    public IReadOnlyList<Assp.Auth.Dmarc.DkimDomainResult>? DkimResults { get; set; }
+    /// <summary>The DMARC verdict once the DMARC check ran.</summary>
+    public Assp.Auth.Dmarc.DmarcOutcome? Dmarc { get; set; }
+    /// <summary>The envelope sender to send on to the MTA when SRS or BATV rewrote it (null: unchanged).</summary>
+    public string? UpstreamMailFrom { get; set; }
+    /// <summary>The current recipient as it goes on to the MTA when an SRS or BATV tag was taken off (null: unchanged).</summary>
+    public string? UpstreamRecipient { get; set; }
+    /// <summary>A valid BATV or SRS tag proved the bounce is a reply to our own mail (ASSP skips the other backscatter checks).</summary>
+    public bool BounceTagValid { get; set; }
+    /// <summary>What was wrong with the last recipient's BATV tag, for the BATV check (null: nothing).</summary>
+    public string? BatvFailure { get; set; }
+    /// <summary>A bounce reached a recipient without our SRS signature (SRSValidateBounce decides at DATA).</summary>
+    public bool InvalidSrsBounce { get; set; }
 
     public bool IsWhitelisted => Whitelisted is not null;
     public bool IsNoProcessing => NoProcessing is not null;
