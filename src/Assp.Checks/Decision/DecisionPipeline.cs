@@ -52,6 +52,12 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         _ => ValueTask.FromResult(Verdict.Pass),
     };
 
+    public string RewriteSender(IMailContext context, string sender) =>
+        context.CheckState.Message.Transparent ? sender : Assp.Checks.Checks.EnvelopeTags.Sender(context, _services, sender);
+
+    public (string Address, Verdict Verdict) RewriteRecipient(IMailContext context, string recipient) =>
+        Assp.Checks.Checks.EnvelopeTags.Recipient(context, Engine, _services, recipient);
+
     private async ValueTask<Verdict> ThenChecksAsync(SmtpPhase phase, IMailContext ctx, ValueTask<Verdict> builtIn, CancellationToken ct)
     {
         var verdict = await builtIn.ConfigureAwait(false);
