@@ -91,4 +91,55 @@ public static class DmarcReports
         }
         return result;
     }
+
+    /// <summary>The sender of report mail: DMARCReportFrom, with a domain of ours added when it is only a user name.</summary>
+    public static string ReportFrom(ConfigSnapshot cfg, string ourDomain)
+    {
+        var from = cfg["DMARCReportFrom"].Trim();
+        return from.Contains('@') ? from : from + "@" + ourDomain;
+    }
+
+    /// <summary>
+    /// Sends the reports that are due: a domain's rows once the oldest is a day old (or at once with
+    /// <paramref name="force"/>), one report per policy domain to its rua= recipients not in noDMARCReportDomain.
+    /// Sent rows are removed; rows of failed sends are kept for a week.
+    /// </summary>
+    public static async Task<int> SendDueAsync(ConfigSnapshot cfg, Assp.Storage.IStore store, TimeProvider clock,
+        Func<string, IReadOnlyList<string>, byte[], CancellationToken, Task<string?>> send, Action<string> log, bool force, CancellationToken ct)
+    {
+        if (cfg["DMARCReportFrom"].Trim().Length == 0) return 0;
+        var now = clock.GetUtcNow();
+        var table = store.Table(Table);
+        var excluded = cfg.GetAddressList("noDMARCReportDomain");
+        int sent = 0;
+        foreach (var (domain, entries) in Pending(store))
+        {
+            var rows = entries.OrderBy(e => e.Row.Time).ToList();
+            if (!force && now.ToUnixTimeSeconds() - rows[0].Row.Time < 86400) continue;
+            var to = rows[^1].Row.ReportTo.Split(',', StringSplitOptions.RemoveEmptyEntries).Where(a => !excluded.Contains(a)).ToList();
+            var keys = rows.Select(r => r.Key).ToList();
+            if (to.Count == 0)
+            {
+                foreach (var k in keys) table.Remove(k);
+                continue;
+            }
+            var ours = rows.Select(r => r.Row.EnvelopeTo).FirstOrDefault(d => d.Length > 0) ?? cfg["myName"];
+            var from = ReportFrom(cfg, ours);
+            var report = new DmarcAggregateReport(cfg["myName"], from, domain, [.. rows.Select(r => r.Row)],
+                DateTimeOffset.FromUnixTimeSeconds(rows[0].Row.Time), now);
+            var failure = await send(from, to, report.ToMessage(from, to, now), ct).ConfigureAwait(false);
+            if (failure is null)
+            {
+                foreach (var k in keys) table.Remove(k);
+                log($"DMARC: aggregate report for {domain} ({rows.Count} messages) sent to {string.Join(", ", to)}");
+                sent++;
+            }
+            else
+            {
+                log($"DMARC: aggregate report for {domain} not sent: {failure}");
+                foreach (var r in rows.Where(r => now.ToUnixTimeSeconds() - r.Row.Time > 7 * 86400)) table.Remove(r.Key);
+            }
+        }
+        return sent;
+    }
 }

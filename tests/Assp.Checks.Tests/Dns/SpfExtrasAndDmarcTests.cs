@@ -186,3 +186,84 @@ public sealed class SpfExtrasAndDmarcTests : IDisposable
         Assert.Equal("other@elsewhere.test", DmarcReports.Pending(none)["reject.test"].Single().Row.ReportTo);
     }
 }
+
+/// <summary>The aggregate report job: XML of RFC 7489 Appendix C, gzip attachment, due rows, exclusions.</summary>
+public sealed class DmarcAggregateReportTests
+{
+    private static DmarcReportRow Row(string ip, string disposition, long time, string reportTo = "agg@reports.test") =>
+        new("reject.test", time, ip, "reject.test", "local.test", disposition, "fail", "fail", "pass.test", "pass",
+            [("other.test", "pass")], false, "reject", "quarantine", 100, "r", "s", reportTo);
+
+    private static (MemoryStore Store, long Now) Filled(params DmarcReportRow[] rows)
+    {
+        var store = new MemoryStore();
+        int i = 0;
+        foreach (var r in rows) store.Table(DmarcReports.Table).Set($"{r.PolicyDomain} {r.Time} s{i++}", r.Encode());
+        return (store, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+    }
+
+    [Fact]
+    public void TheXmlFollowsTheSchema()
+    {
+        long t = 1_700_000_000;
+        var report = new DmarcAggregateReport("proxy.test", "dmarc@local.test", "reject.test",
+            [Row("192.0.2.1", "reject", t), Row("192.0.2.1", "reject", t + 5), Row("192.0.2.2", "none", t + 9)],
+            DateTimeOffset.FromUnixTimeSeconds(t), DateTimeOffset.FromUnixTimeSeconds(t + 86400));
+        var xml = System.Xml.Linq.XDocument.Parse(report.ToXml().ToString());
+        var feedback = xml.Root!;
+        Assert.Equal("feedback", feedback.Name.LocalName);
+        Assert.Equal(["report_metadata", "policy_published", "record", "record"], feedback.Elements().Select(e => e.Name.LocalName));
+        var meta = feedback.Element("report_metadata")!;
+        Assert.Equal(["org_name", "email", "report_id", "date_range"], meta.Elements().Select(e => e.Name.LocalName));
+        Assert.Equal(t.ToString(System.Globalization.CultureInfo.InvariantCulture), meta.Element("date_range")!.Element("begin")!.Value);
+        var policy = feedback.Element("policy_published")!;
+        Assert.Equal(("reject.test", "r", "s", "reject", "quarantine", "100"),
+            (policy.Element("domain")!.Value, policy.Element("adkim")!.Value, policy.Element("aspf")!.Value, policy.Element("p")!.Value,
+             policy.Element("sp")!.Value, policy.Element("pct")!.Value));
+        var first = feedback.Elements("record").First();
+        Assert.Equal(["row", "identifiers", "auth_results"], first.Elements().Select(e => e.Name.LocalName));
+        var row = first.Element("row")!;
+        Assert.Equal(("192.0.2.1", "2"), (row.Element("source_ip")!.Value, row.Element("count")!.Value));
+        Assert.Equal(["disposition", "dkim", "spf"], row.Element("policy_evaluated")!.Elements().Select(e => e.Name.LocalName));
+        Assert.Equal(["envelope_to", "header_from"], first.Element("identifiers")!.Elements().Select(e => e.Name.LocalName));
+        Assert.Equal(["dkim", "spf"], first.Element("auth_results")!.Elements().Select(e => e.Name.LocalName));
+        Assert.Equal("proxy.test!reject.test!1700000000!1700086400.xml.gz", report.FileName);
+        // The attachment is the same XML, gzip-compressed.
+        using var gz = new System.IO.Compression.GZipStream(new MemoryStream(report.Compressed()), System.IO.Compression.CompressionMode.Decompress);
+        Assert.Equal("feedback", System.Xml.Linq.XDocument.Load(gz).Root!.Name.LocalName);
+    }
+
+    [Fact]
+    public async Task DueReportsAreSentOnceAndExclusionsHonoured()
+    {
+        var (store, now) = Filled(Row("192.0.2.1", "reject", DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 90000));
+        var sent = new List<(string From, IReadOnlyList<string> To, byte[] Message)>();
+        Task<string?> Send(string from, IReadOnlyList<string> to, byte[] message, CancellationToken ct)
+        {
+            sent.Add((from, to, message));
+            return Task.FromResult<string?>(null);
+        }
+        var cfg = TestConfig.Create(("DMARCReportFrom", "dmarc-reports"), ("myName", "proxy.test"));
+        Assert.Equal(1, await DmarcReports.SendDueAsync(cfg, store, TimeProvider.System, Send, _ => { }, false, default));
+        var (from, to, message) = Assert.Single(sent);
+        Assert.Equal("dmarc-reports@local.test", from);
+        Assert.Equal(["agg@reports.test"], to);
+        var text = System.Text.Encoding.ASCII.GetString(message);
+        Assert.Contains("Subject: Report Domain: reject.test Submitter: proxy.test Report-ID: <reject.test.", text);
+        Assert.Contains("Content-Type: application/gzip; name=\"proxy.test!reject.test!", text);
+        Assert.Empty(DmarcReports.Pending(store));                                  // sent rows are gone
+
+        (store, _) = Filled(Row("192.0.2.1", "reject", now - 60));
+        Assert.Equal(0, await DmarcReports.SendDueAsync(cfg, store, TimeProvider.System, Send, _ => { }, false, default));   // not a day old yet
+        Assert.Equal(1, await DmarcReports.SendDueAsync(cfg, store, TimeProvider.System, Send, _ => { }, true, default));
+        (store, _) = Filled(Row("192.0.2.1", "reject", now - 90000));
+        var excluded = TestConfig.Create(("DMARCReportFrom", "dmarc-reports"), ("noDMARCReportDomain", "@reports.test"));
+        Assert.Equal(0, await DmarcReports.SendDueAsync(excluded, store, TimeProvider.System, Send, _ => { }, false, default));
+        Assert.Empty(DmarcReports.Pending(store));
+        (store, _) = Filled(Row("192.0.2.1", "reject", now - 90000));
+        Assert.Equal(0, await DmarcReports.SendDueAsync(TestConfig.Create(("DMARCReportFrom", "")), store, TimeProvider.System, Send, _ => { }, false, default));
+        (store, _) = Filled(Row("192.0.2.1", "reject", now - 90000));
+        Assert.Equal(0, await DmarcReports.SendDueAsync(cfg, store, TimeProvider.System, (_, _, _, _) => Task.FromResult<string?>("down"), _ => { }, false, default));
+        Assert.NotEmpty(DmarcReports.Pending(store));                               // kept for the next try
+    }
+}
