@@ -379,7 +379,12 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
 
         if (!st.RelayOk && st.Whitelisted is null && msg is not null) HeaderWhitelist(ctx, st, msg);
 
-        if (st.RelayOk) return Verdict.Pass;
+        if (st.RelayOk)
+        {
+            // FBMTV: outgoing Message-IDs get our tag (incoming mail is checked by the FbmtvCheck class).
+            Assp.Checks.Checks.FbmtvCheck.TagOutgoing(new CheckContext(ctx, Engine, _services));
+            return Verdict.Pass;
+        }
         FindOriginalIp(ctx, st, msg);
         ip = st.ScoredIp ?? ctx.RemoteAddress;
 

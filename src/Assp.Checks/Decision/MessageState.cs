@@ -97,6 +97,8 @@ public sealed class MessageState
     public bool BounceTagValid { get; set; }
     /// <summary>What was wrong with the last recipient's BATV tag, for the BATV check (null: nothing).</summary>
     public string? BatvFailure { get; set; }
+    /// <summary>Text to change in the header lines of the message as forwarded (FBMTV Message-ID tags in or out).</summary>
+    public List<(string Find, string Replace)> HeaderReplacements { get; } = [];
     /// <summary>A bounce reached a recipient without our SRS signature (SRSValidateBounce decides at DATA).</summary>
     public bool InvalidSrsBounce { get; set; }
 

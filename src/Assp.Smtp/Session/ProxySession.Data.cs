@@ -158,7 +158,7 @@ public sealed partial class ProxySession
                 if (!bdat) await _upstream!.SendLineAsync("DATA", ct).ConfigureAwait(false);
                 using var output = new PooledOutput(stored.Length + 4096, headroom: bdat ? 32 : 0);
                 output.WriteUtf8(ReceivedHeader());
-                var writer = new OutboundMessage(StripOwnHeaders, addition, subjectPrefix, dotStuff: !bdat);
+                var writer = new OutboundMessage(StripOwnHeaders, addition, subjectPrefix, dotStuff: !bdat, _ctx.CheckState.Message.HeaderReplacements);
                 writer.Write(stored.Span, final: true, output);
                 writer.Finish(output, withFinalDot: !bdat, endWithLineEnd: true);
                 if (bdat)
@@ -182,7 +182,7 @@ public sealed partial class ProxySession
             await using (var source = message.OpenRead())
             {
                 await CopyDotStuffedAsync(source, stream, StripOwnHeaders, ct, addition, Encoding.UTF8.GetBytes(ReceivedHeader()),
-                    withFinalDot: true, subjectPrefix: subjectPrefix).ConfigureAwait(false);
+                    withFinalDot: true, subjectPrefix: subjectPrefix, headerReplacements: _ctx.CheckState.Message.HeaderReplacements).ConfigureAwait(false);
             }
             await stream.FlushAsync(ct).ConfigureAwait(false);
             return await _upstream.ReadReplyAsync(UpstreamDataTimeout, ct).ConfigureAwait(false);
@@ -271,9 +271,10 @@ public sealed partial class ProxySession
     /// the header, prefix in front of everything (see <see cref="OutboundMessage"/>).
     /// </summary>
     internal static async Task CopyDotStuffedAsync(Stream source, Stream target, bool stripAsspHeaders, CancellationToken ct,
-        byte[]? headerAddition = null, byte[]? prefix = null, bool withFinalDot = false, byte[]? subjectPrefix = null)
+        byte[]? headerAddition = null, byte[]? prefix = null, bool withFinalDot = false, byte[]? subjectPrefix = null,
+        IReadOnlyList<(string Find, string Replace)>? headerReplacements = null)
     {
-        var writer = new OutboundMessage(stripAsspHeaders, headerAddition, subjectPrefix, dotStuff: true);
+        var writer = new OutboundMessage(stripAsspHeaders, headerAddition, subjectPrefix, dotStuff: true, headerReplacements);
         using var output = new PooledOutput(128 * 1024);
         if (prefix is not null) output.Write(prefix);
         // Room for a header line up to MaxPiece that is still waiting for its end, plus a full read behind it.

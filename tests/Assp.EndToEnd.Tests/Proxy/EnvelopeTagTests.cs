@@ -79,4 +79,43 @@ public class EnvelopeTagTests
         var messages = await mta.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20));
         Assert.Contains(messages, m => m.Sender == "" && m.Recipients.Contains("me@example.com"));   // the tag came off for the MTA
     }
+
+    [Fact]
+    public async Task Fbmtv_tags_outgoing_message_ids_and_refuses_a_bounce_for_mail_we_never_sent()
+    {
+        using var store = new MemoryStore();
+        var services = new Assp.Checks.Decision.CheckServices(store);
+        var pipeline = new DecisionPipeline(new DecisionEngine(new IpPenaltyBox(store), new StoredAddressReputation(store), new NotSpamTags(store)),
+            checks: [new Assp.Checks.Checks.FbmtvCheck(services)], services: services);
+        await using var mta = await PostfixInstance.StartAsync();
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string>
+        {
+            ["DoMSGIDsig"] = "1",
+            ["MSGIDSec"] = "5=e2e-msgid-secret",
+        }, listeners: ["relayPort"], pipeline: pipeline);
+
+        await using (var relay = await TestSmtpClient.ConnectAsync(proxy.Ports["relayPort"]))
+        {
+            await relay.ReadReplyAsync();
+            Assert.Equal(250, (await relay.SendMailAsync("me@example.com", ["friend@far.example"],
+                "From: me@example.com\r\nMessage-ID: <first.1@example.com>\r\nSubject: hello\r\n\r\nhi\r\n")).Code);
+        }
+        var sent = Assert.Single(await mta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        var taggedId = System.Text.RegularExpressions.Regex.Match(sent.Text, "Message-ID: <(sig\\.5[0-9]{3}[0-9a-f]{6}\\.first\\.1@example\\.com)>");
+        Assert.True(taggedId.Success, sent.Text);
+
+        await using (var bounce = await TestSmtpClient.ConnectAsync(proxy.Port))
+        {
+            await bounce.ReadReplyAsync();
+            // A bounce quoting our tagged Message-ID is accepted ...
+            Assert.Equal(250, (await bounce.SendMailAsync("", ["me@example.com"],
+                $"From: MAILER-DAEMON@far.example\r\nSubject: Undelivered\r\n\r\nMessage-ID: <{taggedId.Groups[1].Value}>\r\n")).Code);
+            // ... one for a message we never sent is not.
+            var refused = await bounce.SendMailAsync("", ["me@example.com"],
+                "From: MAILER-DAEMON@far.example\r\nSubject: Undelivered\r\n\r\nMessage-ID: <forged@example.com>\r\n", ehlo: false);
+            Assert.Equal(554, refused.Code);
+            Assert.Contains("message was never sent by this domain", refused.Text);
+        }
+        Assert.Equal(2, (await mta.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20))).Count);
+    }
 }
