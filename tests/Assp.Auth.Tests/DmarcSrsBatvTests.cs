@@ -152,7 +152,7 @@ public sealed class BatvTests
     [Fact]
     public void SecretsParseAsGenerationKeyPairs()
     {
-        var s = TagSecret.ParseList(["0=alpha", "x=bad", "1=", "2=has space", "3=beta"]);
+        var s = TagSecret.ParseList(["0=alpha", "x=bad", "1=", "2=has space", "3=beta", "4=key4"]);
         Assert.Equal([new TagSecret(0, "alpha"), new TagSecret(3, "beta")], s);
     }
 

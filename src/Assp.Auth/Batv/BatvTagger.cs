@@ -8,7 +8,8 @@ namespace Assp.Auth.Batv;
 /// <summary>One secret of BATVSec/MSGIDSec: a generation digit and its key.</summary>
 public readonly record struct TagSecret(int Generation, string Key)
 {
-    /// <summary>Parses "0=key0|1=key1…"; entries without a digit, an empty key or a key with blanks are skipped.</summary>
+    /// <summary>Parses "0=key0|1=key1…"; entries without a digit, an empty key or a key with blanks are skipped, and so
+    /// are the shipped example secrets ("N=keyN"): everybody knows them, so tags made with them prove nothing.</summary>
     public static IReadOnlyList<TagSecret> ParseList(IEnumerable<string> entries)
     {
         var list = new List<TagSecret>();
@@ -18,7 +19,7 @@ public readonly record struct TagSecret(int Generation, string Key)
             int eq = e.IndexOf('=');
             if (eq != 1 || !char.IsAsciiDigit(e[0])) continue;
             var key = e[2..];
-            if (key.Length == 0 || key.Any(char.IsWhiteSpace) || key.Contains('=')) continue;
+            if (key.Length == 0 || key.Any(char.IsWhiteSpace) || key.Contains('=') || key == "key" + e[0]) continue;
             list.Add(new TagSecret(e[0] - '0', key));
         }
         return list;
