@@ -382,7 +382,16 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         if (st.RelayOk)
         {
             // FBMTV: outgoing Message-IDs get our tag (incoming mail is checked by the FbmtvCheck class).
-            Assp.Checks.Checks.FbmtvCheck.TagOutgoing(new CheckContext(ctx, Engine, _services));
+            var context = new CheckContext(ctx, Engine, _services);
+            Assp.Checks.Checks.FbmtvCheck.TagOutgoing(context);
+            // Checks with a …Local switch (SPFLocal) that is on also judge local and outgoing mail.
+            foreach (var check in MessageChecks)
+            {
+                if (check.Phase != SmtpPhase.DataHeader || check.Definition.LocalSwitch is not { } local
+                    || cfg.Registry.Find(local) is null || !cfg.GetBool(local)) continue;
+                var verdict = await check.RunAsync(context, ct).ConfigureAwait(false);
+                if (verdict.Refuses) return verdict;
+            }
             return Verdict.Pass;
         }
         FindOriginalIp(ctx, st, msg);

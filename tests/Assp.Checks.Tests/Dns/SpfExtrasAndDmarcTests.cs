@@ -267,3 +267,34 @@ public sealed class DmarcAggregateReportTests
         Assert.NotEmpty(DmarcReports.Pending(store));                               // kept for the next try
     }
 }
+
+/// <summary>SPFLocal: local and outgoing mail is SPF-checked only when it is on.</summary>
+public sealed class SpfLocalTests : IDisposable
+{
+    private readonly NsdServer _nsd = new(new Dictionary<string, string>
+    {
+        ["fail.test"] = NsdServer.Zone("fail.test", "@ IN TXT \"v=spf1 -all\""),
+    });
+
+    public void Dispose() => _nsd.Dispose();
+
+    [Fact]
+    public async Task OutgoingMailIsCheckedOnlyWithSpfLocal()
+    {
+        var dns = new DnsListChecks(new DnsResolver(new DnsResolverOptions
+        {
+            Servers = [_nsd.EndPoint], Timeout = TimeSpan.FromSeconds(2), Retransmit = TimeSpan.FromMilliseconds(500),
+        }));
+        var services = new CheckServices(null, dns);
+        async Task<FakeMailContext> Send(params (string, string)[] cfg)
+        {
+            var pipeline = new DecisionPipeline(new DecisionEngine(new FakeIpReputation(), new FakeAddressReputation()), dns, [new SpfCheck(services)], services);
+            var ctx = new FakeMailContext(TestConfig.Create(cfg)) { Class = ConnectionClass.Relay };
+            await Transaction.RunAsync(pipeline, ctx, "me@fail.test", ["friend@far.example"], "From: me@fail.test\nSubject: s\n\nb\n");
+            return ctx;
+        }
+        Assert.DoesNotContain((await Send()).State.Headers, h => h.StartsWith("Received-SPF", StringComparison.Ordinal));
+        var local = await Send(("SPFLocal", "1"));
+        Assert.Contains(local.State.Headers, h => h.StartsWith("Received-SPF: fail", StringComparison.Ordinal));
+    }
+}
