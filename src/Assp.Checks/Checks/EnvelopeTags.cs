@@ -189,11 +189,6 @@ public static class EnvelopeTags
         engine.IpReputation.DeleteWhite(cfg, ctx.RemoteAddress);
         var verdict = engine.Hit(Batv, cfg, st, ctx.RemoteAddress, reason, ctx.Log, done: true,
             reply: BatvReply.Replace("RCPTADDR", rcpt, StringComparison.Ordinal));
-        if (verdict.Refuses && st.IsIsp && cfg.GetBool("Back250OKISP"))
-        {
-            ctx.Log("info: force sending 250 OK to ISP for failed bounced message");
-            return (stripped, Verdict.Pass);
-        }
         return (stripped, verdict);
     }
 

@@ -121,12 +121,6 @@ public sealed class FbmtvCheck(CheckServices services) : IMessageCheck
             return Verdict.Pass;
         }
         context.Engine.IpReputation.DeleteWhite(cfg, context.Ip);
-        var verdict = context.Engine.Hit(Fbmtv, cfg, st, context.Ip, reason, context.Log, reply: Reply);
-        if (verdict.Refuses && cfg.GetBool("Back250OKISP") && st.IsIsp)
-        {
-            context.Log("info: force sending 250 OK to ISP for failed bounced message");
-            return Verdict.Pass;
-        }
-        return verdict;
+        return context.Engine.Hit(Fbmtv, cfg, st, context.Ip, reason, context.Log, reply: Reply);
     }
 }
