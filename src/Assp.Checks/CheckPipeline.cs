@@ -67,6 +67,13 @@ public interface IMailContext
 public interface ICheckPipeline
 {
     ValueTask<Verdict> RunAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken);
+
+    /// <summary>The envelope sender as it goes on to the MTA (SRS, BATV tagging); called once MAIL FROM passed.</summary>
+    string RewriteSender(IMailContext context, string sender) => sender;
+
+    /// <summary>A recipient with our SRS or BATV tag taken off (what the checks and the MTA see), or a refusal of a
+    /// forged tag; called before the RCPT TO checks.</summary>
+    (string Address, Verdict Verdict) RewriteRecipient(IMailContext context, string recipient) => (recipient, Verdict.Pass);
 }
 
 /// <summary>The pipeline until the check issues land: every phase passes.</summary>

@@ -99,6 +99,22 @@ internal sealed class DecisionServices : IDisposable
             Store.Flush();
             return Task.CompletedTask;
         }, "save the whitelist and remove entries idle for MaxWhitelistDays");
+        // SPFCacheInterval (days): old SPF results leave pbdb.spf.db.
+        scheduler.AddOrUpdate("SPFCacheCleanup", () => Schedule.Parse("27 3 * * *", TimeSpan.FromHours(1)), _ =>
+        {
+            int removed = Assp.Checks.Checks.SpfService.CleanCache(manager.Current, Store, Store.Clock);
+            if (removed > 0) log.Write($"SPF cache: {removed} entries older than SPFCacheInterval days removed");
+            return Task.CompletedTask;
+        }, "remove SPF cache entries older than SPFCacheInterval days");
+        // DMARCReportFrom: the aggregate reports of the last day go out through relayHost (else smtpDestination).
+        scheduler.AddOrUpdate("DMARCReports", () => manager.Current["DMARCReportFrom"].Trim().Length > 0
+            ? Schedule.Parse("7 * * * *", TimeSpan.FromHours(1)) : Schedule.Never, async ct =>
+        {
+            var cfg = manager.Current;
+            await Assp.Checks.Checks.DmarcReports.SendDueAsync(cfg, Store, Store.Clock,
+                (from, to, message, ct) => Assp.Smtp.ReportMailer.SendAsync(cfg, from, to, message, ct), log.Write, force: false, ct)
+                .ConfigureAwait(false);
+        }, "send the DMARC aggregate reports that are due");
         scheduler.AddOrUpdate("NotSpamTagCleanup", () => Schedule.Parse("17 4 * * *", TimeSpan.FromHours(1)), _ =>
         {
             if (Engine.NotSpamTags is { } tags) tags.Purge(DateTimeOffset.UtcNow);

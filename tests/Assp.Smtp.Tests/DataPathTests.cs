@@ -256,6 +256,23 @@ public class DataPathTests
     private static string Unstuff(string wire) => string.Join("\r\n", wire.Split("\r\n").Select(l => l.StartsWith('.') ? l[1..] : l));
 
     [Fact]
+    public async Task Header_replacements_change_header_lines_only()
+    {
+        (string, string)[] replacements = [("<id@x>", "<sig.1234abcdef.id@x>"), ("sig.9999abcdef.", "")];
+        const string message = "Message-ID: <id@x>\r\nReferences: <a@b>\r\n <sig.9999abcdef.old@x>\r\n\r\nbody <id@x> stays\r\n";
+        const string expected = "Message-ID: <sig.1234abcdef.id@x>\r\nReferences: <a@b>\r\n <old@x>\r\n\r\nbody <id@x> stays\r\n.\r\n";
+        var target = new MemoryStream();
+        await ProxySession.CopyDotStuffedAsync(new TrickleStream(Encoding.ASCII.GetBytes(message), 7), target, false, default,
+            withFinalDot: true, headerReplacements: replacements);
+        Assert.Equal(expected, Encoding.Latin1.GetString(target.ToArray()));
+        using var output = new PooledOutput(16);
+        var writer = new OutboundMessage(false, null, null, dotStuff: true, replacements);
+        writer.Write(Encoding.ASCII.GetBytes(message), final: true, output);
+        writer.Finish(output, withFinalDot: true);
+        Assert.Equal(expected, Encoding.Latin1.GetString(output.WrittenMemory.Span));
+    }
+
+    [Fact]
     public async Task Subject_tag_and_header_additions_go_where_assp_puts_them()
     {
         var addition = "X-Assp-ID: me\r\n"u8.ToArray();

@@ -25,23 +25,46 @@ public sealed class SpfCheck(CheckServices services) : IMessageCheck
         var cfg = context.Config;
         var st = context.State;
         var ip = context.Ip;
-        if (services.Dns is not { } dns || !context.Applies(Spf) || DecisionEngine.IsPrivate(ip)) return Verdict.Pass;
+        if (services.Dns is null || !context.Applies(Spf) || DecisionEngine.IsPrivate(ip)) return Verdict.Pass;
         var sender = context.Mail.MailFrom ?? "";
         if (cfg.GetRegex("noSPFRe").Match(sender) is not null) return Verdict.Pass;
 
-        var evaluator = new SpfEvaluator(new DnsResolverSpfDns(dns.Resolver));
-        SpfCheckResult result;
+        var spf = new SpfService(services);
+        SpfCheckResult? found;
         try
         {
-            result = await evaluator.CheckMailFromAsync(ip, sender, context.Mail.Helo, cancellationToken).ConfigureAwait(false);
+            found = await spf.EvaluateAsync(cfg, ip, sender, context.Mail.Helo, context.Log, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return Verdict.Pass;
         }
+        if (found is not { } result) return Verdict.Pass;
+        st.SpfResult = result;
+        if (cfg.GetChoice("SPFLog") >= 1) context.Log($"SPF: {result.ResultText} ip={ip} mailfrom={sender} helo={context.Mail.Helo}");
+        var verdict = Judge(context, result, sender, header: true);
+        if (verdict.Refuses || !cfg.GetBool("DoSPFinHeader") || result.Result == SpfResult.TempError) return verdict;
+
+        // DoSPFinHeader: a header From: in blockstrictSPFRe with another domain than the envelope is checked too.
+        if (st.Parsed?.From is not { Count: > 0 } from) return verdict;
+        var headerFrom = from[0].Address;
+        int at = headerFrom.LastIndexOf('@');
+        if (at <= 0 || cfg.GetRegex("blockstrictSPFRe").Match(headerFrom) is null) return verdict;
+        var envelopeDomain = sender.Contains('@') ? sender[(sender.LastIndexOf('@') + 1)..] : "";
+        if (headerFrom[(at + 1)..].Equals(envelopeDomain, StringComparison.OrdinalIgnoreCase)) return verdict;
+        if (cfg.GetChoice("SPFLog") >= 1) context.Log($"SPF: do now the check for the header 'from: {headerFrom}' address");
+        var headerResult = await spf.EvaluateAsync(cfg, ip, headerFrom, context.Mail.Helo, context.Log, cancellationToken).ConfigureAwait(false);
+        return headerResult is null ? verdict : Judge(context, headerResult, headerFrom, header: false);
+    }
+
+    private static Verdict Judge(CheckContext context, SpfCheckResult result, string sender, bool header)
+    {
+        var cfg = context.Config;
+        var st = context.State;
+        var ip = context.Ip;
         var text = result.ResultText;
-        if (cfg.GetBool("AddSPFHeader"))
-            st.AddHeader($"Received-SPF: {text} ({result.Explanation ?? result.Problem ?? "checked by ASSP for .NET"}) client-ip={ip}; envelope-from=<{sender}>; helo={context.Mail.Helo};");
+        if (header && cfg.GetBool("AddSPFHeader"))
+            st.AddHeader($"Received-SPF: {text} ({result.Explanation ?? result.Problem ?? "checked by ASSP for .NET"}) client-ip={ip}; envelope-from=<{sender}>; helo={context.Mail.Helo}; identity={(sender.Length == 0 ? "helo" : "mailfrom")};");
 
         bool strict = cfg.GetRegex("strictSPFRe").Match(sender) is not null;
         bool blockStrict = cfg.GetRegex("blockstrictSPFRe").Match(sender) is not null;

@@ -31,13 +31,16 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         CheckContext? context = null;
         foreach (var check in MessageChecks)
         {
-            if (check.Phase != phase || (outgoingOnly && !check.Definition.RunsOnOutgoing)) continue;
+            if (check.Phase != phase || (outgoingOnly && !check.Definition.RunsOnOutgoing && !LocalSwitchOn(check, ctx.Config))) continue;
             context ??= new CheckContext(ctx, Engine, _services);
             var verdict = await check.RunAsync(context, ct).ConfigureAwait(false);
             if (verdict.Refuses) return verdict;
         }
         return Verdict.Pass;
     }
+
+    private static bool LocalSwitchOn(IMessageCheck check, ConfigSnapshot cfg) =>
+        check.Definition.LocalSwitch is { } local && cfg.Registry.Find(local) is not null && cfg.GetBool(local);
 
     public ValueTask<Verdict> RunAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken) => phase switch
     {
@@ -58,6 +61,12 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         ctx.CheckState.ConnectionPhase();
         return ctx;
     }
+
+    public string RewriteSender(IMailContext context, string sender) =>
+        context.CheckState.Message.Transparent ? sender : Assp.Checks.Checks.EnvelopeTags.Sender(context, _services, sender);
+
+    public (string Address, Verdict Verdict) RewriteRecipient(IMailContext context, string recipient) =>
+        Assp.Checks.Checks.EnvelopeTags.Recipient(context, Engine, _services, recipient);
 
     private async ValueTask<Verdict> ThenChecksAsync(SmtpPhase phase, IMailContext ctx, ValueTask<Verdict> builtIn, CancellationToken ct)
     {
@@ -380,8 +389,14 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
 
         if (!st.RelayOk && st.Whitelisted is null && msg is not null) HeaderWhitelist(ctx, st, msg);
 
-        // Outgoing mail: only the header checks that are meant for it (RunsOnOutgoing: loops, local sender rules).
-        if (st.RelayOk) return await RunChecksAsync(SmtpPhase.DataHeader, ctx, ct, outgoingOnly: true).ConfigureAwait(false);
+        if (st.RelayOk)
+        {
+            // FBMTV: outgoing Message-IDs get our tag (incoming mail is checked by the FbmtvCheck class).
+            Assp.Checks.Checks.FbmtvCheck.TagOutgoing(new CheckContext(ctx, Engine, _services));
+            // Outgoing mail: only the header checks meant for it (RunsOnOutgoing: loops, local sender rules) and those
+            // whose …Local switch (SPFLocal) is on.
+            return await RunChecksAsync(SmtpPhase.DataHeader, ctx, ct, outgoingOnly: true).ConfigureAwait(false);
+        }
         FindOriginalIp(ctx, st, msg);
         ip = st.ScoredIp ?? ctx.RemoteAddress;
 

@@ -89,6 +89,24 @@ public sealed class MessageState
     public string? SessionId { get; set; }
     /// <summary>The envelope sender passed SPF (the PTR check skips such mail unless DoReversedSPFOK).</summary>
     public bool SpfPassed { get; set; }
+    /// <summary>The SPF result of the envelope sender (the HELO identity for a null sender) once SPF ran; DMARC uses it.</summary>
+    public Assp.Auth.Spf.SpfCheckResult? SpfResult { get; set; }
+    /// <summary>The DKIM signatures as (d=, verified) once DKIM verification ran; null when it did not. DMARC aligns with them.</summary>
+    public IReadOnlyList<Assp.Auth.Dmarc.DkimDomainResult>? DkimResults { get; set; }
+    /// <summary>The DMARC verdict once the DMARC check ran.</summary>
+    public Assp.Auth.Dmarc.DmarcOutcome? Dmarc { get; set; }
+    /// <summary>The envelope sender to send on to the MTA when SRS or BATV rewrote it (null: unchanged).</summary>
+    public string? UpstreamMailFrom { get; set; }
+    /// <summary>The current recipient as it goes on to the MTA when an SRS or BATV tag was taken off (null: unchanged).</summary>
+    public string? UpstreamRecipient { get; set; }
+    /// <summary>A valid BATV or SRS tag proved the bounce is a reply to our own mail (ASSP skips the other backscatter checks).</summary>
+    public bool BounceTagValid { get; set; }
+    /// <summary>What was wrong with the last recipient's BATV tag, for the BATV check (null: nothing).</summary>
+    public string? BatvFailure { get; set; }
+    /// <summary>Text to change in the header lines of the message as forwarded (FBMTV Message-ID tags in or out).</summary>
+    public List<(string Find, string Replace)> HeaderReplacements { get; } = [];
+    /// <summary>A bounce reached a recipient without our SRS signature (SRSValidateBounce decides at DATA).</summary>
+    public bool InvalidSrsBounce { get; set; }
 
     public bool IsWhitelisted => Whitelisted is not null;
     public bool IsNoProcessing => NoProcessing is not null;

@@ -7,9 +7,11 @@ namespace Assp.Smtp.Session;
 /// with their continuation lines (incoming mail may not bring its own), the subject tag, the header additions at
 /// the end of the header, dot-stuffing for DATA (none for BDAT), every line ending in CRLF. Fed whole (a message
 /// in memory) or in chunks (one on disk). The header, a few dozen lines, goes line by line; the body goes in bulk,
-/// where only a leading dot or a bare LF interrupts the copy.
+/// where only a leading dot or a bare LF interrupts the copy. Header replacements (FBMTV's Message-ID tags) change
+/// text within complete header lines.
 /// </summary>
-internal sealed class OutboundMessage(bool stripAsspHeaders, byte[]? headerAddition, byte[]? subjectPrefix, bool dotStuff)
+internal sealed class OutboundMessage(bool stripAsspHeaders, byte[]? headerAddition, byte[]? subjectPrefix, bool dotStuff,
+    IReadOnlyList<(string Find, string Replace)>? headerReplacements = null)
 {
     /// <summary>A header line without its end within this many bytes is passed on in pieces, as it comes.</summary>
     internal const int MaxPiece = 64 * 1024;
@@ -126,10 +128,21 @@ internal sealed class OutboundMessage(bool stripAsspHeaders, byte[]? headerAddit
                 bytes = rest;
                 _subjectDone = true;
             }
+            // FBMTV: tags put into (or taken out of) Message-ID, In-Reply-To and References.
+            if (headerReplacements is { Count: > 0 } && complete && _inHeader && bytes.Length > 0) bytes = Replace(bytes, headerReplacements);
             output.Write(bytes);
             if (complete) output.Write(CrLf);
         }
         _lineStart = complete;
+    }
+
+    private static ReadOnlySpan<byte> Replace(ReadOnlySpan<byte> line, IReadOnlyList<(string Find, string Replace)> replacements)
+    {
+        var text = Encoding.Latin1.GetString(line);
+        var changed = text;
+        foreach (var (find, replace) in replacements)
+            if (find.Length > 0) changed = changed.Replace(find, replace, StringComparison.Ordinal);
+        return ReferenceEquals(changed, text) || changed == text ? line : Encoding.Latin1.GetBytes(changed);
     }
 
     /// <summary>The body: copied in runs; consumes everything it is given.</summary>

@@ -324,7 +324,9 @@ public sealed partial class ProxySession
             await RefuseAsync(verdict, "mail", ct).ConfigureAwait(false);
             return;
         }
-        var command = "MAIL FROM:<" + path.Address + ">" + Parameters(path, "SIZE", "BODY", "RET", "ENVID", "AUTH");
+        // Envelope tags (SRS, BATV): the MTA gets the sender as the pipeline rewrote it.
+        var upstreamFrom = _pipeline.RewriteSender(_ctx, path.Address);
+        var command = "MAIL FROM:<" + upstreamFrom + ">" + Parameters(path, "SIZE", "BODY", "RET", "ENVID", "AUTH");
         if (UpstreamPipelines)
         {
             // The MTA pipelines: MAIL goes out together with the first RCPT, saving one round trip per message.
@@ -435,7 +437,14 @@ public sealed partial class ProxySession
             await ErrorAsync(_cfg["NoRelaying"], ct).ConfigureAwait(false);
             return;
         }
-        _ctx.RecipientList.Add(path.Address);
+        // Envelope tags (SRS, BATV): our tag comes off (a forged one is refused) before the checks and the MTA see it.
+        var (address, tagVerdict) = _pipeline.RewriteRecipient(_ctx, path.Address);
+        if (tagVerdict.Refuses)
+        {
+            await RefuseAsync(tagVerdict, "rcpt", ct).ConfigureAwait(false);
+            return;
+        }
+        _ctx.RecipientList.Add(address);
         var verdict = await _pipeline.RunAsync(SmtpPhase.RcptTo, _ctx, ct).ConfigureAwait(false);
         if (verdict.Refuses)
         {
@@ -443,7 +452,7 @@ public sealed partial class ProxySession
             await RefuseAsync(verdict, "rcpt", ct).ConfigureAwait(false);
             return;
         }
-        var reply = await RelayRcptAsync("RCPT TO:<" + path.Address + ">" + Parameters(path, "NOTIFY", "ORCPT"), ct).ConfigureAwait(false);
+        var reply = await RelayRcptAsync("RCPT TO:<" + address + ">" + Parameters(path, "NOTIFY", "ORCPT"), ct).ConfigureAwait(false);
         if (!reply.IsSuccess) _ctx.RecipientList.RemoveAt(_ctx.RecipientList.Count - 1);
         else if (!local) _ctx.HasRemoteRecipient = true;
     }

@@ -160,7 +160,7 @@ public sealed partial class ProxySession
                 if (OutboundSigning.Wanted(_cfg, _ctx))
                 {
                     final = new PooledOutput(stored.Length + 4096);
-                    var plain = new OutboundMessage(StripOwnHeaders, addition, subjectPrefix, dotStuff: false);
+                    var plain = new OutboundMessage(StripOwnHeaders, addition, subjectPrefix, dotStuff: false, _ctx.CheckState.Message.HeaderReplacements);
                     plain.Write(stored.Span, final: true, final);
                     plain.Finish(final, withFinalDot: false, endWithLineEnd: true);
                     try
@@ -185,7 +185,9 @@ public sealed partial class ProxySession
                 using var output = new PooledOutput(stored.Length + 4096, headroom: bdat ? 32 : 0);
                 output.WriteUtf8(ReceivedHeader());
                 if (signatures is not null) output.WriteUtf8(signatures);
-                var writer = new OutboundMessage(StripOwnHeaders && signatures is null, addition, subjectPrefix, dotStuff: !bdat);
+                // Signed bytes already carry our headers and the FBMTV replacements; they go out as they are.
+                var writer = new OutboundMessage(StripOwnHeaders && signatures is null, addition, subjectPrefix, dotStuff: !bdat,
+                    signatures is null ? _ctx.CheckState.Message.HeaderReplacements : null);
                 writer.Write(stored.Span, final: true, output);
                 writer.Finish(output, withFinalDot: !bdat, endWithLineEnd: true);
                 if (bdat)
@@ -211,7 +213,7 @@ public sealed partial class ProxySession
             await using (var source = message.OpenRead())
             {
                 await CopyDotStuffedAsync(source, stream, StripOwnHeaders, ct, addition, Encoding.UTF8.GetBytes(ReceivedHeader()),
-                    withFinalDot: true, subjectPrefix: subjectPrefix).ConfigureAwait(false);
+                    withFinalDot: true, subjectPrefix: subjectPrefix, headerReplacements: _ctx.CheckState.Message.HeaderReplacements).ConfigureAwait(false);
             }
             await stream.FlushAsync(ct).ConfigureAwait(false);
             return await _upstream.ReadReplyAsync(UpstreamDataTimeout, ct).ConfigureAwait(false);
@@ -300,9 +302,10 @@ public sealed partial class ProxySession
     /// the header, prefix in front of everything (see <see cref="OutboundMessage"/>).
     /// </summary>
     internal static async Task CopyDotStuffedAsync(Stream source, Stream target, bool stripAsspHeaders, CancellationToken ct,
-        byte[]? headerAddition = null, byte[]? prefix = null, bool withFinalDot = false, byte[]? subjectPrefix = null)
+        byte[]? headerAddition = null, byte[]? prefix = null, bool withFinalDot = false, byte[]? subjectPrefix = null,
+        IReadOnlyList<(string Find, string Replace)>? headerReplacements = null)
     {
-        var writer = new OutboundMessage(stripAsspHeaders, headerAddition, subjectPrefix, dotStuff: true);
+        var writer = new OutboundMessage(stripAsspHeaders, headerAddition, subjectPrefix, dotStuff: true, headerReplacements);
         using var output = new PooledOutput(128 * 1024);
         if (prefix is not null) output.Write(prefix);
         // Room for a header line up to MaxPiece that is still waiting for its end, plus a full read behind it.

@@ -43,9 +43,17 @@ internal static class Transaction
         ctx.MailFrom = from;
         v = await pipeline.RunAsync(SmtpPhase.MailFrom, ctx, default);
         if (v.Refuses) return (v, "mail");
+        pipeline.RewriteSender(ctx, from);
         foreach (var r in rcpts)
         {
-            ctx.RecipientList.Add(r);
+            // As the SMTP engine does: envelope tags come off (or a forged one is refused) before the RCPT checks.
+            var (address, tagVerdict) = pipeline.RewriteRecipient(ctx, r);
+            if (tagVerdict.Refuses)
+            {
+                if (rcpts.Length == 1) return (tagVerdict, "rcpt");
+                continue;
+            }
+            ctx.RecipientList.Add(address);
             v = await pipeline.RunAsync(SmtpPhase.RcptTo, ctx, default);
             if (v.Refuses)
             {
