@@ -83,6 +83,8 @@ public sealed class DkimCheck(CheckServices services) : IMessageCheck
         var result = await new DkimVerifier(new Assp.Auth.Spf.DnsResolverSpfDns(dns.Resolver))
             .VerifyAsync(DkimMessage.FromMime(parsed), cancellationToken).ConfigureAwait(false);
         st.Dkim = result;
+        // DMARC aligns the From domain with the d= of the signatures that verified.
+        st.DkimResults = [.. result.Signatures.Select(s => new Assp.Auth.Dmarc.DkimDomainResult(s.Domain, s.Status == DkimStatus.Pass))];
 
         var passed = result.Signatures.FirstOrDefault(s => s.Status == DkimStatus.Pass);
         string verified;

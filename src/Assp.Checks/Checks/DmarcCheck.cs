@@ -27,8 +27,9 @@ public sealed class DmarcCheck(CheckServices services) : IMessageCheck
         LocalSwitch: "SPFLocal");
 
     public CheckDefinition Definition => ViaSpf;
-    public SmtpPhase Phase => SmtpPhase.DataHeader;
-    public int Order => 65;   // after SPF (60): it needs the SPF result
+    // After the whole message is in: it needs the SPF result and the DKIM signatures (DKIM runs at order 10).
+    public SmtpPhase Phase => SmtpPhase.DataBody;
+    public int Order => 20;
 
     /// <summary>The less aggressive of the two checks' modes decides; null when either is off.</summary>
     public static CheckDefinition? Governing(ConfigSnapshot cfg)
