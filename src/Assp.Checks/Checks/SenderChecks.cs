@@ -60,29 +60,31 @@ public sealed class NoSpoofingCheck : IMessageCheck
 }
 
 /// <summary>
-/// DoNoValidLocalSender: mail from outside with one of our domains in MAIL FROM must come from an address in
-/// LocalAddresses_Flat (LDAP and VRFY lookups are not part of this check yet). Mode 4 is its test mode.
+/// DoNoValidLocalSender: mail from outside with one of our domains in MAIL FROM must come from an existing local
+/// address, as the recipient validation knows them (ldaplistdb, LocalAddresses_Flat, LDAP, VRFY). Mode 4 is its
+/// test mode. A lookup that fails temporarily does not count against the sender.
 /// </summary>
-public sealed class LocalSenderCheck : IMessageCheck
+public sealed class LocalSenderCheck(CheckServices services) : IMessageCheck
 {
     public static readonly CheckDefinition Check = new("DoNoValidLocalSender", "[UnknownLocalSender]", "flValencePB",
         LoverList: "isSpamLovers", CollectOption: "spamISLog", ReplyOption: "SenderInvalidError");
+
+    private readonly Recipients.LocalAddressValidator _validator = Recipients.LocalAddressValidator.For(services);
 
     public CheckDefinition Definition => Check;
     public SmtpPhase Phase => SmtpPhase.DataHeader;
     public int Order => 50;
 
-    public ValueTask<Verdict> RunAsync(CheckContext context, CancellationToken cancellationToken) => ValueTask.FromResult(Run(context));
-
-    private static Verdict Run(CheckContext c)
+    public async ValueTask<Verdict> RunAsync(CheckContext c, CancellationToken cancellationToken)
     {
         var cfg = c.Config;
         var st = c.State;
         var from = c.Mail.MailFrom ?? "";
-        var flat = cfg.GetAddressList("LocalAddresses_Flat");
-        if (!CheckHelpers.Enabled(c, Check) || flat.Count == 0) return Verdict.Pass;
+        if (!CheckHelpers.Enabled(c, Check) || !Recipients.LocalAddressValidator.Configured(cfg)) return Verdict.Pass;
         if (st.RelayOk || st.IsNoProcessing || st.IsIsp || st.AddressedToSpamBucket is not null || CheckHelpers.AcceptAll(c)) return Verdict.Pass;
-        if (!CheckHelpers.IsLocalAddress(cfg, from) || flat.Contains(from)) return Verdict.Pass;
+        if (!CheckHelpers.IsLocalAddress(cfg, from)) return Verdict.Pass;
+        var result = await _validator.ValidateAsync(cfg, from, cancellationToken).ConfigureAwait(false);
+        if (result.Status != Recipients.AddressStatus.Invalid) return Verdict.Pass;
 
         c.Engine.IpReputation.DeleteWhite(cfg, c.Mail.RemoteAddress);
         return c.Engine.Hit(Check, cfg, st, c.Mail.RemoteAddress, $"Unknown Local Sender '{from}'", c.Log,
