@@ -72,6 +72,27 @@ public sealed class LocalAddressValidator(LdapListCache? cache, LdapLookup? ldap
         };
     }
 
+    /// <summary>
+    /// The LDAP/VRFY cross-check (LDAPcrossCheckInterval): entries idle for MaxLDAPlistDays go, so do addresses whose
+    /// domain is no longer local and those LDAP/VRFY now deny. Entries a failing lookup cannot decide stay.
+    /// </summary>
+    public async Task<(int Expired, int Removed, int Kept)> CrossCheckAsync(ConfigSnapshot cfg, CancellationToken ct)
+    {
+        if (Cache is not { } cache) return (0, 0, 0);
+        int expired = cache.RemoveExpired(cfg), removed = 0, kept = 0;
+        var local = LocalDomains.For(cfg);
+        foreach (var (key, _) in cache.Table.Scan())
+        {
+            ct.ThrowIfCancellationRequested();
+            int at = key.LastIndexOf('@');
+            bool gone = at < 0 || !local.IsLocal(key[(at + 1)..])
+                || (await LookupAsync(cfg, key, ct).ConfigureAwait(false)) is { Status: AddressStatus.Invalid };
+            if (gone && cache.Remove(key)) removed++;
+            else kept++;
+        }
+        return (expired, removed, kept);
+    }
+
     private AddressValidation Confirmed(string uh, string source, string detail)
     {
         Cache?.Add(uh);
