@@ -64,7 +64,7 @@ public sealed class RecipientValidationCheck(CheckServices services) : IMessageC
         {
             // The directory or the MTA could not answer: the client is asked to come back, and nothing is held against it.
             st.Prepend.Clear().Append("[InvalidAddress]");
-            if (logLevel >= 1) c.Log($"invalid address rejected: {rcpt} - temporary failure ({result.Source}: {result.Detail})");
+            if (logLevel >= 1) c.Log($"[InvalidAddress] invalid address rejected: {rcpt} - temporary failure ({result.Source}: {result.Detail})");
             return Verdict.TempFail(TemporaryReply(reply), $"recipient {rcpt} could not be validated ({result.Source})");
         }
 
@@ -82,7 +82,7 @@ public sealed class RecipientValidationCheck(CheckServices services) : IMessageC
         if (cfg["CatchAllAll"].Trim() is { Length: > 0 } all && all.Contains('@')) return Redirect(c, rcpt, all, reason, box);
 
         st.Prepend.Clear().Append("[InvalidAddress]");
-        if (logLevel >= 1) c.Log($"invalid address rejected: {rcpt}");
+        if (logLevel >= 1) c.Log($"[InvalidAddress] invalid address rejected: {rcpt}");
         box?.RecordInvalidRecipient(cfg, rcpt, c.Mail.RemoteAddress);
         c.Engine.AddPenalty(cfg, st, ip, "irValencePB", "InvalidAddress", 0, c.Log);
         st.Reports.Add(new CheckReport(Check.Name, "block", cfg.GetValence("irValencePB").Message, reason));

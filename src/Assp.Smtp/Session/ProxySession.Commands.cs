@@ -429,7 +429,7 @@ public sealed partial class ProxySession
         var address = path.Address;
         var rules = Assp.Checks.Recipients.RecipientRules.For(_cfg);
         if (rules.Count > 0 && rules.Apply(address, _ctx.MailFrom ?? "") is var replaced && !replaced.Equals(address, StringComparison.OrdinalIgnoreCase)
-            && SmtpPath.Parse("<" + replaced + ">", "TO", out _) is { IsNull: false } newPath)
+            && SmtpPath.Parse("TO:<" + replaced + ">", "TO", out _) is { IsNull: false } newPath)
         {
             Log($"info: recipient {address} replaced with {replaced}");
             _ctx.CheckState.Message.AddHeader($"X-Assp-Recipient: recipient {address} replaced with {replaced}");

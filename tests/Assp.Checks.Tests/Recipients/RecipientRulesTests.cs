@@ -45,3 +45,14 @@ public class RecipientRulesTests
         Assert.Equal(2 - 1, r.Count);
     }
 }
+
+public class RecipientRulesInlineTests
+{
+    [Fact]
+    public void RulesInTheOptionValueItself()
+    {
+        var r = RecipientRules.For(TestConfig.Create(("ReplaceRecpt", "01<=>S<=>*@example.org<=>*@example.com<=><=>1<=>")));
+        Assert.Equal(1, r.Count);
+        Assert.Equal("alice@example.com", r.Apply("alice@example.org", "a@b.c"));
+    }
+}

@@ -54,7 +54,7 @@ public class RecipientValidationTests
         var v = await s.Rcpt("bob@local.test");
         Assert.Equal(VerdictKind.Block, v.Kind);
         Assert.Equal("550 5.1.1 User unknown: bob@local.test", v.Reply);
-        Assert.Contains("invalid address rejected: bob@local.test", s.Ctx.LogLines);
+        Assert.Contains("[InvalidAddress] invalid address rejected: bob@local.test", s.Ctx.LogLines);
         Assert.Equal(10, s.Ctx.State.MessageScore);   // irValencePB
         Assert.Equal("[InvalidAddress]", s.Ctx.State.Prepend.ToString());
 
