@@ -38,15 +38,22 @@ public sealed class RecipientValidationCheck(CheckServices services) : IMessageC
         }
         int at = rcpt.LastIndexOf('@');
         if (at < 0 || !LocalDomains.For(cfg).IsLocal(rcpt[(at + 1)..])) return Verdict.Pass;
-        if (cfg.GetBool("LocalAddressesNP") && st.LastRecipientNoProcessing) return Verdict.Pass;
+        int logLevel = cfg.GetChoice("ValidateUserLog");
+        if (cfg.GetAddressList("RejectTheseLocalAddresses").Contains(rcpt))
+        {
+            // Disabled accounts: refused like unknown users, without scoring.
+            st.Prepend.Clear().Append("[BounceAddress]");
+            if (logLevel >= 1) c.Log($"[BounceAddress] rejected by bounce address list: {rcpt}");
+            return Verdict.Block(NoValidRecipient(cfg, rcpt), $"{rcpt} in RejectTheseLocalAddresses");
+        }
+        if (cfg.GetBool("LocalAddressesNP") && st.LastRecipientNoProcessing) return Internal(c, rcpt, from);
         if (cfg.GetAddressList("spamaddresses").Contains(rcpt))
         {
             st.AddressedToSpamBucket ??= rcpt;
-            return Verdict.Pass;
+            return Internal(c, rcpt, from);
         }
         if (cfg.GetAddressList("spamtrapaddresses").Contains(rcpt) && !cfg.GetAddressList("noPenaltyMakeTraps").Contains(rcpt)) return Verdict.Pass;
 
-        int logLevel = cfg.GetChoice("ValidateUserLog");
         var result = await _validator.ValidateAsync(cfg, rcpt, ct).ConfigureAwait(false);
         var box = c.Engine.IpReputation as IpPenaltyBox;
         if (result.Status == AddressStatus.Valid)
@@ -54,12 +61,10 @@ public sealed class RecipientValidationCheck(CheckServices services) : IMessageC
             if (logLevel >= 3) c.Log($"{rcpt} validated by {result.Source}");
             else if (logLevel >= 2) c.Log($"recipient accepted: {rcpt}");
             box?.Remove(PenaltyBoxTable.Trap, rcpt);
-            return Verdict.Pass;
+            return Internal(c, rcpt, from);
         }
 
-        var template = cfg["NoValidRecipient"].Trim();
-        if (template.Length == 0) template = "550 5.1.1 User unknown: EMAILADDRESS";
-        var reply = template.Replace("EMAILADDRESS", rcpt, StringComparison.Ordinal);
+        var reply = NoValidRecipient(cfg, rcpt);
         if (result.Status == AddressStatus.TempFail)
         {
             // The directory or the MTA could not answer: the client is asked to come back, and nothing is held against it.
@@ -87,6 +92,34 @@ public sealed class RecipientValidationCheck(CheckServices services) : IMessageC
         c.Engine.AddPenalty(cfg, st, ip, "irValencePB", "InvalidAddress", 0, c.Log);
         st.Reports.Add(new CheckReport(Check.Name, "block", cfg.GetValence("irValencePB").Message, reason));
         return Verdict.Block(reply, reason);
+    }
+
+    private static string NoValidRecipient(ConfigSnapshot cfg, string rcpt)
+    {
+        var template = cfg["NoValidRecipient"].Trim();
+        if (template.Length == 0) template = "550 5.1.1 User unknown: EMAILADDRESS";
+        return template.Replace("EMAILADDRESS", rcpt, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// InternalAddresses take mail only from our own domains, InternalAndWhiteAddresses also from whitelisted
+    /// senders: anyone else is refused with NoRelaying and scored with iaValencePB.
+    /// </summary>
+    private static Verdict Internal(CheckContext c, string rcpt, string from)
+    {
+        var cfg = c.Config;
+        bool internalOnly = cfg.GetAddressList("InternalAddresses").Contains(rcpt);
+        bool internalOrWhite = !internalOnly && cfg.Registry.Find("InternalAndWhiteAddresses") is not null
+            && cfg.GetAddressList("InternalAndWhiteAddresses").Contains(rcpt);
+        if (!internalOnly && !internalOrWhite) return Verdict.Pass;
+        if (Assp.Checks.Checks.CheckHelpers.IsLocalAddress(cfg, from)) return Verdict.Pass;
+        if (internalOrWhite && from.Length > 0 && c.Engine.AddressReputation.IsWhitelisted(cfg, from, rcpt)) return Verdict.Pass;
+        var st = c.State;
+        st.Prepend.Clear().Append("[InternalAddress]");
+        c.Log($"[InternalAddress] invalid remote sender for internal address: {rcpt}");
+        c.Engine.AddPenalty(cfg, st, c.Ip, "iaValencePB", $"internaladdress:{rcpt}", 0, c.Log);
+        st.Reports.Add(new CheckReport("InternalAddresses", "block", cfg.GetValence("iaValencePB").Message, $"internal address {rcpt}"));
+        return Verdict.Block(cfg["NoRelaying"], $"invalid remote sender for internal address {rcpt}");
     }
 
     private static Verdict Redirect(CheckContext c, string rcpt, string target, string reason, IpPenaltyBox? box)

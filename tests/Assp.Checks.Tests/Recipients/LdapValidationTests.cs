@@ -58,6 +58,23 @@ public class LdapValidationTests(SlapdFixture fixture) : IClassFixture<SlapdFixt
     }
 
     [Fact]
+    public async Task DoNoValidLocalSenderAsksTheDirectoryToo()
+    {
+        var pipeline = new DecisionPipeline(new DecisionEngine(new Assp.Checks.Tests.Decision.FakeIpReputation(), new Assp.Checks.Tests.Decision.FakeAddressReputation()),
+            null, CheckCatalog.Discover(new CheckServices(new MemoryStore())));
+        const string msg = "From: x@local.test\nMessage-ID: <1.2@local.test>\nSubject: s\n\nb\n";
+        var cfg = Cfg([.. Ldap(), ("DoNoSpoofing", "0")]);
+        var ctx = new Assp.Checks.Tests.Decision.FakeMailContext(cfg);
+        var (verdict, phase) = await Assp.Checks.Tests.Decision.Transaction.RunAsync(pipeline, ctx, "mallory@local.test", ["alice@local.test"], msg);
+        Assert.Equal("DataHeader", phase);
+        Assert.Equal("554 5.7.1 Unknown Local Sender .", verdict.Reply);
+
+        ctx = new Assp.Checks.Tests.Decision.FakeMailContext(cfg);
+        (verdict, _) = await Assp.Checks.Tests.Decision.Transaction.RunAsync(pipeline, ctx, "alice@local.test", ["alice@local.test"], msg);
+        Assert.False(verdict.Refuses);
+    }
+
+    [Fact]
     public async Task WrongPasswordIsAFailedLookup()
     {
         var s = await RecipientValidationTests.Start(Cfg([.. Ldap(), ("LDAPPassword", "wrong"), ("LDAPFail", "1")]));

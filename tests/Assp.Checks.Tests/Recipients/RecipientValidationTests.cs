@@ -27,11 +27,12 @@ public class RecipientValidationTests
         }
     }
 
-    internal static async Task<Session> Start(ConfigSnapshot cfg, MemoryStore? store = null, string from = "a@sender.example", IIpReputation? ip = null)
+    internal static async Task<Session> Start(ConfigSnapshot cfg, MemoryStore? store = null, string from = "a@sender.example", IIpReputation? ip = null,
+        IAddressReputation? addresses = null)
     {
         store ??= new MemoryStore();
         var services = new CheckServices(store);
-        var pipeline = new DecisionPipeline(new DecisionEngine(ip ?? new FakeIpReputation(), new FakeAddressReputation()), null, CheckCatalog.Discover(services), services);
+        var pipeline = new DecisionPipeline(new DecisionEngine(ip ?? new FakeIpReputation(), addresses ?? new FakeAddressReputation()), null, CheckCatalog.Discover(services), services);
         var ctx = new FakeMailContext(cfg);
         await pipeline.RunAsync(SmtpPhase.Connect, ctx, default);
         ctx.MailFrom = from;
@@ -192,5 +193,36 @@ public class RecipientValidationTests
         var s = await Start(Cfg(("DoMaxDupRcpt", "1"), ("MaxDupRcpt", "1"), ("allTestMode", "1")));
         for (int i = 0; i < 3; i++) Assert.False((await s.Rcpt("a@local.test")).Refuses);
         Assert.Contains("X-Assp-Block: NO (all in testmode)", s.Ctx.State.Headers);
+    }
+
+    [Fact]
+    public async Task RejectTheseLocalAddressesRefusesWithoutScoring()
+    {
+        var s = await Start(Cfg(("RejectTheseLocalAddresses", "left@local.test")));
+        var v = await s.Rcpt("left@local.test");
+        Assert.Equal("550 5.1.1 User unknown: left@local.test", v.Reply);
+        Assert.Contains("[BounceAddress] rejected by bounce address list: left@local.test", s.Ctx.LogLines);
+        Assert.Equal(0, s.Ctx.State.MessageScore);
+    }
+
+    [Fact]
+    public async Task InternalAddressesTakeMailOnlyFromLocalOrWhitelistedSenders()
+    {
+        var cfg = Cfg(("InternalAddresses", "staff@local.test"), ("InternalAndWhiteAddresses", "team@local.test"));
+        var addresses = new FakeAddressReputation();
+        var s = await Start(cfg, addresses: addresses);
+        var v = await s.Rcpt("staff@local.test");
+        Assert.Equal("530 Relaying not allowed", v.Reply);
+        Assert.Equal(25, s.Ctx.State.MessageScore);   // iaValencePB
+        Assert.Contains("[InternalAddress] invalid remote sender for internal address: staff@local.test", s.Ctx.LogLines);
+        Assert.True((await s.Rcpt("team@local.test")).Refuses);
+
+        addresses.Whitelist.Add("a@sender.example");
+        s = await Start(cfg, addresses: addresses);
+        Assert.True((await s.Rcpt("staff@local.test")).Refuses);
+        Assert.False((await s.Rcpt("team@local.test")).Refuses);
+
+        s = await Start(cfg, from: "boss@local.test");
+        Assert.False((await s.Rcpt("staff@local.test")).Refuses);
     }
 }

@@ -146,6 +146,7 @@ public class RecipientTests
         {
             ["localDomains"] = $"example.com=>127.0.0.1:{users.Port}|example.org",
             ["DoVRFY"] = "1",
+            ["LDAPFail"] = "1",
             ["ValidateUserLog"] = "3",
         }, pipeline: Pipeline(store));
         await using (var c = await Client(proxy))
@@ -161,7 +162,46 @@ public class RecipientTests
         }
         Assert.Equal(["carol@example.com"], Assert.Single(await mta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Recipients.Order(StringComparer.Ordinal));
         Assert.True(store.Table(StoreTables.LdapList).ContainsKey("carol@example.com"));
-        Assert.Contains("VRFY", users.ReadLog(), StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("reject: VRFY from", users.ReadLog());
+
+        // The users' MTA goes away: carol is known from the cache; an unknown address cannot be checked (LDAPFail: 450).
+        await users.StopAsync();
+        await using (var c = await Client(proxy))
+        {
+            Assert.Equal(250, (await c.CommandAsync("MAIL FROM:<someone@far.example>")).Code);
+            Assert.Equal(450, (await c.CommandAsync("RCPT TO:<zed@example.com>")).Code);
+            Assert.Equal(250, (await c.CommandAsync("RCPT TO:<carol@example.com>")).Code);
+            Assert.Equal(250, (await Data(c)).Code);
+        }
+        await mta.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RCPT_TO_callout_when_VRFY_is_disabled_or_VRFYforceRCPTTO_names_the_MTA(bool forced)
+    {
+        using var store = new MemoryStore();
+        await using var users = await PostfixInstance.StartAsync(new PostfixOptions
+        {
+            RejectRecipientsRegex = "^ghost",
+            ExtraMainCf = forced ? null : "disable_vrfy_command = yes",
+        });
+        await using var mta = await PostfixInstance.StartAsync();
+        var settings = new Dictionary<string, string> { ["localDomains"] = $"example.com=>127.0.0.1:{users.Port}", ["DoVRFY"] = "1" };
+        if (forced) settings["VRFYforceRCPTTO"] = $"127.0.0.1:{users.Port}";
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, settings, pipeline: Pipeline(store));
+        await using (var c = await Client(proxy))
+        {
+            Assert.Equal(250, (await c.CommandAsync("MAIL FROM:<someone@far.example>")).Code);
+            Assert.Equal(550, (await c.CommandAsync("RCPT TO:<ghost@example.com>")).Code);
+            Assert.Equal(250, (await c.CommandAsync("RCPT TO:<carol@example.com>")).Code);
+            Assert.Equal(250, (await Data(c)).Code);
+        }
+        await mta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
+        var log = users.ReadLog();
+        Assert.Contains("reject: RCPT from", log);
+        Assert.DoesNotContain("reject: VRFY from", log);
     }
 
     [Fact]
