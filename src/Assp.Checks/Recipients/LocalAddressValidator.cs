@@ -39,7 +39,7 @@ public sealed class LocalAddressValidator(LdapListCache? cache, LdapLookup? ldap
     {
         if (!Configured(cfg)) return new(AddressStatus.Valid, "unchecked");
         var uh = LocalAddressLists.WithoutSubaddress(cfg, address.Trim().Trim('<', '>'));
-        if (Cache is { } cache && cache.Find(cfg, uh)) return new(AddressStatus.Valid, "ldapcache");
+        if (CacheFor(cfg) is { } cache && cache.Find(cfg, uh)) return new(AddressStatus.Valid, "ldapcache");
         if (LocalAddressLists.FlatContains(cfg, uh)) return new(AddressStatus.Valid, "LocalAddresses_Flat");
         return await LookupAsync(cfg, uh, ct).ConfigureAwait(false);
     }
@@ -57,7 +57,7 @@ public sealed class LocalAddressValidator(LdapListCache? cache, LdapLookup? ldap
         if (doLdap)
         {
             var r = await _ldap.FindAddressAsync(cfg, uh, ct).ConfigureAwait(false);
-            if (r.Outcome == LookupOutcome.Found) return Confirmed(uh, "LDAP", r.Detail);
+            if (r.Outcome == LookupOutcome.Found) return Confirmed(cfg, uh, "LDAP", r.Detail);
             if (hosts is null)
                 return r.Outcome == LookupOutcome.NotFound ? new(AddressStatus.Invalid, "LDAP", r.Detail) : Failed(cfg, "LDAP", r.Detail);
             if (r.Outcome != LookupOutcome.NotFound) failure = r;
@@ -65,7 +65,7 @@ public sealed class LocalAddressValidator(LdapListCache? cache, LdapLookup? ldap
         var v = await _vrfy.VerifyAsync(cfg, uh, hosts!, ct).ConfigureAwait(false);
         return v.Outcome switch
         {
-            LookupOutcome.Found => Confirmed(uh, "VRFY", v.Detail),
+            LookupOutcome.Found => Confirmed(cfg, uh, "VRFY", v.Detail),
             LookupOutcome.NotFound => new(AddressStatus.Invalid, "VRFY", v.Detail),
             LookupOutcome.TempFail => new(AddressStatus.TempFail, "VRFY", v.Detail),
             _ => Failed(cfg, failure is null ? "VRFY" : "LDAP and VRFY", failure is { } f ? f.Detail + "; " + v.Detail : v.Detail),
@@ -78,7 +78,7 @@ public sealed class LocalAddressValidator(LdapListCache? cache, LdapLookup? ldap
     /// </summary>
     public async Task<(int Expired, int Removed, int Kept)> CrossCheckAsync(ConfigSnapshot cfg, CancellationToken ct)
     {
-        if (Cache is not { } cache) return (0, 0, 0);
+        if (CacheFor(cfg) is not { } cache) return (0, 0, 0);
         int expired = cache.RemoveExpired(cfg), removed = 0, kept = 0;
         var local = LocalDomains.For(cfg);
         foreach (var (key, _) in cache.Table.Scan())
@@ -93,9 +93,12 @@ public sealed class LocalAddressValidator(LdapListCache? cache, LdapLookup? ldap
         return (expired, removed, kept);
     }
 
-    private AddressValidation Confirmed(string uh, string source, string detail)
+    /// <summary>The cache, unless ldaplistdb is emptied (then ASSP keeps no verified addresses).</summary>
+    private LdapListCache? CacheFor(ConfigSnapshot cfg) => cfg["ldaplistdb"].Trim().Length > 0 ? Cache : null;
+
+    private AddressValidation Confirmed(ConfigSnapshot cfg, string uh, string source, string detail)
     {
-        Cache?.Add(uh);
+        CacheFor(cfg)?.Add(uh);
         return new(AddressStatus.Valid, source, detail);
     }
 

@@ -42,6 +42,15 @@ public class LdapValidationTests(SlapdFixture fixture) : IClassFixture<SlapdFixt
     }
 
     [Fact]
+    public async Task NoCacheWhenLdaplistdbIsEmpty()
+    {
+        var store = new MemoryStore();
+        var s = await RecipientValidationTests.Start(Cfg([.. Ldap(), ("ldaplistdb", "")]), store);
+        Assert.False((await s.Rcpt("alice@local.test")).Refuses);
+        Assert.Equal(0, store.Table(StoreTables.LdapList).Count);
+    }
+
+    [Fact]
     public async Task FailoverToTheSecondHostAndAnonymousBind()
     {
         var s = await RecipientValidationTests.Start(Cfg([.. Ldap("127.0.0.1:1|" + fixture.Server.Host), ("LDAPLogin", ""), ("LDAPPassword", "")]));
