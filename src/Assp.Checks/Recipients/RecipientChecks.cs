@@ -6,11 +6,13 @@ namespace Assp.Checks.Recipients;
 
 /// <summary>
 /// Local recipient validation at RCPT TO (incoming mail only): NullAddresses (recipient or sender) turn the
-/// transaction into a NULL connection; LocalAddressesNP spares noprocessing recipients; spamaddresses and trap
+/// transaction into a NULL connection; sendAllPostmaster/sendAllAbuse take every local postmaster/abuse;
+/// RejectTheseLocalAddresses are refused; LocalAddressesNP spares noprocessing recipients; spamaddresses and trap
 /// addresses count as existing; the rest goes through <see cref="LocalAddressValidator"/>. An unknown address is
 /// redirected to the domain's CatchAll, dropped for ISPs (CatchallallISP2NULL) or redirected to CatchAllAll —
 /// otherwise refused with NoValidRecipient. Every unknown address scores irValencePB and counts towards becoming
 /// a trap (DoPenaltyMakeTraps); when the lookup failed temporarily the reply is a 450 and nothing is counted.
+/// Valid recipients in InternalAddresses (InternalAndWhiteAddresses) still need a local (or whitelisted) sender.
 /// </summary>
 public sealed class RecipientValidationCheck(CheckServices services) : IMessageCheck
 {
@@ -39,6 +41,16 @@ public sealed class RecipientValidationCheck(CheckServices services) : IMessageC
         int at = rcpt.LastIndexOf('@');
         if (at < 0 || !LocalDomains.For(cfg).IsLocal(rcpt[(at + 1)..])) return Verdict.Pass;
         int logLevel = cfg.GetChoice("ValidateUserLog");
+        // sendAllPostmaster/sendAllAbuse: every local postmaster@/abuse@ goes to one address (…NP: unchecked).
+        var localPart = rcpt[..at];
+        foreach (var (user, option) in new[] { ("abuse", "sendAllAbuse"), ("postmaster", "sendAllPostmaster") })
+        {
+            if (!localPart.Equals(user, StringComparison.OrdinalIgnoreCase) || cfg[option].Trim() is not { Length: > 0 } target || !target.Contains('@')) continue;
+            if (!target.Equals(rcpt, StringComparison.OrdinalIgnoreCase)) st.RecipientRewrite = target;
+            if (cfg.GetBool(option + "NP")) st.NoProcessing ??= $"{option}NP";
+            if (logLevel >= 2) c.Log($"recipient {rcpt} goes to {option} {target}");
+            return Verdict.Pass;
+        }
         if (cfg.GetAddressList("RejectTheseLocalAddresses").Contains(rcpt))
         {
             // Disabled accounts: refused like unknown users, without scoring.

@@ -225,4 +225,33 @@ public class RecipientValidationTests
         s = await Start(cfg, from: "boss@local.test");
         Assert.False((await s.Rcpt("staff@local.test")).Refuses);
     }
+
+    [Fact]
+    public async Task PostmasterAndAbuseCatchAlls()
+    {
+        var s = await Start(Cfg(("LocalAddresses_Flat", "alice@local.test"), ("sendAllPostmaster", "admin@local.test"), ("sendAllPostmasterNP", "1"),
+            ("sendAllAbuse", "abuse-desk@other.test")));
+        Assert.False((await s.Rcpt("postmaster@other.test")).Refuses);
+        Assert.Equal("admin@local.test", s.Ctx.State.RecipientRewrite);
+        Assert.Equal("sendAllPostmasterNP", s.Ctx.State.NoProcessing);
+        s.Ctx.State.RecipientRewrite = null;
+        Assert.False((await s.Rcpt("abuse@local.test")).Refuses);
+        Assert.Equal("abuse-desk@other.test", s.Ctx.State.RecipientRewrite);
+    }
+
+    [Fact]
+    public void VrfyRoutesFromLocalDomainsAndLocalAddressesFlat()
+    {
+        var cfg = Cfg(("localDomains", "a.test=>SSL:mx.a.test|*.b.test=>10.0.0.1:2525,10.0.0.2|c.test"),
+            ("LocalAddresses_Flat", "@a.test=>ignored.test:25|@c.test=>mx.c.test|ALL=>[::1]:26|bob@d.test"), ("VRFYforceRCPTTO", "10.0.0.2"));
+        var lists = LocalAddressLists.For(cfg);
+        Assert.Equal([new VrfyHost("mx.a.test", 465, true)], lists.VrfyHostsFor("a.test"));     // localDomains wins
+        Assert.Equal([new VrfyHost("10.0.0.1", 2525, false), new VrfyHost("10.0.0.2", 25, false)], lists.VrfyHostsFor("x.b.test"));
+        Assert.Equal([new VrfyHost("mx.c.test", 25, false)], lists.VrfyHostsFor("c.test"));
+        Assert.Equal([new VrfyHost("::1", 26, false)], lists.VrfyHostsFor("e.test"));          // ALL=>
+        Assert.True(lists.ForcesRcptTo(new VrfyHost("10.0.0.2", 25, false)));
+        Assert.False(lists.ForcesRcptTo(new VrfyHost("10.0.0.1", 2525, false)));
+        Assert.Equal(1, lists.Flat.Count);                                                      // only bob@d.test is a flat entry
+        Assert.Null(VrfyHost.Parse("host:notaport"));
+    }
 }

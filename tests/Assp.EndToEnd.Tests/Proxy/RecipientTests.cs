@@ -188,7 +188,8 @@ public class RecipientTests
             ExtraMainCf = forced ? null : "disable_vrfy_command = yes",
         });
         await using var mta = await PostfixInstance.StartAsync();
-        var settings = new Dictionary<string, string> { ["localDomains"] = $"example.com=>127.0.0.1:{users.Port}", ["DoVRFY"] = "1" };
+        // The first MTA of the list is down: the callout fails over to the second.
+        var settings = new Dictionary<string, string> { ["localDomains"] = $"example.com=>127.0.0.1:{ProxyInstance.FreePort()},127.0.0.1:{users.Port}", ["DoVRFY"] = "1" };
         if (forced) settings["VRFYforceRCPTTO"] = $"127.0.0.1:{users.Port}";
         await using var proxy = await ProxyInstance.StartAsync(mta.Port, settings, pipeline: Pipeline(store));
         await using (var c = await Client(proxy))
