@@ -58,6 +58,11 @@ public sealed class LdapLookup
                 // Unreachable, refused the bind or the search: the next host is the failover.
                 lastError = $"{host}: {ex.Message}";
             }
+            catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException or PlatformNotSupportedException)
+            {
+                // No OpenLDAP client library on this machine (libldap): no host can be asked.
+                return LookupResult.Error($"LDAP is not available here: {ex.Message}");
+            }
         }
         return LookupResult.Error(lastError);
     }
