@@ -10,9 +10,11 @@
 # so its system service is disabled as well.
 # python3-dkim (dkimpy) with python3-nacl (its Ed25519) is the independent DKIM/ARC verifier the DKIM tests
 # check our signatures with; it installs no service.
+# slapd (OpenLDAP) with ldap-utils (ldapadd) answers the LDAP recipient-validation tests: they start private
+# instances from their own slapd.conf; the package is installed without a configuration and its service is off.
 set -euo pipefail
 
-packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl)
+packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl slapd ldap-utils)
 missing=()
 for p in "${packages[@]}"; do
   # "install ok installed" only; a removed-but-configured package must be reinstalled.
@@ -34,6 +36,7 @@ postfix_was_installed=yes
 # "No configuration": the package leaves /etc/postfix/main.cf alone and the system instance unconfigured.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 echo "postfix postfix/mailname string localhost" | debconf-set-selections
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 
 # policy-rc.d 101 keeps maintainer scripts from starting services (sasl2-bin's saslauthd too).
 # Only ours is removed afterwards; an existing one is left as it was.
@@ -63,4 +66,10 @@ if [[ " ${missing[*]} " == *" nsd "* ]]; then
   # The tests run their own nsd; the system one stays off.
   if command -v systemctl >/dev/null; then systemctl disable nsd >/dev/null 2>&1 || true; fi
   if command -v update-rc.d >/dev/null; then update-rc.d nsd disable >/dev/null 2>&1 || true; fi
+fi
+
+if [[ " ${missing[*]} " == *" slapd "* ]]; then
+  # The tests run their own slapd; the system one stays off.
+  if command -v systemctl >/dev/null; then systemctl disable slapd >/dev/null 2>&1 || true; fi
+  if command -v update-rc.d >/dev/null; then update-rc.d slapd disable >/dev/null 2>&1 || true; fi
 fi

@@ -115,6 +115,14 @@ internal sealed class DecisionServices : IDisposable
                 (from, to, message, ct) => Assp.Smtp.ReportMailer.SendAsync(cfg, from, to, message, ct), log.Write, force: false, ct)
                 .ConfigureAwait(false);
         }, "send the DMARC aggregate reports that are due");
+        // LDAPcrossCheckInterval (hours): ldaplistdb entries idle for MaxLDAPlistDays, or no longer known to LDAP/VRFY, go.
+        var validator = Assp.Checks.Recipients.LocalAddressValidator.For(new CheckServices(Store));
+        scheduler.AddOrUpdate("LDAPcrossCheck", () => manager.Current["ldaplistdb"].Trim().Length > 0
+            ? Interval(manager.Current["LDAPcrossCheckInterval"], TimeSpan.FromHours(1)) : Schedule.Never, async ct =>
+        {
+            var (expired, removed, kept) = await validator.CrossCheckAsync(manager.Current, ct).ConfigureAwait(false);
+            if (expired + removed > 0) log.Write($"LDAP/VRFY cross-check: {expired} outdated and {removed} no longer valid addresses removed from ldaplistdb, {kept} kept");
+        }, "check the ldaplistdb addresses against LDAP/VRFY every LDAPcrossCheckInterval hours");
         scheduler.AddOrUpdate("NotSpamTagCleanup", () => Schedule.Parse("17 4 * * *", TimeSpan.FromHours(1)), _ =>
         {
             if (Engine.NotSpamTags is { } tags) tags.Purge(DateTimeOffset.UtcNow);

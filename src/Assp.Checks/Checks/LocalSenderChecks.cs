@@ -132,22 +132,23 @@ public sealed class LocalFrequencyCheck(CheckServices services) : IMessageCheck
 /// with SenderInvalidError "Unknown Sender in Local Domain", a spoofed local sender (DoNoSpoofing 1) with "Spoofing
 /// Sender in Local Domain". Off with allTestMode; other modes are left to the checks after the header.
 /// </summary>
-public sealed class ForceLocalSenderCheck : IMessageCheck
+public sealed class ForceLocalSenderCheck(CheckServices services) : IMessageCheck
 {
+    private readonly Recipients.LocalAddressValidator _validator = Recipients.LocalAddressValidator.For(services);
+
     public static readonly CheckDefinition Check = new("ForceNoValidLocalSender", "[InvalidLocalSender]", null);
 
     public CheckDefinition Definition => Check;
     public SmtpPhase Phase => SmtpPhase.MailFrom;
     public int Order => 50;
 
-    public ValueTask<Verdict> RunAsync(CheckContext context, CancellationToken cancellationToken) => ValueTask.FromResult(Run(context));
-
-    private static Verdict Run(CheckContext c)
+    public async ValueTask<Verdict> RunAsync(CheckContext c, CancellationToken cancellationToken)
     {
         var cfg = c.Config;
         var st = c.State;
         if (!cfg.GetBool(Check.Name) || cfg.GetBool("allTestMode") || st.RelayOk || st.Transparent) return Verdict.Pass;
-        if (LocalSenderCheck.Check.ConfiguredMode(cfg) == CheckMode.Block && LocalSenderCheck.IsUnknownLocalSender(c))
+        if (LocalSenderCheck.Check.ConfiguredMode(cfg) == CheckMode.Block
+            && await LocalSenderCheck.IsUnknownLocalSenderAsync(c, _validator, cancellationToken).ConfigureAwait(false))
             return Refuse(c, "Unknown Sender in Local Domain");
         var from = c.Mail.MailFrom ?? "";
         // As in ASSP, flsTestMode does not soften the forced refusal.

@@ -67,40 +67,48 @@ public sealed class NoSpoofingCheck : IMessageCheck
 }
 
 /// <summary>
-/// DoNoValidLocalSender: mail from outside with one of our domains in MAIL FROM must come from an address in
-/// LocalAddresses_Flat (LDAP and VRFY lookups are not part of this check yet). Mode 4 is its test mode.
+/// DoNoValidLocalSender: mail from outside with one of our domains in MAIL FROM must come from an existing local
+/// address, as the recipient validation knows them (ldaplistdb, LocalAddresses_Flat, LDAP, VRFY). Mode 4 is its
+/// test mode. A lookup that fails temporarily does not count against the sender.
 /// </summary>
-public sealed class LocalSenderCheck : IMessageCheck
+public sealed class LocalSenderCheck(CheckServices services) : IMessageCheck
 {
     public static readonly CheckDefinition Check = new("DoNoValidLocalSender", "[UnknownLocalSender]", "flValencePB",
         LoverList: "isSpamLovers", CollectOption: "spamISLog", ReplyOption: "SenderInvalidError");
+
+    private readonly Recipients.LocalAddressValidator _validator = Recipients.LocalAddressValidator.For(services);
 
     public CheckDefinition Definition => Check;
     public SmtpPhase Phase => SmtpPhase.DataHeader;
     public int Order => 50;
 
-    public ValueTask<Verdict> RunAsync(CheckContext context, CancellationToken cancellationToken) => ValueTask.FromResult(Run(context));
-
-    private static Verdict Run(CheckContext c)
+    public async ValueTask<Verdict> RunAsync(CheckContext c, CancellationToken cancellationToken)
     {
         var cfg = c.Config;
         var st = c.State;
         var from = c.Mail.MailFrom ?? "";
-        if (!CheckHelpers.Enabled(c, Check) || !IsUnknownLocalSender(c)) return Verdict.Pass;
+        if (!CheckHelpers.Enabled(c, Check) || !await IsUnknownLocalSenderAsync(c, _validator, cancellationToken).ConfigureAwait(false))
+            return Verdict.Pass;
 
         c.Engine.IpReputation.DeleteWhite(cfg, c.Mail.RemoteAddress);
         return c.Engine.Hit(Check, cfg, st, c.Mail.RemoteAddress, $"Unknown Local Sender '{from}'", c.Log,
             reply: CheckHelpers.SenderInvalid(cfg, "Unknown Local Sender"));
     }
 
-    /// <summary>External mail whose envelope sender is in a local domain but not in LocalAddresses_Flat.</summary>
-    internal static bool IsUnknownLocalSender(CheckContext c)
+    /// <summary>
+    /// External mail whose envelope sender is in a local domain but not a known local address (LocalAddresses_Flat,
+    /// the ldaplistdb cache, LDAP or VRFY, as the recipient validation asks them).
+    /// </summary>
+    internal static async ValueTask<bool> IsUnknownLocalSenderAsync(CheckContext c, Recipients.LocalAddressValidator validator, CancellationToken ct)
     {
         var st = c.State;
+        var cfg = c.Config;
         var from = c.Mail.MailFrom ?? "";
-        var flat = c.Config.GetAddressList("LocalAddresses_Flat");
-        if (flat.Count == 0 || st.RelayOk || st.IsNoProcessing || st.IsIsp || st.AddressedToSpamBucket is not null || CheckHelpers.AcceptAll(c)) return false;
-        return CheckHelpers.IsLocalAddress(c.Config, from) && !flat.Contains(from);
+        if (!Recipients.LocalAddressValidator.Configured(cfg)) return false;
+        if (st.RelayOk || st.IsNoProcessing || st.IsIsp || st.AddressedToSpamBucket is not null || CheckHelpers.AcceptAll(c)) return false;
+        if (!CheckHelpers.IsLocalAddress(cfg, from)) return false;
+        var result = await validator.ValidateAsync(cfg, from, ct).ConfigureAwait(false);
+        return result.Status == Recipients.AddressStatus.Invalid;
     }
 }
 

@@ -108,6 +108,15 @@ public sealed class MessageState
     /// <summary>A bounce reached a recipient without our SRS signature (SRSValidateBounce decides at DATA).</summary>
     public bool InvalidSrsBounce { get; set; }
 
+    // ---- recipient validation (Recipients/): read by the SMTP session after the RCPT TO phase ----
+    /// <summary>CatchAll/CatchAllAll: the address the current RCPT TO goes to instead; the session applies it and clears it.</summary>
+    public string? RecipientRewrite { get; set; }
+    /// <summary>NullAddresses/CatchallallISP2NULL: the message is taken (250) and silently discarded, nothing goes to the MTA.</summary>
+    public bool NullConnection { get; set; }
+    /// <summary>The distinct recipients so far (DoMaxDupRcpt counts RCPT TO commands beyond them).</summary>
+    public HashSet<string> DistinctRecipients { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public int RcptCommands { get; set; }
+
     public bool IsWhitelisted => Whitelisted is not null;
     public bool IsNoProcessing => NoProcessing is not null;
     public bool IsRed => Red is not null;

@@ -427,6 +427,17 @@ public sealed partial class ProxySession
             await ErrorAsync("452 4.5.3 too many recipients", ct).ConfigureAwait(false);
             return;
         }
+        // ---- ReplaceRecpt (Recipients/RecipientRules): the rules rewrite the recipient before any check ----
+        var address = path.Address;
+        var rules = Assp.Checks.Recipients.RecipientRules.For(_cfg);
+        if (rules.Count > 0 && rules.Apply(address, _ctx.MailFrom ?? "") is var replaced && !replaced.Equals(address, StringComparison.OrdinalIgnoreCase)
+            && SmtpPath.Parse("TO:<" + replaced + ">", "TO", out _) is { IsNull: false } newPath)
+        {
+            Log($"info: recipient {address} replaced with {replaced}");
+            _ctx.CheckState.Message.AddHeader($"X-Assp-Recipient: recipient {address} replaced with {replaced}");
+            path = newPath with { Parameters = path.Parameters };
+            address = replaced;
+        }
         var domain = path.Domain;
         bool local = domain.Length > 0 && LocalDomains.For(_cfg).IsLocal(domain);
         // A local domain does not make "user%other@local", "host!user@local" or a quoted local part safe: MTAs
@@ -438,12 +449,13 @@ public sealed partial class ProxySession
             return;
         }
         // Envelope tags (SRS, BATV): our tag comes off (a forged one is refused) before the checks and the MTA see it.
-        var (address, tagVerdict) = _pipeline.RewriteRecipient(_ctx, path.Address);
+        var (untagged, tagVerdict) = _pipeline.RewriteRecipient(_ctx, address);
         if (tagVerdict.Refuses)
         {
             await RefuseAsync(tagVerdict, "rcpt", ct).ConfigureAwait(false);
             return;
         }
+        address = untagged;
         _ctx.RecipientList.Add(address);
         var verdict = await _pipeline.RunAsync(SmtpPhase.RcptTo, _ctx, ct).ConfigureAwait(false);
         if (verdict.Refuses)
@@ -452,8 +464,35 @@ public sealed partial class ProxySession
             await RefuseAsync(verdict, "rcpt", ct).ConfigureAwait(false);
             return;
         }
+        // ---- recipient validation (Recipients/RecipientChecks): CatchAll redirects, NULL connections ----
+        var st = _ctx.CheckState.Message;
+        if (st.RecipientRewrite is { } rewrite)
+        {
+            st.RecipientRewrite = null;
+            _ctx.RecipientList[^1] = address = rewrite;
+        }
+        if (st.NullConnection)
+        {
+            // The client hears 250 to the end; nothing of this transaction reaches the MTA.
+            Queue("250 OK\r\n");
+            return;
+        }
         var reply = await RelayRcptAsync("RCPT TO:<" + address + ">" + Parameters(path, "NOTIFY", "ORCPT"), ct).ConfigureAwait(false);
-        if (!reply.IsSuccess) _ctx.RecipientList.RemoveAt(_ctx.RecipientList.Count - 1);
+        if (!reply.IsSuccess)
+        {
+            _ctx.RecipientList.RemoveAt(_ctx.RecipientList.Count - 1);
+            // MaxVRFYErrors: "550 unknown user" answers of the MTA end the connection at the limit.
+            int maxVrfy = _cfg.GetInt("MaxVRFYErrors");
+            if (reply.Code == 550 && maxVrfy > 0 && ++_unknownUserReplies >= maxVrfy && !_closing)
+            {
+                Log($"{_ctx.RemoteAddress} max recipient verification errors (MaxVRFYErrors={maxVrfy}) exceeded -- dropping connection");
+                Queue($"421 {MyName} closing transmission\r\n");
+                await FlushAsync(ct).ConfigureAwait(false);
+                _closing = true;
+            }
+        }
         else if (!local) _ctx.HasRemoteRecipient = true;
     }
+
+    private int _unknownUserReplies;
 }

@@ -59,6 +59,16 @@ public sealed partial class ProxySession
             return;
         }
 
+        // ---- NullAddresses / CatchallallISP2NULL (Recipients/): taken and silently discarded ----
+        if (_ctx.CheckState.Message.NullConnection)
+        {
+            Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> NULL connection: message of {_ctx.Message.Length} bytes discarded");
+            Queue("250 OK\r\n");
+            await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
+            ResetTransaction();
+            return;
+        }
+
         foreach (var phase in s_dataPhases)
         {
             var verdict = await _pipeline.RunAsync(phase, _ctx, ct).ConfigureAwait(false);

@@ -260,7 +260,8 @@ public class ConnectionHeloSenderCheckTests
     [Fact]
     public async Task LocalSenderNeedsAnAddressFromLocalAddressesFlat()
     {
-        (string, string)[] baseCfg = [("LocalAddresses_Flat", "good@local.test"), ("DoNoSpoofing", "0")];
+        // The recipient must be a valid local address too: LocalAddresses_Flat also validates recipients.
+        (string, string)[] baseCfg = [("LocalAddresses_Flat", "good@local.test|" + Rcpt), ("DoNoSpoofing", "0")];
         var (verdict, phase, ctx) = await Run(Cfg(baseCfg), from: "bad@local.test");
         Assert.Equal("DataHeader", phase);
         Assert.Equal("554 5.7.1 Unknown Local Sender .", verdict.Reply);
