@@ -40,7 +40,7 @@ internal sealed class DecisionServices : IDisposable
     private static DecisionServices Create(ConfigSnapshot cfg, IStore store, bool readOnly) =>
         new(store, new IpPenaltyBox(store), new StoredAddressReputation(store), readOnly,
             // The analyzer works offline: no DNS lists there.
-            readOnly ? null : new DnsListChecks(new Assp.Dns.DnsResolver(DnsClientSettings.FromConfig(cfg))));
+            readOnly ? null : DnsListChecks.FromConfig(cfg));
 
     /// <summary>The databases' expiry and export jobs on the shared scheduler.</summary>
     public void RegisterJobs(Scheduler scheduler, ConfigManager manager, MailLog log)

@@ -39,7 +39,14 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         return Verdict.Pass;
     }
 
-    public ValueTask<Verdict> RunAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken) => phase switch
+    public ValueTask<Verdict> RunAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken)
+    {
+        // A reload that changed DNSServers, DNStimeout, ... reaches the shared resolver with the first session on it.
+        Dns?.FollowConfig(context.Config);
+        return RunPhaseAsync(phase, context, cancellationToken);
+    }
+
+    private ValueTask<Verdict> RunPhaseAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken) => phase switch
     {
         SmtpPhase.Connect => ThenChecksAsync(SmtpPhase.Connect, context, ValueTask.FromResult(Connect(context)), cancellationToken),
         SmtpPhase.Helo => RunChecksAsync(SmtpPhase.Helo, context, cancellationToken),
@@ -116,7 +123,15 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         // RWL/DNSWL: a trusted IP skips the IP-based checks; with RWLwhitelisting a highly trusted one is whitelisted.
         if (Dns is { } dns && cfg.GetBool("ValidateRWL") && !st.RelayOk && !st.IsIsp && !DecisionEngine.IsPrivate(ctx.RemoteAddress))
         {
-            var rwl = await dns.Rwl.CheckAsync(ctx.RemoteAddress, RwlSettings.For(cfg), ct).ConfigureAwait(false);
+            var rwlSettings = RwlSettings.For(cfg);
+            // Unreadable override parts are named once per configuration, by the first session that uses it.
+            if (rwlSettings.Problems.Count > 0)
+                cfg.Derived("Dns.RwlProblemsLogged", c =>
+                {
+                    foreach (var p in rwlSettings.Problems) ctx.Log("warning: " + p);
+                    return rwlSettings;
+                });
+            var rwl = await dns.Rwl.CheckAsync(ctx.RemoteAddress, rwlSettings, ct).ConfigureAwait(false);
             if (rwl.Status is RwlStatus.Trusted or RwlStatus.Whitelisted)
             {
                 st.RwlOk = true;

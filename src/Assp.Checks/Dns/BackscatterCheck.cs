@@ -27,7 +27,7 @@ public sealed class BackscatterCheck(DnsResolver resolver)
             .ConfigureAwait(false);
         var hits = answers.Hits.Select(h => (h.Provider.Zone, h.Reply!)).ToList();
         var v = hits.Count > 0 ? new DnsListVerdict(DnsListOutcome.Failed, s.Valence, s.Valence, hits) : DnsListVerdict.Pass;
-        if (answers.Replies.Count > 0) Cache.Set(key, v, s.CacheTime);
+        if (answers.AnyDefinite) Cache.Set(key, v, s.CacheTime);
         return v;
     }
 }

@@ -47,7 +47,7 @@ public sealed class DnsblCheck(DnsResolver resolver)
         var answers = await DnsListLookup.RunAsync(resolver, DnsListProviders.IpLabel(ip), s.Providers, s.MaxReplies, s.MaxHits, s.MaxTime, s.AllReplies, cancellationToken)
             .ConfigureAwait(false);
         var verdict = Evaluate(answers.Hits.Select(h => (h.Provider, h.Reply!)), s.MaxHits, s.MaxWeight, s.FailValence, s.NeutralValence) with { TimedOut = answers.TimedOut };
-        Cache.Set(key, verdict, s.CacheTime);
+        if (answers.AnyDefinite) Cache.Set(key, verdict, s.CacheTime);
         return verdict;
     }
 

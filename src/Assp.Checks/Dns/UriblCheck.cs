@@ -113,7 +113,7 @@ public sealed class UriblCheck(DnsResolver resolver)
     {
         var answers = await DnsListLookup.RunAsync(resolver, domain, s.Providers, s.MaxReplies, s.MaxHits, s.MaxTime, s.AllReplies, ct).ConfigureAwait(false);
         IReadOnlyList<(string, string)> listed = [.. answers.Hits.Select(h => (h.Provider.Zone, h.Reply!))];
-        if (answers.Replies.Count > 0) Cache.Set(domain, listed, listed.Count > 0 ? s.HitCache : s.MissCache);
+        if (answers.AnyDefinite) Cache.Set(domain, listed, listed.Count > 0 ? s.HitCache : s.MissCache);
         return listed;
     }
 }

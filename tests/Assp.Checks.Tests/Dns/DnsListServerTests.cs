@@ -19,7 +19,8 @@ public sealed class DnsListServerTests : IDisposable
             ["bl.test"] = NsdServer.Zone("bl.test", "10.2.0.192 IN A 127.0.0.2\n10.2.0.192 IN A 127.0.0.4\n20.2.0.192 IN A 127.0.0.10"),
             ["bl2.test"] = NsdServer.Zone("bl2.test", "10.2.0.192 IN A 127.0.0.4"),
             ["bm.test"] = NsdServer.Zone("bm.test", "6.2.0.192 IN A 127.0.0.6\n2.2.0.192 IN A 127.0.0.2"),
-            ["list.dnswl.org.test"] = NsdServer.Zone("list.dnswl.org.test", "30.2.0.192 IN A 127.0.5.3\n31.2.0.192 IN A 127.0.5.0"),
+            ["list.dnswl.org.test"] = NsdServer.Zone("list.dnswl.org.test", "30.2.0.192 IN A 127.0.5.3\n31.2.0.192 IN A 127.0.5.0\n33.2.0.192 IN A 127.0.15.3\n34.2.0.192 IN A 127.0.2.2"),
+            ["wl2.test"] = NsdServer.Zone("wl2.test", "30.2.0.192 IN A 127.0.0.2\n34.2.0.192 IN A 127.0.0.2"),
             ["uribl.test"] = NsdServer.Zone("uribl.test", "spammy.com IN A 127.0.0.2\nworse.com IN A 127.0.0.4"),
             ["bs.test"] = NsdServer.Zone("bs.test", "40.2.0.192 IN A 127.0.0.2"),
         };
@@ -88,6 +89,24 @@ public sealed class DnsListServerTests : IDisposable
         Assert.Equal(RwlStatus.Whitelisted, (await rwl.CheckAsync(IPAddress.Parse("192.0.2.30"), s)).Status);
         Assert.Equal(RwlStatus.Listed, (await rwl.CheckAsync(IPAddress.Parse("192.0.2.31"), s)).Status);
         Assert.Equal(RwlStatus.NotListed, (await rwl.CheckAsync(IPAddress.Parse("192.0.2.32"), s)).Status);
+    }
+
+    [Fact]
+    public async Task Rwl_category_overrides_and_minhits_against_the_server()
+    {
+        var s = RwlSettings.For(TestConfig.Create(("RWLServiceProvider", "list.dnswl.org.test:15=>0,2=>+1"), ("RWLwhitelisting", "1"), ("RWLminhits", "1")));
+        var rwl = new RwlCheck(_resolver);
+        // Category 15 with trust 3 is overridden to 0: listed, not trusted. Category 2 with trust 2 becomes 3: whitelisted.
+        Assert.Equal((RwlStatus.Listed, 0), ((await rwl.CheckAsync(IPAddress.Parse("192.0.2.33"), s)) is var a ? (a.Status, a.Trust) : default));
+        Assert.Equal((RwlStatus.Whitelisted, 3), ((await rwl.CheckAsync(IPAddress.Parse("192.0.2.34"), s)) is var b ? (b.Status, b.Trust) : default));
+
+        // RWLminhits 2 over two zones: 192.0.2.30 is in both, 192.0.2.31 only in one (listed, not passed).
+        var two = RwlSettings.For(TestConfig.Create(("RWLServiceProvider", "list.dnswl.org.test|wl2.test"), ("RWLminhits", "2"), ("RWLmaxreplies", "2")));
+        rwl = new RwlCheck(_resolver);
+        var both = await rwl.CheckAsync(IPAddress.Parse("192.0.2.30"), two);
+        Assert.Equal((RwlStatus.Trusted, 3), (both.Status, both.Trust));
+        Assert.Equal(2, both.ListedBy.Count);
+        Assert.Equal(RwlStatus.Listed, (await rwl.CheckAsync(IPAddress.Parse("192.0.2.31"), two)).Status);
     }
 
     [Fact]

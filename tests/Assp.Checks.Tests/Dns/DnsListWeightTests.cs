@@ -163,6 +163,35 @@ public sealed class DnsListWeightTests
         Assert.Equal(RwlStatus.NotListed, RwlCheck.Evaluate([], 1, true).Status);
     }
 
+    // The reference's example: list.dnswl.org:15=>0,2=>+1,5=>-2 (plus a range and the * fallback).
+    [Theory]
+    [InlineData("127.0.15.3", RwlStatus.Listed, 0)]      // 15=>0: category 15 never trusted
+    [InlineData("127.0.2.2", RwlStatus.Whitelisted, 3)]  // 2=>+1
+    [InlineData("127.0.5.3", RwlStatus.Trusted, 1)]      // 5=>-2
+    [InlineData("127.0.7.3", RwlStatus.Trusted, 2)]      // 6-9=>-1 (the single category 5 rule does not apply)
+    [InlineData("127.0.11.1", RwlStatus.Trusted, 2)]     // *=>+1
+    [InlineData("127.0.2.3", RwlStatus.Whitelisted, 3)]  // +1 stays within 0..3
+    public void Rwl_category_overrides_change_the_reported_trust(string reply, RwlStatus status, int trust)
+    {
+        var s = RwlSettings.For(TestConfig.Create(("RWLServiceProvider", "list.dnswl.org:15=>0,2=>+1,5=>-2,6-9=>-1,*=>+1")));
+        Assert.Empty(s.Problems);
+        Assert.Equal(["list.dnswl.org"], s.Providers.Select(p => p.Zone));
+        var v = RwlCheck.Evaluate([("list.dnswl.org", reply)], 1, true, s.Overrides);
+        Assert.Equal((status, trust), (v.Status, v.Trust));
+    }
+
+    [Fact]
+    public void Rwl_dnsrws_name_and_bad_override_parts()
+    {
+        Assert.Equal(3, RwlCheck.Evaluate([("list.dnsrws.org.local", "127.0.4.3")], 1, true).Trust);
+        var s = RwlSettings.For(TestConfig.Create(("RWLServiceProvider", "list.dnswl.org:15=>zero,x=>1,2=>+1")));
+        Assert.Equal(2, s.Problems.Count);
+        Assert.All(s.Problems, p => Assert.StartsWith("RWLServiceProvider entry 'list.dnswl.org:15=>zero,x=>1,2=>+1'", p));
+        Assert.Equal(3, RwlCheck.Evaluate([("list.dnswl.org", "127.0.2.2")], 1, true, s.Overrides).Trust);
+        // Without overrides a plain zone's 127.0.x.y reply is not read as category/trust.
+        Assert.Equal(2, RwlCheck.Evaluate([("wl.test", "127.0.15.0")], 1, true).Trust);
+    }
+
     [Theory]
     [InlineData("www.spam.example.co.uk", "example.co.uk")]
     [InlineData("a.b.example.com", "example.com")]

@@ -104,6 +104,42 @@ public sealed class DnsPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task AReloadWithNewDnsServersReachesTheResolverOfARunningInstance()
+    {
+        // First configuration: a DNS server that never answers; the reload points DNSServers at nsd.
+        using var silent = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var silentEp = (System.Net.IPEndPoint)silent.Client.LocalEndPoint!;
+        var loader = new Assp.Config.ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { AllowExec = false, ExportGroups = false };
+        var dir = Path.Combine(Path.GetTempPath(), "assp-checks-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        Assp.Config.ConfigSnapshot Load(System.Net.IPEndPoint dns) => loader.Load(new Assp.Config.ConfigSource(dir, Overrides:
+        [
+            KeyValuePair.Create("UseLocalDNS", "0"), KeyValuePair.Create("DNSServers", $"{dns.Address}:{dns.Port}"),
+            KeyValuePair.Create("DNStimeout", "1"), KeyValuePair.Create("DNSretry", "0"), KeyValuePair.Create("RBLmaxtime", "1"),
+            KeyValuePair.Create("RBLServiceProvider", "bl.test=>2|bl2.test=>2"),
+        ]));
+        var before = Load(silentEp);
+        var after = Load(_nsd.EndPoint);
+        Assert.True(after.Generation > before.Generation);
+
+        var dns = DnsListChecks.FromConfig(before);
+        var pipeline = new DecisionPipeline(new DecisionEngine(new FakeIpReputation(), new FakeAddressReputation()), dns);
+        var ctx = new FakeMailContext(before);
+        var (verdict, _) = await Transaction.RunAsync(pipeline, ctx, "a@sender.example", ["user@local.test"], Plain);
+        Assert.False(verdict.Refuses); // nothing came back in time: no listing
+
+        ctx = new FakeMailContext(after);
+        (verdict, _) = await Transaction.RunAsync(pipeline, ctx, "a@sender.example", ["user@local.test"], Plain);
+        Assert.StartsWith("554 5.7.1 DNS Blacklisted by", verdict.Reply);
+        Assert.Equal([_nsd.EndPoint], dns.Resolver.Servers.Select(s => s.EndPoint));
+
+        // A session still running on the old snapshot does not turn the resolver back.
+        dns.FollowConfig(before);
+        Assert.Equal([_nsd.EndPoint], dns.Resolver.Servers.Select(s => s.EndPoint));
+        Assert.Equal(TimeSpan.FromSeconds(1), dns.Resolver.Options.Timeout);
+    }
+
+    [Fact]
     public async Task PrivateAndLocalMailAreNotLookedUp()
     {
         var cfg = TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"));
