@@ -569,39 +569,71 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         var bodyChecks = await RunChecksAsync(SmtpPhase.DataBody, ctx, ct).ConfigureAwait(false);
         if (bodyChecks.Refuses) return bodyChecks;
         if (!st.Transparent && Dns is { } dns && st.Parsed is { } parsed && DecisionEngine.Applies(Checks.Uribl, cfg, st)
-            && (!st.IsIsp || cfg.GetBool("URIBLISP")) && UriblSettings.For(cfg) is { Providers.Count: > 0 } settings)
+            && (!st.IsIsp || cfg.GetBool("URIBLISP")) && UriblSettings.For(cfg) is { } settings && (settings.Providers.Count > 0 || settings.BadIps.Count > 0))
         {
-            var uris = parsed.TextParts.SelectMany(p => p.GetText() is { } text
-                ? Assp.Mime.Uris.UriExtractor.Extract(text, p.ContentType.MediaSubtype.Equals("html", StringComparison.OrdinalIgnoreCase))
-                : []).ToList();
-            if (uris.Count > 0)
-            {
-                var ip = st.ScoredIp ?? ctx.RemoteAddress;
-                var listed = await dns.Uribl.CheckAsync(uris, settings, ct).ConfigureAwait(false);
-                var zones = string.Join(' ', listed.ListedBy.Select(l => l.Zone).Distinct());
-                if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral && cfg.GetBool("AddURIBLHeader"))
-                    st.AddHeader($"X-Assp-URIBL: {(listed.Outcome == DnsListOutcome.Failed ? "failed" : "neutral")} ({listed.ListedDomain} listed in {zones})");
-                if (listed.Outcome == DnsListOutcome.Failed)
-                {
-                    var verdict = Engine.Hit(Checks.Uribl, cfg, st, ip, $"URIBL: failed, {listed.ListedDomain} listed in {zones}", ctx.Log,
-                        DecisionEngine.Proportional(cfg, "uriblValencePB", listed.Score), done: true,
-                        reply: cfg["URIBLError"].Replace("URIBLNAME", zones, StringComparison.Ordinal));
-                    if (verdict.Refuses) return verdict;
-                }
-                else if (listed.Outcome == DnsListOutcome.Neutral)
-                {
-                    var reason = $"URIBL: neutral, {listed.ListedDomain} listed in {zones}";
-                    ctx.Log($"[URIBL] {reason}");
-                    if (Checks.Uribl.ConfiguredMode(cfg) != CheckMode.Monitor)
-                    {
-                        var (m, i) = DecisionEngine.Proportional(cfg, "uriblnValencePB", listed.Score);
-                        Engine.AddPenalty(cfg, st, ip, m, i, reason, 0, ctx.Log, "uriblnValencePB");
-                    }
-                    st.Reports.Add(new CheckReport(Checks.Uribl.Name, "neutral", listed.Score, reason));
-                }
-            }
+            var verdict = await UriblAsync(ctx, st, parsed, settings, dns, ct).ConfigureAwait(false);
+            if (verdict.Refuses) return verdict;
         }
         return DataBody(ctx);
+    }
+
+    /// <summary>ValidateURIBL on the links of the text parts (and the sender's domain), then URIBLIPRe on the IPs behind them.</summary>
+    private async ValueTask<Verdict> UriblAsync(IMailContext ctx, MessageState st, MimeMessage parsed, UriblSettings settings, DnsListChecks dns, CancellationToken ct)
+    {
+        var cfg = ctx.Config;
+        var from = ctx.MailFrom ?? "";
+        if (from.Length > 0 && cfg.GetAddressList("noURIBL").Contains(from))
+        {
+            ctx.Log("URIBL lookup skipped (noURIBL sender)");
+            return Verdict.Pass;
+        }
+        var uris = new List<Assp.Mime.Uris.FoundUri>();
+        foreach (var part in parsed.TextParts)
+        {
+            if (part.GetText() is not { } text) continue;
+            uris.AddRange(Assp.Mime.Uris.UriExtractor.Extract(text, part.ContentType.MediaSubtype.Equals("html", StringComparison.OrdinalIgnoreCase)));
+            if (settings.CheckDotWord) uris.AddRange(UriblCheck.FindDotWordHosts(text));
+        }
+        int at = from.LastIndexOf('@');
+        var facts = new UriblMailFacts(at >= 0 ? from[(at + 1)..].Trim('>', ' ').ToLowerInvariant() : null, ctx.Recipients);
+        var ip = st.ScoredIp ?? ctx.RemoteAddress;
+        var listed = await dns.Uribl.CheckAsync(uris, settings, facts, ct).ConfigureAwait(false);
+        st.UriFindings = new UriFindings(listed.ObfuscatedIp, listed.ObfuscatedUri, listed.TooManyUris, listed.TooManyDomains);
+        var zones = string.Join(' ', listed.ListedBy.Select(l => l.Zone).Distinct());
+        if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral && cfg.GetBool("AddURIBLHeader"))
+            st.AddHeader($"X-Assp-URIBL: {(listed.Outcome == DnsListOutcome.Failed ? "failed" : "neutral")} ({listed.ListedDomain} listed in {zones})");
+        if (listed.Outcome == DnsListOutcome.Failed)
+        {
+            var verdict = Engine.Hit(Checks.Uribl, cfg, st, ip, $"URIBL: failed, {listed.ListedDomain} listed in {zones}", ctx.Log,
+                DecisionEngine.Proportional(cfg, "uriblValencePB", listed.Score), done: true,
+                reply: cfg["URIBLError"].Replace("URIBLNAME", zones, StringComparison.Ordinal));
+            if (verdict.Refuses) return verdict;
+        }
+        else if (listed.Outcome == DnsListOutcome.Neutral)
+        {
+            var reason = $"URIBL: neutral, {listed.ListedDomain} listed in {zones}";
+            ctx.Log($"[URIBL] {reason}");
+            if (Checks.Uribl.ConfiguredMode(cfg) != CheckMode.Monitor)
+            {
+                var (m, i) = DecisionEngine.Proportional(cfg, "uriblnValencePB", listed.Score);
+                Engine.AddPenalty(cfg, st, ip, m, i, reason, 0, ctx.Log, "uriblnValencePB");
+            }
+            st.Reports.Add(new CheckReport(Checks.Uribl.Name, "neutral", listed.Score, reason));
+        }
+
+        // URIBLIPRe: a URI IP (written or resolved) on the list blocks whatever the mode, test mode or spam lover says.
+        if (listed.BadIp is { } bad)
+        {
+            var reason = "IP check for URI's failed";
+            ctx.Log($"URIBLIP: resolved URI-IP {bad} listed in URIBLIPRe");
+            st.Prepend.Clear().Append(Checks.Uribl.Tag);
+            Engine.AddPenalty(cfg, st, ip, "uriblValencePB", reason, 0, ctx.Log);
+            var verdict = Engine.ThisIsSpam(cfg, st, reason, (CollectTarget)cfg.GetChoice("URIBLFailLog"),
+                cfg["URIBLError"].Replace("URIBLNAME", bad.ToString(), StringComparison.Ordinal), null, false, ctx.Log);
+            st.Reports.Add(new CheckReport(Checks.Uribl.Name, verdict.Refuses ? "block" : "tag", cfg.GetValence("uriblValencePB").Message, reason));
+            return verdict;
+        }
+        return Verdict.Pass;
     }
 
     private Verdict DataBody(IMailContext ctx)
