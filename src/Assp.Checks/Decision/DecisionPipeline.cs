@@ -452,7 +452,10 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         if (Dns is { } bsDns && st.IsBounce && DecisionEngine.Applies(Checks.Backscatter, cfg, st) && !DecisionEngine.IsPrivate(ip)
             && !ctx.Recipients.Any(r => cfg.GetAddressList("noBackSctrAddresses").Contains(r)) && cfg.GetRegex("noBackSctrRe").Match(headerText) is null)
         {
-            var listed = await bsDns.Backscatter.CheckAsync(ip, BackscatterSettings.For(cfg), ct).ConfigureAwait(false);
+            var bsSettings = BackscatterSettings.For(cfg);
+            if (bsSettings.LocalFile is { } localFile && bsDns.Backscatter.LocalList(localFile, out var fileProblem) is null && fileProblem is not null)
+                ctx.Log("warning: " + fileProblem);
+            var listed = await bsDns.Backscatter.CheckAsync(ip, bsSettings, ct).ConfigureAwait(false);
             if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral)
             {
                 var verdict = Engine.Hit(Checks.Backscatter, cfg, st, ip, $"backscatter: {ip} listed in {listed.ListedText}", ctx.Log);

@@ -126,6 +126,33 @@ public sealed class DnsListServerTests : IDisposable
     }
 
     [Fact]
+    public async Task Backscatter_local_file_is_asked_first_and_read_again_when_it_changes()
+    {
+        var files = new Dictionary<string, string> { ["files/backdnslist.txt"] = ":127.0.0.2:Backscatter from $\n# a comment\n192.0.2.50\n192.0.2.51 some text\n" };
+        var cfg = TestConfig.Create(files, ("BackSctrServiceProvider", "bs.test"));
+        var s = BackscatterSettings.For(cfg);
+        Assert.Equal(Path.Combine(cfg.BaseDirectory, "files", "backdnslist.txt"), s.LocalFile);
+        var bs = new BackscatterCheck(_resolver);
+        var v = await bs.CheckAsync(IPAddress.Parse("192.0.2.50"), s);
+        Assert.Equal((DnsListOutcome.Failed, 10d, "backdnslist.txt<-local list"), (v.Outcome, v.Score, v.ListedText));
+        Assert.Equal(DnsListOutcome.Failed, (await bs.CheckAsync(IPAddress.Parse("192.0.2.51"), s)).Outcome);
+        Assert.Equal(DnsListOutcome.Failed, (await bs.CheckAsync(IPAddress.Parse("192.0.2.40"), s)).Outcome); // from DNS
+        Assert.Equal(DnsListOutcome.Pass, (await bs.CheckAsync(IPAddress.Parse("192.0.2.52"), s)).Outcome);
+        Assert.Equal(2, bs.LocalList(s.LocalFile!, out _)!.Count);
+
+        // A new list replaces the old one.
+        File.WriteAllText(s.LocalFile!, "192.0.2.52\n");
+        File.SetLastWriteTimeUtc(s.LocalFile!, DateTime.UtcNow.AddMinutes(1));
+        Assert.Equal(DnsListOutcome.Failed, (await bs.CheckAsync(IPAddress.Parse("192.0.2.52"), s)).Outcome);
+        Assert.Equal(DnsListOutcome.Pass, (await bs.CheckAsync(IPAddress.Parse("192.0.2.50"), s)).Outcome);
+
+        // BackDNSInterval 0 turns the file off; a missing file is simply no list.
+        Assert.Null(BackscatterSettings.For(TestConfig.Create(files, ("BackDNSInterval", "0"))).LocalFile);
+        var missing = BackscatterSettings.For(TestConfig.Create(("BackSctrServiceProvider", "bs.test")));
+        Assert.Equal(DnsListOutcome.Pass, (await new BackscatterCheck(_resolver).CheckAsync(IPAddress.Parse("192.0.2.50"), missing)).Outcome);
+    }
+
+    [Fact]
     public async Task Backscatter_listing_fails()
     {
         var s = BackscatterSettings.For(TestConfig.Create(("BackSctrServiceProvider", "bs.test")));
