@@ -141,7 +141,56 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
                 if (cfg.GetBool("AddRWLHeader")) st.AddHeader($"X-Assp-Received-RWL: lookup passed (trust: {rwl.Trust}) {text}");
             }
         }
+        if (!verdict.Refuses && Dns is { } cacheDns && ForceRblCache(ctx, st, cacheDns) is { Refuses: true } cached) return cached;
         return verdict.Refuses ? verdict : await RunChecksAsync(SmtpPhase.MailFrom, ctx, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// ForceRBLCache: a DNSBL verdict already in the RBL cache is taken at MAIL FROM, before the other checks, and a
+    /// cached failure blocks whatever the spam lovers say (the option is off while rblTestMode or allTestMode is on).
+    /// </summary>
+    private Verdict? ForceRblCache(IMailContext ctx, MessageState st, DnsListChecks dns)
+    {
+        var cfg = ctx.Config;
+        var ip = ctx.RemoteAddress;
+        if (!cfg.GetBool("ForceRBLCache") || cfg.GetBool("rblTestMode") || cfg.GetBool("allTestMode")) return null;
+        if (!DecisionEngine.Applies(Checks.Dnsbl, cfg, st) || st.RelayOk || st.IsIsp || st.RwlOk || st.PenaltyWhite || DecisionEngine.IsPrivate(ip)
+            || cfg.GetIpList("acceptAllMail").Contains(ip) || cfg.GetIpList("noRBL").Contains(ip) || cfg.GetDecimal("RBLCacheExp") <= 0)
+            return null;
+        if (!dns.Dnsbl.Cache.TryGet(ip.ToString(), out var listed)) return null;
+        st.DnsblDone = true;
+        var mode = Checks.Dnsbl.ConfiguredMode(cfg);
+        if (listed.Outcome == DnsListOutcome.Neutral)
+        {
+            var reason = $"DNSBL (cache): neutral, {ip} listed in {listed.ListedText}";
+            ctx.Log($"[DNSBL] {reason}");
+            if (mode != CheckMode.Monitor)
+            {
+                var (m, i) = DecisionEngine.Proportional(cfg, "rblnValencePB", listed.Score);
+                Engine.AddPenalty(cfg, st, ip, m, i, reason, 0, ctx.Log, "rblnValencePB");
+            }
+            st.Reports.Add(new CheckReport(Checks.Dnsbl.Name, "neutral", listed.Score, reason));
+            return null;
+        }
+        if (listed.Outcome != DnsListOutcome.Failed) return null;
+        var failed = $"DNSBL (cache): failed, {ip} listed in {listed.ListedText}";
+        if (mode == CheckMode.Monitor)
+        {
+            ctx.Log($"[monitoring] ({failed})");
+            return null;
+        }
+        var (fm, fi) = DecisionEngine.Proportional(cfg, "rblValencePB", listed.Score);
+        Engine.AddPenalty(cfg, st, ip, fm, fi, failed, 0, ctx.Log, "rblValencePB");
+        if (mode == CheckMode.Score)
+        {
+            st.Reports.Add(new CheckReport(Checks.Dnsbl.Name, "score", fm, failed));
+            return null;
+        }
+        if (cfg.GetBool("AddRBLHeader")) st.AddHeader($"X-Assp-DNSBL: failed ({ip} listed in {listed.ListedText})");
+        st.Prepend.Clear().Append(Checks.Dnsbl.Tag);
+        var verdict = Engine.ThisIsSpam(cfg, st, failed, (CollectTarget)cfg.GetChoice("RBLFailLog"), DnsblCheck.Reply(cfg["RBLError"], listed), null, false, ctx.Log);
+        st.Reports.Add(new CheckReport(Checks.Dnsbl.Name, verdict.Refuses ? "block" : "tag", fm, failed));
+        return verdict;
     }
 
     private Verdict MailFrom(IMailContext ctx)
@@ -424,7 +473,7 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             if (verdict.Refuses) return verdict;
         }
 
-        if (Dns is { } dns && DecisionEngine.Applies(Checks.Dnsbl, cfg, st) && !st.RwlOk && !DecisionEngine.IsPrivate(ip) && !(st.IsIsp && st.OriginalIp is null))
+        if (Dns is { } dns && !st.DnsblDone && DecisionEngine.Applies(Checks.Dnsbl, cfg, st) && !st.RwlOk && !DecisionEngine.IsPrivate(ip) && !(st.IsIsp && st.OriginalIp is null))
         {
             var listed = await dns.Dnsbl.CheckAsync(ip, DnsblSettings.For(cfg), ct).ConfigureAwait(false);
             if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral && cfg.GetBool("AddRBLHeader"))

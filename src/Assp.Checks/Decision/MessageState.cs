@@ -53,6 +53,8 @@ public sealed class MessageState
     public bool RwlOk { get; set; }
     /// <summary>What URIBL saw in the links (URIBLNoObfuscated, URIBLmaxuris, URIBLmaxdomains); each adds to the spam probability of the Bayesian and HMM checks.</summary>
     public UriFindings UriFindings { get; set; }
+    /// <summary>The DNSBL verdict was already taken (ForceRBLCache at MAIL FROM): the header phase does not count it again.</summary>
+    public bool DnsblDone { get; set; }
     /// <summary>Recipients so far on the noProcessing list (every one must be for noprocessing by recipient).</summary>
     public int NpRecipients { get; set; }
     public int HaterCount { get; set; }

@@ -140,6 +140,30 @@ public sealed class DnsPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task ForceRblCacheBlocksACachedFailureAtMailFrom()
+    {
+        var cfg = TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"), ("ForceRBLCache", "1"));
+        var pipeline = Pipeline();
+        var (verdict, phase) = await Transaction.RunAsync(pipeline, new FakeMailContext(cfg), "a@sender.example", ["user@local.test"], Plain);
+        Assert.Equal("DataHeader", phase); // first contact: looked up after the header, and cached
+        var ctx = new FakeMailContext(cfg);
+        (verdict, phase) = await Transaction.RunAsync(pipeline, ctx, "b@sender.example", ["user@local.test"], Plain);
+        Assert.Equal("mail", phase);
+        Assert.StartsWith("554 5.7.1 DNS Blacklisted by", verdict.Reply);
+        Assert.Equal(50, ctx.State.MessageScore); // counted once
+
+        // Without the option, or in rblTestMode, the cached verdict waits for the header phase.
+        (_, phase) = await Transaction.RunAsync(pipeline, new FakeMailContext(TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"))),
+            "b@sender.example", ["user@local.test"], Plain);
+        Assert.Equal("DataHeader", phase);
+        var test = new FakeMailContext(TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"), ("ForceRBLCache", "1"), ("rblTestMode", "1"),
+            ("DoPenaltyMessage", "0")));
+        (verdict, _) = await Transaction.RunAsync(pipeline, test, "b@sender.example", ["user@local.test"], Plain);
+        Assert.False(verdict.Refuses);
+        Assert.Contains("X-Assp-Block: NO (testmode)", test.State.Headers);
+    }
+
+    [Fact]
     public async Task PrivateAndLocalMailAreNotLookedUp()
     {
         var cfg = TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"));
