@@ -61,10 +61,26 @@ public sealed class DnsblCheck(DnsResolver resolver)
         int returned = 0;
         double total = 0;
         var listed = new List<(string, string)>();
-        foreach (var (provider, reply) in hits)
+        var all = hits as IReadOnlyCollection<(DnsListProvider Provider, string Reply)> ?? [.. hits];
+        string? searchEngine = null;
+        foreach (var (provider, reply) in all)
         {
             returned++;
             double w;
+            if (HttpBl.TryRead(provider.Zone, reply, out var http))
+            {
+                // Project Honeypot's http:BL: the weight is scaled by visitor type, threat score and age; a search
+                // engine (type 0) that is the only listing passes the IP.
+                listed.Add((provider.Zone, reply));
+                w = provider.Weights.Match(reply) ?? 0;
+                if (http.Type != 0 && w != 0)
+                {
+                    total += w / 2 * http.Factor;
+                    searchEngine = null;
+                }
+                else if (http.Type == 0 && all.Count == 1) searchEngine = http.SearchEngine;
+                continue;
+            }
             if (IsLoopbackCode(reply))
             {
                 if (reply == "127.0.0.1" && !provider.Weights.TryGet("127.0.0.1", out _))
@@ -79,10 +95,14 @@ public sealed class DnsblCheck(DnsResolver resolver)
                 w = provider.Weights.TryGet("*", out var star) ? star : 0;
             }
             listed.Add((provider.Zone, reply));
-            if (w != 0) total += w;
+            if (w != 0)
+            {
+                total += w;
+                searchEngine = null;
+            }
             else returned--;
         }
-        if (listed.Count == 0) return DnsListVerdict.Pass;
+        if (listed.Count == 0 || searchEngine is not null) return DnsListVerdict.Pass;
         if (returned >= maxHits && total == 0 || total >= maxWeight)
             return new DnsListVerdict(DnsListOutcome.Failed, total != 0 ? Math.Truncate(total) : failValence, total, listed);
         if (returned > 0)
@@ -98,4 +118,32 @@ public sealed class DnsblCheck(DnsResolver resolver)
         template.Replace("RBLLISTED", string.Join(' ', v.ListedBy.Select(l => l.Zone)), StringComparison.Ordinal);
 
     internal static string Format(double d) => d.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// A reply of Project Honeypot's http:BL (dnsbl.httpbl.org, asked as "accesskey.$DATA$.dnsbl.httpbl.org"):
+/// 127.days.threat.type — days since the last activity, threat score 0..255, visitor type bits (0 search engine,
+/// 1 suspicious, 2 harvester, 4 comment spammer). For a search engine the third octet names the engine.
+/// </summary>
+public readonly record struct HttpBl(int Days, int Threat, int Type)
+{
+    private static readonly string[] Engines =
+        ["Undocumented", "Alta Vista", "Ask", "Baidu", "Excite", "Google", "Looksmart", "Lycos", "MSN", "Yahoo", "InfoSeek", "Miscellaneous"];
+
+    /// <summary>ASSP's multiplier: type × (1 + (threat − days) / 100), with the age term dropped for a threat of 0.</summary>
+    public double Factor => Type * (Threat < 1 ? 1 : 1 + (Threat - Days) / 100.0);
+
+    public string SearchEngine => Threat >= 0 && Threat < Engines.Length ? Engines[Threat] : Engines[0];
+
+    public static bool TryRead(string zone, string reply, out HttpBl value)
+    {
+        value = default;
+        if (!zone.Contains("dnsbl.httpbl.org", StringComparison.OrdinalIgnoreCase)) return false;
+        var o = reply.Split('.');
+        if (o.Length != 4 || o[0] != "127" || !int.TryParse(o[1], NumberStyles.None, CultureInfo.InvariantCulture, out var days)
+            || !int.TryParse(o[2], NumberStyles.None, CultureInfo.InvariantCulture, out var threat)
+            || !int.TryParse(o[3], NumberStyles.None, CultureInfo.InvariantCulture, out var type)) return false;
+        value = new HttpBl(days, threat, type);
+        return true;
+    }
 }

@@ -23,6 +23,8 @@ public sealed class DnsListServerTests : IDisposable
             ["wl2.test"] = NsdServer.Zone("wl2.test", "30.2.0.192 IN A 127.0.0.2\n34.2.0.192 IN A 127.0.0.2"),
             ["uribl.test"] = NsdServer.Zone("uribl.test", "spammy.com IN A 127.0.0.2\nworse.com IN A 127.0.0.4"),
             ["bs.test"] = NsdServer.Zone("bs.test", "40.2.0.192 IN A 127.0.0.2"),
+            // http:BL answers under the access key: a harvester and a search engine.
+            ["dnsbl.httpbl.org.test"] = NsdServer.Zone("dnsbl.httpbl.org.test", "testkey.60.2.0.192 IN A 127.5.50.2\ntestkey.61.2.0.192 IN A 127.0.5.0"),
         };
         _nsd = new NsdServer(zones);
         _resolver = new DnsResolver(new DnsResolverOptions { Servers = [_nsd.EndPoint], Timeout = TimeSpan.FromSeconds(2), Retransmit = TimeSpan.FromMilliseconds(500) });
@@ -61,6 +63,16 @@ public sealed class DnsListServerTests : IDisposable
         var two = await check.CheckAsync(IPAddress.Parse("192.0.2.2"), s);
         Assert.Equal((DnsListOutcome.Neutral, 22d), (two.Outcome, two.Score));
         Assert.Equal(DnsListOutcome.Pass, (await check.CheckAsync(IPAddress.Parse("192.0.2.99"), s)).Outcome);
+    }
+
+    [Fact]
+    public async Task Dnsbl_httpbl_with_access_key()
+    {
+        var check = new DnsblCheck(_resolver);
+        var s = Dnsbl("testkey.$DATA$.dnsbl.httpbl.org.test=>1");
+        var harvester = await check.CheckAsync(IPAddress.Parse("192.0.2.60"), s);
+        Assert.Equal((DnsListOutcome.Failed, 72d, "dnsbl.httpbl.org.test<-127.5.50.2"), (harvester.Outcome, harvester.Score, harvester.ListedText));
+        Assert.Equal(DnsListOutcome.Pass, (await check.CheckAsync(IPAddress.Parse("192.0.2.61"), s)).Outcome);
     }
 
     [Fact]

@@ -163,6 +163,28 @@ public sealed class DnsListWeightTests
         Assert.Equal(RwlStatus.NotListed, RwlCheck.Evaluate([], 1, true).Status);
     }
 
+    // http:BL (dnsbl.httpbl.org): weight/2 × type × (1 + (threat − days)/100).
+    [Theory]
+    [InlineData("127.5.50.2", DnsListOutcome.Failed, 72)]    // harvester: 25 × 2 × 1.45 = 72.5 → 72
+    [InlineData("127.10.20.1", DnsListOutcome.Neutral, 27)]  // suspicious: 25 × 1 × 1.10 = 27.5 → 27
+    [InlineData("127.3.0.4", DnsListOutcome.Failed, 100)]    // comment spammer, threat 0: 25 × 4 × 1 = 100
+    [InlineData("127.0.5.0", DnsListOutcome.Pass, 0)]        // Google, the only listing: passes
+    public void Httpbl_replies_scale_the_weight(string reply, DnsListOutcome outcome, double score)
+    {
+        var v = Judge((One("key.$DATA$.dnsbl.httpbl.org=>1"), reply));
+        Assert.Equal(outcome, v.Outcome);
+        Assert.Equal(score, v.Score);
+        Assert.Equal("Google", HttpBl.TryRead("dnsbl.httpbl.org", "127.0.5.0", out var h) ? h.SearchEngine : null);
+    }
+
+    [Fact]
+    public void Httpbl_search_engine_with_another_listing_does_not_pass()
+    {
+        var v = Judge((One("dnsbl.httpbl.org=>1"), "127.0.5.0"), (One("zen.test=>2"), "127.0.0.2"));
+        // Two hits reach RBLmaxhits, but a weight was summed (25 from zen.test): weights decide, so neutral.
+        Assert.Equal((DnsListOutcome.Neutral, 25d), (v.Outcome, v.Score));
+    }
+
     // The reference's example: list.dnswl.org:15=>0,2=>+1,5=>-2 (plus a range and the * fallback).
     [Theory]
     [InlineData("127.0.15.3", RwlStatus.Listed, 0)]      // 15=>0: category 15 never trusted
