@@ -473,27 +473,22 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             if (verdict.Refuses) return verdict;
         }
 
-        if (Dns is { } dns && !st.DnsblDone && DecisionEngine.Applies(Checks.Dnsbl, cfg, st) && !st.RwlOk && !DecisionEngine.IsPrivate(ip) && !(st.IsIsp && st.OriginalIp is null))
+        if (Dns is { } dns && !st.DnsblDone && DecisionEngine.Applies(Checks.Dnsbl, cfg, st) && !st.RwlOk)
         {
-            var listed = await dns.Dnsbl.CheckAsync(ip, DnsblSettings.For(cfg), ct).ConfigureAwait(false);
-            if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral && cfg.GetBool("AddRBLHeader"))
-                st.AddHeader($"X-Assp-DNSBL: {(listed.Outcome == DnsListOutcome.Failed ? "failed" : "neutral")} ({ip} listed in {listed.ListedText})");
-            if (listed.Outcome == DnsListOutcome.Failed)
+            // The sending IP (behind an ISP: the one it received from) and, with enhancedOriginIPDetect, the IPs on the
+            // routing path; all looked up at once, judged in that order.
+            var settings = DnsblSettings.For(cfg);
+            var targets = new List<IPAddress>();
+            if (!DecisionEngine.IsPrivate(ip) && !(st.IsIsp && st.OriginalIp is null)) targets.Add(ip);
+            if (msg is not null && !st.IsNoProcessing)
+                foreach (var origin in OriginIps.Find(cfg, msg, ctx.RemoteAddress, st.OriginalIp))
+                    if (!targets.Contains(origin) && !Engine.IpReputation.IsWhite(cfg, origin)) targets.Add(origin);
+            if (targets.Count > 1) ctx.Log($"info: detected IP's on the mail routing way: {string.Join(", ", targets.Skip(targets[0].Equals(ip) ? 1 : 0))}");
+            var lookups = targets.Select(t => dns.Dnsbl.CheckAsync(t, settings, ct)).ToList();
+            for (int t = 0; t < targets.Count; t++)
             {
-                var verdict = Engine.Hit(Checks.Dnsbl, cfg, st, ip, $"DNSBL: failed, {ip} listed in {listed.ListedText}", ctx.Log,
-                    DecisionEngine.Proportional(cfg, "rblValencePB", listed.Score), reply: DnsblCheck.Reply(cfg["RBLError"], listed));
+                var verdict = DnsblVerdict(ctx, st, targets[t], await lookups[t].ConfigureAwait(false));
                 if (verdict.Refuses) return verdict;
-            }
-            else if (listed.Outcome == DnsListOutcome.Neutral)
-            {
-                var reason = $"DNSBL: neutral, {ip} listed in {listed.ListedText}";
-                ctx.Log($"[DNSBL] {reason}");
-                if (Checks.Dnsbl.ConfiguredMode(cfg) != CheckMode.Monitor)
-                {
-                    var (m, i) = DecisionEngine.Proportional(cfg, "rblnValencePB", listed.Score);
-                    Engine.AddPenalty(cfg, st, ip, m, i, reason, 0, ctx.Log, "rblnValencePB");
-                }
-                st.Reports.Add(new CheckReport(Checks.Dnsbl.Name, "neutral", listed.Score, reason));
             }
         }
 
@@ -519,6 +514,28 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
                 cfg["SpamError"], null, false, ctx.Log);
         }
         return Engine.MessageScoreTooHigh(cfg, st, ctx.Log, done: false) ?? Verdict.Pass;
+    }
+
+    private Verdict DnsblVerdict(IMailContext ctx, MessageState st, IPAddress ip, DnsListVerdict listed)
+    {
+        var cfg = ctx.Config;
+        if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral && cfg.GetBool("AddRBLHeader"))
+            st.AddHeader($"X-Assp-DNSBL: {(listed.Outcome == DnsListOutcome.Failed ? "failed" : "neutral")} ({ip} listed in {listed.ListedText})");
+        if (listed.Outcome == DnsListOutcome.Failed)
+            return Engine.Hit(Checks.Dnsbl, cfg, st, ip, $"DNSBL: failed, {ip} listed in {listed.ListedText}", ctx.Log,
+                DecisionEngine.Proportional(cfg, "rblValencePB", listed.Score), reply: DnsblCheck.Reply(cfg["RBLError"], listed));
+        if (listed.Outcome == DnsListOutcome.Neutral)
+        {
+            var reason = $"DNSBL: neutral, {ip} listed in {listed.ListedText}";
+            ctx.Log($"[DNSBL] {reason}");
+            if (Checks.Dnsbl.ConfiguredMode(cfg) != CheckMode.Monitor)
+            {
+                var (m, i) = DecisionEngine.Proportional(cfg, "rblnValencePB", listed.Score);
+                Engine.AddPenalty(cfg, st, ip, m, i, reason, 0, ctx.Log, "rblnValencePB");
+            }
+            st.Reports.Add(new CheckReport(Checks.Dnsbl.Name, "neutral", listed.Score, reason));
+        }
+        return Verdict.Pass;
     }
 
     /// <summary>

@@ -163,6 +163,41 @@ public sealed class DnsPipelineTests : IDisposable
         Assert.Contains("X-Assp-Block: NO (testmode)", test.State.Headers);
     }
 
+    private const string Chain =
+        "Received: from relay.example (relay.example [203.0.113.9]) by mx.local.test with ESMTP id 1; Sat, 21 Nov 2026 10:00:00 +0000\n" +
+        "Received: from pc (pc [203.0.113.20]) by relay.example with ESMTP id 2; Sat, 21 Nov 2026 09:59:00 +0000\n" + Plain;
+
+    [Fact]
+    public async Task BehindAnIspTheIpTheIspReceivedFromIsLookedUp()
+    {
+        var cfg = TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"), ("ispip", "198.51.100.5"), ("ispHostnames", @"mx\.isp\.example"),
+            ("enhancedOriginIPDetect", "0"));
+        var isp = "Received: from bad.host (bad.host [203.0.113.9]) by mx.isp.example with ESMTP id 7; Sat, 21 Nov 2026 10:00:00 +0000\n" + Plain;
+        var ctx = new FakeMailContext(cfg, "198.51.100.5");
+        var (verdict, phase) = await Transaction.RunAsync(Pipeline(), ctx, "a@sender.example", ["user@local.test"], isp);
+        Assert.Equal("DataHeader", phase);
+        Assert.StartsWith("554 5.7.1 DNS Blacklisted by", verdict.Reply);
+        Assert.Contains(ctx.State.Headers, h => h.StartsWith("X-Assp-DNSBL: failed (203.0.113.9 listed in", StringComparison.Ordinal));
+        // ISP mail without a Received line of the ISP host: the ISP relay itself is not looked up.
+        (verdict, _) = await Transaction.RunAsync(Pipeline(), new FakeMailContext(cfg, "198.51.100.5"), "a@sender.example", ["user@local.test"], Plain);
+        Assert.False(verdict.Refuses);
+    }
+
+    [Theory]
+    [InlineData("2", "", true, 50)]                       // default: the relay hop is listed twice
+    [InlineData("0", "", false, 0)]                       // off
+    [InlineData("2", "203.0.113.9", false, 0)]            // the hop whitelisted; the origin is left out in mode 2
+    [InlineData("1", "203.0.113.9", false, 25)]           // mode 1 also looks up the origin: neutral
+    public async Task EnhancedOriginIpDetectLooksUpTheRoutingPath(string mode, string whiteIps, bool refused, double score)
+    {
+        var cfg = TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"), ("enhancedOriginIPDetect", mode), ("whiteListedIPs", whiteIps),
+            ("DoPenaltyMessage", "0"));
+        var ctx = new FakeMailContext(cfg, "198.51.100.5");
+        var (verdict, _) = await Transaction.RunAsync(Pipeline(), ctx, "a@sender.example", ["user@local.test"], Chain);
+        Assert.Equal(refused, verdict.Refuses);
+        Assert.Equal(score, ctx.State.MessageScore);
+    }
+
     [Fact]
     public async Task PrivateAndLocalMailAreNotLookedUp()
     {
