@@ -157,7 +157,7 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         if (!DecisionEngine.Applies(Checks.Dnsbl, cfg, st) || st.RelayOk || st.IsIsp || st.RwlOk || st.PenaltyWhite || DecisionEngine.IsPrivate(ip)
             || cfg.GetIpList("acceptAllMail").Contains(ip) || cfg.GetIpList("noRBL").Contains(ip) || cfg.GetDecimal("RBLCacheExp") <= 0)
             return null;
-        if (!dns.Dnsbl.Cache.TryGet(ip.ToString(), out var listed)) return null;
+        if (!dns.Dnsbl.TryGetCached(ip, DnsblSettings.For(cfg), out var listed)) return null;
         st.DnsblDone = true;
         var mode = Checks.Dnsbl.ConfiguredMode(cfg);
         if (listed.Outcome == DnsListOutcome.Neutral)

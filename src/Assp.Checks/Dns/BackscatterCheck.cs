@@ -68,7 +68,8 @@ public sealed class BackscatterCheck(DnsResolver resolver)
     private readonly Lock _fileLock = new();
     private BackscatterFile? _file;
 
-    public ExpiringCache<DnsListVerdict> Cache { get; } = new();
+    /// <summary>Per IP: the listings of the DNS list (none for a clean IP).</summary>
+    public ExpiringCache<IReadOnlyList<(string Zone, string Reply)>> Cache { get; } = new();
 
     /// <summary>
     /// The local list, read again when the file changed. A file that is missing or unreadable counts as empty
@@ -105,12 +106,25 @@ public sealed class BackscatterCheck(DnsResolver resolver)
             return new DnsListVerdict(DnsListOutcome.Failed, s.Valence, s.Valence, [(System.IO.Path.GetFileName(path), "local list")]);
         if (s.Providers.Count == 0) return DnsListVerdict.Skip;
         var key = ip.ToString();
-        if (Cache.TryGet(key, out var cached)) return cached with { FromCache = true };
+        if (Cache.TryGet(key, out var cached, _ => s.CacheTime)) return Judge(cached, s) with { FromCache = true };
         var answers = await DnsListLookup.RunAsync(resolver, DnsListProviders.IpLabel(ip), s.Providers, s.Providers.Count, 1, s.MaxTime, false, cancellationToken)
             .ConfigureAwait(false);
-        var hits = answers.Hits.Select(h => (h.Provider.Zone, h.Reply!)).ToList();
-        var v = hits.Count > 0 ? new DnsListVerdict(DnsListOutcome.Failed, s.Valence, s.Valence, hits) : DnsListVerdict.Pass;
-        if (answers.AnyDefinite) Cache.Set(key, v, s.CacheTime);
-        return v;
+        IReadOnlyList<(string Zone, string Reply)> hits = [.. answers.Hits.Select(h => (h.Provider.Zone, h.Reply!))];
+        if (answers.AnyDefinite) Cache.Set(key, hits, s.CacheTime);
+        return Judge(hits, s);
+    }
+
+    private static DnsListVerdict Judge(IReadOnlyList<(string Zone, string Reply)> hits, BackscatterSettings s) =>
+        hits.Count > 0 ? new DnsListVerdict(DnsListOutcome.Failed, s.Valence, s.Valence, hits) : DnsListVerdict.Pass;
+
+    /// <summary>ASSP's BackDNS record: "time status zone<-reply ...", status 1 listed, 2 not listed.</summary>
+    public static string EncodeRecord(IReadOnlyList<(string Zone, string Reply)> listed, long time) => UriblCheck.EncodeRecord(listed, time);
+
+    /// <summary>Also reads ASSP's own "time 1" records of IPs merged from the downloaded list.</summary>
+    public static IReadOnlyList<(string Zone, string Reply)>? DecodeRecord(string text)
+    {
+        var parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts is [_, "1"]) return [("backscatter list", "listed")];
+        return UriblCheck.DecodeRecord(text);
     }
 }

@@ -1,5 +1,6 @@
 using Assp.Config;
 using Assp.Dns;
+using Assp.Storage;
 
 namespace Assp.Checks.Dns;
 
@@ -22,6 +23,33 @@ public sealed class DnsListChecks(DnsResolver resolver)
         _followsConfig = true;
         _appliedFrom = options;
         _appliedGeneration = generation;
+    }
+
+    /// <summary>ASSP's cache databases the verdict caches are kept in.</summary>
+    public const string RblTable = "pbdb.rbl.db", RwlTable = "pbdb.rwl.db", UriblTable = "pbdb.uribl.db", BackTable = "pbdb.back.db";
+
+    /// <summary>
+    /// Keeps the RBL, RWL, URIBL and backscatter caches in the instance's store (pbdb.rbl.db, pbdb.rwl.db,
+    /// pbdb.uribl.db, pbdb.back.db in ASSP's record layout): they survive a restart and import/export like ASSP's.
+    /// </summary>
+    public DnsListChecks UseStore(IStore store)
+    {
+        Dnsbl.Cache.UseTable(store.Table(RblTable), DnsblCheck.EncodeRecord, DnsblCheck.DecodeRecord, store.Clock);
+        Rwl.Cache.UseTable(store.Table(RwlTable), RwlCheck.EncodeRecord, RwlCheck.DecodeRecord, store.Clock);
+        Uribl.Cache.UseTable(store.Table(UriblTable), UriblCheck.EncodeRecord, UriblCheck.DecodeRecord, store.Clock);
+        Backscatter.Cache.UseTable(store.Table(BackTable), BackscatterCheck.EncodeRecord, BackscatterCheck.DecodeRecord, store.Clock);
+        return this;
+    }
+
+    /// <summary>Removes cache records past RBLCacheExp, RWLCacheInterval, URIBLCacheInterval(Miss) and BackDNSInterval; returns how many.</summary>
+    public int CleanCaches(ConfigSnapshot cfg)
+    {
+        var rbl = DnsblSettings.For(cfg).CacheTime;
+        var rwl = RwlSettings.For(cfg).CacheTime;
+        var uribl = UriblSettings.For(cfg);
+        var back = BackscatterSettings.For(cfg).CacheTime;
+        return Dnsbl.Cache.Clean(_ => rbl) + Rwl.Cache.Clean(_ => rwl)
+            + Uribl.Cache.Clean(l => l.Count > 0 ? uribl.HitCache : uribl.MissCache) + Backscatter.Cache.Clean(_ => back);
     }
 
     /// <summary>The engines of a running instance: the resolver takes the DNS-Client options and follows them on every reload.</summary>

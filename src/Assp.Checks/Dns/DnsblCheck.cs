@@ -37,18 +37,46 @@ public sealed record DnsblSettings(IReadOnlyList<DnsListProvider> Providers, int
 /// <summary>DNSBL on an IP (ValidateRBL): all providers at once, ASSP's weighting and Failed/Neutral rules, the RBLCache.</summary>
 public sealed class DnsblCheck(DnsResolver resolver)
 {
-    public ExpiringCache<DnsListVerdict> Cache { get; } = new();
+    /// <summary>Per IP: the listings found (none for a clean IP); judged again with the current weights when read.</summary>
+    public ExpiringCache<IReadOnlyList<(string Zone, string Reply)>> Cache { get; } = new();
 
     public async Task<DnsListVerdict> CheckAsync(IPAddress ip, DnsblSettings s, CancellationToken cancellationToken = default)
     {
         if (s.Providers.Count == 0 || s.NoRbl.Contains(ip)) return DnsListVerdict.Skip;
-        var key = ip.ToString();
-        if (Cache.TryGet(key, out var cached)) return cached with { FromCache = true };
+        if (TryGetCached(ip, s, out var cached)) return cached;
         var answers = await DnsListLookup.RunAsync(resolver, DnsListProviders.IpLabel(ip), s.Providers, s.MaxReplies, s.MaxHits, s.MaxTime, s.AllReplies, cancellationToken)
             .ConfigureAwait(false);
         var verdict = Evaluate(answers.Hits.Select(h => (h.Provider, h.Reply!)), s.MaxHits, s.MaxWeight, s.FailValence, s.NeutralValence) with { TimedOut = answers.TimedOut };
-        if (answers.AnyDefinite) Cache.Set(key, verdict, s.CacheTime);
+        if (answers.AnyDefinite) Cache.Set(ip.ToString(), [.. answers.Hits.Select(h => (h.Provider.Zone, h.Reply!))], s.CacheTime);
         return verdict;
+    }
+
+    /// <summary>The verdict from the RBL cache (ForceRBLCache reads it before any lookup); listings of lists no longer configured are dropped.</summary>
+    public bool TryGetCached(IPAddress ip, DnsblSettings s, out DnsListVerdict verdict)
+    {
+        verdict = DnsListVerdict.Pass;
+        if (!Cache.TryGet(ip.ToString(), out var listed, _ => s.CacheTime)) return false;
+        var hits = listed.Select(l => (Provider: s.Providers.FirstOrDefault(p => p.Zone.Equals(l.Zone, StringComparison.OrdinalIgnoreCase)), l.Reply))
+            .Where(h => h.Provider is not null).Select(h => (h.Provider!, h.Reply));
+        verdict = Evaluate(hits, s.MaxHits, s.MaxWeight, s.FailValence, s.NeutralValence) with { FromCache = true };
+        return true;
+    }
+
+    /// <summary>ASSP's RBLCache record: "time yyyy-MM-dd/HH:mm:ss status zone{reply} ...", status 1 listed, 2 clean.</summary>
+    public static string EncodeRecord(IReadOnlyList<(string Zone, string Reply)> listed, long time) =>
+        $"{time} {ExpiringCache<int>.AsspStamp(time)} {(listed.Count > 0 ? 1 : 2)}" + string.Concat(listed.Select(l => $" {l.Zone}{{{l.Reply}}}"));
+
+    public static IReadOnlyList<(string Zone, string Reply)>? DecodeRecord(string text)
+    {
+        var parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length < 3 || parts[2] is not ("1" or "2")) return null;
+        var listed = new List<(string, string)>();
+        foreach (var item in parts.Skip(3))
+        {
+            int open = item.IndexOf('{'), close = item.IndexOf('}');
+            if (open > 0 && close > open) listed.Add((item[..open], item[(open + 1)..close]));
+        }
+        return listed;
     }
 
     /// <summary>

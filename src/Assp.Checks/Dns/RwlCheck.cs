@@ -126,12 +126,24 @@ public sealed partial class RwlCheck(DnsResolver resolver)
     {
         if (s.Providers.Count == 0 || s.NoRwl.Contains(ip)) return new RwlVerdict(RwlStatus.None, 0, []);
         var key = ip.ToString();
-        if (Cache.TryGet(key, out var cached)) return cached with { FromCache = true };
+        if (Cache.TryGet(key, out var cached, _ => s.CacheTime)) return cached with { FromCache = true };
         var answers = await DnsListLookup.RunAsync(resolver, DnsListProviders.IpLabel(ip), s.Providers, s.MaxReplies, s.MinHits, s.MaxTime, false, cancellationToken)
             .ConfigureAwait(false);
         var v = Evaluate(answers.Hits.Select(h => (h.Provider.Zone, h.Reply!)), s.MinHits, s.Whitelisting, s.Overrides);
         if (answers.AnyDefinite) Cache.Set(key, v, s.CacheTime);
         return v;
+    }
+
+    /// <summary>ASSP's RWLCache record: "time status" (status as <see cref="RwlStatus"/>).</summary>
+    public static string EncodeRecord(RwlVerdict v, long time) => $"{time} {(int)v.Status}";
+
+    /// <summary>A stored record back; the trust is the least its status stands for (listings are not kept).</summary>
+    public static RwlVerdict? DecodeRecord(string text)
+    {
+        var parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length < 2 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var st) || st is < 1 or > 4) return null;
+        var status = (RwlStatus)st;
+        return new RwlVerdict(status, status switch { RwlStatus.Whitelisted => 3, RwlStatus.Trusted => 1, _ => 0 }, []);
     }
 
     /// <summary>A zone answering with 127.0.category.trust: list.dnswl.org (the reference also names it list.dnsrws.org), a local mirror whose name contains it, or any zone given overrides.</summary>

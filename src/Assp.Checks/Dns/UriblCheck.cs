@@ -199,7 +199,7 @@ public sealed partial class UriblCheck(DnsResolver resolver)
         var providers = s.Providers;
         var lookups = providers.Count == 0
             ? domains.Keys.ToDictionary(d => d, _ => Task.FromResult<IReadOnlyList<(string, string)>>([]))
-            : domains.Keys.ToDictionary(d => d, d => Cache.TryGet(d, out var c)
+            : domains.Keys.ToDictionary(d => d, d => Cache.TryGet(d, out var c, l => l.Count > 0 ? s.HitCache : s.MissCache)
                 ? Task.FromResult(c)
                 : LookupAsync(d, s, cancellationToken));
         var resolving = wantIps ? ResolveBoundedAsync(hostsToResolve, s.MaxTime, cancellationToken) : Task.FromResult<IReadOnlyList<IPAddress>>([]);
@@ -256,6 +256,23 @@ public sealed partial class UriblCheck(DnsResolver resolver)
             ObfuscatedUri = obfuscatedUri,
             Domains = [.. domains.Keys],
         };
+    }
+
+    /// <summary>ASSP's URIBLCache record: "time status zone<-reply ...", status 1 listed, 2 not listed.</summary>
+    public static string EncodeRecord(IReadOnlyList<(string Zone, string Reply)> listed, long time) =>
+        $"{time} {(listed.Count > 0 ? 1 : 2)}" + string.Concat(listed.Select(l => $" {l.Zone}<-{l.Reply}"));
+
+    public static IReadOnlyList<(string Zone, string Reply)>? DecodeRecord(string text)
+    {
+        var parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length < 2 || parts[1] is not ("1" or "2")) return null;
+        var listed = new List<(string, string)>();
+        foreach (var item in parts.Skip(2))
+        {
+            int arrow = item.IndexOf("<-", StringComparison.Ordinal);
+            if (arrow > 0) listed.Add((item[..arrow], item[(arrow + 2)..]));
+        }
+        return listed;
     }
 
     /// <summary>A and AAAA of every host at once; what arrived within <paramref name="maxTime"/> counts.</summary>

@@ -165,6 +165,47 @@ public sealed class DnsListServerTests : IDisposable
     }
 
     [Fact]
+    public async Task Caches_live_in_assps_tables_and_survive_a_new_engine()
+    {
+        var clock = new Assp.Checks.Tests.PenaltyBox.ManualClock(DateTimeOffset.UtcNow);
+        var store = new Assp.Storage.MemoryStore(clock);
+        var cfg = TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"), ("RBLCacheExp", "24"), ("URIBLServiceProvider", "uribl.test"),
+            ("RWLServiceProvider", "list.dnswl.org.test"), ("RWLwhitelisting", "1"), ("BackSctrServiceProvider", "bs.test"));
+        var first = new DnsListChecks(_resolver).UseStore(store);
+        await first.Dnsbl.CheckAsync(IPAddress.Parse("192.0.2.10"), DnsblSettings.For(cfg));
+        await first.Dnsbl.CheckAsync(IPAddress.Parse("192.0.2.99"), DnsblSettings.For(cfg));
+        await first.Rwl.CheckAsync(IPAddress.Parse("192.0.2.30"), RwlSettings.For(cfg));
+        await first.Uribl.CheckAsync(UriExtractor.Extract("http://spammy.com/", false), UriblSettings.For(cfg));
+        await first.Backscatter.CheckAsync(IPAddress.Parse("192.0.2.40"), BackscatterSettings.For(cfg));
+
+        var rbl = store.Table(DnsListChecks.RblTable);
+        Assert.Matches(@"^\d+ \d{4}-\d\d-\d\d/\d\d:\d\d:\d\d 1 bl2?\.test\{127\.0\.0\.[24]\} bl2?\.test\{127\.0\.0\.[24]\}$", rbl.TryGetValue("192.0.2.10", out var v) ? v : "");
+        Assert.EndsWith(" 2", rbl.TryGetValue("192.0.2.99", out v) ? v : "");
+        Assert.EndsWith(" 3", store.Table(DnsListChecks.RwlTable).TryGetValue("192.0.2.30", out v) ? v : "");
+        Assert.EndsWith(" 1 uribl.test<-127.0.0.2", store.Table(DnsListChecks.UriblTable).TryGetValue("spammy.com", out v) ? v : "");
+        Assert.EndsWith(" 1 bs.test<-127.0.0.2", store.Table(DnsListChecks.BackTable).TryGetValue("192.0.2.40", out v) ? v : "");
+
+        // A new engine on the same store with a DNS that never answers: the answers come from the tables.
+        using var silent = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var deaf = new DnsResolver(new DnsResolverOptions { Servers = [(IPEndPoint)silent.Client.LocalEndPoint!], Timeout = TimeSpan.FromSeconds(30) });
+        var second = new DnsListChecks(deaf).UseStore(store);
+        var cached = await second.Dnsbl.CheckAsync(IPAddress.Parse("192.0.2.10"), DnsblSettings.For(cfg));
+        Assert.Equal((DnsListOutcome.Failed, 50d, true), (cached.Outcome, cached.Score, cached.FromCache));
+        Assert.Equal(RwlStatus.Whitelisted, (await second.Rwl.CheckAsync(IPAddress.Parse("192.0.2.30"), RwlSettings.For(cfg))).Status);
+        Assert.Equal(DnsListOutcome.Failed, (await second.Backscatter.CheckAsync(IPAddress.Parse("192.0.2.40"), BackscatterSettings.For(cfg))).Outcome);
+        // An ASSP record imported as is.
+        rbl.Set("192.0.2.77", $"{clock.GetUtcNow().ToUnixTimeSeconds()} 2026-11-21/10:00:00 1 bl.test{{127.0.0.2}}");
+        Assert.Equal(DnsListOutcome.Neutral, (await second.Dnsbl.CheckAsync(IPAddress.Parse("192.0.2.77"), DnsblSettings.For(cfg))).Outcome);
+
+        // RBLCacheExp hours later the records are stale, and the clean-up removes them.
+        clock.Advance(TimeSpan.FromHours(25));
+        Assert.False(second.Dnsbl.TryGetCached(IPAddress.Parse("192.0.2.10"), DnsblSettings.For(cfg), out _));
+        Assert.Equal(4, second.CleanCaches(cfg)); // three RBL records and the URIBL hit (URIBLCacheInterval 1 day)
+        Assert.Equal(0, rbl.Count);
+        Assert.Equal(1, store.Table(DnsListChecks.RwlTable).Count); // RWLCacheInterval is 7 days
+    }
+
+    [Fact]
     public async Task Backscatter_listing_fails()
     {
         var s = BackscatterSettings.For(TestConfig.Create(("BackSctrServiceProvider", "bs.test")));
