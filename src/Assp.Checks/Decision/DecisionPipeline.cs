@@ -441,6 +441,32 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         FindOriginalIp(ctx, st, msg);
         ip = st.ScoredIp ?? ctx.RemoteAddress;
 
+        // The DNS lookups of this phase go out together and run while the other header checks work: the backscatter
+        // list for a bounce, and the DNSBLs for the sending IP (behind an ISP: the one it received from) and, with
+        // enhancedOriginIPDetect, the IPs on the routing path. A lookup whose check no longer applies is just not read.
+        Task<DnsListVerdict>? backscatterLookup = null;
+        if (Dns is { } bsDns && st.IsBounce && DecisionEngine.Applies(Checks.Backscatter, cfg, st) && !DecisionEngine.IsPrivate(ip)
+            && !ctx.Recipients.Any(r => cfg.GetAddressList("noBackSctrAddresses").Contains(r)) && cfg.GetRegex("noBackSctrRe").Match(headerText) is null)
+        {
+            var bsSettings = BackscatterSettings.For(cfg);
+            if (bsSettings.LocalFile is { } localFile && bsDns.Backscatter.LocalList(localFile, out var fileProblem) is null && fileProblem is not null)
+                ctx.Log("warning: " + fileProblem);
+            backscatterLookup = bsDns.Backscatter.CheckAsync(ip, bsSettings, ct);
+        }
+
+        List<(IPAddress Ip, Task<DnsListVerdict> Lookup)>? dnsblLookups = null;
+        if (Dns is { } dns && !st.DnsblDone && DecisionEngine.Applies(Checks.Dnsbl, cfg, st) && !st.RwlOk)
+        {
+            var settings = DnsblSettings.For(cfg);
+            var targets = new List<IPAddress>();
+            if (!DecisionEngine.IsPrivate(ip) && !(st.IsIsp && st.OriginalIp is null)) targets.Add(ip);
+            if (msg is not null && !st.IsNoProcessing)
+                foreach (var origin in OriginIps.Find(cfg, msg, ctx.RemoteAddress, st.OriginalIp))
+                    if (!targets.Contains(origin) && !Engine.IpReputation.IsWhite(cfg, origin)) targets.Add(origin);
+            if (targets.Count > 1) ctx.Log($"info: detected IP's on the mail routing way: {string.Join(", ", targets.Skip(targets[0].Equals(ip) ? 1 : 0))}");
+            dnsblLookups = [.. targets.Select(t => (t, dns.Dnsbl.CheckAsync(t, settings, ct)))];
+        }
+
         // The IP's history: a white-box IP earns pbwValencePB, a bad one pbValencePB (message score only).
         if (Engine.IpReputation is IpPenaltyBox pb && !st.NoPenaltyBox && !st.IsNoProcessing)
         {
@@ -473,33 +499,20 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             if (verdict.Refuses) return verdict;
         }
 
-        if (Dns is { } dns && !st.DnsblDone && DecisionEngine.Applies(Checks.Dnsbl, cfg, st) && !st.RwlOk)
+        // Judged here, in ASSP's order; the lookups went out after the Received: lines were read.
+        if (dnsblLookups is not null && !st.DnsblDone && DecisionEngine.Applies(Checks.Dnsbl, cfg, st) && !st.RwlOk)
         {
-            // The sending IP (behind an ISP: the one it received from) and, with enhancedOriginIPDetect, the IPs on the
-            // routing path; all looked up at once, judged in that order.
-            var settings = DnsblSettings.For(cfg);
-            var targets = new List<IPAddress>();
-            if (!DecisionEngine.IsPrivate(ip) && !(st.IsIsp && st.OriginalIp is null)) targets.Add(ip);
-            if (msg is not null && !st.IsNoProcessing)
-                foreach (var origin in OriginIps.Find(cfg, msg, ctx.RemoteAddress, st.OriginalIp))
-                    if (!targets.Contains(origin) && !Engine.IpReputation.IsWhite(cfg, origin)) targets.Add(origin);
-            if (targets.Count > 1) ctx.Log($"info: detected IP's on the mail routing way: {string.Join(", ", targets.Skip(targets[0].Equals(ip) ? 1 : 0))}");
-            var lookups = targets.Select(t => dns.Dnsbl.CheckAsync(t, settings, ct)).ToList();
-            for (int t = 0; t < targets.Count; t++)
+            for (int t = 0; t < dnsblLookups.Count; t++)
             {
-                var verdict = DnsblVerdict(ctx, st, targets[t], await lookups[t].ConfigureAwait(false));
+                var verdict = DnsblVerdict(ctx, st, dnsblLookups[t].Ip, await dnsblLookups[t].Lookup.ConfigureAwait(false));
                 if (verdict.Refuses) return verdict;
             }
         }
 
-        // A bounce from an IP known to send backscatter (DoBackSctr).
-        if (Dns is { } bsDns && st.IsBounce && DecisionEngine.Applies(Checks.Backscatter, cfg, st) && !DecisionEngine.IsPrivate(ip)
-            && !ctx.Recipients.Any(r => cfg.GetAddressList("noBackSctrAddresses").Contains(r)) && cfg.GetRegex("noBackSctrRe").Match(headerText) is null)
+        // A bounce from an IP known to send backscatter (DoBackSctr); its lookup went out with the DNSBL lookups.
+        if (backscatterLookup is not null)
         {
-            var bsSettings = BackscatterSettings.For(cfg);
-            if (bsSettings.LocalFile is { } localFile && bsDns.Backscatter.LocalList(localFile, out var fileProblem) is null && fileProblem is not null)
-                ctx.Log("warning: " + fileProblem);
-            var listed = await bsDns.Backscatter.CheckAsync(ip, bsSettings, ct).ConfigureAwait(false);
+            var listed = await backscatterLookup.ConfigureAwait(false);
             if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral)
             {
                 var verdict = Engine.Hit(Checks.Backscatter, cfg, st, ip, $"backscatter: {ip} listed in {listed.ListedText}", ctx.Log);
