@@ -18,8 +18,11 @@ public sealed class DnsResolver
     private const int ReceiveBufferSize = 65536;
     private const int MaxCnameDepth = 8;
 
-    private readonly DnsResolverOptions _options;
-    private readonly DnsServerHealth[] _servers;
+    // Replaced together by Reconfigure; a lookup already running keeps the server list it started with.
+    private volatile DnsResolverOptions _options;
+    private volatile DnsServerHealth[] _servers;
+    private readonly Lock _reconfigureLock = new();
+    private volatile int _serverGeneration;
     private readonly ConcurrentDictionary<(string, DnsRecordType), Task<DnsResponse>> _inflight = new();
     private long _upstreamLookups, _packetsSent, _packetsRejected;
 
@@ -31,6 +34,36 @@ public sealed class DnsResolver
     }
 
     public DnsResolverOptions Options => _options;
+
+    /// <summary>
+    /// Takes new settings while lookups run (a configuration reload): servers that stay keep their health record,
+    /// lookups under way finish with the servers they started with. When the server list changes the cache is
+    /// emptied, because the new servers may answer differently (a local DNSBL mirror, a split-horizon resolver).
+    /// Returns whether anything changed.
+    /// </summary>
+    public bool Reconfigure(DnsResolverOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        lock (_reconfigureLock)
+        {
+            var current = _options;
+            bool sameServers = current.Servers.SequenceEqual(options.Servers);
+            if (sameServers && (current with { Servers = [] }) == (options with { Servers = [] })) return false;
+            if (!sameServers)
+            {
+                var old = _servers;
+                _servers = [.. options.Servers.Select((ep, i) => old.FirstOrDefault(h => h.EndPoint.Equals(ep)) is { } kept
+                    ? kept.WithIndex(i) : new DnsServerHealth(ep, i))];
+            }
+            _options = options;
+            if (!sameServers)
+            {
+                _serverGeneration++;
+                Cache.Clear();
+            }
+            return true;
+        }
+    }
     public DnsCache Cache { get; }
     public IReadOnlyList<DnsServerHealth> Servers => _servers;
 
@@ -90,20 +123,22 @@ public sealed class DnsResolver
             // Nothing from the network may escape as an exception; report it as a failed lookup.
             response = new DnsResponse { Name = name, Type = type, Status = DnsStatus.NetworkError, Error = e.Message };
         }
-        tcs.TrySetResult(response);
+        // Out of the join table first: whoever asks after the answer is out starts afresh (or hits the cache).
         _inflight.TryRemove(key, out _);
+        tcs.TrySetResult(response);
     }
 
     /// <summary>Cache, then network; follows a CNAME chain that the answer left unfinished (without joining in-flight asks, which could wait on each other).</summary>
     private async Task<DnsResponse> LookupAsync(string name, DnsRecordType type, int depth, long deadline)
     {
         if (depth > 0 && Cache.TryGet(name, type, out var cached)) return cached;
+        int generation = _serverGeneration;
         Interlocked.Increment(ref _upstreamLookups);
         var ex = await ExchangeAsync(name, type, deadline).ConfigureAwait(false);
         if (ex.Message is null)
         {
             var failed = new DnsResponse { Name = name, Type = type, Status = ex.Status, Error = ex.Error };
-            if (ex.Status is DnsStatus.ServerFailure or DnsStatus.Refused) Cache.Set(name, type, failed, _options.FailureTtl);
+            if (ex.Status is DnsStatus.ServerFailure or DnsStatus.Refused && (generation == _serverGeneration)) Cache.Set(name, type, failed, _options.FailureTtl);
             return failed;
         }
 
@@ -119,7 +154,8 @@ public sealed class DnsResolver
             };
             if (!response.IsDefinite) return response;
         }
-        Cache.Set(name, type, response, response.Ttl);
+        // An answer from servers that were replaced meanwhile is handed to its askers but not kept.
+        if (generation == _serverGeneration) Cache.Set(name, type, response, response.Ttl);
         return response;
     }
 

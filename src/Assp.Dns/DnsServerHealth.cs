@@ -19,7 +19,14 @@ public sealed class DnsServerHealth
 
     public IPEndPoint EndPoint { get; }
     /// <summary>Position in the configured list (the order used while response times are close).</summary>
-    public int Index { get; }
+    public int Index { get; private set; }
+
+    /// <summary>The same server at a new place in a reconfigured list; its history stays.</summary>
+    internal DnsServerHealth WithIndex(int index)
+    {
+        Index = index;
+        return this;
+    }
 
     public double SmoothedRttMs { get { lock (_lock) return _srttMs; } }
     public int ConsecutiveFailures { get { lock (_lock) return _consecutiveFailures; } }

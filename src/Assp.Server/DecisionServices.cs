@@ -59,7 +59,7 @@ internal sealed class DecisionServices : IDisposable
     private static DecisionServices Create(ConfigSnapshot cfg, IStore store, bool readOnly) =>
         new(store, new IpPenaltyBox(store), new StoredAddressReputation(store), readOnly,
             // The analyzer works offline: no DNS lists there.
-            readOnly ? null : new DnsListChecks(new Assp.Dns.DnsResolver(DnsClientSettings.FromConfig(cfg))));
+            readOnly ? null : DnsListChecks.FromConfig(cfg).UseStore(store));
 
     /// <summary>The databases' expiry and export jobs on the shared scheduler.</summary>
     public void RegisterJobs(Scheduler scheduler, ConfigManager manager, MailLog log)
@@ -123,6 +123,13 @@ internal sealed class DecisionServices : IDisposable
             var (expired, removed, kept) = await validator.CrossCheckAsync(manager.Current, ct).ConfigureAwait(false);
             if (expired + removed > 0) log.Write($"LDAP/VRFY cross-check: {expired} outdated and {removed} no longer valid addresses removed from ldaplistdb, {kept} kept");
         }, "check the ldaplistdb addresses against LDAP/VRFY every LDAPcrossCheckInterval hours");
+        // The DNS list caches (pbdb.rbl/rwl/uribl/back.db): records past their lifetime go every hour.
+        scheduler.AddOrUpdate("CleanDnsCaches", () => Pipeline.Dns is null ? Schedule.Never : Interval("1", TimeSpan.FromHours(1)), _ =>
+        {
+            if (Pipeline.Dns is { } dns && dns.CleanCaches(manager.Current) is > 0 and var removed)
+                log.Write($"cleaning DNS list caches: {removed} expired records removed");
+            return Task.CompletedTask;
+        }, "remove expired DNSBL, RWL, URIBL and backscatter cache records every hour");
         scheduler.AddOrUpdate("NotSpamTagCleanup", () => Schedule.Parse("17 4 * * *", TimeSpan.FromHours(1)), _ =>
         {
             if (Engine.NotSpamTags is { } tags) tags.Purge(DateTimeOffset.UtcNow);

@@ -42,7 +42,14 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
     private static bool LocalSwitchOn(IMessageCheck check, ConfigSnapshot cfg) =>
         check.Definition.LocalSwitch is { } local && cfg.Registry.Find(local) is not null && cfg.GetBool(local);
 
-    public ValueTask<Verdict> RunAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken) => phase switch
+    public ValueTask<Verdict> RunAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken)
+    {
+        // A reload that changed DNSServers, DNStimeout, ... reaches the shared resolver with the first session on it.
+        Dns?.FollowConfig(context.Config);
+        return RunPhaseAsync(phase, context, cancellationToken);
+    }
+
+    private ValueTask<Verdict> RunPhaseAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken) => phase switch
     {
         SmtpPhase.Connect => ThenChecksAsync(SmtpPhase.Connect, context, ValueTask.FromResult(Connect(context)), cancellationToken),
         SmtpPhase.Helo => RunChecksAsync(SmtpPhase.Helo, ConnectionPhase(context), cancellationToken),
@@ -132,7 +139,15 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         // RWL/DNSWL: a trusted IP skips the IP-based checks; with RWLwhitelisting a highly trusted one is whitelisted.
         if (Dns is { } dns && cfg.GetBool("ValidateRWL") && !st.RelayOk && !st.IsIsp && !DecisionEngine.IsPrivate(ctx.RemoteAddress))
         {
-            var rwl = await dns.Rwl.CheckAsync(ctx.RemoteAddress, RwlSettings.For(cfg), ct).ConfigureAwait(false);
+            var rwlSettings = RwlSettings.For(cfg);
+            // Unreadable override parts are named once per configuration, by the first session that uses it.
+            if (rwlSettings.Problems.Count > 0)
+                cfg.Derived("Dns.RwlProblemsLogged", c =>
+                {
+                    foreach (var p in rwlSettings.Problems) ctx.Log("warning: " + p);
+                    return rwlSettings;
+                });
+            var rwl = await dns.Rwl.CheckAsync(ctx.RemoteAddress, rwlSettings, ct).ConfigureAwait(false);
             if (rwl.Status is RwlStatus.Trusted or RwlStatus.Whitelisted)
             {
                 st.RwlOk = true;
@@ -142,7 +157,56 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
                 if (cfg.GetBool("AddRWLHeader")) st.AddHeader($"X-Assp-Received-RWL: lookup passed (trust: {rwl.Trust}) {text}");
             }
         }
+        if (!verdict.Refuses && Dns is { } cacheDns && ForceRblCache(ctx, st, cacheDns) is { Refuses: true } cached) return cached;
         return verdict.Refuses ? verdict : await RunChecksAsync(SmtpPhase.MailFrom, ctx, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// ForceRBLCache: a DNSBL verdict already in the RBL cache is taken at MAIL FROM, before the other checks, and a
+    /// cached failure blocks whatever the spam lovers say (the option is off while rblTestMode or allTestMode is on).
+    /// </summary>
+    private Verdict? ForceRblCache(IMailContext ctx, MessageState st, DnsListChecks dns)
+    {
+        var cfg = ctx.Config;
+        var ip = ctx.RemoteAddress;
+        if (!cfg.GetBool("ForceRBLCache") || cfg.GetBool("rblTestMode") || cfg.GetBool("allTestMode")) return null;
+        if (!DecisionEngine.Applies(Checks.Dnsbl, cfg, st) || st.RelayOk || st.IsIsp || st.RwlOk || st.PenaltyWhite || DecisionEngine.IsPrivate(ip)
+            || cfg.GetIpList("acceptAllMail").Contains(ip) || cfg.GetIpList("noRBL").Contains(ip) || cfg.GetDecimal("RBLCacheExp") <= 0)
+            return null;
+        if (!dns.Dnsbl.TryGetCached(ip, DnsblSettings.For(cfg), out var listed)) return null;
+        st.DnsblDone = true;
+        var mode = Checks.Dnsbl.ConfiguredMode(cfg);
+        if (listed.Outcome == DnsListOutcome.Neutral)
+        {
+            var reason = $"DNSBL (cache): neutral, {ip} listed in {listed.ListedText}";
+            ctx.Log($"[DNSBL] {reason}");
+            if (mode != CheckMode.Monitor)
+            {
+                var (m, i) = DecisionEngine.Proportional(cfg, "rblnValencePB", listed.Score);
+                Engine.AddPenalty(cfg, st, ip, m, i, reason, 0, ctx.Log, "rblnValencePB");
+            }
+            st.Reports.Add(new CheckReport(Checks.Dnsbl.Name, "neutral", listed.Score, reason));
+            return null;
+        }
+        if (listed.Outcome != DnsListOutcome.Failed) return null;
+        var failed = $"DNSBL (cache): failed, {ip} listed in {listed.ListedText}";
+        if (mode == CheckMode.Monitor)
+        {
+            ctx.Log($"[monitoring] ({failed})");
+            return null;
+        }
+        var (fm, fi) = DecisionEngine.Proportional(cfg, "rblValencePB", listed.Score);
+        Engine.AddPenalty(cfg, st, ip, fm, fi, failed, 0, ctx.Log, "rblValencePB");
+        if (mode == CheckMode.Score)
+        {
+            st.Reports.Add(new CheckReport(Checks.Dnsbl.Name, "score", fm, failed));
+            return null;
+        }
+        if (cfg.GetBool("AddRBLHeader")) st.AddHeader($"X-Assp-DNSBL: failed ({ip} listed in {listed.ListedText})");
+        st.Prepend.Clear().Append(Checks.Dnsbl.Tag);
+        var verdict = Engine.ThisIsSpam(cfg, st, failed, (CollectTarget)cfg.GetChoice("RBLFailLog"), DnsblCheck.Reply(cfg["RBLError"], listed), null, false, ctx.Log);
+        st.Reports.Add(new CheckReport(Checks.Dnsbl.Name, verdict.Refuses ? "block" : "tag", fm, failed));
+        return verdict;
     }
 
     private Verdict MailFrom(IMailContext ctx)
@@ -400,6 +464,32 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         FindOriginalIp(ctx, st, msg);
         ip = st.ScoredIp ?? ctx.RemoteAddress;
 
+        // The DNS lookups of this phase go out together and run while the other header checks work: the backscatter
+        // list for a bounce, and the DNSBLs for the sending IP (behind an ISP: the one it received from) and, with
+        // enhancedOriginIPDetect, the IPs on the routing path. A lookup whose check no longer applies is just not read.
+        Task<DnsListVerdict>? backscatterLookup = null;
+        if (Dns is { } bsDns && st.IsBounce && DecisionEngine.Applies(Checks.Backscatter, cfg, st) && !DecisionEngine.IsPrivate(ip)
+            && !ctx.Recipients.Any(r => cfg.GetAddressList("noBackSctrAddresses").Contains(r)) && cfg.GetRegex("noBackSctrRe").Match(headerText) is null)
+        {
+            var bsSettings = BackscatterSettings.For(cfg);
+            if (bsSettings.LocalFile is { } localFile && bsDns.Backscatter.LocalList(localFile, out var fileProblem) is null && fileProblem is not null)
+                ctx.Log("warning: " + fileProblem);
+            backscatterLookup = bsDns.Backscatter.CheckAsync(ip, bsSettings, ct);
+        }
+
+        List<(IPAddress Ip, Task<DnsListVerdict> Lookup)>? dnsblLookups = null;
+        if (Dns is { } dns && !st.DnsblDone && DecisionEngine.Applies(Checks.Dnsbl, cfg, st) && !st.RwlOk)
+        {
+            var settings = DnsblSettings.For(cfg);
+            var targets = new List<IPAddress>();
+            if (!DecisionEngine.IsPrivate(ip) && !(st.IsIsp && st.OriginalIp is null)) targets.Add(ip);
+            if (msg is not null && !st.IsNoProcessing)
+                foreach (var origin in OriginIps.Find(cfg, msg, ctx.RemoteAddress, st.OriginalIp))
+                    if (!targets.Contains(origin) && !Engine.IpReputation.IsWhite(cfg, origin)) targets.Add(origin);
+            if (targets.Count > 1) ctx.Log($"info: detected IP's on the mail routing way: {string.Join(", ", targets.Skip(targets[0].Equals(ip) ? 1 : 0))}");
+            dnsblLookups = [.. targets.Select(t => (t, dns.Dnsbl.CheckAsync(t, settings, ct)))];
+        }
+
         // The IP's history: a white-box IP earns pbwValencePB, a bad one pbValencePB (message score only).
         if (Engine.IpReputation is IpPenaltyBox pb && !st.NoPenaltyBox && !st.IsNoProcessing)
         {
@@ -432,35 +522,20 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             if (verdict.Refuses) return verdict;
         }
 
-        if (Dns is { } dns && DecisionEngine.Applies(Checks.Dnsbl, cfg, st) && !st.RwlOk && !DecisionEngine.IsPrivate(ip) && !(st.IsIsp && st.OriginalIp is null))
+        // Judged here, in ASSP's order; the lookups went out after the Received: lines were read.
+        if (dnsblLookups is not null && !st.DnsblDone && DecisionEngine.Applies(Checks.Dnsbl, cfg, st) && !st.RwlOk)
         {
-            var listed = await dns.Dnsbl.CheckAsync(ip, DnsblSettings.For(cfg), ct).ConfigureAwait(false);
-            if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral && cfg.GetBool("AddRBLHeader"))
-                st.AddHeader($"X-Assp-DNSBL: {(listed.Outcome == DnsListOutcome.Failed ? "failed" : "neutral")} ({ip} listed in {listed.ListedText})");
-            if (listed.Outcome == DnsListOutcome.Failed)
+            for (int t = 0; t < dnsblLookups.Count; t++)
             {
-                var verdict = Engine.Hit(Checks.Dnsbl, cfg, st, ip, $"DNSBL: failed, {ip} listed in {listed.ListedText}", ctx.Log,
-                    DecisionEngine.Proportional(cfg, "rblValencePB", listed.Score), reply: DnsblCheck.Reply(cfg["RBLError"], listed));
+                var verdict = DnsblVerdict(ctx, st, dnsblLookups[t].Ip, await dnsblLookups[t].Lookup.ConfigureAwait(false));
                 if (verdict.Refuses) return verdict;
-            }
-            else if (listed.Outcome == DnsListOutcome.Neutral)
-            {
-                var reason = $"DNSBL: neutral, {ip} listed in {listed.ListedText}";
-                ctx.Log($"[DNSBL] {reason}");
-                if (Checks.Dnsbl.ConfiguredMode(cfg) != CheckMode.Monitor)
-                {
-                    var (m, i) = DecisionEngine.Proportional(cfg, "rblnValencePB", listed.Score);
-                    Engine.AddPenalty(cfg, st, ip, m, i, reason, 0, ctx.Log, "rblnValencePB");
-                }
-                st.Reports.Add(new CheckReport(Checks.Dnsbl.Name, "neutral", listed.Score, reason));
             }
         }
 
-        // A bounce from an IP known to send backscatter (DoBackSctr).
-        if (Dns is { } bsDns && st.IsBounce && DecisionEngine.Applies(Checks.Backscatter, cfg, st) && !DecisionEngine.IsPrivate(ip)
-            && !ctx.Recipients.Any(r => cfg.GetAddressList("noBackSctrAddresses").Contains(r)) && cfg.GetRegex("noBackSctrRe").Match(headerText) is null)
+        // A bounce from an IP known to send backscatter (DoBackSctr); its lookup went out with the DNSBL lookups.
+        if (backscatterLookup is not null)
         {
-            var listed = await bsDns.Backscatter.CheckAsync(ip, BackscatterSettings.For(cfg), ct).ConfigureAwait(false);
+            var listed = await backscatterLookup.ConfigureAwait(false);
             if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral)
             {
                 var verdict = Engine.Hit(Checks.Backscatter, cfg, st, ip, $"backscatter: {ip} listed in {listed.ListedText}", ctx.Log);
@@ -475,6 +550,28 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
                 cfg["SpamError"], null, false, ctx.Log);
         }
         return Engine.MessageScoreTooHigh(cfg, st, ctx.Log, done: false) ?? Verdict.Pass;
+    }
+
+    private Verdict DnsblVerdict(IMailContext ctx, MessageState st, IPAddress ip, DnsListVerdict listed)
+    {
+        var cfg = ctx.Config;
+        if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral && cfg.GetBool("AddRBLHeader"))
+            st.AddHeader($"X-Assp-DNSBL: {(listed.Outcome == DnsListOutcome.Failed ? "failed" : "neutral")} ({ip} listed in {listed.ListedText})");
+        if (listed.Outcome == DnsListOutcome.Failed)
+            return Engine.Hit(Checks.Dnsbl, cfg, st, ip, $"DNSBL: failed, {ip} listed in {listed.ListedText}", ctx.Log,
+                DecisionEngine.Proportional(cfg, "rblValencePB", listed.Score), reply: DnsblCheck.Reply(cfg["RBLError"], listed));
+        if (listed.Outcome == DnsListOutcome.Neutral)
+        {
+            var reason = $"DNSBL: neutral, {ip} listed in {listed.ListedText}";
+            ctx.Log($"[DNSBL] {reason}");
+            if (Checks.Dnsbl.ConfiguredMode(cfg) != CheckMode.Monitor)
+            {
+                var (m, i) = DecisionEngine.Proportional(cfg, "rblnValencePB", listed.Score);
+                Engine.AddPenalty(cfg, st, ip, m, i, reason, 0, ctx.Log, "rblnValencePB");
+            }
+            st.Reports.Add(new CheckReport(Checks.Dnsbl.Name, "neutral", listed.Score, reason));
+        }
+        return Verdict.Pass;
     }
 
     /// <summary>
@@ -577,39 +674,71 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         var bodyChecks = await RunChecksAsync(SmtpPhase.DataBody, ctx, ct).ConfigureAwait(false);
         if (bodyChecks.Refuses) return bodyChecks;
         if (!st.Transparent && Dns is { } dns && st.Parsed is { } parsed && DecisionEngine.Applies(Checks.Uribl, cfg, st)
-            && (!st.IsIsp || cfg.GetBool("URIBLISP")) && UriblSettings.For(cfg) is { Providers.Count: > 0 } settings)
+            && (!st.IsIsp || cfg.GetBool("URIBLISP")) && UriblSettings.For(cfg) is { } settings && (settings.Providers.Count > 0 || settings.BadIps.Count > 0))
         {
-            var uris = parsed.TextParts.SelectMany(p => p.GetText() is { } text
-                ? Assp.Mime.Uris.UriExtractor.Extract(text, p.ContentType.MediaSubtype.Equals("html", StringComparison.OrdinalIgnoreCase))
-                : []).ToList();
-            if (uris.Count > 0)
-            {
-                var ip = st.ScoredIp ?? ctx.RemoteAddress;
-                var listed = await dns.Uribl.CheckAsync(uris, settings, ct).ConfigureAwait(false);
-                var zones = string.Join(' ', listed.ListedBy.Select(l => l.Zone).Distinct());
-                if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral && cfg.GetBool("AddURIBLHeader"))
-                    st.AddHeader($"X-Assp-URIBL: {(listed.Outcome == DnsListOutcome.Failed ? "failed" : "neutral")} ({listed.ListedDomain} listed in {zones})");
-                if (listed.Outcome == DnsListOutcome.Failed)
-                {
-                    var verdict = Engine.Hit(Checks.Uribl, cfg, st, ip, $"URIBL: failed, {listed.ListedDomain} listed in {zones}", ctx.Log,
-                        DecisionEngine.Proportional(cfg, "uriblValencePB", listed.Score), done: true,
-                        reply: cfg["URIBLError"].Replace("URIBLNAME", zones, StringComparison.Ordinal));
-                    if (verdict.Refuses) return verdict;
-                }
-                else if (listed.Outcome == DnsListOutcome.Neutral)
-                {
-                    var reason = $"URIBL: neutral, {listed.ListedDomain} listed in {zones}";
-                    ctx.Log($"[URIBL] {reason}");
-                    if (Checks.Uribl.ConfiguredMode(cfg) != CheckMode.Monitor)
-                    {
-                        var (m, i) = DecisionEngine.Proportional(cfg, "uriblnValencePB", listed.Score);
-                        Engine.AddPenalty(cfg, st, ip, m, i, reason, 0, ctx.Log, "uriblnValencePB");
-                    }
-                    st.Reports.Add(new CheckReport(Checks.Uribl.Name, "neutral", listed.Score, reason));
-                }
-            }
+            var verdict = await UriblAsync(ctx, st, parsed, settings, dns, ct).ConfigureAwait(false);
+            if (verdict.Refuses) return verdict;
         }
         return DataBody(ctx);
+    }
+
+    /// <summary>ValidateURIBL on the links of the text parts (and the sender's domain), then URIBLIPRe on the IPs behind them.</summary>
+    private async ValueTask<Verdict> UriblAsync(IMailContext ctx, MessageState st, MimeMessage parsed, UriblSettings settings, DnsListChecks dns, CancellationToken ct)
+    {
+        var cfg = ctx.Config;
+        var from = ctx.MailFrom ?? "";
+        if (from.Length > 0 && cfg.GetAddressList("noURIBL").Contains(from))
+        {
+            ctx.Log("URIBL lookup skipped (noURIBL sender)");
+            return Verdict.Pass;
+        }
+        var uris = new List<Assp.Mime.Uris.FoundUri>();
+        foreach (var part in parsed.TextParts)
+        {
+            if (part.GetText() is not { } text) continue;
+            uris.AddRange(Assp.Mime.Uris.UriExtractor.Extract(text, part.ContentType.MediaSubtype.Equals("html", StringComparison.OrdinalIgnoreCase)));
+            if (settings.CheckDotWord) uris.AddRange(UriblCheck.FindDotWordHosts(text));
+        }
+        int at = from.LastIndexOf('@');
+        var facts = new UriblMailFacts(at >= 0 ? from[(at + 1)..].Trim('>', ' ').ToLowerInvariant() : null, ctx.Recipients);
+        var ip = st.ScoredIp ?? ctx.RemoteAddress;
+        var listed = await dns.Uribl.CheckAsync(uris, settings, facts, ct).ConfigureAwait(false);
+        st.UriFindings = new UriFindings(listed.ObfuscatedIp, listed.ObfuscatedUri, listed.TooManyUris, listed.TooManyDomains);
+        var zones = string.Join(' ', listed.ListedBy.Select(l => l.Zone).Distinct());
+        if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral && cfg.GetBool("AddURIBLHeader"))
+            st.AddHeader($"X-Assp-URIBL: {(listed.Outcome == DnsListOutcome.Failed ? "failed" : "neutral")} ({listed.ListedDomain} listed in {zones})");
+        if (listed.Outcome == DnsListOutcome.Failed)
+        {
+            var verdict = Engine.Hit(Checks.Uribl, cfg, st, ip, $"URIBL: failed, {listed.ListedDomain} listed in {zones}", ctx.Log,
+                DecisionEngine.Proportional(cfg, "uriblValencePB", listed.Score), done: true,
+                reply: cfg["URIBLError"].Replace("URIBLNAME", zones, StringComparison.Ordinal));
+            if (verdict.Refuses) return verdict;
+        }
+        else if (listed.Outcome == DnsListOutcome.Neutral)
+        {
+            var reason = $"URIBL: neutral, {listed.ListedDomain} listed in {zones}";
+            ctx.Log($"[URIBL] {reason}");
+            if (Checks.Uribl.ConfiguredMode(cfg) != CheckMode.Monitor)
+            {
+                var (m, i) = DecisionEngine.Proportional(cfg, "uriblnValencePB", listed.Score);
+                Engine.AddPenalty(cfg, st, ip, m, i, reason, 0, ctx.Log, "uriblnValencePB");
+            }
+            st.Reports.Add(new CheckReport(Checks.Uribl.Name, "neutral", listed.Score, reason));
+        }
+
+        // URIBLIPRe: a URI IP (written or resolved) on the list blocks whatever the mode, test mode or spam lover says.
+        if (listed.BadIp is { } bad)
+        {
+            var reason = "IP check for URI's failed";
+            ctx.Log($"URIBLIP: resolved URI-IP {bad} listed in URIBLIPRe");
+            st.Prepend.Clear().Append(Checks.Uribl.Tag);
+            Engine.AddPenalty(cfg, st, ip, "uriblValencePB", reason, 0, ctx.Log);
+            var verdict = Engine.ThisIsSpam(cfg, st, reason, (CollectTarget)cfg.GetChoice("URIBLFailLog"),
+                cfg["URIBLError"].Replace("URIBLNAME", bad.ToString(), StringComparison.Ordinal), null, false, ctx.Log);
+            st.Reports.Add(new CheckReport(Checks.Uribl.Name, verdict.Refuses ? "block" : "tag", cfg.GetValence("uriblValencePB").Message, reason));
+            return verdict;
+        }
+        return Verdict.Pass;
     }
 
     private Verdict DataBody(IMailContext ctx)

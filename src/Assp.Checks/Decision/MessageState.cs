@@ -7,6 +7,12 @@ namespace Assp.Checks.Decision;
 /// <summary>One line of a message's score sheet: which check, what it added, why.</summary>
 public sealed record ScoreEntry(string Check, double MessageScore, double IpScore, string Reason);
 
+/// <summary>ASSP's obfuscatedip, obfuscateduri, maximumuri and maximumuniqueuri flags of a message.</summary>
+public readonly record struct UriFindings(bool ObfuscatedIp, bool ObfuscatedUri, bool TooManyUris, bool TooManyDomains)
+{
+    public bool Any => ObfuscatedIp || ObfuscatedUri || TooManyUris || TooManyDomains;
+}
+
 /// <summary>What one check said about the message (for the maillog, headers and the analyzer).</summary>
 public sealed record CheckReport(string Check, string Outcome, double Score, string Reason);
 
@@ -45,6 +51,10 @@ public sealed class MessageState
     public bool NoCollect { get; set; }
     /// <summary>An RWL/DNSWL vouched for the IP: the IP-based checks are skipped (ASSP's rwlok).</summary>
     public bool RwlOk { get; set; }
+    /// <summary>What URIBL saw in the links (URIBLNoObfuscated, URIBLmaxuris, URIBLmaxdomains); each adds to the spam probability of the Bayesian and HMM checks.</summary>
+    public UriFindings UriFindings { get; set; }
+    /// <summary>The DNSBL verdict was already taken (ForceRBLCache at MAIL FROM): the header phase does not count it again.</summary>
+    public bool DnsblDone { get; set; }
     /// <summary>Recipients so far on the noProcessing list (every one must be for noprocessing by recipient).</summary>
     public int NpRecipients { get; set; }
     public int HaterCount { get; set; }

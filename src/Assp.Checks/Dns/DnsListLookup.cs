@@ -10,6 +10,9 @@ public sealed record DnsListReply(DnsListProvider Provider, string? Reply, DnsSt
 public sealed record DnsListAnswers(IReadOnlyList<DnsListReply> Replies, bool TimedOut, TimeSpan Elapsed)
 {
     public IEnumerable<DnsListReply> Hits => Replies.Where(r => r.Reply is not null);
+
+    /// <summary>At least one provider gave a real answer (listed or not); only such a result may be cached.</summary>
+    public bool AnyDefinite => Replies.Any(r => r.Status is DnsStatus.Success or DnsStatus.NxDomain or DnsStatus.NoData);
 }
 
 /// <summary>

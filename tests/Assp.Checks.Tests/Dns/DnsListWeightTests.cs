@@ -163,6 +163,57 @@ public sealed class DnsListWeightTests
         Assert.Equal(RwlStatus.NotListed, RwlCheck.Evaluate([], 1, true).Status);
     }
 
+    // http:BL (dnsbl.httpbl.org): weight/2 × type × (1 + (threat − days)/100).
+    [Theory]
+    [InlineData("127.5.50.2", DnsListOutcome.Failed, 72)]    // harvester: 25 × 2 × 1.45 = 72.5 → 72
+    [InlineData("127.10.20.1", DnsListOutcome.Neutral, 27)]  // suspicious: 25 × 1 × 1.10 = 27.5 → 27
+    [InlineData("127.3.0.4", DnsListOutcome.Failed, 100)]    // comment spammer, threat 0: 25 × 4 × 1 = 100
+    [InlineData("127.0.5.0", DnsListOutcome.Pass, 0)]        // Google, the only listing: passes
+    public void Httpbl_replies_scale_the_weight(string reply, DnsListOutcome outcome, double score)
+    {
+        var v = Judge((One("key.$DATA$.dnsbl.httpbl.org=>1"), reply));
+        Assert.Equal(outcome, v.Outcome);
+        Assert.Equal(score, v.Score);
+        Assert.Equal("Google", HttpBl.TryRead("dnsbl.httpbl.org", "127.0.5.0", out var h) ? h.SearchEngine : null);
+    }
+
+    [Fact]
+    public void Httpbl_search_engine_with_another_listing_does_not_pass()
+    {
+        var v = Judge((One("dnsbl.httpbl.org=>1"), "127.0.5.0"), (One("zen.test=>2"), "127.0.0.2"));
+        // Two hits reach RBLmaxhits, but a weight was summed (25 from zen.test): weights decide, so neutral.
+        Assert.Equal((DnsListOutcome.Neutral, 25d), (v.Outcome, v.Score));
+    }
+
+    // The reference's example: list.dnswl.org:15=>0,2=>+1,5=>-2 (plus a range and the * fallback).
+    [Theory]
+    [InlineData("127.0.15.3", RwlStatus.Listed, 0)]      // 15=>0: category 15 never trusted
+    [InlineData("127.0.2.2", RwlStatus.Whitelisted, 3)]  // 2=>+1
+    [InlineData("127.0.5.3", RwlStatus.Trusted, 1)]      // 5=>-2
+    [InlineData("127.0.7.3", RwlStatus.Trusted, 2)]      // 6-9=>-1 (the single category 5 rule does not apply)
+    [InlineData("127.0.11.1", RwlStatus.Trusted, 2)]     // *=>+1
+    [InlineData("127.0.2.3", RwlStatus.Whitelisted, 3)]  // +1 stays within 0..3
+    public void Rwl_category_overrides_change_the_reported_trust(string reply, RwlStatus status, int trust)
+    {
+        var s = RwlSettings.For(TestConfig.Create(("RWLServiceProvider", "list.dnswl.org:15=>0,2=>+1,5=>-2,6-9=>-1,*=>+1")));
+        Assert.Empty(s.Problems);
+        Assert.Equal(["list.dnswl.org"], s.Providers.Select(p => p.Zone));
+        var v = RwlCheck.Evaluate([("list.dnswl.org", reply)], 1, true, s.Overrides);
+        Assert.Equal((status, trust), (v.Status, v.Trust));
+    }
+
+    [Fact]
+    public void Rwl_dnsrws_name_and_bad_override_parts()
+    {
+        Assert.Equal(3, RwlCheck.Evaluate([("list.dnsrws.org.local", "127.0.4.3")], 1, true).Trust);
+        var s = RwlSettings.For(TestConfig.Create(("RWLServiceProvider", "list.dnswl.org:15=>zero,x=>1,2=>+1")));
+        Assert.Equal(2, s.Problems.Count);
+        Assert.All(s.Problems, p => Assert.StartsWith("RWLServiceProvider entry 'list.dnswl.org:15=>zero,x=>1,2=>+1'", p));
+        Assert.Equal(3, RwlCheck.Evaluate([("list.dnswl.org", "127.0.2.2")], 1, true, s.Overrides).Trust);
+        // Without overrides a plain zone's 127.0.x.y reply is not read as category/trust.
+        Assert.Equal(2, RwlCheck.Evaluate([("wl.test", "127.0.15.0")], 1, true).Trust);
+    }
+
     [Theory]
     [InlineData("www.spam.example.co.uk", "example.co.uk")]
     [InlineData("a.b.example.com", "example.com")]

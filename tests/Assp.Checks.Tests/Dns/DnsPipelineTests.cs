@@ -104,6 +104,101 @@ public sealed class DnsPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task AReloadWithNewDnsServersReachesTheResolverOfARunningInstance()
+    {
+        // First configuration: a DNS server that never answers; the reload points DNSServers at nsd.
+        using var silent = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var silentEp = (System.Net.IPEndPoint)silent.Client.LocalEndPoint!;
+        var loader = new Assp.Config.ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { AllowExec = false, ExportGroups = false };
+        var dir = Path.Combine(Path.GetTempPath(), "assp-checks-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        Assp.Config.ConfigSnapshot Load(System.Net.IPEndPoint dns) => loader.Load(new Assp.Config.ConfigSource(dir, Overrides:
+        [
+            KeyValuePair.Create("UseLocalDNS", "0"), KeyValuePair.Create("DNSServers", $"{dns.Address}:{dns.Port}"),
+            KeyValuePair.Create("DNStimeout", "1"), KeyValuePair.Create("DNSretry", "0"), KeyValuePair.Create("RBLmaxtime", "1"),
+            KeyValuePair.Create("RBLServiceProvider", "bl.test=>2|bl2.test=>2"),
+        ]));
+        var before = Load(silentEp);
+        var after = Load(_nsd.EndPoint);
+        Assert.True(after.Generation > before.Generation);
+
+        var dns = DnsListChecks.FromConfig(before);
+        var pipeline = new DecisionPipeline(new DecisionEngine(new FakeIpReputation(), new FakeAddressReputation()), dns);
+        var ctx = new FakeMailContext(before);
+        var (verdict, _) = await Transaction.RunAsync(pipeline, ctx, "a@sender.example", ["user@local.test"], Plain);
+        Assert.False(verdict.Refuses); // nothing came back in time: no listing
+
+        ctx = new FakeMailContext(after);
+        (verdict, _) = await Transaction.RunAsync(pipeline, ctx, "a@sender.example", ["user@local.test"], Plain);
+        Assert.StartsWith("554 5.7.1 DNS Blacklisted by", verdict.Reply);
+        Assert.Equal([_nsd.EndPoint], dns.Resolver.Servers.Select(s => s.EndPoint));
+
+        // A session still running on the old snapshot does not turn the resolver back.
+        dns.FollowConfig(before);
+        Assert.Equal([_nsd.EndPoint], dns.Resolver.Servers.Select(s => s.EndPoint));
+        Assert.Equal(TimeSpan.FromSeconds(1), dns.Resolver.Options.Timeout);
+    }
+
+    [Fact]
+    public async Task ForceRblCacheBlocksACachedFailureAtMailFrom()
+    {
+        var cfg = TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"), ("ForceRBLCache", "1"));
+        var pipeline = Pipeline();
+        var (verdict, phase) = await Transaction.RunAsync(pipeline, new FakeMailContext(cfg), "a@sender.example", ["user@local.test"], Plain);
+        Assert.Equal("DataHeader", phase); // first contact: looked up after the header, and cached
+        var ctx = new FakeMailContext(cfg);
+        (verdict, phase) = await Transaction.RunAsync(pipeline, ctx, "b@sender.example", ["user@local.test"], Plain);
+        Assert.Equal("mail", phase);
+        Assert.StartsWith("554 5.7.1 DNS Blacklisted by", verdict.Reply);
+        Assert.Equal(50, ctx.State.MessageScore); // counted once
+
+        // Without the option, or in rblTestMode, the cached verdict waits for the header phase.
+        (_, phase) = await Transaction.RunAsync(pipeline, new FakeMailContext(TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"))),
+            "b@sender.example", ["user@local.test"], Plain);
+        Assert.Equal("DataHeader", phase);
+        var test = new FakeMailContext(TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"), ("ForceRBLCache", "1"), ("rblTestMode", "1"),
+            ("DoPenaltyMessage", "0")));
+        (verdict, _) = await Transaction.RunAsync(pipeline, test, "b@sender.example", ["user@local.test"], Plain);
+        Assert.False(verdict.Refuses);
+        Assert.Contains("X-Assp-Block: NO (testmode)", test.State.Headers);
+    }
+
+    private const string Chain =
+        "Received: from relay.example (relay.example [203.0.113.9]) by mx.local.test with ESMTP id 1; Sat, 21 Nov 2026 10:00:00 +0000\n" +
+        "Received: from pc (pc [203.0.113.20]) by relay.example with ESMTP id 2; Sat, 21 Nov 2026 09:59:00 +0000\n" + Plain;
+
+    [Fact]
+    public async Task BehindAnIspTheIpTheIspReceivedFromIsLookedUp()
+    {
+        var cfg = TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"), ("ispip", "198.51.100.5"), ("ispHostnames", @"mx\.isp\.example"),
+            ("enhancedOriginIPDetect", "0"));
+        var isp = "Received: from bad.host (bad.host [203.0.113.9]) by mx.isp.example with ESMTP id 7; Sat, 21 Nov 2026 10:00:00 +0000\n" + Plain;
+        var ctx = new FakeMailContext(cfg, "198.51.100.5");
+        var (verdict, phase) = await Transaction.RunAsync(Pipeline(), ctx, "a@sender.example", ["user@local.test"], isp);
+        Assert.Equal("DataHeader", phase);
+        Assert.StartsWith("554 5.7.1 DNS Blacklisted by", verdict.Reply);
+        Assert.Contains(ctx.State.Headers, h => h.StartsWith("X-Assp-DNSBL: failed (203.0.113.9 listed in", StringComparison.Ordinal));
+        // ISP mail without a Received line of the ISP host: the ISP relay itself is not looked up.
+        (verdict, _) = await Transaction.RunAsync(Pipeline(), new FakeMailContext(cfg, "198.51.100.5"), "a@sender.example", ["user@local.test"], Plain);
+        Assert.False(verdict.Refuses);
+    }
+
+    [Theory]
+    [InlineData("2", "", true, 50)]                       // default: the relay hop is listed twice
+    [InlineData("0", "", false, 0)]                       // off
+    [InlineData("2", "203.0.113.9", false, 0)]            // the hop whitelisted; the origin is left out in mode 2
+    [InlineData("1", "203.0.113.9", false, 25)]           // mode 1 also looks up the origin: neutral
+    public async Task EnhancedOriginIpDetectLooksUpTheRoutingPath(string mode, string whiteIps, bool refused, double score)
+    {
+        var cfg = TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"), ("enhancedOriginIPDetect", mode), ("whiteListedIPs", whiteIps),
+            ("DoPenaltyMessage", "0"));
+        var ctx = new FakeMailContext(cfg, "198.51.100.5");
+        var (verdict, _) = await Transaction.RunAsync(Pipeline(), ctx, "a@sender.example", ["user@local.test"], Chain);
+        Assert.Equal(refused, verdict.Refuses);
+        Assert.Equal(score, ctx.State.MessageScore);
+    }
+
+    [Fact]
     public async Task PrivateAndLocalMailAreNotLookedUp()
     {
         var cfg = TestConfig.Create(("RBLServiceProvider", "bl.test=>2|bl2.test=>2"));
