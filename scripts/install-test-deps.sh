@@ -8,9 +8,11 @@
 # It never starts or enables the system postfix service: the tests never use it.
 # nsd (authoritative DNS server) serves the DNS test zones; the tests start private instances on loopback,
 # so its system service is disabled as well.
+# clamav-daemon (clamd) scans for viruses; the tests start private instances with a signature database they
+# write, so clamd's and freshclam's system services are disabled (no signature download is wanted).
 set -euo pipefail
 
-packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd)
+packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd clamav-daemon)
 missing=()
 for p in "${packages[@]}"; do
   # "install ok installed" only; a removed-but-configured package must be reinstalled.
@@ -61,4 +63,11 @@ if [[ " ${missing[*]} " == *" nsd "* ]]; then
   # The tests run their own nsd; the system one stays off.
   if command -v systemctl >/dev/null; then systemctl disable nsd >/dev/null 2>&1 || true; fi
   if command -v update-rc.d >/dev/null; then update-rc.d nsd disable >/dev/null 2>&1 || true; fi
+fi
+
+if [[ " ${missing[*]} " == *" clamav-daemon "* ]]; then
+  for service in clamav-daemon clamav-freshclam; do
+    if command -v systemctl >/dev/null; then systemctl disable --now "$service" >/dev/null 2>&1 || true; fi
+    if command -v update-rc.d >/dev/null; then update-rc.d "$service" disable >/dev/null 2>&1 || true; fi
+  done
 fi
