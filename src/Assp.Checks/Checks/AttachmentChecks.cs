@@ -95,7 +95,7 @@ public sealed class AttachmentCheck : IMessageCheck
         {
             if (entry.IsDirectory) continue;
             if (logLevel >= 2) c.Log($"info: archive '{name}' holds '{entry.Path}'");
-            if (rule.Refuses(entry.Name, entry.DetectedType, checkGood: false) is { } why) return (why + " in archive", $"{name}/{entry.Path}");
+            if (rule.Refuses(entry.Name, entry.DetectedType, checkGood: false) is { } why) return (why + " in archive", entry.Path.StartsWith(name + "/", StringComparison.Ordinal) ? entry.Path : $"{name}/{entry.Path}");
         }
         return (null, name);
     }

@@ -37,7 +37,7 @@ public sealed class AttachmentRule
     private static bool Matches(Regex regex, string extension) => ConfigRegex.SafeMatch(regex, extension) is not null;
 
     /// <summary>Is a file with this name refused? <paramref name="name"/> may be empty (then only content counts).</summary>
-    /// <param name="checkGood">False inside archives: the level-4 allowlist judges the attachment, not its members.</param>
+    /// <param name="checkGood">False inside archives: the allowlist judges the attachment's name, not its members' names (their content still counts).</param>
     public string? Refuses(string name, DetectedType? content, bool checkGood = true)
     {
         var ext = LastExtension(name);
@@ -51,7 +51,7 @@ public sealed class AttachmentRule
         {
             // Content detection needs exe-bin in a block rule; a good rule refuses executables unless it allows them.
             if (_block is not null && Matches(_block, ".exe-bin") && !Matches(_block, "." + tag)) return $"content {content} ({tag})";
-            if (checkGood && _good is not null && !Matches(_good, ".exe-bin") && !Matches(_good, "." + tag)) return $"content {content} ({tag})";
+            if (_good is not null && !Matches(_good, ".exe-bin") && !Matches(_good, "." + tag)) return $"content {content} ({tag})";
         }
         return null;
     }
