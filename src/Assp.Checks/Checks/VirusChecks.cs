@@ -39,7 +39,8 @@ internal static class VirusScanning
         bodyBytes = Math.Min(bodyBytes, 100000);
         long header = c.State.Parsed is { } msg ? msg.Root.RawHeaders.Length + 4 : 0;
         var limit = (int)Math.Min(int.MaxValue, header + bodyBytes);
-        var buffer = new byte[Math.Min(limit, Math.Max(c.Mail.MessageSize, 0) + 1)];
+        // The known size keeps a small message's buffer small; an unknown size (0) reads up to the limit.
+        var buffer = new byte[c.Mail.MessageSize > 0 ? Math.Min(limit, c.Mail.MessageSize + 1) : limit];
         int total = 0;
         while (total < buffer.Length)
         {
