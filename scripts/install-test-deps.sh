@@ -12,9 +12,11 @@
 # check our signatures with; it installs no service.
 # slapd (OpenLDAP) with ldap-utils (ldapadd) answers the LDAP recipient-validation tests: they start private
 # instances from their own slapd.conf; the package is installed without a configuration and its service is off.
+# clamav-daemon (clamd) scans for viruses; the tests start private instances with a signature database they
+# write, so clamd's and freshclam's system services are disabled (no signature download is wanted).
 set -euo pipefail
 
-packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl slapd ldap-utils)
+packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl slapd ldap-utils clamav-daemon)
 missing=()
 for p in "${packages[@]}"; do
   # "install ok installed" only; a removed-but-configured package must be reinstalled.
@@ -72,4 +74,11 @@ if [[ " ${missing[*]} " == *" slapd "* ]]; then
   # The tests run their own slapd; the system one stays off.
   if command -v systemctl >/dev/null; then systemctl disable slapd >/dev/null 2>&1 || true; fi
   if command -v update-rc.d >/dev/null; then update-rc.d slapd disable >/dev/null 2>&1 || true; fi
+fi
+
+if [[ " ${missing[*]} " == *" clamav-daemon "* ]]; then
+  for service in clamav-daemon clamav-freshclam; do
+    if command -v systemctl >/dev/null; then systemctl disable --now "$service" >/dev/null 2>&1 || true; fi
+    if command -v update-rc.d >/dev/null; then update-rc.d "$service" disable >/dev/null 2>&1 || true; fi
+  done
 fi

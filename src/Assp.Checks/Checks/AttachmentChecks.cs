@@ -1,0 +1,119 @@
+using System.Text;
+using Assp.Checks.Decision;
+using Assp.Mime;
+using Assp.Mime.Attachments;
+
+namespace Assp.Checks.Checks;
+
+/// <summary>
+/// DoBlockExes (0 disabled, 1 block, 2 monitor, 3 score): attachments are judged by their name's last extension
+/// against the level chosen for the mail (BlockExes for external mail, BlockWLExes for whitelisted and local mail,
+/// BlockNPExes for noprocessing mail) or against the UserAttach rules of the sender and first recipient, which
+/// replace the levels. With exe-bin in a rule the content decides too (an executable renamed .txt is caught), and
+/// archives are looked into: their members are judged by the block rule and by content. A hit scores baValencePB
+/// (message only for a user rule) and is refused with AttachmentError (FILENAME = the file's name).
+/// </summary>
+public sealed class AttachmentCheck : IMessageCheck
+{
+    public static readonly CheckDefinition Check = new("DoBlockExes", "[Attachment]", "baValencePB", TestModeOption: "attachTestMode",
+        LoverList: "atSpamLovers", CollectOption: "extAttachLog", ReplyOption: "AttachmentError", RunsOnOutgoing: true);
+
+    /// <summary>Archive members are listed within these limits (a bomb is not unpacked further).</summary>
+    private static readonly ArchiveListOptions ListOptions = new() { MaxDepth = 3, MaxEntries = 1000, MaxTotalUncompressedBytes = 32L * 1024 * 1024 };
+
+    public CheckDefinition Definition => Check;
+    public SmtpPhase Phase => SmtpPhase.DataBody;
+    public int Order => 100;
+
+    public ValueTask<Verdict> RunAsync(CheckContext context, CancellationToken cancellationToken) => ValueTask.FromResult(Run(context));
+
+    private static Verdict Run(CheckContext c)
+    {
+        var cfg = c.Config;
+        var st = c.State;
+        if (!CheckHelpers.Enabled(c, Check) || st.Parsed is not { } msg) return Verdict.Pass;
+        var rules = AttachmentRules.For(cfg);
+        rules.LogProblemsOnce(c.Log);
+
+        var (level, levelOption, collect) = st.IsNoProcessing ? (cfg.GetChoice("BlockNPExes"), "BlockNPExes", "npAttachLog")
+            : st.IsWhitelisted || st.RelayOk ? (cfg.GetChoice("BlockWLExes"), "BlockWLExes", "wlAttachLog")
+            : (cfg.GetChoice("BlockExes"), "BlockExes", "extAttachLog");
+        int logLevel = cfg.GetChoice("AttachmentLog");
+
+        var problems = new List<string>();
+        var rule = rules.ForUsers(c.Mail.MailFrom, c.Mail.Recipients.Count > 0 ? c.Mail.Recipients[0] : null, st.RelayOk || c.Mail.IsOutgoing, problems);
+        foreach (var p in problems) c.Log("warning: " + p);
+        bool userBased = rule is not null;
+        if (userBased) { if (logLevel >= 1) c.Log("info: using user based attachment check"); }
+        else rule = rules.Level(level);
+        if (rule is null) return Verdict.Pass;
+
+        var files = Files(msg).ToList();
+        if (logLevel >= 1 && files.Count > 0)
+            c.Log($"info: {files.Count} attachment{(files.Count > 1 ? "s" : "")} found for {(userBased ? "UserAttach" : $"Level-{level} ({levelOption})")}");
+        foreach (var (name, content) in files)
+        {
+            var type = FileTypeDetector.Detect(content.Span);
+            if (logLevel >= 2) c.Log($"info: attachment '{name}' found ({type})");
+            var why = rule.Refuses(name, type);
+            var shown = name;
+            if (why is null && type.IsArchive) (why, shown) = InArchive(rule, name, content, c, logLevel);
+            if (why is null) continue;
+            return Refuse(c, shown, why, userBased, collect);
+        }
+        return Verdict.Pass;
+    }
+
+    private static Verdict Refuse(CheckContext c, string name, string why, bool userBased, string collect)
+    {
+        var cfg = c.Config;
+        var reason = $"bad attachment '{name}'";
+        if (cfg.GetChoice("AttachmentLog") >= 1) c.Log($"info: {reason} - {why}");
+        var reply = cfg["AttachmentError"].Replace("FILENAME", MimeWord(name), StringComparison.Ordinal);
+        var (m, i) = cfg.GetValence("baValencePB");
+        // A user rule's hit scores the message only: the IP is not to blame for one recipient's policy.
+        var definition = Check with { CollectOption = collect };
+        return c.Engine.Hit(definition, cfg, c.State, c.Ip, reason, c.Log, (m, userBased ? 0 : i), reply: reply);
+    }
+
+    /// <summary>The members of an archive attachment judged by the block rule and by content (not by the level-4 allowlist).</summary>
+    private static (string? Why, string Name) InArchive(AttachmentRule rule, string name, ReadOnlyMemory<byte> content, CheckContext c, int logLevel)
+    {
+        ArchiveListing listing;
+        try
+        {
+            using var stream = new MemoryStream(content.ToArray(), writable: false);
+            listing = ArchiveLister.List(stream, name, ListOptions);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or NotSupportedException or ArgumentException)
+        {
+            c.Log($"warning: archive '{name}' could not be listed - {ex.Message}");
+            return (null, name);
+        }
+        if (listing.IsBomb && logLevel >= 1) c.Log($"info: archive '{name}' looks like a decompression bomb - {string.Join("; ", listing.Notes.Take(3))}");
+        foreach (var entry in listing.AllEntries())
+        {
+            if (entry.IsDirectory) continue;
+            if (logLevel >= 2) c.Log($"info: archive '{name}' holds '{entry.Path}'");
+            if (rule.Refuses(entry.Name, entry.DetectedType, checkGood: false) is { } why) return (why + " in archive", entry.Path.StartsWith(name + "/", StringComparison.Ordinal) ? entry.Path : $"{name}/{entry.Path}");
+        }
+        return (null, name);
+    }
+
+    /// <summary>Every attached file with its decoded content: MIME attachments (named or not) and uuencoded blocks.</summary>
+    private static IEnumerable<(string Name, ReadOnlyMemory<byte> Content)> Files(MimeMessage msg)
+    {
+        foreach (var part in msg.Attachments)
+        {
+            // ASSP judges named parts; an unnamed part still counts for content detection.
+            var name = AttachmentName.Sanitize(part.ContentDisposition?.FileName ?? part.ContentType.Name).Name;
+            yield return (name, part.GetContentBytes());
+        }
+        foreach (var uu in msg.UuencodedAttachments)
+            yield return (AttachmentName.Sanitize(uu.FileName).Name, uu.Content);
+    }
+
+    /// <summary>A name with other than 7-bit characters goes into the reply as an RFC 2047 word, as ASSP does.</summary>
+    private static string MimeWord(string name) =>
+        name.All(ch => ch is >= ' ' and < (char)127) ? name : "=?UTF-8?B?" + Convert.ToBase64String(Encoding.UTF8.GetBytes(name)) + "?=";
+}

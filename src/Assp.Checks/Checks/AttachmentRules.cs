@@ -1,0 +1,177 @@
+using System.Text.RegularExpressions;
+using Assp.Config;
+using Assp.Config.Regexes;
+using Assp.Mime.Attachments;
+
+namespace Assp.Checks.Checks;
+
+/// <summary>
+/// One attachment rule as ASSP applies it: a "block" extension regex (the name's last extension matching it is
+/// refused) and/or a "good" one (anything not matching it is refused). Both are alternations of extensions without
+/// the dot, compiled as <c>\.(?:alternation)$</c> case-insensitively with a match timeout.
+/// The pseudo extension <c>exe-bin</c> in a rule turns on detection by content (ASSP_AFC): a file whose bytes are
+/// an executable, script, library or Office macro is refused even when its name says otherwise; <c>:TAG</c>
+/// entries (:WIN, :ELF, :MOS, :WSH, :CSC, :ARC, :MMC, :MSOM) are exceptions to that.
+/// </summary>
+public sealed class AttachmentRule
+{
+    private readonly Regex? _block;
+    private readonly Regex? _good;
+
+    public AttachmentRule(string? block, string? good)
+    {
+        BlockSource = Clean(block);
+        GoodSource = Clean(good);
+        _block = BlockSource.Length > 0 ? Compile(BlockSource) : null;
+        _good = GoodSource.Length > 0 ? Compile(GoodSource) : null;
+    }
+
+    public string BlockSource { get; }
+    public string GoodSource { get; }
+    public bool IsEmpty => _block is null && _good is null;
+
+    private static string Clean(string? alternation) => string.Join('|', (alternation ?? "").Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+
+    private static Regex Compile(string alternation) => ConfigRegex.Compile($@"\.(?:{alternation})$", ConfigRegex.DefaultMatchTimeout, ignoreCase: true);
+
+    private static bool Matches(Regex regex, string extension) => ConfigRegex.SafeMatch(regex, extension) is not null;
+
+    /// <summary>Is a file with this name refused? <paramref name="name"/> may be empty (then only content counts).</summary>
+    /// <param name="checkGood">False inside archives: the allowlist judges the attachment's name, not its members' names (their content still counts).</param>
+    public string? Refuses(string name, DetectedType? content, bool checkGood = true)
+    {
+        var ext = LastExtension(name);
+        if (ext is not null)
+        {
+            if (_block is not null && Matches(_block, ext)) return $"extension {ext}";
+            if (checkGood && _good is not null && !Matches(_good, ext)) return $"extension {ext} not allowed";
+        }
+        else if (checkGood && _good is not null && name.Length > 0 && !Matches(_good, ".")) return "no extension";
+        if (content is not null && ContentTag(content) is { } tag)
+        {
+            // Content detection needs exe-bin in a block rule; a good rule refuses executables unless it allows them.
+            if (_block is not null && Matches(_block, ".exe-bin") && !Matches(_block, "." + tag)) return $"content {content} ({tag})";
+            if (_good is not null && !Matches(_good, ".exe-bin") && !Matches(_good, "." + tag)) return $"content {content} ({tag})";
+        }
+        return null;
+    }
+
+    /// <summary>The name's last extension with its dot (".exe"), as ASSP's <c>(\.[^\.]+)$</c> takes it; null when none.</summary>
+    public static string? LastExtension(string name)
+    {
+        int dot = name.LastIndexOf('.');
+        return dot >= 0 && dot < name.Length - 1 ? name[dot..] : null;
+    }
+
+    /// <summary>The ASSP_AFC class of executable content (":WIN", …), or null for content that is not executable.</summary>
+    public static string? ContentTag(DetectedType type)
+    {
+        if (type.HasMacros) return ":MSOM";
+        return type.Kind switch
+        {
+            "exe" or "lnk" or "chm" => ":WIN",
+            "elf" => ":ELF",
+            "macho" or "java-class" or "jar" or "apk" => ":MOS",
+            "ar" => ":ARC",
+            // Windows script families (vbs, js, wsf, hta, ps1, batch) are :WSH; shebang scripts are common scripts (:CSC).
+            "script" => type.Detail is { } d && d.StartsWith("shebang", StringComparison.Ordinal) ? ":CSC" : ":WSH",
+            _ => null,
+        };
+    }
+}
+
+/// <summary>
+/// The attachment rules of one configuration: the four levels (BadAttachL1..L3 cumulative, GoodAttach for level 4)
+/// and the per-user rules of UserAttach.
+/// </summary>
+public sealed class AttachmentRules
+{
+    private readonly AttachmentRule?[] _levels = new AttachmentRule?[5];
+
+    /// <summary>UserAttach: lower-cased key (address, user part, @domain, *@domain wildcard) → its rule types.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> UserRules { get; }
+    public IReadOnlyList<string> Problems { get; }
+    private int _problemsLogged;
+
+    /// <summary>Writes the rule problems to the maillog once per configuration.</summary>
+    public void LogProblemsOnce(Action<string> log)
+    {
+        if (Problems.Count == 0 || Interlocked.Exchange(ref _problemsLogged, 1) != 0) return;
+        foreach (var p in Problems) log("warning: " + p);
+    }
+
+    private AttachmentRules(ConfigSnapshot cfg)
+    {
+        var problems = new List<string>();
+        string l1 = cfg["BadAttachL1"], l2 = cfg["BadAttachL2"], l3 = cfg["BadAttachL3"];
+        _levels[1] = TryRule(Join(l1), null, "BadAttachL1", problems);
+        _levels[2] = TryRule(Join(l1, l2), null, "BadAttachL2", problems);
+        _levels[3] = TryRule(Join(l1, l2, l3), null, "BadAttachL3", problems);
+        _levels[4] = cfg["GoodAttach"].Trim().Length > 0 ? TryRule(null, cfg["GoodAttach"], "GoodAttach", problems) : null;
+        UserRules = UserAttachParser.Parse(cfg.GetListEntries("UserAttach").Select(e => e.Text), problems, cfg.Groups);
+        Problems = problems;
+    }
+
+    public static AttachmentRules For(ConfigSnapshot cfg) => cfg.Derived("Checks.AttachmentRules", c => new AttachmentRules(c));
+
+    private static string Join(params string[] parts) => string.Join('|', parts.Select(p => p.Trim()).Where(p => p.Length > 0));
+
+    private static AttachmentRule? TryRule(string? block, string? good, string option, List<string> problems)
+    {
+        try { return new AttachmentRule(block, good) is { IsEmpty: false } r ? r : null; }
+        catch (Exception ex) when (ex is ArgumentException or PerlRegexException)
+        {
+            problems.Add($"{option}: invalid extension regex '{block ?? good}': {ex.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>The rule of a level (1–4), or null when the level checks nothing.</summary>
+    public AttachmentRule? Level(int level) => level is >= 1 and <= 4 ? _levels[level] : null;
+
+    /// <summary>
+    /// The combined UserAttach rule for this mail, or null when no rule names the sender or the first recipient.
+    /// Incoming mail uses block|block-in (good|good-in), outgoing block|block-out, of both addresses.
+    /// </summary>
+    public AttachmentRule? ForUsers(string? sender, string? firstRecipient, bool outgoing, List<string> problems)
+    {
+        if (UserRules.Count == 0) return null;
+        var dir = outgoing ? "out" : "in";
+        var good = new List<string>();
+        var block = new List<string>();
+        foreach (var address in new[] { sender, firstRecipient })
+        {
+            if (Find(address) is not { } types) continue;
+            foreach (var (type, target) in new[] { ("good", good), ("good-" + dir, good), ("block", block), ("block-" + dir, block) })
+                if (types.TryGetValue(type, out var re) && re.Length > 0) target.Add(re);
+        }
+        if (good.Count == 0 && block.Count == 0) return null;
+        try { return new AttachmentRule(string.Join('|', block), string.Join('|', good)); }
+        catch (Exception ex) when (ex is ArgumentException or PerlRegexException)
+        {
+            problems.Add($"UserAttach: invalid extension regex for {sender}/{firstRecipient}: {ex.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>ASSP's lookup order: the full address, then the user part, then the domain (as @domain or *@domain), then wildcards.</summary>
+    private IReadOnlyDictionary<string, string>? Find(string? address)
+    {
+        if (string.IsNullOrEmpty(address)) return null;
+        var a = address.Trim().Trim('<', '>').ToLowerInvariant();
+        int at = a.LastIndexOf('@');
+        var user = at > 0 ? a[..at] : a;
+        var domain = at >= 0 ? a[at..] : "";
+        foreach (var key in new[] { a, user, user + "@", domain, "*" + domain })
+            if (key.Length > 0 && UserRules.TryGetValue(key, out var r)) return r;
+        foreach (var (key, rule) in UserRules)
+            if ((key.Contains('*') || key.Contains('?')) && Glob(key, a)) return rule;
+        return null;
+    }
+
+    private static bool Glob(string pattern, string text)
+    {
+        var re = "^" + Regex.Escape(pattern).Replace(@"\*", ".*", StringComparison.Ordinal).Replace(@"\?", ".", StringComparison.Ordinal) + "$";
+        return Regex.IsMatch(text, re, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+    }
+}

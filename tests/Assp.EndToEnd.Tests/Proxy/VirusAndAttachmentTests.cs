@@ -1,0 +1,109 @@
+using System.Buffers.Binary;
+using System.Text;
+using Assp.Checks.Decision;
+using Assp.Checks.PenaltyBox;
+using Assp.Checks.Tests.Virus;
+using Assp.EndToEnd.Tests.Infrastructure;
+using Assp.Storage;
+
+namespace Assp.EndToEnd.Tests.Proxy;
+
+/// <summary>Virus scanning with a real private clamd and attachment blocking, through the real proxy in front of Postfix.</summary>
+public class VirusAndAttachmentTests(ClamdServer clamd) : IClassFixture<ClamdServer>
+{
+    private static DecisionPipeline Pipeline(IStore store) =>
+        new(new DecisionEngine(new IpPenaltyBox(store), new StoredAddressReputation(store)), null, CheckCatalog.Discover(CheckServices.None));
+
+    private static string Attachment(string subject, string name, byte[] content) =>
+        $"From: friend@far.example\r\nTo: me@example.com\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n"
+        + "Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--XX\r\n"
+        + $"Content-Type: application/octet-stream; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n"
+        + $"Content-Transfer-Encoding: base64\r\n\r\n{Convert.ToBase64String(content, Base64FormattingOptions.InsertLineBreaks)}\r\n--XX--\r\n";
+
+    private static byte[] Pe()
+    {
+        var b = new byte[0x200];
+        b[0] = (byte)'M'; b[1] = (byte)'Z';
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(0x3C), 0x80);
+        "PE\0\0"u8.CopyTo(b.AsSpan(0x80));
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(0x84), 0x14C);
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(0x84 + 16), 0xE0);
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(0x84 + 18), 0x0102);
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(0x84 + 20), 0x10B);
+        return b;
+    }
+
+    private Dictionary<string, string> Settings(string avClamdPort) => new()
+    {
+        ["UseAvClamd"] = "1",
+        ["AvClamdPort"] = avClamdPort,
+        ["ClamAVtimeout"] = "10",
+        ["DoBlockExes"] = "1",
+        ["BlockExes"] = "1",
+    };
+
+    [Fact]
+    public async Task An_EICAR_mail_is_refused_with_the_virus_reply_and_a_clean_one_is_delivered()
+    {
+        using var store = new MemoryStore();
+        await using var mta = await PostfixInstance.StartAsync();
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, Settings($"127.0.0.1:{clamd.Port}|{clamd.SocketPath}"), pipeline: Pipeline(store));
+        await using (var client = await TestSmtpClient.ConnectAsync(proxy.Port))
+        {
+            await client.ReadReplyAsync();
+            var refused = await client.SendMailAsync("friend@far.example", ["me@example.com"],
+                Attachment("infected", "eicar.dat", Encoding.ASCII.GetBytes(ClamdServer.Eicar)));
+            Assert.Equal(554, refused.Code);
+            Assert.Contains($"Mail appears infected with [{ClamdServer.EicarName}", refused.Text);
+        }
+        await using (var client = await TestSmtpClient.ConnectAsync(proxy.Port))
+        {
+            await client.ReadReplyAsync();
+            Assert.Equal(250, (await client.SendMailAsync("friend@far.example", ["me@example.com"],
+                Attachment("clean", "notes.txt", Encoding.ASCII.GetBytes("nothing bad in here\r\n")))).Code);
+        }
+        var got = Assert.Single(await mta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        Assert.Contains("Subject: clean", got.Text);
+        Assert.DoesNotContain(mta.GetCapturedMessages(), m => m.Text.Contains("Subject: infected"));
+        await proxy.WaitForLogAsync("virus detected: 'Eicar-Test-Signature");
+    }
+
+    [Fact]
+    public async Task With_clamd_stopped_the_proxy_keeps_delivering_as_ASSP_does()
+    {
+        using var store = new MemoryStore();
+        await using var mta = await PostfixInstance.StartAsync();
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, Settings(clamd.SocketPath), pipeline: Pipeline(store));
+        clamd.Stop();
+        try
+        {
+            await using var client = await TestSmtpClient.ConnectAsync(proxy.Port);
+            await client.ReadReplyAsync();
+            Assert.Equal(250, (await client.SendMailAsync("friend@far.example", ["me@example.com"],
+                Attachment("unscanned", "eicar.dat", Encoding.ASCII.GetBytes(ClamdServer.Eicar)))).Code);
+        }
+        finally
+        {
+            clamd.Start();
+        }
+        Assert.Single(await mta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        await proxy.WaitForLogAsync("passes unscanned");
+    }
+
+    [Fact]
+    public async Task An_exe_renamed_txt_is_refused_by_DoBlockExes()
+    {
+        using var store = new MemoryStore();
+        await using var mta = await PostfixInstance.StartAsync();
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, Settings(clamd.SocketPath), pipeline: Pipeline(store));
+        await using (var client = await TestSmtpClient.ConnectAsync(proxy.Port))
+        {
+            await client.ReadReplyAsync();
+            var refused = await client.SendMailAsync("friend@far.example", ["me@example.com"], Attachment("program", "readme.txt", Pe()));
+            Assert.Equal(550, refused.Code);
+            Assert.Contains("These attachments are not allowed -- Compress before mailing.", refused.Text);
+        }
+        await proxy.WaitForLogAsync("bad attachment 'readme.txt'");
+        Assert.Empty(mta.GetCapturedMessages());
+    }
+}
