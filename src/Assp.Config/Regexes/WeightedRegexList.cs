@@ -306,6 +306,49 @@ public sealed class WeightedRegexList
         return hits;
     }
 
+    /// <summary>
+    /// Every hit in the input, one at a time, so the caller can stop early (a score cap, a search-time limit).
+    /// Each candidate of the combined regex is attributed to the first entry that applies to this mail and
+    /// matches at the same place; a match timeout ends the scan (onTimeout is told).
+    /// </summary>
+    public IEnumerable<WeightedHit> Scan(string? input, MailClasses mail, Func<char, bool> defaultScan, Action? onTimeout = null)
+    {
+        if (_combined is null || string.IsNullOrEmpty(input)) yield break;
+        var m = Guarded(() => _combined.Match(input), onTimeout);
+        while (m is { Success: true })
+        {
+            var at = m.Index;
+            WeightedHit? hit = null;
+            foreach (var entry in _entries)
+            {
+                if (!mail.Allows(entry.Flags, defaultScan)) continue;
+                var em = Guarded(() => entry.Regex.Match(input, at), onTimeout);
+                if (em is null) yield break;
+                if (em.Success && em.Index == at)
+                {
+                    hit = new WeightedHit(entry, em.Value);
+                    break;
+                }
+            }
+            if (hit is { } h) yield return h;
+            var current = m;
+            m = Guarded(() => current.NextMatch(), onTimeout);
+        }
+    }
+
+    private static Match? Guarded(Func<Match> match, Action? onTimeout)
+    {
+        try
+        {
+            return match();
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            onTimeout?.Invoke();
+            return null;
+        }
+    }
+
     /// <summary>Hits for mail that is in none of the N/W/L/I classes.</summary>
     public List<WeightedHit> Matches(string? input) => Matches(input, default, _ => true);
 }
