@@ -332,17 +332,28 @@ public class RegexFilterCheckTests
     [Fact]
     public async Task AHostilePatternIsBoundedByTheTimeout()
     {
+        // A lookahead keeps the entry on the backtracking engine, where (a+)+ is exponential.
         var body = new string('a', 40) + "!";
-        var (verdict, phase, ctx) = await Run(Cfg(("bombRe", "(a+)+$")), Message(body));
+        var (verdict, phase, ctx) = await Run(Cfg(("bombRe", "(?=a)(a+)+$")), Message(body));
         Assert.False(verdict.Refuses);
         Assert.Equal("delivered", phase);
         Assert.Contains(ctx.LogLines, l => l.Contains("bombRe search ended early"));
 
         // The same in a direct search: the result says it timed out, and hits before the bad spot still count.
-        var cfg = Cfg(("bombRe", "viagra|(a+)+$"), ("DoBombRe", "3"));
-        var st = new MessageState();
-        var found = BombSearch.Run(cfg, st, "bombRe", "viagra " + body);
+        var cfg = Cfg(("bombRe", "viagra|(?=a)(a+)+$"), ("DoBombRe", "3"));
+        var found = BombSearch.Run(cfg, new MessageState(), "bombRe", "viagra " + body);
         Assert.True(found.TimedOut);
         Assert.Equal(1, found.Count);
+    }
+
+    [Fact]
+    public void APlainHostilePatternRunsInLinearTime()
+    {
+        // Without lookarounds or backreferences the entry runs on the linear-time engine: no timeout at all.
+        var cfg = Cfg(("bombRe", "viagra|(a+)+$"), ("DoBombRe", "3"));
+        var found = BombSearch.Run(cfg, new MessageState(), "bombRe", "viagra " + new string('a', 5000) + "!");
+        Assert.False(found.TimedOut);
+        Assert.Equal(1, found.Count);
+        Assert.Equal(1, BombSearch.Run(cfg, new MessageState(), "bombRe", new string('a', 5000)).Count);
     }
 }
