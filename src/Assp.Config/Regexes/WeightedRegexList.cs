@@ -111,19 +111,21 @@ public readonly record struct WeightedHit(WeightedRegexEntry Entry, string Match
 /// </summary>
 public sealed class WeightedRegexList
 {
-    public static readonly WeightedRegexList Empty = new([], null, NwliFlags.None);
+    public static readonly WeightedRegexList Empty = new([], [], NwliFlags.None);
 
     private readonly WeightedRegexEntry[] _entries;
-    private readonly Regex? _combined;
+    /// <summary>The alternations that find candidates: one run by the linear-time engine for the entries it supports,
+    /// one backtracking for the rest (lookarounds, backreferences, atomic groups).</summary>
+    private readonly Regex[] _scanners;
 
     public IReadOnlyList<WeightedRegexEntry> Entries => _entries;
     public NwliFlags FileDefaultFlags { get; }
     public int Count => _entries.Length;
 
-    private WeightedRegexList(WeightedRegexEntry[] entries, Regex? combined, NwliFlags fileDefaults)
+    private WeightedRegexList(WeightedRegexEntry[] entries, Regex[] scanners, NwliFlags fileDefaults)
     {
         _entries = entries;
-        _combined = combined;
+        _scanners = scanners;
         FileDefaultFlags = fileDefaults;
     }
 
@@ -138,6 +140,7 @@ public sealed class WeightedRegexList
     {
         var list = new List<WeightedRegexEntry>();
         var combined = new StringBuilder();
+        var linear = new List<string>();
         // A line may hold several entries ("a=>1|b=>2"), as ASSP joins lines with '|' before it parses weights.
         foreach (var e in entries.SelectMany(x => ConfigLoader.SplitWeighted(x.Text).Select(part => x with { Text = part })))
         {
@@ -163,14 +166,89 @@ public sealed class WeightedRegexList
             list.Add(new WeightedRegexEntry(pattern, regex, weight, hasWeight, flags, e));
             // An entry with backreferences cannot share the alternation (its group numbers would shift); the
             // alternation then only finds candidates and a catch-all pass covers that entry.
-            if (combined.Length > 0) combined.Append('|');
-            combined.Append("(?:").Append(ConfigRegex.HasBackreference(translated) ? NeutralizeBackreferences(translated) : translated).Append(')');
+            // Each entry is a named group of the alternation, so a hit names its entry without running it again.
+            // Entries the linear-time engine supports go to its alternation: a long list then costs one pass over
+            // the text instead of one try per entry at every position, and cannot backtrack exponentially.
+            var part = "(?<" + GroupName(list.Count - 1) + ">" + (ConfigRegex.HasBackreference(translated) ? NeutralizeBackreferences(translated) : translated) + ")";
+            if (SupportsLinear(translated)) linear.Add(part);
+            else AppendAlternative(combined, part);
         }
         // Flags written on entries win; the file default fills the letters they leave open.
         var final = list.Select(x => x with { Flags = x.Flags.Over(fileDefaults) }).ToArray();
-        Regex? all = final.Length == 0 ? null
-            : new Regex(combined.ToString(), RegexOptions.CultureInvariant | (combined.Length < 20_000 ? RegexOptions.Compiled : RegexOptions.None), timeout);
-        return new WeightedRegexList(final, all, fileDefaults);
+        var scanners = new List<Regex>();
+        AddLinear(linear, scanners, combined, timeout);
+        if (combined.Length > 0)
+            scanners.Add(new Regex(combined.ToString(), RegexOptions.CultureInvariant | (combined.Length < 200_000 ? RegexOptions.Compiled : RegexOptions.None), timeout));
+        return new WeightedRegexList(final, [.. scanners], fileDefaults);
+    }
+
+    private static void AppendAlternative(StringBuilder sb, string part)
+    {
+        if (sb.Length > 0) sb.Append('|');
+        sb.Append(part);
+    }
+
+    /// <summary>
+    /// Builds linear-time alternations of the parts; the engine limits the size of one automaton, so a list too
+    /// large for one is split in halves until each part fits (a single part that does not goes to the backtracking one).
+    /// </summary>
+    private static void AddLinear(List<string> parts, List<Regex> scanners, StringBuilder backtracking, TimeSpan timeout)
+    {
+        if (parts.Count == 0) return;
+        try
+        {
+            scanners.Add(new Regex(string.Join('|', parts), RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, timeout));
+        }
+        catch (NotSupportedException) when (parts.Count > 1)
+        {
+            int half = parts.Count / 2;
+            AddLinear(parts[..half], scanners, backtracking, timeout);
+            AddLinear(parts[half..], scanners, backtracking, timeout);
+        }
+        catch (NotSupportedException)
+        {
+            AppendAlternative(backtracking, parts[0]);
+        }
+    }
+
+    private static bool SupportsLinear(string translated)
+    {
+        if (ConfigRegex.HasBackreference(translated)) return false;
+        try
+        {
+            _ = new Regex(translated, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
+            return true;
+        }
+        catch (NotSupportedException)
+        {
+            return false;
+        }
+    }
+
+    private static string GroupName(int index) => "__w" + index.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The entry a candidate match belongs to: the alternative that matched when it applies to this mail and, for
+    /// an entry with backreferences, really matches there; otherwise (as ASSP's weightRe does) the first applicable
+    /// entry that matches the matched text.
+    /// </summary>
+    private WeightedRegexEntry? Attribute(Match m, string input, MailClasses mail, Func<char, bool> defaultScan)
+    {
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            if (!m.Groups[GroupName(i)].Success) continue;
+            var entry = _entries[i];
+            if (mail.Allows(entry.Flags, defaultScan))
+            {
+                if (!ConfigRegex.HasBackreference(entry.Regex.ToString())) return entry;
+                var em = entry.Regex.Match(input, m.Index);
+                if (em.Success && em.Index == m.Index) return entry;
+            }
+            break;
+        }
+        foreach (var entry in _entries)
+            if (mail.Allows(entry.Flags, defaultScan) && entry.Regex.IsMatch(m.Value)) return entry;
+        return null;
     }
 
     /// <summary>
@@ -281,22 +359,16 @@ public sealed class WeightedRegexList
     public List<WeightedHit> Matches(string? input, MailClasses mail, Func<char, bool> defaultScan, int maxHits = int.MaxValue)
     {
         var hits = new List<WeightedHit>();
-        if (_combined is null || string.IsNullOrEmpty(input)) return hits;
+        if (_scanners.Length == 0 || string.IsNullOrEmpty(input)) return hits;
         try
         {
-            for (var m = _combined.Match(input); m.Success && hits.Count < maxHits; m = m.NextMatch())
+            foreach (var scanner in _scanners)
             {
-                foreach (var entry in _entries)
+                for (var m = scanner.Match(input); m.Success && hits.Count < maxHits; m = m.NextMatch())
                 {
-                    if (!mail.Allows(entry.Flags, defaultScan)) continue;
-                    var em = entry.Regex.Match(input, m.Index);
-                    if (em.Success && em.Index == m.Index)
-                    {
-                        hits.Add(new WeightedHit(entry, em.Value));
-                        break;
-                    }
+                    if (Attribute(m, input, mail, defaultScan) is { } entry) hits.Add(new WeightedHit(entry, m.Value));
+                    if (m.Length == 0) break;
                 }
-                if (m.Length == 0) break;
             }
         }
         catch (RegexMatchTimeoutException)
@@ -304,6 +376,57 @@ public sealed class WeightedRegexList
             // A hostile or pathological pattern: keep what was found, never stall the caller.
         }
         return hits;
+    }
+
+    /// <summary>
+    /// Every hit in the input, one at a time, so the caller can stop early (a score cap, a search-time limit).
+    /// Each candidate of the combined regex is attributed to the first entry that applies to this mail and
+    /// matches at the same place; a match timeout ends the scan (onTimeout is told).
+    /// </summary>
+    public IEnumerable<WeightedHit> Scan(string? input, MailClasses mail, Func<char, bool> defaultScan, Action? onTimeout = null)
+    {
+        if (string.IsNullOrEmpty(input)) yield break;
+        foreach (var scanner in _scanners)
+        {
+            foreach (var hit in ScanWith(scanner, input, mail, defaultScan, onTimeout)) yield return hit;
+        }
+    }
+
+    private IEnumerable<WeightedHit> ScanWith(Regex scanner, string input, MailClasses mail, Func<char, bool> defaultScan, Action? onTimeout)
+    {
+        var m = Guarded(() => scanner.Match(input), onTimeout);
+        while (m is { Success: true })
+        {
+            var found = m;
+            bool timedOut = false;
+            WeightedRegexEntry? entry = null;
+            try
+            {
+                entry = Attribute(found, input, mail, defaultScan);
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                onTimeout?.Invoke();
+                timedOut = true;
+            }
+            if (timedOut) yield break;
+            if (entry is not null) yield return new WeightedHit(entry, found.Value);
+            var current = m;
+            m = Guarded(() => current.NextMatch(), onTimeout);
+        }
+    }
+
+    private static Match? Guarded(Func<Match> match, Action? onTimeout)
+    {
+        try
+        {
+            return match();
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            onTimeout?.Invoke();
+            return null;
+        }
     }
 
     /// <summary>Hits for mail that is in none of the N/W/L/I classes.</summary>

@@ -34,6 +34,7 @@ public sealed partial class ProxySession
         _ctx.Message.Reset();
         long limit = MaxMessageSize;
         var outcome = await ReceiveMessageAsync(_ctx.Message, limit, ct).ConfigureAwait(false);
+        if (outcome == ReceiveOutcome.PreHeaderDrop) return;   // preHeaderRe: 421 sent, the session is closing
         if (outcome == ReceiveOutcome.Disconnected)
         {
             Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> client disconnected during DATA after {_ctx.Message.Length} bytes; nothing was delivered");
@@ -98,12 +99,14 @@ public sealed partial class ProxySession
         ResetTransaction();
     }
 
-    private enum ReceiveOutcome { Complete, TooLarge, Disconnected }
+    private enum ReceiveOutcome { Complete, TooLarge, Disconnected, PreHeaderDrop }
 
     /// <summary>Reads the message up to the lone dot: removes dot-stuffing, turns bare LF into CRLF, stops storing past the size limit.</summary>
     private async Task<ReceiveOutcome> ReceiveMessageAsync(MessageBuffer buffer, long limit, CancellationToken ct)
     {
         var receiver = new DataReceiver(buffer, limit);
+        // preHeaderRe (issue 9): header lines are tested as they arrive, before the rest of the message is read.
+        var preHeader = _ctx.RelayAllowed ? null : PreHeaderScanner.For(_cfg);
         _dataDeadline ??= new ReadDeadline(ct);
         var timeout = IdleTimeout;
         // Larger reads while the message comes in; the session goes back to its small buffer afterwards.
@@ -113,6 +116,11 @@ public sealed partial class ProxySession
             while (true)
             {
                 _reader.Consume(receiver.Scan(_reader.BufferedSpan));
+                if (preHeader is { HeaderPassed: false } && buffer.TryGetMemory(out var stored) && preHeader.CheckStored(stored.Span) is { } hit)
+                {
+                    await DropForPreHeaderAsync(hit).ConfigureAwait(false);
+                    return ReceiveOutcome.PreHeaderDrop;
+                }
                 if (receiver.Ended) return receiver.TooLarge ? ReceiveOutcome.TooLarge : ReceiveOutcome.Complete;
                 // The idle limit counts from the last read, not from the start of the message.
                 if (!await _reader.FillAsync(_dataDeadline.Start(timeout)).ConfigureAwait(false)) return ReceiveOutcome.Disconnected;
@@ -127,6 +135,14 @@ public sealed partial class ProxySession
             _dataDeadline.Stop();
             _reader.TrimCapacity(CommandReadBuffer);
         }
+    }
+
+    /// <summary>preHeaderRe matched: 421 at once and the connection is dropped (ASSP's early header check).</summary>
+    private async Task DropForPreHeaderAsync(string hit)
+    {
+        Log($"[preHeaderRE][block] {_ctx.RemoteAddress} early (pre)header line check found {hit}");
+        await SendNowAsync($"421 {MyName} Service not available, closing transmission channel\r\n", CancellationToken.None).ConfigureAwait(false);
+        _closing = true;
     }
 
     /// <summary>The idle limit while a message comes in; not ended by a graceful stop, so transfers can finish.</summary>

@@ -270,6 +270,12 @@ public sealed partial class ProxySession
                 await ErrorAsync("500 5.5.2 command contains invalid characters", stopping).ConfigureAwait(false);
                 continue;
             }
+            // preHeaderRe (issue 9): the handshake lines of an incoming client are tested before they are acted on.
+            if (!_ctx.RelayAllowed && PreHeaderScanner.For(_cfg)?.CheckLine(text) is { } preHeaderHit)
+            {
+                await DropForPreHeaderAsync(preHeaderHit).ConfigureAwait(false);
+                return;
+            }
             await DampAsync(stopping).ConfigureAwait(false);
             await DispatchAsync(text, stopping).ConfigureAwait(false);
         }
