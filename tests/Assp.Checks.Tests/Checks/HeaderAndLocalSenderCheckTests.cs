@@ -219,7 +219,8 @@ public class HeaderAndLocalSenderCheckTests
 
         (verdict, phase, _) = await Run(Cfg(("DoNoSpoofing", "1"), ("ForceNoValidLocalSender", "0")), from: "boss@local.test");
         Assert.Equal("DataHeader", phase);                                  // without forcing: after the header
-        (verdict, _, ctx) = await Run(Cfg(("LocalAddresses_Flat", "good@local.test"), ("DoNoValidLocalSender", "4"), ("DoNoSpoofing", "0")), from: "bad@local.test");
+        // The recipient is listed too: LocalAddresses_Flat also validates recipients.
+        (verdict, _, ctx) = await Run(Cfg(("LocalAddresses_Flat", "good@local.test|" + Rcpt), ("DoNoValidLocalSender", "4"), ("DoNoSpoofing", "0")), from: "bad@local.test");
         Assert.False(verdict.Refuses);                                      // test mode 4 is not forced
         (verdict, _, _) = await Run(Cfg(("DoNoSpoofing", "1"), ("allTestMode", "1")), from: "boss@local.test");
         Assert.False(verdict.Refuses);

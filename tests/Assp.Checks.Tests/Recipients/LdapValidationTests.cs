@@ -74,7 +74,14 @@ public class LdapValidationTests(SlapdFixture fixture) : IClassFixture<SlapdFixt
         const string msg = "From: x@local.test\nMessage-ID: <1.2@local.test>\nSubject: s\n\nb\n";
         var cfg = Cfg([.. Ldap(), ("DoNoSpoofing", "0")]);
         var ctx = new Assp.Checks.Tests.Decision.FakeMailContext(cfg);
+        // ForceNoValidLocalSender (on by default) asks the directory already at MAIL FROM ...
         var (verdict, phase) = await Assp.Checks.Tests.Decision.Transaction.RunAsync(pipeline, ctx, "mallory@local.test", ["alice@local.test"], msg);
+        Assert.Equal("mail", phase);
+        Assert.Equal("554 5.7.1 Unknown Sender in Local Domain .", verdict.Reply);
+
+        // ... and without forcing, DoNoValidLocalSender does after the header.
+        ctx = new Assp.Checks.Tests.Decision.FakeMailContext(Cfg([.. Ldap(), ("DoNoSpoofing", "0"), ("ForceNoValidLocalSender", "0")]));
+        (verdict, phase) = await Assp.Checks.Tests.Decision.Transaction.RunAsync(pipeline, ctx, "mallory@local.test", ["alice@local.test"], msg);
         Assert.Equal("DataHeader", phase);
         Assert.Equal("554 5.7.1 Unknown Local Sender .", verdict.Reply);
 
