@@ -74,6 +74,10 @@ public interface ICheckPipeline
     /// <summary>A recipient with our SRS or BATV tag taken off (what the checks and the MTA see), or a refusal of a
     /// forged tag; called before the RCPT TO checks.</summary>
     (string Address, Verdict Verdict) RewriteRecipient(IMailContext context, string recipient) => (recipient, Verdict.Pass);
+
+    /// <summary>Is mail for this domain ours (localDomains; the decision pipeline adds ldLDAP)? Decides relaying at RCPT TO.</summary>
+    ValueTask<bool> IsLocalDomainAsync(Assp.Config.ConfigSnapshot cfg, string domain, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(LocalDomains.For(cfg).IsLocal(domain));
 }
 
 /// <summary>The pipeline until the check issues land: every phase passes.</summary>

@@ -23,6 +23,11 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
     /// <summary>The check classes run at their phases (see <see cref="CheckCatalog"/>), in ASSP's order.</summary>
     public IReadOnlyList<IMessageCheck> MessageChecks { get; } = checks ?? [];
     private readonly CheckServices _services = services ?? new CheckServices(Dns: dns);
+    private Recipients.LocalAddressValidator? _domains;
+
+    /// <summary>localDomains, then ldLDAP (with the ldaplistdb cache) for the relay decision at RCPT TO.</summary>
+    public ValueTask<bool> IsLocalDomainAsync(ConfigSnapshot cfg, string domain, CancellationToken cancellationToken) =>
+        (_domains ??= Recipients.LocalAddressValidator.For(_services)).IsLocalDomainAsync(cfg, domain, cancellationToken);
 
     /// <summary>Runs the registered checks of a phase; the first refusal ends the phase.</summary>
     private async ValueTask<Verdict> RunChecksAsync(SmtpPhase phase, IMailContext ctx, CancellationToken ct, bool outgoingOnly = false)

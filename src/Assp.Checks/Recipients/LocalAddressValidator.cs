@@ -22,14 +22,18 @@ public readonly record struct AddressValidation(AddressStatus Status, string Sou
 /// Addresses LDAP or VRFY confirm go into the cache. A lookup that fails (server down) counts as valid unless
 /// LDAPFail is on; then it is a temporary failure. Subaddresses (SepChar) are checked without their tag.
 /// </summary>
-public sealed class LocalAddressValidator(LdapListCache? cache, LdapLookup? ldap = null, SmtpVerifier? vrfy = null)
+public sealed class LocalAddressValidator(LdapListCache? cache, LdapLookup? ldap = null, SmtpVerifier? vrfy = null, TimeProvider? clock = null)
 {
     private readonly LdapLookup _ldap = ldap ?? new LdapLookup();
     private readonly SmtpVerifier _vrfy = vrfy ?? new SmtpVerifier();
     public LdapListCache? Cache { get; } = cache;
+    /// <summary>Is a domain local (localDomains, else ldLDAP)? Shares the ldaplistdb cache.</summary>
+    public LdapDomainLookup Domains { get; } = new(cache, clock ?? TimeProvider.System, ldap);
 
     public static LocalAddressValidator For(Assp.Checks.Decision.CheckServices services) =>
-        new(services.Store is { } store ? new LdapListCache(store.Table(StoreTables.LdapList), services.Time) : null);
+        new(services.Store is { } store ? new LdapListCache(store.Table(StoreTables.LdapList), services.Time) : null, clock: services.Time);
+
+    public ValueTask<bool> IsLocalDomainAsync(ConfigSnapshot cfg, string domain, CancellationToken ct) => Domains.IsLocalAsync(cfg, domain, ct);
 
     /// <summary>Does any option validate local addresses (LocalAddresses_Flat, DoLDAP, or DoVRFY with an MTA map)?</summary>
     public static bool Configured(ConfigSnapshot cfg) =>
@@ -74,7 +78,8 @@ public sealed class LocalAddressValidator(LdapListCache? cache, LdapLookup? ldap
 
     /// <summary>
     /// The LDAP/VRFY cross-check (LDAPcrossCheckInterval): entries idle for MaxLDAPlistDays go, so do addresses whose
-    /// domain is no longer local and those LDAP/VRFY now deny. Entries a failing lookup cannot decide stay.
+    /// domain is no longer local (localDomains or ldLDAP) and those LDAP/VRFY now deny; "@domain" entries of ldLDAP go when the
+    /// directory no longer knows the domain. Entries a failing lookup cannot decide stay.
     /// </summary>
     public async Task<(int Expired, int Removed, int Kept)> CrossCheckAsync(ConfigSnapshot cfg, CancellationToken ct)
     {
@@ -85,8 +90,15 @@ public sealed class LocalAddressValidator(LdapListCache? cache, LdapLookup? ldap
         {
             ct.ThrowIfCancellationRequested();
             int at = key.LastIndexOf('@');
-            bool gone = at < 0 || !local.IsLocal(key[(at + 1)..])
-                || (await LookupAsync(cfg, key, ct).ConfigureAwait(false)) is { Status: AddressStatus.Invalid };
+            bool gone = at switch
+            {
+                < 0 => true,
+                // "@domain": a domain ldLDAP found; it stays while the directory still knows it (or localDomains lists it).
+                0 => !local.IsLocal(key[1..]) && (!cfg.GetBool("ldLDAP")
+                    || (await Domains.QueryAsync(cfg, key[1..], ct).ConfigureAwait(false)).Outcome == LookupOutcome.NotFound),
+                _ => !await Domains.IsLocalAsync(cfg, key[(at + 1)..], ct).ConfigureAwait(false)
+                    || (await LookupAsync(cfg, key, ct).ConfigureAwait(false)) is { Status: AddressStatus.Invalid },
+            };
             if (gone && cache.Remove(key)) removed++;
             else kept++;
         }

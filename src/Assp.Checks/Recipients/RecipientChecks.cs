@@ -39,7 +39,7 @@ public sealed class RecipientValidationCheck(CheckServices services) : IMessageC
             return Verdict.Pass;
         }
         int at = rcpt.LastIndexOf('@');
-        if (at < 0 || !LocalDomains.For(cfg).IsLocal(rcpt[(at + 1)..])) return Verdict.Pass;
+        if (at < 0 || !await _validator.IsLocalDomainAsync(cfg, rcpt[(at + 1)..], ct).ConfigureAwait(false)) return Verdict.Pass;
         int logLevel = cfg.GetChoice("ValidateUserLog");
         // sendAllPostmaster/sendAllAbuse: every local postmaster@/abuse@ goes to one address (…NP: unchecked).
         var localPart = rcpt[..at];

@@ -439,7 +439,7 @@ public sealed partial class ProxySession
             address = replaced;
         }
         var domain = path.Domain;
-        bool local = domain.Length > 0 && LocalDomains.For(_cfg).IsLocal(domain);
+        bool local = domain.Length > 0 && await _pipeline.IsLocalDomainAsync(_cfg, domain, ct).ConfigureAwait(false);
         // A local domain does not make "user%other@local", "host!user@local" or a quoted local part safe: MTAs
         // may route those onward. Only sessions with relay rights may use them.
         if ((!local || path.HasRoutingLocalPart || domain.Length == 0) && !_ctx.RelayAllowed)

@@ -90,6 +90,78 @@ public class LdapValidationTests(SlapdFixture fixture) : IClassFixture<SlapdFixt
         Assert.False(verdict.Refuses);
     }
 
+    private (string, string)[] DomainLdap() =>
+        [.. Ldap(), ("localDomains", "local.test"), ("ldLDAP", "1"), ("ldLDAPFilter", "(&(objectClass=inetOrgPerson)(mail=*@DOMAIN))")];
+
+    [Fact]
+    public async Task LdLdapMakesDirectoryDomainsLocalAndCachesThem()
+    {
+        var store = new MemoryStore();
+        var clock = new Assp.Checks.Tests.PenaltyBox.ManualClock(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000));
+        var lookup = new LdapDomainLookup(new LdapListCache(store.Table(StoreTables.LdapList), clock), clock);
+        var cfg = Cfg(DomainLdap());
+        Assert.True(await lookup.IsLocalAsync(cfg, "local.test", default));          // localDomains, no lookup
+        Assert.False(store.Table(StoreTables.LdapList).ContainsKey("@local.test"));
+        Assert.True(await lookup.IsLocalAsync(cfg, "Other.Test", default));          // only the directory knows it
+        Assert.True(store.Table(StoreTables.LdapList).ContainsKey("@other.test"));
+        Assert.False(await lookup.IsLocalAsync(cfg, "nowhere.test", default));
+
+        // ldLDAP off: the cached domain still counts (ASSP asks the cache first), an uncached one does not.
+        var off = Cfg([.. DomainLdap(), ("ldLDAP", "0")]);
+        Assert.True(await lookup.IsLocalAsync(off, "other.test", default));
+        Assert.False(await new LdapDomainLookup(null, clock).IsLocalAsync(off, "other.test", default));
+
+        // ldLDAPRoot replaces LDAPRoot; DOMAIN in it builds a container that does not exist here.
+        var fresh = new LdapDomainLookup(null, clock);
+        Assert.False(await fresh.IsLocalAsync(Cfg([.. DomainLdap(), ("ldLDAPRoot", "ou=DOMAIN," + SlapdServer.Suffix)]), "other.test", default));
+        Assert.True(await new LdapDomainLookup(null, clock).IsLocalAsync(Cfg([.. DomainLdap(), ("LDAPRoot", "ou=none"), ("ldLDAPRoot", SlapdServer.Suffix)]), "other.test", default));
+    }
+
+    [Fact]
+    public async Task LdLdapDeniedDomainIsRememberedForFiveMinutes()
+    {
+        var clock = new Assp.Checks.Tests.PenaltyBox.ManualClock(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000));
+        var lookup = new LdapDomainLookup(null, clock);
+        // The first answer (not found) is remembered: a filter that would now find it is not asked.
+        Assert.False(await lookup.IsLocalAsync(Cfg([.. DomainLdap(), ("ldLDAPFilter", "(mail=*@nobody.test)")]), "other.test", default));
+        Assert.False(await lookup.IsLocalAsync(Cfg(DomainLdap()), "other.test", default));
+        clock.Advance(TimeSpan.FromMinutes(6));
+        Assert.True(await lookup.IsLocalAsync(Cfg(DomainLdap()), "other.test", default));
+    }
+
+    [Fact]
+    public async Task LdLdapWithDirectoryDownFollowsLdapFail()
+    {
+        var clock = TimeProvider.System;
+        Assert.True(await new LdapDomainLookup(null, clock).IsLocalAsync(Cfg([.. DomainLdap(), ("LDAPHost", "127.0.0.1:1")]), "other.test", default));
+        Assert.False(await new LdapDomainLookup(null, clock).IsLocalAsync(Cfg([.. DomainLdap(), ("LDAPHost", "127.0.0.1:1"), ("LDAPFail", "1")]), "other.test", default));
+    }
+
+    [Fact]
+    public async Task RecipientsOfAnLdLdapDomainAreRelayedAndValidated()
+    {
+        var s = await RecipientValidationTests.Start(Cfg(DomainLdap()));
+        Assert.True(await s.Pipeline.IsLocalDomainAsync(s.Ctx.Config, "other.test", default));
+        Assert.False(await s.Pipeline.IsLocalDomainAsync(s.Ctx.Config, "nowhere.test", default));
+        Assert.False((await s.Rcpt("carol@other.test")).Refuses);
+        Assert.Equal("550 5.1.1 User unknown: dave@other.test", (await s.Rcpt("dave@other.test")).Reply);
+    }
+
+    [Fact]
+    public async Task CrossCheckKeepsDirectoryDomainsAndDropsVanishedOnes()
+    {
+        var store = new MemoryStore();
+        var cache = new LdapListCache(store.Table(StoreTables.LdapList), TimeProvider.System);
+        var validator = new LocalAddressValidator(cache);
+        cache.Add("@other.test");
+        cache.Add("@vanished.test");
+        cache.Add("carol@other.test");
+        var (_, removed, kept) = await validator.CrossCheckAsync(Cfg(DomainLdap()), default);
+        Assert.Equal((1, 2), (removed, kept));
+        Assert.False(cache.Table.ContainsKey("@vanished.test"));
+        Assert.True(cache.Table.ContainsKey("carol@other.test"));
+    }
+
     [Fact]
     public async Task WrongPasswordIsAFailedLookup()
     {
