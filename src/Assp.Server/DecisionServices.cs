@@ -123,6 +123,8 @@ internal sealed class DecisionServices : IDisposable
             var (expired, removed, kept) = await validator.CrossCheckAsync(manager.Current, ct).ConfigureAwait(false);
             if (expired + removed > 0) log.Write($"LDAP/VRFY cross-check: {expired} outdated and {removed} no longer valid addresses removed from ldaplistdb, {kept} kept");
         }, "check the ldaplistdb addresses against LDAP/VRFY every LDAPcrossCheckInterval hours");
+        // forceLDAPcrossCheck: switched on, the cross-check runs now.
+        scheduler.RunJobWhenSwitchedOn(manager, "forceLDAPcrossCheck", "LDAPcrossCheck");
         // The DNS list caches (pbdb.rbl/rwl/uribl/back.db): records past their lifetime go every hour.
         scheduler.AddOrUpdate("CleanDnsCaches", () => Pipeline.Dns is null ? Schedule.Never : Interval("1", TimeSpan.FromHours(1)), _ =>
         {
