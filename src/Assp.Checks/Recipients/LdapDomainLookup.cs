@@ -8,7 +8,8 @@ namespace Assp.Checks.Recipients;
 /// asked first ("@domain" entries, as ASSP keeps them; they stay while mail comes in and the cross-check confirms
 /// them); then, with ldLDAP on, ldLDAPFilter is searched under ldLDAPRoot (LDAPRoot when empty), DOMAIN standing for
 /// the domain in both. A domain the directory confirmed is cached in ldaplistdb; one it denied is not asked again
-/// for five minutes. A directory that cannot be asked answers "local" unless LDAPFail is on, like ASSP.
+/// for five minutes. A directory that cannot be asked never makes a domain local: ASSP answers "local" then (unless
+/// LDAPFail), which turns the proxy into an open relay for every domain while LDAP is down; here the relay rules win.
 /// </summary>
 public sealed class LdapDomainLookup(LdapListCache? cache, TimeProvider clock, LdapLookup? ldap = null)
 {
@@ -42,7 +43,8 @@ public sealed class LdapDomainLookup(LdapListCache? cache, TimeProvider clock, L
                 _notFound[domain] = clock.GetUtcNow();
                 return false;
             default:
-                return !cfg.GetBool("LDAPFail");
+                // Deliberately stricter than ASSP (see above): relaying is refused until the directory answers again.
+                return false;
         }
     }
 

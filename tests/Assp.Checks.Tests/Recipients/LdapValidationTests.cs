@@ -130,10 +130,11 @@ public class LdapValidationTests(SlapdFixture fixture) : IClassFixture<SlapdFixt
     }
 
     [Fact]
-    public async Task LdLdapWithDirectoryDownFollowsLdapFail()
+    public async Task LdLdapWithDirectoryDownNeverMakesADomainLocal()
     {
+        // Never an open relay: with LDAP down an unknown domain is not local, whatever LDAPFail says.
         var clock = TimeProvider.System;
-        Assert.True(await new LdapDomainLookup(null, clock).IsLocalAsync(Cfg([.. DomainLdap(), ("LDAPHost", "127.0.0.1:1")]), "other.test", default));
+        Assert.False(await new LdapDomainLookup(null, clock).IsLocalAsync(Cfg([.. DomainLdap(), ("LDAPHost", "127.0.0.1:1")]), "other.test", default));
         Assert.False(await new LdapDomainLookup(null, clock).IsLocalAsync(Cfg([.. DomainLdap(), ("LDAPHost", "127.0.0.1:1"), ("LDAPFail", "1")]), "other.test", default));
     }
 
