@@ -132,9 +132,7 @@ public sealed class RecipientValidationCheck(CheckServices services) : IMessageC
         c.Log($"[InternalAddress] invalid remote sender for internal address: {rcpt}");
         c.Engine.AddPenalty(cfg, st, c.Ip, "iaValencePB", $"internaladdress:{rcpt}", 0, c.Log);
         st.Reports.Add(new CheckReport("InternalAddresses", "block", cfg.GetValence("iaValencePB").Message, $"internal address {rcpt}"));
-        c.Engine.IpReputation.DeleteWhite(cfg, c.Ip);
-        if (c.Engine.Greylist is { } greylist && cfg.GetBool("EnableDelaying") && cfg.GetBool("DelayExpireOnSpam") && from.Length > 0)
-            greylist.ExpireTuple(cfg, c.Ip, from);
+        SpamSeen.Forget(c);
         return Verdict.BlockAndClose(cfg["NoRelaying"], $"invalid remote sender for internal address {rcpt}");
     }
 
