@@ -88,7 +88,10 @@ public static class ProxyHost
         }
         using var decisions = DecisionServices.Open(cfg);
         decisions.RegisterJobs(scheduler, manager, log);
-        await using var smtp = new SmtpProxyServer(() => manager.Current, log, decisions.Pipeline) { ReverseLookup = decisions.ReverseLookupAsync };
+        await using var smtp = new SmtpProxyServer(() => manager.Current, log, decisions.Pipeline) {
+            ReverseLookup = decisions.ReverseLookupAsync,
+            IpPenalty = (snapshot, ip, valence, reason) => decisions.Engine.AddConnectionPenalty(snapshot, ip, valence, reason, log.Write),
+        };
         var problems = smtp.Start();
         // ProxyConf forwarders are bound before the privilege drop too (they may use ports below 1024).
         await using var forwarder = new Assp.Smtp.Forwarding.TcpForwarder(() => manager.Current, log);

@@ -37,6 +37,12 @@ public sealed class SmtpProxyServer : IAsyncDisposable
     /// </summary>
     public Func<IPAddress, CancellationToken, Task<string?>>? ReverseLookup { get; init; }
 
+    /// <summary>
+    /// Scores a client IP in the PenaltyBox (config, IP, valence option, reason) for a refusal at connect, e.g.
+    /// iplValencePB when maxSMTPipSessions is exceeded. Null: nothing is scored (no decision engine behind us).
+    /// </summary>
+    public Action<ConfigSnapshot, IPAddress, string, string>? IpPenalty { get; init; }
+
     public SmtpProxyServer(Func<ConfigSnapshot> config, MailLog? log, ICheckPipeline? pipeline = null, TimeProvider? time = null)
     {
         _config = config;
@@ -183,7 +189,11 @@ public sealed class SmtpProxyServer : IAsyncDisposable
         if (!privileged && !cfg.GetIpList("noMaxSMTPSessions").Contains(remote))
         {
             int perIp = cfg.GetInt("maxSMTPipSessions", 5);
-            if (perIp > 0 && _perIp.TryGetValue(remote, out var n) && n >= perIp) return $"421 {cfg["myName"]} too many sessions from {remote} ({perIp}), try again later";
+            if (perIp > 0 && _perIp.TryGetValue(remote, out var n) && n >= perIp)
+            {
+                IpPenalty?.Invoke(cfg, remote, "iplValencePB", "LimitingIP");
+                return $"421 {cfg["myName"]} too many sessions from {remote} ({perIp}), try again later";
+            }
         }
         if (!privileged && AuthFailures.IsBlocked(remote, cfg))
             return $"521 {cfg["myName"]} does not accept mail - closing transmission - too many previous AUTH errors from {remote}";

@@ -155,6 +155,27 @@ public class DeliveryTests
 
     private static string Unstuff(string wire) => string.Join("\r\n", wire.Split("\r\n").Select(l => l.StartsWith('.') ? l[1..] : l));
 
+    [Fact]
+    public async Task A_client_over_maxSMTPipSessions_is_refused_and_scored_with_iplValencePB()
+    {
+        var scored = new System.Collections.Concurrent.ConcurrentQueue<(IPAddress Ip, string Valence, string Reason)>();
+        await using var mta = new ScriptedMta(chunking: false);
+        await using var proxy = await Proxy.StartAsync(mta.Port, null, (_, ip, valence, reason) => scored.Enqueue((ip, valence, reason)),
+            ("maxSMTPipSessions", "1"));
+        await using var first = await Client.ConnectAsync(proxy.Port);
+        Assert.Empty(scored);
+
+        using var second = new TcpClient();
+        await second.ConnectAsync(IPAddress.Loopback, proxy.Port);
+        using var reader = new StreamReader(second.GetStream(), Encoding.ASCII);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var refusal = await reader.ReadLineAsync(timeout.Token);
+        Assert.StartsWith("421 proxy.test too many sessions from 127.0.0.1 (1)", refusal);
+        Assert.Null(await reader.ReadLineAsync(timeout.Token));   // closed after the refusal
+        var hit = Assert.Single(scored);
+        Assert.Equal((IPAddress.Loopback, "iplValencePB", "LimitingIP"), hit);
+    }
+
     /// <summary>SmtpProxyServer on a free loopback port in front of the MTA, with a fresh base folder.</summary>
     private sealed class Proxy : IAsyncDisposable
     {
@@ -174,7 +195,10 @@ public class DeliveryTests
         public static Task<Proxy> StartAsync(int mtaPort, params (string Name, string Value)[] settings) => StartAsync(mtaPort, null, settings);
 
         public static Task<Proxy> StartAsync(int mtaPort, Func<IPAddress, CancellationToken, Task<string?>>? reverseLookup,
-            params (string Name, string Value)[] settings)
+            params (string Name, string Value)[] settings) => StartAsync(mtaPort, reverseLookup, null, settings);
+
+        public static Task<Proxy> StartAsync(int mtaPort, Func<IPAddress, CancellationToken, Task<string?>>? reverseLookup,
+            Action<ConfigSnapshot, IPAddress, string, string>? ipPenalty, params (string Name, string Value)[] settings)
         {
             var baseDir = Path.Combine(Path.GetTempPath(), "assp-smtp-test-" + Guid.NewGuid().ToString("N"));
             int port = FreePort();
@@ -190,7 +214,7 @@ public class DeliveryTests
             foreach (var (name, value) in settings) values[name] = value;
             BaseFolder.Initialize(baseDir, OptionRegistry.Default, values);
             var config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(baseDir));
-            var server = new SmtpProxyServer(() => config.Current, null) { ReverseLookup = reverseLookup };
+            var server = new SmtpProxyServer(() => config.Current, null) { ReverseLookup = reverseLookup, IpPenalty = ipPenalty };
             var problems = server.Start();
             Assert.Empty(problems);
             return Task.FromResult(new Proxy(baseDir, config, server, port));

@@ -57,6 +57,13 @@ public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputatio
         AddPenalty(cfg, st, ip, m, i, reason, status, log, valenceOption);
     }
 
+    /// <summary>
+    /// Scores an IP in the PenaltyBox for something that happened outside a message (e.g. a connection refused for
+    /// maxSMTPipSessions): only the IP part of the valence counts, with pbAdd's filters (noPB, private IPs, WhiteBox).
+    /// </summary>
+    public void AddConnectionPenalty(ConfigSnapshot cfg, IPAddress ip, string valenceOption, string reason, Action<string>? log = null) =>
+        AddPenalty(cfg, new MessageState(), ip, valenceOption, reason, status: 2, log);
+
     public void AddPenalty(ConfigSnapshot cfg, MessageState st, IPAddress? ip, double messageScore, double ipScore, string reason,
         int status = 0, Action<string>? log = null, string? valenceOption = null)
     {

@@ -115,7 +115,8 @@ public sealed class RecipientValidationCheck(CheckServices services) : IMessageC
 
     /// <summary>
     /// InternalAddresses take mail only from our own domains, InternalAndWhiteAddresses also from whitelisted
-    /// senders: anyone else is refused with NoRelaying and scored with iaValencePB.
+    /// senders: anyone else is refused with NoRelaying, scored with iaValencePB and the connection is closed. As ASSP
+    /// does for spam, the IP leaves the WhiteBox and (DelayExpireOnSpam) its greylisting safelist entry is dropped.
     /// </summary>
     private static Verdict Internal(CheckContext c, string rcpt, string from)
     {
@@ -131,7 +132,8 @@ public sealed class RecipientValidationCheck(CheckServices services) : IMessageC
         c.Log($"[InternalAddress] invalid remote sender for internal address: {rcpt}");
         c.Engine.AddPenalty(cfg, st, c.Ip, "iaValencePB", $"internaladdress:{rcpt}", 0, c.Log);
         st.Reports.Add(new CheckReport("InternalAddresses", "block", cfg.GetValence("iaValencePB").Message, $"internal address {rcpt}"));
-        return Verdict.Block(cfg["NoRelaying"], $"invalid remote sender for internal address {rcpt}");
+        SpamSeen.Forget(c);
+        return Verdict.BlockAndClose(cfg["NoRelaying"], $"invalid remote sender for internal address {rcpt}");
     }
 
     private static Verdict Redirect(CheckContext c, string rcpt, string target, string reason, IpPenaltyBox? box)

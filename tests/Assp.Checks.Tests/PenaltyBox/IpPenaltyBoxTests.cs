@@ -1,5 +1,7 @@
 using System.Net;
+using Assp.Checks.Decision;
 using Assp.Checks.PenaltyBox;
+using Assp.Checks.Tests.Decision;
 using Assp.Config;
 using Assp.Storage;
 
@@ -542,5 +544,31 @@ public sealed class IpPenaltyBoxTests
         });
         Assert.Equal(Threads * Adds, _box.BlackTotal(cfg, Spammer));
         Assert.Equal(Threads * Adds, _box.Lookup(cfg, Other).Black!.Count);
+    }
+    // ------------------------------------------------------------ connection penalties (no message)
+
+    [Fact]
+    public void A_connection_penalty_scores_the_ip_with_the_valences_ip_part()
+    {
+        var engine = new DecisionEngine(_box, new FakeAddressReputation());
+        engine.AddConnectionPenalty(Cfg(), Spammer, "iplValencePB", "LimitingIP");
+        Assert.Equal(5, _box.BlackTotal(Cfg(), Spammer));   // iplValencePB default
+        Black.TryGetValue("203.0.113.7", out var v);
+        Assert.EndsWith(" LimitingIP", v);
+
+        engine.AddConnectionPenalty(Cfg(("iplValencePB", "3|7")), Spammer, "iplValencePB", "LimitingIP");
+        Assert.Equal(12, _box.BlackTotal(Cfg(), Spammer));
+    }
+
+    [Fact]
+    public void A_connection_penalty_respects_noPB_the_whitebox_private_ips_and_DoPenalty_off()
+    {
+        var engine = new DecisionEngine(_box, new FakeAddressReputation());
+        engine.AddConnectionPenalty(Cfg(("noPB", "203.0.113.7")), Spammer, "iplValencePB", "LimitingIP");
+        engine.AddConnectionPenalty(Cfg(), IPAddress.Parse("10.1.2.3"), "iplValencePB", "LimitingIP");
+        engine.AddConnectionPenalty(Cfg(("DoPenalty", "0")), Other, "iplValencePB", "LimitingIP");
+        _box.AddWhite(Cfg(), Neighbour, "good");
+        engine.AddConnectionPenalty(Cfg(), Neighbour, "iplValencePB", "LimitingIP");
+        Assert.Equal(0, Black.Count);
     }
 }

@@ -210,9 +210,13 @@ public class RecipientValidationTests
     {
         var cfg = Cfg(("InternalAddresses", "staff@local.test"), ("InternalAndWhiteAddresses", "team@local.test"));
         var addresses = new FakeAddressReputation();
-        var s = await Start(cfg, addresses: addresses);
+        var ipRep = new FakeIpReputation();
+        var s = await Start(cfg, addresses: addresses, ip: ipRep);
+        ipRep.White.Add(s.Ctx.RemoteAddress.ToString());
         var v = await s.Rcpt("staff@local.test");
         Assert.Equal("530 Relaying not allowed", v.Reply);
+        Assert.True(v.Close);   // ASSP ends the connection after the refusal
+        Assert.Empty(ipRep.White);   // and the IP leaves the WhiteBox
         Assert.Equal(25, s.Ctx.State.MessageScore);   // iaValencePB
         Assert.Contains("[InternalAddress] invalid remote sender for internal address: staff@local.test", s.Ctx.LogLines);
         Assert.True((await s.Rcpt("team@local.test")).Refuses);
@@ -224,6 +228,30 @@ public class RecipientValidationTests
 
         s = await Start(cfg, from: "boss@local.test");
         Assert.False((await s.Rcpt("staff@local.test")).Refuses);
+    }
+
+    [Fact]
+    public async Task AnInternalAddressRefusalEndsTheGreylistSafelistingOfTheSender()
+    {
+        var cfg = Cfg(("InternalAddresses", "staff@local.test"), ("EnableDelaying", "1"), ("DelayExpireOnSpam", "1"));
+        var clock = new Assp.Checks.Tests.PenaltyBox.ManualClock(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
+        var store = new MemoryStore(clock);
+        var greylist = new Assp.Checks.Delaying.Greylist(store);
+        var services = new CheckServices(store);
+        var pipeline = new DecisionPipeline(new DecisionEngine(new FakeIpReputation(), new FakeAddressReputation(), null, greylist), null,
+            CheckCatalog.Discover(services), services);
+        var ctx = new FakeMailContext(cfg);
+        greylist.Check(cfg, ctx.RemoteAddress, "a@sender.example", "user@local.test");
+        clock.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(Assp.Checks.Delaying.DelayOutcome.Accepted, greylist.Check(cfg, ctx.RemoteAddress, "a@sender.example", "user@local.test").Outcome);
+
+        await pipeline.RunAsync(SmtpPhase.Connect, ctx, default);
+        ctx.MailFrom = "a@sender.example";
+        await pipeline.RunAsync(SmtpPhase.MailFrom, ctx, default);
+        ctx.RecipientList.Add("staff@local.test");
+        var v = await pipeline.RunAsync(SmtpPhase.RcptTo, ctx, default);
+        Assert.True(v.Close);
+        Assert.False(greylist.ExpireTuple(cfg, ctx.RemoteAddress, "a@sender.example"));   // already gone
     }
 
     [Fact]

@@ -61,6 +61,46 @@ public class RecipientTests
     }
 
     [Fact]
+    public async Task InternalAddresses_refuse_a_remote_sender_and_close_the_connection()
+    {
+        using var store = new MemoryStore();
+        await using var mta = await PostfixInstance.StartAsync();
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string>
+        {
+            ["InternalAddresses"] = "staff@example.com",
+        }, pipeline: Pipeline(store));
+        await using var c = await Client(proxy);
+        Assert.Equal(250, (await c.CommandAsync("MAIL FROM:<someone@far.example>")).Code);
+        var refused = await c.CommandAsync("RCPT TO:<staff@example.com>");
+        Assert.Equal(530, refused.Code);
+        Assert.Contains("Relaying not allowed", refused.Text);
+        Assert.True(await c.IsClosedAsync(TimeSpan.FromSeconds(10)));
+        await proxy.WaitForLogAsync("[InternalAddress] invalid remote sender for internal address: staff@example.com");
+        Assert.Empty(mta.GetCapturedMessages());
+    }
+
+    [Fact]
+    public async Task DoHeaderAddrCheck_refuses_a_foreign_BCC_and_closes_the_connection()
+    {
+        using var store = new MemoryStore();
+        await using var mta = await PostfixInstance.StartAsync();
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string>
+        {
+            ["LocalAddresses_Flat"] = "alice@example.com",
+            ["DoHeaderAddrCheck"] = "1",
+        }, pipeline: Pipeline(store));
+        await using var c = await Client(proxy);
+        Assert.Equal(250, (await c.CommandAsync("MAIL FROM:<someone@far.example>")).Code);
+        Assert.Equal(250, (await c.CommandAsync("RCPT TO:<alice@example.com>")).Code);
+        var refused = await Data(c, "From: someone@far.example\r\nTo: alice@example.com\r\nBcc: victim@foreign.example\r\nSubject: hello\r\n\r\nhi\r\n");
+        Assert.Equal(421, refused.Code);
+        Assert.Contains("closing transmission - BCC: recipient (victim@foreign.example) is not local", refused.Text);
+        Assert.True(await c.IsClosedAsync(TimeSpan.FromSeconds(10)));
+        await proxy.WaitForLogAsync("[spam found] relay attempt blocked for non local BCC: recipient - victim@foreign.example");
+        Assert.Empty(mta.GetCapturedMessages());
+    }
+
+    [Fact]
     public async Task ReplaceRecpt_CatchAll_and_NullAddresses_are_visible_at_Postfix()
     {
         using var store = new MemoryStore();
