@@ -81,6 +81,13 @@ public sealed class DmarcCheck(CheckServices services) : IMessageCheck
                 context.Log($"DMARC: pass for {fromDomain} (policy {outcome.PolicyDomain}: spf aligned={outcome.SpfAligned}, dkim aligned={outcome.DkimAligned})");
                 return Verdict.Pass;
         }
+        // RFC 8617 local policy: a valid ARC chain sealed by a trustedAuthForwarders host that recorded dmarc=pass
+        // vouches for mail that failed only because that forwarder changed it.
+        if (ArcCheck.IsTrusted(context, st.Arc) && ArcCheck.RecordedResult(st.Arc!, "dmarc") == "pass")
+        {
+            context.Log($"DMARC: fail for {fromDomain} overridden - the ARC chain sealed by {st.Arc!.SealDomain} (trustedAuthForwarders) recorded dmarc=pass");
+            return Verdict.Pass;
+        }
         var reason = $"DMARC failed for {fromDomain}: policy p={outcome.PublishedPolicy.ToString().ToLowerInvariant()} of {outcome.PolicyDomain}"
             + (outcome.SampledOut ? $" (pct={outcome.Record!.Percent}: applied {outcome.AppliedPolicy.ToString().ToLowerInvariant()})" : "");
         switch (outcome.AppliedPolicy)

@@ -27,7 +27,8 @@ public sealed class DkimCheckTests : IDisposable
             ["signer.test"] = NsdServer.Zone("signer.test", string.Join("\n",
                 Txt("rsa._domainkey", RsaKey.KeyRecord),
                 Txt("ed._domainkey", EdKey.KeyRecord),
-                Txt("testing._domainkey", EdKey.KeyRecord + "; t=y"))),
+                Txt("testing._domainkey", EdKey.KeyRecord + "; t=y"),
+                "_dmarc IN TXT \"v=DMARC1; p=reject\"")),
             ["forwarder.test"] = NsdServer.Zone("forwarder.test", Txt("arc._domainkey", ForwarderKey.KeyRecord)),
         });
         _services = new CheckServices(Dns: new DnsListChecks(new DnsResolver(new DnsResolverOptions
@@ -177,6 +178,33 @@ public sealed class DkimCheckTests : IDisposable
         var (_, broken) = await Send(sealedMessage.Replace("Hello Bob", "Hello Eve"), cfg: [("DoARC", "1"), ("trustedAuthForwarders", "forwarder\\.test$")]);
         Assert.Equal(ArcChainStatus.Fail, broken.State.Arc!.Status);
         Assert.Equal(15, broken.State.MessageScore);
+    }
+
+    [Fact]
+    public async Task Dmarc_failure_is_overridden_only_by_a_trusted_arc_chain_that_recorded_dmarc_pass()
+    {
+        // A list server changed the subject (breaking the signature, so DMARC fails) and sealed what it saw.
+        var listed = Sign(Plain, EdKey, "ed").Replace("Subject: quarterly numbers", "Subject: [team] quarterly numbers");
+        string Seal(string results) => string.Concat(ArcSigner.Sign(DkimMessage.Parse(Encoding.ASCII.GetBytes(listed)), ArcResult.NoChain,
+            new ArcSigningOptions { Domain = "forwarder.test", Selector = "arc", Key = ForwarderKey, AuthenticationResults = results })!) + listed;
+        var vouched = Seal("lists.forwarder.test; dkim=pass header.d=signer.test; dmarc=pass header.from=signer.test");
+        var notVouched = Seal("lists.forwarder.test; dkim=pass header.d=signer.test");
+        var pipeline = new DecisionPipeline(new DecisionEngine(new FakeIpReputation(), new FakeAddressReputation()), _services.Dns,
+            [new ArcCheck(_services), new DkimCheck(_services), new DmarcCheck(_services)], _services);
+        async Task<FakeMailContext> Run(string message, params (string, string)[] cfg)
+        {
+            var ctx = new FakeMailContext(TestConfig.Create([("myName", "assp.local.test"), ("DoDMARC", "1"), ("DoARC", "1"), .. cfg]), "203.0.113.9");
+            await Transaction.RunAsync(pipeline, ctx, "alice@signer.test", ["bob@local.test"], message);
+            return ctx;
+        }
+
+        var untrusted = await Run(vouched);
+        Assert.Contains(untrusted.LogLines, l => l.Contains("DMARC failed for signer.test", StringComparison.Ordinal));
+        var trusted = await Run(vouched, ("trustedAuthForwarders", "forwarder\\.test$"));
+        Assert.Contains(trusted.LogLines, l => l.Contains("DMARC: fail for signer.test overridden", StringComparison.Ordinal));
+        Assert.DoesNotContain(trusted.LogLines, l => l.Contains("DMARC failed", StringComparison.Ordinal));
+        var noDmarcResult = await Run(notVouched, ("trustedAuthForwarders", "forwarder\\.test$"));
+        Assert.Contains(noDmarcResult.LogLines, l => l.Contains("DMARC failed for signer.test", StringComparison.Ordinal));
     }
 
     [Fact]
