@@ -484,25 +484,6 @@ public static partial class ArchiveLister
         }
     }
 
-    private static readonly uint[] Crc32Table = BuildCrc32Table();
-
-    private static uint[] BuildCrc32Table()
-    {
-        var t = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-            t[n] = c;
-        }
-        return t;
-    }
-
     /// <summary>The usual CRC-32 (as in zip and 7z).</summary>
-    internal static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        uint crc = 0xFFFFFFFF;
-        foreach (byte b in data) crc = Crc32Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        return ~crc;
-    }
+    internal static uint Crc32(ReadOnlySpan<byte> data) => Attachments.Crc32.Compute(data);
 }

@@ -47,27 +47,8 @@ public static class CompressedRtf
         "{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript \\fdecor " +
         "MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par \\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx");
 
-    private static readonly uint[] CrcTable = BuildCrcTable();
-
-    private static uint[] BuildCrcTable()
-    {
-        var t = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-            t[n] = c;
-        }
-        return t;
-    }
-
     /// <summary>The format's CRC: the usual CRC-32 table, but starting from 0 and without the final inversion.</summary>
-    public static uint Crc(ReadOnlySpan<byte> data)
-    {
-        uint crc = 0;
-        foreach (byte b in data) crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        return crc;
-    }
+    public static uint Crc(ReadOnlySpan<byte> data) => Crc32.Update(0, data);
 
     /// <summary>Decompresses <paramref name="data"/>; null when it does not start with a compressed-RTF header.
     /// At most <paramref name="maxOutputBytes"/> bytes are produced.</summary>
