@@ -25,7 +25,7 @@ public sealed class SpfService(CheckServices services)
         if (services.Dns is not { } dns) return null;
         string identity = string.IsNullOrEmpty(sender) ? "postmaster@" + (helo ?? "") : sender;
         string domain = identity[(identity.LastIndexOf('@') + 1)..].TrimEnd('.').ToLowerInvariant();
-        if (FindCached(cfg, ip, domain) is { } cached)
+        if (FindCachedResult(cfg, ip, domain) is { } cached)
         {
             if (cfg.GetChoice("SPFLog") >= 2) log?.Invoke($"SPF: cached result '{cached.ResultText}' for {ip} {domain}");
             return cached;
@@ -40,7 +40,8 @@ public sealed class SpfService(CheckServices services)
         return result;
     }
 
-    private SpfCheckResult? FindCached(ConfigSnapshot cfg, IPAddress ip, string domain)
+    /// <summary>The cached SPF result for the IP (or any IP) and domain, if SPFCacheInterval keeps one.</summary>
+    internal SpfCheckResult? FindCachedResult(ConfigSnapshot cfg, IPAddress ip, string domain)
     {
         double days = cfg.GetDecimal("SPFCacheInterval");
         if (days <= 0 || services.Store is not { } store) return null;
