@@ -131,14 +131,14 @@ public sealed class IpInHeloCheck : IMessageCheck
 
     private static readonly Regex V4 = new(@"(?<![0-9])(\d{1,3}(?:[.-]\d{1,3}){3,})(?![0-9])", RegexOptions.CultureInvariant);
 
-    public ValueTask<Verdict> RunAsync(CheckContext context, CancellationToken cancellationToken) => ValueTask.FromResult(Run(context));
+    public ValueTask<Verdict> RunAsync(CheckContext context, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Run(context, context.Ip, CheckHelpers.Helo(context)));
 
-    private static Verdict Run(CheckContext c)
+    /// <summary>Checks <paramref name="helo"/> as said by <paramref name="ip"/> (the client, or the original sender behind an ISP).</summary>
+    internal static Verdict Run(CheckContext c, IPAddress ip, string helo)
     {
         var cfg = c.Config;
         var st = c.State;
-        var helo = CheckHelpers.Helo(c);
-        var ip = c.Ip;
         var ipText = (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString();
         if (!CheckHelpers.Enabled(c, Check) || helo.Length == 0 || helo == ipText || st.RelayOk || CheckHelpers.AcceptAll(c) || CheckHelpers.IspWithoutOrigin(st))
             return Verdict.Pass;
@@ -184,6 +184,25 @@ public sealed class IpInHeloCheck : IMessageCheck
         if (bare.StartsWith("IPv6:", StringComparison.OrdinalIgnoreCase)) bare = bare[5..];
         if (bare.Contains(':') && IPAddress.TryParse(bare, out var v6)) result.Add(v6.ToString());
         return result;
+    }
+}
+
+/// <summary>
+/// DoIPinHelo for mail relayed by an ISP (ispip): once the header names the original sender's IP and the HELO it
+/// gave the ISP (ispHostnames), that HELO is checked against that IP as well.
+/// </summary>
+public sealed class IpInOriginalHeloCheck : IMessageCheck
+{
+    public CheckDefinition Definition => IpInHeloCheck.Check;
+    public SmtpPhase Phase => SmtpPhase.DataHeader;
+    // After the header address and frequency checks, before the forged HELO check (as in ASSP).
+    public int Order => 6;
+
+    public ValueTask<Verdict> RunAsync(CheckContext context, CancellationToken cancellationToken)
+    {
+        var st = context.State;
+        if (!st.IsIsp || st.OriginalIp is not { } origin || string.IsNullOrWhiteSpace(st.OriginalHelo)) return ValueTask.FromResult(Verdict.Pass);
+        return ValueTask.FromResult(IpInHeloCheck.Run(context, origin, st.OriginalHelo.Trim()));
     }
 }
 

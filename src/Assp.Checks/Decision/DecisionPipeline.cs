@@ -579,6 +579,10 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         return Verdict.Pass;
     }
 
+    private static readonly System.Text.RegularExpressions.Regex s_heloNote = new(@"helo\s*[= ]?\s*([^\s\)]+)",
+        System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant,
+        TimeSpan.FromMilliseconds(200));
+
     /// <summary>
     /// Behind an ISP relay or backup MX (ispip) the client is not the sender: ispHostnames finds the Received
     /// line the ISP host wrote and takes the IP it received from; scores and IP lists then apply to that IP.
@@ -596,7 +600,10 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             if (cfg.GetIpList("ispip").Contains(from)) continue;
             st.OriginalIp = from;
             st.ScoredIp = from;
-            ctx.Log($"Originating IP/HELO: {from} / {received.From ?? from.ToString()}");
+            // The ISP's note "helo=name" in the comment beats the from name (ASSP's ciphelo).
+            st.OriginalHelo = received.FromComment is { } note && s_heloNote.Match(note) is { Success: true } m ? m.Groups[1].Value
+                : received.From ?? from.ToString();
+            ctx.Log($"Originating IP/HELO: {from} / {st.OriginalHelo}");
             if (cfg.GetIpList("whiteListedIPs").Match(from, st.FirstRecipient) is { } wl) st.Whitelisted ??= "whiteListedIPs " + wl.Network;
             if (cfg.GetIpList("noProcessingIPs").Match(from, st.FirstRecipient) is { } np) st.NoProcessing ??= "noProcessingIPs " + np.Network;
             if (cfg.GetIpList("noPB").Contains(from)) st.NoPenaltyBox = true;

@@ -94,6 +94,8 @@ public sealed class MessageState
     public IPAddress? ScoredIp { get; set; }
     /// <summary>The sender's IP found behind an ISP relay (ispHostnames), or null.</summary>
     public IPAddress? OriginalIp { get; set; }
+    /// <summary>The HELO the original sender gave the ISP relay (from the same Received line), or null.</summary>
+    public string? OriginalHelo { get; set; }
     /// <summary>The first accepted recipient (LOCALUSER/LOCALDOMAIN in replies).</summary>
     public string? FirstRecipient { get; set; }
     public string? SessionId { get; set; }
