@@ -276,6 +276,12 @@ public sealed partial class ProxySession
                 await DropForPreHeaderAsync(preHeaderHit).ConfigureAwait(false);
                 return;
             }
+            if (_quitAfterDiscard)
+            {
+                bool quit = text.Trim().Equals("QUIT", StringComparison.OrdinalIgnoreCase);
+                await SendNowAsync($"{(quit ? 221 : 421)} {MyName} closing transmission\r\n", CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
             await DampAsync(stopping).ConfigureAwait(false);
             await DispatchAsync(text, stopping).ConfigureAwait(false);
         }
@@ -459,12 +465,43 @@ public sealed partial class ProxySession
             return;
         }
         var reply = SmtpReply.ParseConfigured(verdict.Reply ?? "") ?? new SmtpReply(verdict.Kind == VerdictKind.TempFail ? 451 : 554, [verdict.Reply ?? "rejected"]);
+        if (TellsOkInsteadOf(verdict, reply, phase))
+        {
+            // send250OK / send250OKISP: the client hears 250 OK, the refused mail is dropped and the session ends.
+            Queue("250 OK\r\n");
+            Log($"[SMTP Reply] 250 OK (instead of: {reply}) - the mail is discarded");
+            if (phase is "header" or "body")
+            {
+                _quitAfterDiscard = true;
+                return;
+            }
+            Queue($"421 {MyName} closing transmission\r\n");
+            await FlushAsync(ct).ConfigureAwait(false);
+            _closing = true;
+            return;
+        }
         await ErrorAsync(reply, ct).ConfigureAwait(false);
         if (phase == "connect" || verdict.Close)
         {
             await FlushAsync(ct).ConfigureAwait(false);
             _closing = true;
         }
+    }
+
+    /// <summary>After a discarded message the client may only say QUIT; anything else ends the session too.</summary>
+    private bool _quitAfterDiscard;
+
+    /// <summary>
+    /// ASSP's send250OK (any client) and send250OKISP (ispip peers): a permanent refusal by a check that ends the
+    /// transaction (after the message, or closing the connection) is answered 250 OK. Per-recipient refusals
+    /// (user unknown), temporary replies, refusals at connect and the MTA's own replies are passed on unchanged.
+    /// </summary>
+    private bool TellsOkInsteadOf(Verdict verdict, SmtpReply reply, string phase)
+    {
+        if (verdict.Kind != VerdictKind.Block || reply.Code is < 500 or > 599 || phase == "connect") return false;
+        if (!verdict.Close && phase is not ("header" or "body")) return false;
+        bool isp = _ctx.Class == ConnectionClass.Isp || _ctx.CheckState.Message.IsIsp;
+        return _cfg.GetBool("send250OK") || (isp && _cfg.GetBool("send250OKISP"));
     }
 
     /// <summary>Sends a command to the MTA and passes its reply to the client.</summary>
