@@ -273,6 +273,17 @@ public class DataPathTests
     }
 
     [Fact]
+    public async Task Dropped_fields_leave_with_their_continuation_lines_and_only_in_the_header()
+    {
+        const string message = "To: a@x\r\nBcc: b@y,\r\n c@z\r\nbcc : d@w\r\nBcc-Like: stays\r\nSubject: s\r\n\r\nBcc: body line stays\r\n";
+        const string expected = "To: a@x\r\nBcc-Like: stays\r\nSubject: s\r\n\r\nBcc: body line stays\r\n.\r\n";
+        var target = new MemoryStream();
+        await ProxySession.CopyDotStuffedAsync(new TrickleStream(Encoding.ASCII.GetBytes(message), 5), target, false, default,
+            withFinalDot: true, droppedFields: ["BCC"]);
+        Assert.Equal(expected, Encoding.Latin1.GetString(target.ToArray()));
+    }
+
+    [Fact]
     public async Task Subject_tag_and_header_additions_go_where_assp_puts_them()
     {
         var addition = "X-Assp-ID: me\r\n"u8.ToArray();

@@ -117,6 +117,8 @@ public sealed class MessageState
     public string? BatvFailure { get; set; }
     /// <summary>Text to change in the header lines of the message as forwarded (FBMTV Message-ID tags in or out).</summary>
     public List<(string Find, string Replace)> HeaderReplacements { get; } = [];
+    /// <summary>Header fields (by name) left out of the message as forwarded (removeForeignBCC: BCC).</summary>
+    public HashSet<string> DroppedHeaderFields { get; } = new(StringComparer.OrdinalIgnoreCase);
     /// <summary>A bounce reached a recipient without our SRS signature (SRSValidateBounce decides at DATA).</summary>
     public bool InvalidSrsBounce { get; set; }
 

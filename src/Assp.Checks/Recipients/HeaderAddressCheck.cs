@@ -12,7 +12,7 @@ namespace Assp.Checks.Recipients;
 /// connection; a local address that does not validate scores irValencePB; a BCC: address outside our domains is a
 /// relay attempt that scores rlValencePB and ends the connection. Whitelisted and noprocessing mail skips the trap
 /// and invalid-address steps (acceptAllMail, RWL and noBlockingIPs skip the invalid-address scoring too). With
-/// removeForeignBCC on, the BCC: lines are not looked at (ASSP removes them before this check runs).
+/// removeForeignBCC on, every BCC: line of incoming mail is taken out of the message as forwarded and not looked at.
 /// </summary>
 public sealed class HeaderAddressCheck(CheckServices services) : IMessageCheck
 {
@@ -28,7 +28,15 @@ public sealed class HeaderAddressCheck(CheckServices services) : IMessageCheck
     {
         var cfg = c.Config;
         var st = c.State;
-        if (!cfg.GetBool(Check.Name) || st.RelayOk || st.Transparent || st.Parsed is not { } msg) return Verdict.Pass;
+        if (st.RelayOk || st.Transparent || st.Parsed is not { } msg) return Verdict.Pass;
+        // removeForeignBCC: incoming mail loses its BCC: lines before they are looked at (whether or not they are checked).
+        bool removeBcc = cfg.GetBool("removeForeignBCC");
+        if (removeBcc && msg.Headers.GetAll("BCC").Any())
+        {
+            st.DroppedHeaderFields.Add("BCC");
+            if (cfg.GetChoice("ValidateUserLog") >= 2) c.Log("info: found and removed unexpected BCC: recipient addresses in incoming mail");
+        }
+        if (!cfg.GetBool(Check.Name)) return Verdict.Pass;
         if (cfg["localDomains"].Trim().Length == 0) return Verdict.Pass;
         var domains = LocalDomains.For(cfg);
         var rules = RecipientRules.For(cfg);
@@ -36,7 +44,7 @@ public sealed class HeaderAddressCheck(CheckServices services) : IMessageCheck
         int logLevel = cfg.GetChoice("ValidateUserLog");
         foreach (var field in new[] { "BCC", "CC", "TO" })
         {
-            if (field == "BCC" && cfg.GetBool("removeForeignBCC")) continue;
+            if (field == "BCC" && removeBcc) continue;
             var addresses = msg.Headers.GetAll(field)
                 .SelectMany(h => AddressParser.ParseList(h.UnfoldedValue)).SelectMany(a => a.Mailboxes)
                 .Select(m => m.Address.Trim()).Where(a => a.LastIndexOf('@') > 0).ToList();

@@ -8,10 +8,10 @@ namespace Assp.Smtp.Session;
 /// the end of the header, dot-stuffing for DATA (none for BDAT), every line ending in CRLF. Fed whole (a message
 /// in memory) or in chunks (one on disk). The header, a few dozen lines, goes line by line; the body goes in bulk,
 /// where only a leading dot or a bare LF interrupts the copy. Header replacements (FBMTV's Message-ID tags) change
-/// text within complete header lines.
+/// text within complete header lines. Dropped fields (removeForeignBCC's BCC:) are left out like X-Assp- ones.
 /// </summary>
 internal sealed class OutboundMessage(bool stripAsspHeaders, byte[]? headerAddition, byte[]? subjectPrefix, bool dotStuff,
-    IReadOnlyList<(string Find, string Replace)>? headerReplacements = null)
+    IReadOnlyList<(string Find, string Replace)>? headerReplacements = null, IReadOnlyCollection<string>? droppedFields = null)
 {
     /// <summary>A header line without its end within this many bytes is passed on in pieces, as it comes.</summary>
     internal const int MaxPiece = 64 * 1024;
@@ -112,7 +112,7 @@ internal sealed class OutboundMessage(bool stripAsspHeaders, byte[]? headerAddit
                 }
             }
             else if (bytes[0] is (byte)' ' or (byte)'\t') { /* continuation: keeps the previous field's fate */ }
-            else _skipping = stripAsspHeaders && bytes.Length >= 7 && Ascii.EqualsIgnoreCase(bytes[..7], "X-Assp-"u8);
+            else _skipping = (stripAsspHeaders && bytes.Length >= 7 && Ascii.EqualsIgnoreCase(bytes[..7], "X-Assp-"u8)) || Dropped(bytes);
         }
         if (!(_inHeader && _skipping))
         {
@@ -134,6 +134,18 @@ internal sealed class OutboundMessage(bool stripAsspHeaders, byte[]? headerAddit
             if (complete) output.Write(CrLf);
         }
         _lineStart = complete;
+    }
+
+    /// <summary>Is this the first line of a field named in droppedFields?</summary>
+    private bool Dropped(ReadOnlySpan<byte> line)
+    {
+        if (droppedFields is not { Count: > 0 }) return false;
+        int colon = line.IndexOf((byte)':');
+        if (colon <= 0) return false;
+        var name = Encoding.ASCII.GetString(line[..colon]).TrimEnd();
+        foreach (var dropped in droppedFields)
+            if (name.Equals(dropped, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
     }
 
     private static ReadOnlySpan<byte> Replace(ReadOnlySpan<byte> line, IReadOnlyList<(string Find, string Replace)> replacements)

@@ -186,7 +186,8 @@ public sealed partial class ProxySession
                 if (OutboundSigning.Wanted(_cfg, _ctx))
                 {
                     final = new PooledOutput(stored.Length + 4096);
-                    var plain = new OutboundMessage(StripOwnHeaders, addition, subjectPrefix, dotStuff: false, _ctx.CheckState.Message.HeaderReplacements);
+                    var plain = new OutboundMessage(StripOwnHeaders, addition, subjectPrefix, dotStuff: false, _ctx.CheckState.Message.HeaderReplacements,
+                        _ctx.CheckState.Message.DroppedHeaderFields);
                     plain.Write(stored.Span, final: true, final);
                     plain.Finish(final, withFinalDot: false, endWithLineEnd: true);
                     try
@@ -213,7 +214,7 @@ public sealed partial class ProxySession
                 if (signatures is not null) output.WriteUtf8(signatures);
                 // Signed bytes already carry our headers and the FBMTV replacements; they go out as they are.
                 var writer = new OutboundMessage(StripOwnHeaders && signatures is null, addition, subjectPrefix, dotStuff: !bdat,
-                    signatures is null ? _ctx.CheckState.Message.HeaderReplacements : null);
+                    signatures is null ? _ctx.CheckState.Message.HeaderReplacements : null, signatures is null ? _ctx.CheckState.Message.DroppedHeaderFields : null);
                 writer.Write(stored.Span, final: true, output);
                 writer.Finish(output, withFinalDot: !bdat, endWithLineEnd: true);
                 if (bdat)
@@ -239,7 +240,8 @@ public sealed partial class ProxySession
             await using (var source = message.OpenRead())
             {
                 await CopyDotStuffedAsync(source, stream, StripOwnHeaders, ct, addition, Encoding.UTF8.GetBytes(ReceivedHeader()),
-                    withFinalDot: true, subjectPrefix: subjectPrefix, headerReplacements: _ctx.CheckState.Message.HeaderReplacements).ConfigureAwait(false);
+                    withFinalDot: true, subjectPrefix: subjectPrefix, headerReplacements: _ctx.CheckState.Message.HeaderReplacements,
+                    droppedFields: _ctx.CheckState.Message.DroppedHeaderFields).ConfigureAwait(false);
             }
             await stream.FlushAsync(ct).ConfigureAwait(false);
             return await _upstream.ReadReplyAsync(UpstreamDataTimeout, ct).ConfigureAwait(false);
@@ -329,9 +331,9 @@ public sealed partial class ProxySession
     /// </summary>
     internal static async Task CopyDotStuffedAsync(Stream source, Stream target, bool stripAsspHeaders, CancellationToken ct,
         byte[]? headerAddition = null, byte[]? prefix = null, bool withFinalDot = false, byte[]? subjectPrefix = null,
-        IReadOnlyList<(string Find, string Replace)>? headerReplacements = null)
+        IReadOnlyList<(string Find, string Replace)>? headerReplacements = null, IReadOnlyCollection<string>? droppedFields = null)
     {
-        var writer = new OutboundMessage(stripAsspHeaders, headerAddition, subjectPrefix, dotStuff: true, headerReplacements);
+        var writer = new OutboundMessage(stripAsspHeaders, headerAddition, subjectPrefix, dotStuff: true, headerReplacements, droppedFields);
         using var output = new PooledOutput(128 * 1024);
         if (prefix is not null) output.Write(prefix);
         // Room for a header line up to MaxPiece that is still waiting for its end, plus a full read behind it.

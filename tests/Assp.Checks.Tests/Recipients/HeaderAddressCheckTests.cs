@@ -89,5 +89,14 @@ public class HeaderAddressCheckTests
 
         var removed = await Run(Cfg(("removeForeignBCC", "1")), "To: alice@local.test\r\nBcc: victim@foreign.example\r\n");
         Assert.Equal("delivered", removed.Phase);
+        Assert.Contains("BCC", removed.Ctx.State.DroppedHeaderFields);
+
+        // The BCC: lines go even when DoHeaderAddrCheck is off; a message without them loses nothing.
+        removed = await Run(Cfg(("removeForeignBCC", "1"), ("DoHeaderAddrCheck", "0")), "To: alice@local.test\r\nBcc: victim@foreign.example\r\n");
+        Assert.Contains("BCC", removed.Ctx.State.DroppedHeaderFields);
+        removed = await Run(Cfg(("removeForeignBCC", "1")), "To: alice@local.test\r\n");
+        Assert.Empty(removed.Ctx.State.DroppedHeaderFields);
+        removed = await Run(Cfg(), "To: alice@local.test\r\nBcc: alice@local.test\r\n");
+        Assert.Empty(removed.Ctx.State.DroppedHeaderFields);
     }
 }

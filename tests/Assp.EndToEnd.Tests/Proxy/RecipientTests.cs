@@ -101,6 +101,28 @@ public class RecipientTests
     }
 
     [Fact]
+    public async Task RemoveForeignBCC_delivers_the_mail_without_its_BCC_lines()
+    {
+        using var store = new MemoryStore();
+        await using var mta = await PostfixInstance.StartAsync();
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string>
+        {
+            ["LocalAddresses_Flat"] = "alice@example.com",
+            ["DoHeaderAddrCheck"] = "1",
+            ["removeForeignBCC"] = "1",
+            ["ValidateUserLog"] = "2",
+        }, pipeline: Pipeline(store));
+        await using var c = await Client(proxy);
+        Assert.Equal(250, (await c.CommandAsync("MAIL FROM:<someone@far.example>")).Code);
+        Assert.Equal(250, (await c.CommandAsync("RCPT TO:<alice@example.com>")).Code);
+        Assert.Equal(250, (await Data(c, "From: someone@far.example\r\nTo: alice@example.com\r\nBcc: victim@foreign.example,\r\n other@foreign.example\r\nSubject: hello\r\n\r\nhi\r\n")).Code);
+        await proxy.WaitForLogAsync("info: found and removed unexpected BCC: recipient addresses in incoming mail");
+        var got = Assert.Single(await mta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        Assert.Contains("Subject: hello", got.Text);
+        Assert.DoesNotContain("foreign.example", got.Text);
+    }
+
+    [Fact]
     public async Task ReplaceRecpt_CatchAll_and_NullAddresses_are_visible_at_Postfix()
     {
         using var store = new MemoryStore();
