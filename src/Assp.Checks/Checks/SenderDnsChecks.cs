@@ -144,8 +144,7 @@ public sealed class DomainMxCheck(CheckServices services) : IMessageCheck
         var ip = c.Ip;
         if (services.Dns is not { } dns || !c.Applies(Check) || st.IsBounce || CheckHelpers.AcceptAll(c)) return Verdict.Pass;
         if (st.RwlOk && st.OriginalIp is null) return Verdict.Pass;
-        // LAN clients are not checked (as for SPF): their senders are ours to know, and no lookup leaves for them.
-        if (DecisionEngine.IsPrivate(ip)) return Verdict.Pass;
+        // A LAN client is checked like any other (as ASSP does); its own mail comes relayed (RelayOk) and is not.
         var from = c.Mail.MailFrom ?? "";
         if (CheckHelpers.IsLocalAddress(cfg, from)) return Verdict.Pass;
 
