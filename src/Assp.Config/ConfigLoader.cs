@@ -144,10 +144,19 @@ public sealed class ConfigLoader(OptionRegistry registry)
                 continue;
             }
             values[def.Name] = entry.Value;
+            if (entry.Value.Trim().Length > 0 && CannotHonour.TryGetValue(def.Name, out var limitation))
+                issues.Add(new ConfigIssue(IssueSeverity.Warning, def.Name, Shorten(entry.Value), limitation, display, entry.Line));
             if (Registry.IsNotUsed(def) && entry.Value != def.Default)
                 issues.Add(new ConfigIssue(IssueSeverity.Info, def.Name, entry.Value, "not used by this implementation (it tunes Perl); kept in assp.cfg", display, entry.Line));
         }
     }
+
+    /// <summary>Options ASSP uses that this implementation cannot carry out; setting one gives a warning saying why.</summary>
+    private static readonly Dictionary<string, string> CannotHonour = new(StringComparer.Ordinal)
+    {
+        ["ldapLocalIPAddress"] = "cannot be honoured: System.DirectoryServices.Protocols offers no way to choose the local (source) " +
+            "address of an LDAP connection, so the operating system's routing picks it; set up source routing for the LDAP hosts instead",
+    };
 
     private static string Shorten(string s) => s.Length <= 120 ? s : s[..117] + "...";
 

@@ -120,4 +120,22 @@ public class NotUsedOptionTests
         Assert.Equal("500", cfg["ThreadCycleTime"]);   // out of ASSP's range, but never an error here
         Assert.False(cfg.Registry.IsNotUsed(cfg.Registry.Get("listenPort")));
     }
+
+    [Fact]
+    public void LdapLocalIPAddress_is_kept_but_warned_about_with_its_value()
+    {
+        using var dir = new TestPaths.TempDir();
+        dir.File("files/ldapsource.txt", "22.* => 192.168.1.1\n");
+        dir.File("assp.cfg", "ldapLocalIPAddress:=file:files/ldapsource.txt\n");
+        var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        var warning = Assert.Single(cfg.Issues, i => i.Option == "ldapLocalIPAddress");
+        Assert.Equal(IssueSeverity.Warning, warning.Severity);
+        Assert.Equal("file:files/ldapsource.txt", warning.Value);
+        Assert.Contains("cannot be honoured", warning.Message);
+        Assert.Equal("file:files/ldapsource.txt", cfg["ldapLocalIPAddress"]);
+
+        dir.File("assp.cfg", "ldapLocalIPAddress:=\n");
+        cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        Assert.DoesNotContain(cfg.Issues, i => i.Option == "ldapLocalIPAddress");
+    }
 }
