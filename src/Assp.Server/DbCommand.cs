@@ -91,8 +91,37 @@ internal static class DbCommand
             return 0;
         }));
 
+        // The LDAP/VRFY cache (ldaplistdb): what ASSP's LDAPShowDB "Show file" button displays.
+        var ldaplist = new Command("ldaplist", "Show the LDAP/VRFY address cache (ldaplistdb; ASSP's LDAPShowDB view): each address with its last mail and the day it expires (MaxLDAPlistDays).");
+        ldaplist.SetAction(parse => WithStore(console, parse.GetValue(baseOption)!.FullName, force: true, (cfg, store) =>
+        {
+            double days = cfg.GetDecimal("MaxLDAPlistDays", 30);
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("Address").AddColumn("Last mail (UTC)").AddColumn("Expires (UTC)");
+            int count = 0;
+            foreach (var row in store.Table(StoreTables.LdapList).Scan().OrderBy(r => r.Key, StringComparer.Ordinal))
+            {
+                var first = row.Value.Value.Trim().Split(' ')[0];
+                string last = "?", expires = "?";
+                if (long.TryParse(first, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var t))
+                {
+                    last = DateTimeOffset.FromUnixTimeSeconds(t).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+                    expires = days > 0 ? DateTimeOffset.FromUnixTimeSeconds(t).AddDays(days).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture) : "never";
+                }
+                table.AddRow(Markup.Escape(row.Key), last, expires);
+                count++;
+            }
+            if (count == 0) console.MarkupLine("the LDAP/VRFY cache (ldaplistdb) is empty");
+            else
+            {
+                console.Write(table);
+                console.MarkupLine($"{count:N0} cached addresses");
+            }
+            return 0;
+        }));
+
         db.Subcommands.Add(status);
         db.Subcommands.Add(helo);
+        db.Subcommands.Add(ldaplist);
         db.Subcommands.Add(import);
         db.Subcommands.Add(export);
         return db;

@@ -79,6 +79,22 @@ public sealed class DbCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task TheLdapCacheIsImportedAndListed()
+    {
+        var (exit, text) = await Run("db", "ldaplist");
+        Assert.Equal(0, exit);
+        Assert.Contains("ldaplistdb) is empty", text);
+
+        // 1767225600 = 2026-01-01 00:00 UTC; MaxLDAPlistDays 30 keeps it to 2026-01-31.
+        File.WriteAllText(Path.Combine(_base, "ldaplist"), "\nalice@local.example\u00021767225600 1\n");
+        Assert.Equal(0, (await Run("db", "import")).Exit);
+        (exit, text) = await Run("db", "ldaplist");
+        Assert.Equal(0, exit);
+        Assert.Matches(@"alice@local\.example\s*│\s*2026-01-01 00:00\s*│\s*2026-01-31 00:00", text);
+        Assert.Contains("1 cached addresses", text);
+    }
+
+    [Fact]
     public async Task AMissingSourceFolderIsAClearError()
     {
         var (exit, text) = await Run("db", "import", "--dbdir", Path.Combine(_base, "nope"));
