@@ -145,6 +145,27 @@ public class MessageCollectorTests
     }
 
     [Fact]
+    public async Task A_file_matching_noCollectRe_is_not_kept()
+    {
+        var cfg = Config(("noCollectRe", "X-Assp-ID: secret|do not keep"));
+        var lines = new List<string>();
+        MessageCollector collector;
+        await using (collector = new MessageCollector((_, line) => { lock (lines) lines.Add(line); }))
+        {
+            using (var buffer = Buffer("Subject: a\r\n\r\nplease do not keep this\r\n"))
+                Assert.NotNull(collector.Collect(cfg, Request(CollectTarget.Spam, subject: "a"), buffer));
+            // Our own header lines are part of what the regex sees.
+            using (var buffer = Buffer("Subject: b\r\n\r\nnormal\r\n"))
+                Assert.NotNull(collector.Collect(cfg, Request(CollectTarget.Spam, subject: "b", block: "X-Assp-ID: secret\r\n"), buffer));
+            using (var buffer = Buffer("Subject: c\r\n\r\nnormal\r\n"))
+                Assert.NotNull(collector.Collect(cfg, Request(CollectTarget.Spam, subject: "c"), buffer));
+        }
+        var kept = Assert.Single(Directory.GetFiles(Path.Combine(cfg.BaseDirectory, "spam")));
+        Assert.StartsWith("c--", Path.GetFileName(kept));
+        Assert.Equal(2, lines.Count(l => l.Contains("matched noCollectRe", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Nothing_is_stored_where_the_folder_is_not_set()
     {
         var cfg = Config(("incomingOkMail", ""));

@@ -54,7 +54,7 @@ public sealed class MessageCollector : IAsyncDisposable
     internal sealed record Request(CollectTarget Target, string? Subject, byte[] HeaderBlock, bool StripAsspHeaders, string? MessageId);
 
     private sealed record Job(string Path, string TempFolder, byte[] HeaderBlock, byte[]? Pooled, int PooledLength, Stream? Source,
-        long StoreComplete, long MaxBytes, bool Strip, string? MessageId);
+        long StoreComplete, long MaxBytes, bool Strip, string? MessageId, Assp.Config.Regexes.RegexList NoCollect);
 
     /// <summary>
     /// Where the code sends the message after freqSpam/freqNonSpam and the folder rules (null: nowhere). Counts the
@@ -121,7 +121,7 @@ public sealed class MessageCollector : IAsyncDisposable
             _log(request.MessageId, $"warning: the message could not be read for collection in {plan.FolderOption}: {ex.Message}");
             return null;
         }
-        var job = new Job(path, temp, request.HeaderBlock, pooled, pooledLength, source, storeComplete, maxBytes, request.StripAsspHeaders, request.MessageId);
+        var job = new Job(path, temp, request.HeaderBlock, pooled, pooledLength, source, storeComplete, maxBytes, request.StripAsspHeaders, request.MessageId, cfg.GetRegex("noCollectRe"));
         if (!_queue.Writer.TryWrite(job))
         {
             Release(job);
@@ -195,8 +195,8 @@ public sealed class MessageCollector : IAsyncDisposable
         {
             try
             {
-                await WriteAsync(job).ConfigureAwait(false);
-                Interlocked.Increment(ref _written);
+                if (await WriteAsync(job).ConfigureAwait(false)) Interlocked.Increment(ref _written);
+                else _log(job.MessageId, $"info: file {job.Path} was deleted - matched noCollectRe");
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
             {
@@ -217,20 +217,25 @@ public sealed class MessageCollector : IAsyncDisposable
         job.Source?.Dispose();
     }
 
-    private static async Task WriteAsync(Job job)
+    /// <summary>Writes the file; false when noCollectRe matched its start and it was dropped.</summary>
+    private static async Task<bool> WriteAsync(Job job)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(job.Path)!);
         Directory.CreateDirectory(job.TempFolder);
         var temp = Path.Combine(job.TempFolder, Guid.NewGuid().ToString("N") + ".tmp");
+        long headerLength;
         try
         {
             await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 65536, FileOptions.Asynchronous))
             {
                 await file.WriteAsync(job.HeaderBlock).ConfigureAwait(false);
                 var source = job.Source ?? new MemoryStream(job.Pooled!, 0, job.PooledLength, writable: false);
-                await CopyAsync(source, file, job).ConfigureAwait(false);
+                headerLength = await CopyAsync(source, file, job).ConfigureAwait(false);
             }
+            if (job.NoCollect.Count > 0 && await MatchesNoCollectAsync(temp, (int)Math.Min(job.MaxBytes + headerLength, 100_000), job.NoCollect).ConfigureAwait(false))
+                return false;
             File.Move(temp, job.Path, overwrite: true);
+            return true;
         }
         finally
         {
@@ -242,18 +247,28 @@ public sealed class MessageCollector : IAsyncDisposable
         }
     }
 
+    /// <summary>noCollectRe is tested on the stored file's start (our X-Assp- lines included), as ASSP does.</summary>
+    private static async Task<bool> MatchesNoCollectAsync(string file, int bytes, Assp.Config.Regexes.RegexList regex)
+    {
+        var buffer = new byte[Math.Max(0, bytes)];
+        int n;
+        await using (var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.Asynchronous))
+            n = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false).ConfigureAwait(false);
+        return regex.IsMatch(System.Text.Encoding.Latin1.GetString(buffer, 0, n));
+    }
+
     /// <summary>
     /// Copies the message up to its limit, leaving out incoming X-Assp- header lines when asked (only this proxy
-    /// writes them). The limit depends on the header length, found as the bytes go by.
+    /// writes them). The limit depends on the header length, found as the bytes go by; returns that length.
     /// </summary>
-    private static async Task CopyAsync(Stream source, Stream target, Job job)
+    private static async Task<long> CopyAsync(Stream source, Stream target, Job job)
     {
         var filter = new OutboundMessage(job.Strip, null, null, dotStuff: false);
         using var output = new PooledOutput(128 * 1024);
         var buffer = ArrayPool<byte>.Shared.Rent(2 * OutboundMessage.MaxPiece);
         try
         {
-            long consumed = 0, limit = long.MaxValue;
+            long consumed = 0, limit = long.MaxValue, headerLength = -1;
             int have = 0;
             uint lastFour = 0;
             bool headerKnown = false;
@@ -268,7 +283,8 @@ public sealed class MessageCollector : IAsyncDisposable
                         if (lastFour == 0x0D0A0D0A)
                         {
                             headerKnown = true;
-                            limit = Limit(job.StoreComplete, job.MaxBytes, consumed + i + 1);
+                            headerLength = consumed + i + 1;
+                            limit = Limit(job.StoreComplete, job.MaxBytes, headerLength);
                             break;
                         }
                     }
@@ -290,6 +306,7 @@ public sealed class MessageCollector : IAsyncDisposable
             }
             filter.Finish(output, withFinalDot: false);
             if (output.WrittenCount > 0) await target.WriteAsync(output.WrittenMemory).ConfigureAwait(false);
+            return headerLength < 0 ? consumed : headerLength;
         }
         finally
         {

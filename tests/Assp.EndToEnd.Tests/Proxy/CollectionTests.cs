@@ -71,12 +71,16 @@ public class CollectionTests
         {
             ["baysNonSpamLog"] = "4",
             ["fileLogging"] = "1",
+            ["noCollecting"] = "quiet@far.example",
         }, listeners: ["relayPort"], pipeline: Pipeline(store));
         await using (var client = await TestSmtpClient.ConnectAsync(proxy.Port))
         {
             await client.ReadReplyAsync();
+            // noCollecting: mail from this sender is never stored.
+            Assert.Equal(250, (await client.SendMailAsync("quiet@far.example", ["me@example.com"],
+                "From: quiet@far.example\r\nTo: me@example.com\r\nSubject: private\r\n\r\nsecret\r\n")).Code);
             Assert.Equal(250, (await client.SendMailAsync("someone@far.example", ["me@example.com"],
-                "From: someone@far.example\r\nTo: me@example.com\r\nSubject: meeting notes\r\n\r\nsee attached\r\n")).Code);
+                "From: someone@far.example\r\nTo: me@example.com\r\nSubject: meeting notes\r\n\r\nsee attached\r\n", ehlo: false)).Code);
         }
         var ok = Assert.Single(await WaitForFilesAsync(proxy, "okmail", 1));
         Assert.Matches(@"meeting_notes--\d+\.eml$", ok);
@@ -92,7 +96,8 @@ public class CollectionTests
         }
         var ham = Assert.Single(await WaitForFilesAsync(proxy, "notspam", 1));
         Assert.Matches(@"lunch_tomorrow--\d+\.eml$", ham);
-        Assert.Equal(2, (await mta.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20))).Count);
+        Assert.Equal(3, (await mta.WaitForMessagesAsync(3, TimeSpan.FromSeconds(20))).Count);
+        Assert.Single(Directory.GetFiles(Path.Combine(proxy.BaseDirectory, "okmail")));
     }
 
     [Fact]
