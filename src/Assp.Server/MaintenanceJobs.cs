@@ -40,6 +40,11 @@ internal static class MaintenanceJobs
             return Task.CompletedTask;
         }, "delete rolled maillogs older than MaxLogAge days");
 
+        // MaxFileAgeSchedule (hour 0-23 or crontab; empty: never): the collection folders' age and MaxFiles clean-up.
+        scheduler.AddOrUpdate("MaxFileAge", () => HourOrCron(manager.Current["MaxFileAgeSchedule"]), _ =>
+            Task.Run(() => Assp.Checks.Collection.CollectionMaintenance.Run(manager.Current, DateTimeOffset.UtcNow, log.Write)),
+            "delete collected mail older than MaxNoBayesFileAge/MaxBayesFileAge/MaxCorrectedDays days (or past MaxFiles)");
+
         // GroupsReloadEvery (minutes): groups filled by exec: (or ldap:) lines change outside ASSP's files.
         scheduler.AddOrUpdate("GroupsReload", () => Interval(manager.Current["GroupsReloadEvery"], TimeSpan.FromMinutes(1)), _ =>
         {

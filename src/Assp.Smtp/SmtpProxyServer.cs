@@ -49,7 +49,11 @@ public sealed class SmtpProxyServer : IAsyncDisposable
         _log = log;
         _pipeline = pipeline ?? PassAllPipeline.Instance;
         AuthFailures = new AuthFailureTracker(time ?? TimeProvider.System);
+        Collector = new Collection.MessageCollector((id, line) => _log?.Write("Collect", id, line));
     }
+
+    /// <summary>Stores processed messages in the corpus folders (spamlog, notspamlog, …) per their collection code.</summary>
+    public Collection.MessageCollector Collector { get; }
 
     public int ActiveSessions => _sessions.Count;
     public long SessionsTotal => Interlocked.Read(ref _sessionCounter);
@@ -232,6 +236,7 @@ public sealed class SmtpProxyServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (!_stopping.IsCancellationRequested) await StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        await Collector.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
         _abort.Dispose();
     }

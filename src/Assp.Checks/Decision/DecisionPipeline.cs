@@ -295,7 +295,8 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             st.NoProcessing = null;
         if (cfg.GetIpList("noProcessingIPs").Match(ctx.RemoteAddress, rcpt) is { } npIp) st.NoProcessing ??= "noProcessingIPs " + npIp.Network;
         if (cfg.GetIpList("whiteListedIPs").Match(ctx.RemoteAddress, rcpt) is { } wlIp) st.Whitelisted ??= "whiteListedIPs " + wlIp.Network;
-        if (cfg.GetAddressList("noCollecting").Contains(rcpt)) st.NoCollect = true;
+        // noCollecting: mail from or to these addresses is never stored.
+        if (cfg.GetAddressList("noCollecting").Contains(rcpt) || cfg.GetAddressList("noCollecting").Contains(from)) st.NoCollect = true;
 
         // Spam lovers: a bit for "some recipient loves it" and one for "some does not"; 1 alone means all do.
         var groupMismatch = false;

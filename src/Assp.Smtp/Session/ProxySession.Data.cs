@@ -74,7 +74,9 @@ public sealed partial class ProxySession
         {
             var verdict = await _pipeline.RunAsync(phase, _ctx, ct).ConfigureAwait(false);
             if (!verdict.Refuses) continue;
-            await RefuseAsync(verdict, phase == SmtpPhase.DataHeader ? "header" : "body", ct).ConfigureAwait(false);
+            // A refused message is collected as its verdict says (spam folder, discarded, …); a temporary refusal is not final.
+            var refusedFile = verdict.Kind == VerdictKind.TempFail ? null : CollectMessage();
+            await RefuseAsync(verdict, phase == SmtpPhase.DataHeader ? "header" : "body", ct, FileSuffix(refusedFile)).ConfigureAwait(false);
             await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
             return;
         }
@@ -82,21 +84,64 @@ public sealed partial class ProxySession
         var reply = await DeliverAsync(ct).ConfigureAwait(false);
         if (reply is null) return;   // the MTA failed mid-transfer; the client got 451 and the session is closing
         var size = _ctx.Message.Length;
+        var storedFile = FileSuffix(CollectMessage());
         if (reply.IsSuccess)
         {
             _ctx.Delivered = true;
             _server.CountDelivered();
             Queue(reply.ToWire());
             foreach (var rcpt in _ctx.RecipientList)
-                Log($"[MessageOK] {_ctx.RemoteAddress} <{_ctx.MailFrom}> to: {rcpt} message ok - {size} bytes - {reply}");
+                Log($"[MessageOK] {_ctx.RemoteAddress} <{_ctx.MailFrom}> to: {rcpt} message ok - {size} bytes - {reply}{storedFile}");
         }
         else
         {
-            Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> the MTA refused the message: {reply}");
+            Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> the MTA refused the message: {reply}{storedFile}");
             await ErrorAsync(reply, ct).ConfigureAwait(false);
         }
         await _pipeline.RunAsync(SmtpPhase.AfterDelivery, _ctx, ct).ConfigureAwait(false);
         ResetTransaction();
+    }
+
+    /// <summary>
+    /// Hands the message to the collector when its verdict names a collection folder; returns the stored file
+    /// (relative to the base folder) or null. The file starts with the X-Assp- lines (StoreASSPHeader; the spam flag
+    /// lines left out, as ASSP does, so a rebuild does not learn them) and our Received line.
+    /// </summary>
+    private string? CollectMessage()
+    {
+        var st = _ctx.CheckState.Message;
+        if (st.Collect is not { } target || target == Assp.Checks.Decision.CollectTarget.None || _ctx.Message is null) return null;
+        var block = new StringBuilder();
+        if (_cfg.GetBool("StoreASSPHeader"))
+        {
+            block.Append("X-Assp-Version: ASSP for .NET ").Append(SmtpProxyServer.Version).Append(" on ").Append(MyName).Append("\r\n");
+            foreach (var line in AsspHeaders().Split("\r\n", StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (line.StartsWith("X-Assp-Spam:", StringComparison.OrdinalIgnoreCase) || line.StartsWith("X-Assp-Spam-Level:", StringComparison.OrdinalIgnoreCase)) continue;
+                block.Append(line).Append("\r\n");
+            }
+        }
+        block.Append(ReceivedHeader());
+        var subject = st.Parsed is { } parsed ? parsed.Subject : RawSubject(_ctx.Message);
+        return _server.Collector.Collect(_cfg, new Collection.MessageCollector.Request(target, subject, Encoding.UTF8.GetBytes(block.ToString()),
+            StripOwnHeaders, _ctx.MessageId), _ctx.Message);
+    }
+
+    /// <summary>The maillog's " -> folder/file" for a stored message when fileLogging is on.</summary>
+    private string FileSuffix(string? file) => file is not null && _cfg.GetBool("fileLogging") ? " -> " + file : "";
+
+    /// <summary>The Subject as it stands in the header (the parsed message is missing only when no check parsed it).</summary>
+    private static string? RawSubject(MessageBuffer message)
+    {
+        var head = new byte[16 * 1024];
+        int n;
+        using (var s = message.OpenRead()) n = s.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        var text = Encoding.Latin1.GetString(head, 0, n);
+        int end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        if (end >= 0) text = text[..end];
+        foreach (var line in ("\r\n" + text).Split("\r\n"))
+            if (line.StartsWith("Subject:", StringComparison.OrdinalIgnoreCase)) return line[8..].Trim();
+        return null;
     }
 
     private enum ReceiveOutcome { Complete, TooLarge, Disconnected, PreHeaderDrop }

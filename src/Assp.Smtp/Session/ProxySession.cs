@@ -456,9 +456,9 @@ public sealed partial class ProxySession
         }
     }
 
-    private async Task RefuseAsync(Verdict verdict, string phase, CancellationToken ct)
+    private async Task RefuseAsync(Verdict verdict, string phase, CancellationToken ct, string logSuffix = "")
     {
-        Log($"[{phase}] refused: {verdict.Reason}");
+        Log($"[{phase}] refused: {verdict.Reason}{logSuffix}");
         if (verdict.Kind == VerdictKind.Drop)
         {
             _closing = true;
