@@ -41,6 +41,20 @@ public sealed class SpfExtrasAndDmarcTests : IDisposable
                 """),
             ["quarantine.test"] = NsdServer.Zone("quarantine.test", "_dmarc IN TXT \"v=DMARC1; p=quarantine\""),
             ["nopolicy.test"] = NsdServer.Zone("nopolicy.test", "_dmarc IN TXT \"v=DMARC1; p=none; rua=mailto:agg@reports.test\""),
+            ["ruf.test"] = NsdServer.Zone("ruf.test", """
+                @ IN TXT "v=spf1 -all"
+                _dmarc IN TXT "v=DMARC1; p=reject; fo=1; ruf=mailto:forensic@ruf.test,mailto:ext@reports.test,mailto:no@noagree.test"
+                """),
+            ["rufsmall.test"] = NsdServer.Zone("rufsmall.test", """
+                @ IN TXT "v=spf1 -all"
+                _dmarc IN TXT "v=DMARC1; p=reject; ruf=mailto:tiny@rufsmall.test!1k"
+                """),
+            ["rufiodef.test"] = NsdServer.Zone("rufiodef.test", """
+                @ IN TXT "v=spf1 -all"
+                _dmarc IN TXT "v=DMARC1; p=reject; rf=iodef; ruf=mailto:f@rufiodef.test"
+                """),
+            ["reports.test"] = NsdServer.Zone("reports.test", "ruf.test._report._dmarc IN TXT \"v=DMARC1\""),
+            ["noagree.test"] = NsdServer.Zone("noagree.test", "@ IN A 192.0.2.2"),
         });
         _dns = new DnsListChecks(new DnsResolver(new DnsResolverOptions
         {
@@ -62,6 +76,11 @@ public sealed class SpfExtrasAndDmarcTests : IDisposable
         var (verdict, _) = await Transaction.RunAsync(pipeline, ctx, from, ["user@local.test"], $"From: {headerFrom}\nMessage-ID: <1@x>\nSubject: s\n\nb\n");
         return (verdict, ctx);
     }
+
+    /// <summary>A DMARC-checked message in block mode (DoDKIM and ValidateSPF at 1).</summary>
+    internal Task<(Verdict Verdict, FakeMailContext Ctx)> SendFor(string from, string headerFrom, IStore store, IReadOnlyList<DkimDomainResult> dkim,
+        params (string, string)[] cfg) =>
+        Send(from, headerFrom, store, dkim, [("ValidateSPF", "1"), ("DoDKIM", "1"), ("DoDMARC", "1"), .. cfg]);
 
     private Task<(Verdict Verdict, FakeMailContext Ctx)> Spf(string from, params (string, string)[] cfg) => Send(from, from, null, null, cfg);
 
@@ -184,6 +203,103 @@ public sealed class SpfExtrasAndDmarcTests : IDisposable
         Assert.Empty(DmarcReports.Pending(none));
         await Send("a@pass.test", "x@reject.test", none, [], ("DMARCReportFrom", "r"), ("noDMARCReportDomain", "@reports.test"));
         Assert.Equal("other@elsewhere.test", DmarcReports.Pending(none)["reject.test"].Single().Row.ReportTo);
+    }
+}
+
+/// <summary>DMARC failure reports (ruf=, fo=, rf=): queued by the check, AFRF format, destinations, limits.</summary>
+public sealed class DmarcFailureReportTests : IDisposable
+{
+    private readonly SpfExtrasAndDmarcTests _dmarc = new();
+
+    public void Dispose() => _dmarc.Dispose();
+
+    [Theory]
+    [InlineData("0", false, false, true)]
+    [InlineData("0", true, false, false)]     // one aligned pass is enough for fo=0
+    [InlineData("1", true, false, true)]      // fo=1: any mechanism without an aligned pass
+    [InlineData("1", true, true, false)]
+    [InlineData("d", true, true, true)]       // a failed signature, aligned or not
+    [InlineData("s", true, true, false)]      // SPF passed
+    [InlineData("0:s", true, true, false)]
+    [InlineData("x", false, false, false)]
+    public void FailureOptionsPickTheMessages(string fo, bool spfAligned, bool dkimAligned, bool expected) =>
+        Assert.Equal(expected, DmarcFailureReports.Wanted(fo, spfAligned, dkimAligned, Assp.Auth.Spf.SpfResult.Pass,
+            [new DkimDomainResult("x.test", true), new DkimDomainResult("y.test", false)]));
+
+    [Fact]
+    public void SpfFailureOptionNeedsAnSpfFail()
+    {
+        Assert.True(DmarcFailureReports.Wanted("s", true, true, Assp.Auth.Spf.SpfResult.Fail, []));
+        Assert.False(DmarcFailureReports.Wanted("s", false, false, Assp.Auth.Spf.SpfResult.SoftFail, []));
+        Assert.False(DmarcFailureReports.Wanted("d", false, false, null, [new DkimDomainResult("x.test", true)]));
+    }
+
+    [Fact]
+    public async Task FailingMailIsReportedToAgreeingRufAddressesOnceAnHour()
+    {
+        var store = new MemoryStore();
+        var (verdict, ctx) = await _dmarc.SendFor("a@pass.test", "x@ruf.test", store, [], ("DMARCReportFrom", "dmarc-reports"));
+        Assert.True(verdict.Refuses);
+        var queued = Assert.Single(DmarcFailureReports.Pending(store));
+        // ext@reports.test agreed by DNS; noagree.test did not.
+        Assert.Equal(["forensic@ruf.test", "ext@reports.test"], queued.To);
+        Assert.Equal("dmarc-reports@local.test", queued.From);
+        Assert.Contains(ctx.LogLines, l => l.Contains("noagree.test publishes no ruf.test._report._dmarc", StringComparison.Ordinal));
+
+        var mime = Assp.Mime.MimeParser.Parse(queued.Message);
+        Assert.Equal("multipart/report", mime.Root.ContentType.MimeType);
+        Assert.Equal("feedback-report", mime.Root.ContentType.Parameters["report-type"]);
+        Assert.Equal(["text/plain", "message/feedback-report", "text/rfc822-headers"], mime.Root.Children.Select(c => c.ContentType.MimeType));
+        var feedback = System.Text.Encoding.ASCII.GetString(mime.Root.Children[1].RawBody.Span);
+        Assert.Contains("Feedback-Type: auth-failure\r\n", feedback);
+        Assert.Contains("Auth-Failure: dmarc\r\n", feedback);
+        Assert.Contains("Version: 1\r\n", feedback);
+        Assert.Contains("Source-IP: 203.0.113.9\r\n", feedback);
+        Assert.Contains("Reported-Domain: ruf.test\r\n", feedback);
+        Assert.Contains("Original-Mail-From: <a@pass.test>\r\n", feedback);
+        Assert.Contains("Delivery-Result: reject\r\n", feedback);
+        Assert.Contains("Identity-Alignment: none\r\n", feedback);
+        Assert.Contains("dmarc=fail header.from=ruf.test", feedback);
+        var headers = System.Text.Encoding.ASCII.GetString(mime.Root.Children[2].RawBody.Span);
+        Assert.Contains("From: x@ruf.test", headers);
+        Assert.DoesNotContain("\r\n\r\nb", headers);                           // no body
+
+        // The same domain and IP within the hour: no second report.
+        (_, ctx) = await _dmarc.SendFor("a@pass.test", "x@ruf.test", store, [], ("DMARCReportFrom", "dmarc-reports"));
+        Assert.Single(DmarcFailureReports.Pending(store));
+        Assert.Contains(ctx.LogLines, l => l.Contains("less than an hour ago", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task NoReportWithoutDmarcReportFromExcludedSizeOrFormat()
+    {
+        var store = new MemoryStore();
+        await _dmarc.SendFor("a@pass.test", "x@ruf.test", store, [], ("DMARCReportFrom", ""));
+        Assert.Empty(DmarcFailureReports.Pending(store));
+        await _dmarc.SendFor("a@pass.test", "x@ruf.test", store, [], ("DMARCReportFrom", "r@me.test"), ("noDMARCReportDomain", "@ruf.test|@reports.test"));
+        Assert.Empty(DmarcFailureReports.Pending(store));
+        // fo=0 (the default) reports a DMARC failure; the report is over the 1k limit of the only address.
+        var (_, ctx) = await _dmarc.SendFor("a@pass.test", "x@rufsmall.test", store, [], ("DMARCReportFrom", "r@me.test"));
+        Assert.Empty(DmarcFailureReports.Pending(store));
+        Assert.Contains(ctx.LogLines, l => l.Contains("larger than every ruf= size limit", StringComparison.Ordinal));
+        // rf=iodef only: AFRF is the only format we write.
+        await _dmarc.SendFor("a@pass.test", "x@rufiodef.test", store, [], ("DMARCReportFrom", "r@me.test"));
+        Assert.Empty(DmarcFailureReports.Pending(store));
+    }
+
+    [Fact]
+    public async Task QueuedReportsAreSentAndRemoved()
+    {
+        var store = new MemoryStore();
+        await _dmarc.SendFor("a@pass.test", "x@ruf.test", store, [], ("DMARCReportFrom", "r@me.test"));
+        var calls = new List<(string From, IReadOnlyList<string> To)>();
+        Task<string?> Fails(string f, IReadOnlyList<string> t, byte[] m, CancellationToken ct) => Task.FromResult<string?>("relay down");
+        Assert.Equal(0, await DmarcFailureReports.SendPendingAsync(store, TimeProvider.System, Fails, _ => { }, default));
+        Assert.Single(DmarcFailureReports.Pending(store));                          // kept for the next run
+        Task<string?> Works(string f, IReadOnlyList<string> t, byte[] m, CancellationToken ct) { calls.Add((f, t)); return Task.FromResult<string?>(null); }
+        Assert.Equal(1, await DmarcFailureReports.SendPendingAsync(store, TimeProvider.System, Works, _ => { }, default));
+        Assert.Equal("r@me.test", calls.Single().From);
+        Assert.Empty(DmarcFailureReports.Pending(store));
     }
 }
 
