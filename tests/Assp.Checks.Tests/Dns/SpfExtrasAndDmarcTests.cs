@@ -53,6 +53,10 @@ public sealed class SpfExtrasAndDmarcTests : IDisposable
                 @ IN TXT "v=spf1 -all"
                 _dmarc IN TXT "v=DMARC1; p=reject; rf=iodef; ruf=mailto:f@rufiodef.test"
                 """),
+            ["many.test"] = NsdServer.Zone("many.test",
+                "@ IN TXT \"v=spf1 " + string.Concat(Enumerable.Range(1, 11).Select(i => $"include:i{i}.many.test ")) + "-all\"\n"
+                + string.Concat(Enumerable.Range(1, 10).Select(i => $"i{i} IN TXT \"v=spf1 -all\"\n"))
+                + "i11 IN TXT \"v=spf1 ip4:203.0.113.0/24 -all\""),
             ["reports.test"] = NsdServer.Zone("reports.test", "ruf.test._report._dmarc IN TXT \"v=DMARC1\""),
             ["noagree.test"] = NsdServer.Zone("noagree.test", "@ IN A 192.0.2.2"),
         });
@@ -121,6 +125,31 @@ public sealed class SpfExtrasAndDmarcTests : IDisposable
         Assert.Equal(10, (await Send("a@fail.test", "a@fail.test", store, null)).Ctx.State.MessageScore);
         store.Table(SpfService.CacheTable).Set("203.0.113.9 fail.test", $"{now - 8 * 86400} pass helo.test");
         Assert.Equal(1, SpfService.CleanCache(TestConfig.Create(), store, TimeProvider.System));
+    }
+
+    [Fact]
+    public async Task EnableSpfBackgroundRechecksALookupLimitPermerrorIntoTheCache()
+    {
+        var store = new MemoryStore();
+        var (_, ctx) = await Send("a@many.test", "a@many.test", store, null);
+        Assert.Contains(ctx.State.Headers, h => h.StartsWith("Received-SPF: permerror", StringComparison.Ordinal));
+        // The background check (11 includes, the last one matching) replaces the cached permerror with the real pass.
+        var table = store.Table(SpfService.CacheTable);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        string? value = null;
+        while (DateTime.UtcNow < deadline && !(table.TryGetValue("203.0.113.9 many.test", out value) && value.Contains(" pass", StringComparison.Ordinal)))
+            await Task.Delay(50);
+        Assert.Matches("^[0-9]+ pass helo.test$", value);
+        Assert.Equal(-10, (await Send("a@many.test", "a@many.test", store, null)).Ctx.State.MessageScore);   // judged by the cached pass
+
+        // Switched off (or without the cache) nothing runs in the background.
+        var services = new CheckServices(store, _dns);
+        Assert.Null(new SpfService(services).StartBackground(TestConfig.Create(("enableSPFbackground", "0")), System.Net.IPAddress.Parse("203.0.113.9"), "a@many.test", "h", null));
+        Assert.Null(new SpfService(services).StartBackground(TestConfig.Create(("SPFCacheInterval", "0")), System.Net.IPAddress.Parse("203.0.113.9"), "a@many.test", "h", null));
+        var other = new MemoryStore();
+        await Send("a@many.test", "a@many.test", other, null, ("enableSPFbackground", "0"));
+        Assert.True(other.Table(SpfService.CacheTable).TryGetValue("203.0.113.9 many.test", out var kept));
+        Assert.Contains(" permerror", kept);
     }
 
     [Fact]
@@ -381,6 +410,10 @@ public sealed class DmarcAggregateReportTests
         (store, _) = Filled(Row("192.0.2.1", "reject", now - 90000));
         Assert.Equal(0, await DmarcReports.SendDueAsync(cfg, store, TimeProvider.System, (_, _, _, _) => Task.FromResult<string?>("down"), _ => { }, false, default));
         Assert.NotEmpty(DmarcReports.Pending(store));                               // kept for the next try
+        // ri=3600: an hour-old row is due; the interval survives the store round trip.
+        (store, _) = Filled(Row("192.0.2.1", "reject", now - 4000) with { ReportInterval = 3600 });
+        Assert.Equal(3600, DmarcReports.Pending(store)["reject.test"].Single().Row.ReportInterval);
+        Assert.Equal(1, await DmarcReports.SendDueAsync(cfg, store, TimeProvider.System, Send, _ => { }, false, default));
     }
 }
 
