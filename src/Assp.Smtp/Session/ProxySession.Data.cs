@@ -78,6 +78,15 @@ public sealed partial class ProxySession
             await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
             return;
         }
+        // A check may have moved the mail to the NULL connection (Back250OKISP): 250 OK, and it is dropped.
+        if (_ctx.CheckState.Message.NullConnection)
+        {
+            Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> NULL connection: message of {_ctx.Message.Length} bytes discarded");
+            Queue("250 OK\r\n");
+            await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
+            ResetTransaction();
+            return;
+        }
 
         var reply = await DeliverAsync(ct).ConfigureAwait(false);
         if (reply is null) return;   // the MTA failed mid-transfer; the client got 451 and the session is closing
