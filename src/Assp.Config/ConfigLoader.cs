@@ -148,6 +148,8 @@ public sealed class ConfigLoader(OptionRegistry registry)
                 issues.Add(new ConfigIssue(IssueSeverity.Warning, def.Name, Shorten(entry.Value), limitation, display, entry.Line));
             if (Registry.IsNotUsed(def) && entry.Value != def.Default)
                 issues.Add(new ConfigIssue(IssueSeverity.Info, def.Name, entry.Value, "not used by this implementation (it tunes Perl); kept in assp.cfg", display, entry.Line));
+            if (Registry.WithoutEffectYet(def.Name) is { } noEffect && entry.Value != def.Default)
+                issues.Add(new ConfigIssue(IssueSeverity.Info, def.Name, entry.Value, $"has no effect yet: {noEffect}; kept in assp.cfg", display, entry.Line));
         }
     }
 

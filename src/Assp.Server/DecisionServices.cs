@@ -115,6 +115,14 @@ internal sealed class DecisionServices : IDisposable
                 (from, to, message, ct) => Assp.Smtp.ReportMailer.SendAsync(cfg, from, to, message, ct), log.Write, force: false, ct)
                 .ConfigureAwait(false);
         }, "send the DMARC aggregate reports that are due");
+        // DMARC failure reports (ruf=) are queued by the check and go out within a minute.
+        scheduler.AddOrUpdate("DMARCFailureReports", () => manager.Current["DMARCReportFrom"].Trim().Length > 0
+            ? Interval("60", TimeSpan.FromSeconds(1)) : Schedule.Never, async ct =>
+        {
+            var cfg = manager.Current;
+            await Assp.Checks.Checks.DmarcFailureReports.SendPendingAsync(Store, Store.Clock,
+                (from, to, message, ct) => Assp.Smtp.ReportMailer.SendAsync(cfg, from, to, message, ct), log.Write, ct).ConfigureAwait(false);
+        }, "send the queued DMARC failure reports");
         // LDAPcrossCheckInterval (hours): ldaplistdb entries idle for MaxLDAPlistDays, or no longer known to LDAP/VRFY, go.
         var validator = Assp.Checks.Recipients.LocalAddressValidator.For(new CheckServices(Store));
         scheduler.AddOrUpdate("LDAPcrossCheck", () => manager.Current["ldaplistdb"].Trim().Length > 0

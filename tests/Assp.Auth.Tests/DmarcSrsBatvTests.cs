@@ -37,6 +37,9 @@ public sealed class DmarcRecordTests
         Assert.Equal(DmarcPolicy.None, r.SubdomainPolicy);
         Assert.Equal(100, r.Percent);
         Assert.Equal(86400, r.ReportInterval);
+        Assert.True(r.AcceptsAfrf);                                             // rf= defaults to afrf
+        Assert.False(DmarcRecord.Parse("v=DMARC1; p=none; rf=iodef", out _)!.AcceptsAfrf);
+        Assert.True(DmarcRecord.Parse("v=DMARC1; p=none; rf=iodef:afrf", out _)!.AcceptsAfrf);
         Assert.Null(DmarcRecord.Parse("v=spf1 -all", out _));
         Assert.Null(DmarcRecord.Parse("p=reject; v=DMARC1", out _));              // v= must come first
         Assert.Null(DmarcRecord.Parse("v=DMARC1; p=bogus", out var problem));

@@ -94,21 +94,67 @@ public static class DkimCanonicalizer
 
     private static void WriteBody(ReadOnlySpan<byte> body, DkimCanonicalization c, ChunkWriter write)
     {
-        // Lines end at LF (a preceding CR is part of the terminator); a last line without terminator counts as a
-        // line. Empty lines are held back until a non-empty line follows: trailing empty lines are dropped.
-        int pendingEmpty = 0;
-        bool anyLine = false;
-        var relaxed = new List<byte>();
-        int pos = 0;
-        while (pos < body.Length)
-        {
-            int lf = body[pos..].IndexOf((byte)'\n');
-            int end = lf < 0 ? body.Length : pos + lf;
-            int next = lf < 0 ? body.Length : end + 1;
-            var line = body[pos..end];
-            if (line.Length > 0 && line[^1] == '\r') line = line[..^1];
-            pos = next;
+        var canonicalizer = new BodyCanonicalizer(c, write);
+        canonicalizer.Feed(body, final: true);
+    }
 
+    /// <summary>
+    /// Hashes the canonical body read from <paramref name="body"/> (positioned at the first body byte) in pieces, so a
+    /// body of any size never has to be in memory at once. Returns the hash and the canonical length.
+    /// </summary>
+    public static async Task<(byte[] Hash, long CanonicalLength)> HashBodyAsync(Stream body, DkimCanonicalization c, HashAlgorithmName hash,
+        CancellationToken cancellationToken = default)
+    {
+        using var h = IncrementalHash.CreateHash(hash);
+        long total = 0;
+        var canonicalizer = new BodyCanonicalizer(c, chunk => { h.AppendData(chunk); total += chunk.Length; });
+        var buffer = new byte[64 * 1024];
+        int have = 0;
+        while (true)
+        {
+            int read = await body.ReadAsync(buffer.AsMemory(have), cancellationToken).ConfigureAwait(false);
+            have += read;
+            int used = canonicalizer.Feed(buffer.AsSpan(0, have), final: read == 0);
+            if (read == 0) break;
+            // The unfinished last line moves to the front; a line longer than the buffer makes the buffer grow.
+            buffer.AsSpan(used, have - used).CopyTo(buffer);
+            have -= used;
+            if (have == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
+        }
+        return (h.GetHashAndReset(), total);
+    }
+
+    /// <summary>Body canonicalisation (RFC 6376 3.4.3/3.4.4) fed in pieces that end anywhere.</summary>
+    private sealed class BodyCanonicalizer(DkimCanonicalization c, ChunkWriter write)
+    {
+        // Empty lines are held back until a non-empty line follows: trailing empty lines are dropped.
+        private int _pendingEmpty;
+        private bool _anyLine;
+        private readonly List<byte> _relaxed = [];
+
+        /// <summary>Canonicalises the complete lines of <paramref name="data"/> (all of it when final); returns the bytes used.</summary>
+        public int Feed(ReadOnlySpan<byte> data, bool final)
+        {
+            // Lines end at LF (a preceding CR is part of the terminator); a last line without terminator counts as a line.
+            int pos = 0;
+            while (pos < data.Length)
+            {
+                int lf = data[pos..].IndexOf((byte)'\n');
+                if (lf < 0 && !final) break;
+                int end = lf < 0 ? data.Length : pos + lf;
+                int next = lf < 0 ? data.Length : end + 1;
+                var line = data[pos..end];
+                if (line.Length > 0 && line[^1] == '\r') line = line[..^1];
+                pos = next;
+                Line(line);
+            }
+            // An empty body is one CRLF in simple, nothing in relaxed (RFC 6376 3.4.3, 3.4.4).
+            if (final && !_anyLine && c == DkimCanonicalization.Simple) write(Crlf);
+            return pos;
+        }
+
+        private void Line(ReadOnlySpan<byte> line)
+        {
             ReadOnlySpan<byte> canonical;
             if (c == DkimCanonicalization.Simple)
             {
@@ -116,25 +162,23 @@ public static class DkimCanonicalizer
             }
             else
             {
-                relaxed.Clear();
+                _relaxed.Clear();
                 bool pendingSpace = false;
                 foreach (var b in line)
                 {
                     if (IsWsp(b)) { pendingSpace = true; continue; }
-                    if (pendingSpace) relaxed.Add((byte)' ');
+                    if (pendingSpace) _relaxed.Add((byte)' ');
                     pendingSpace = false;
-                    relaxed.Add(b);
+                    _relaxed.Add(b);
                 }
-                canonical = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(relaxed);
+                canonical = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_relaxed);
             }
-            if (canonical.Length == 0) { pendingEmpty++; continue; }
-            for (; pendingEmpty > 0; pendingEmpty--) write(Crlf);
+            if (canonical.Length == 0) { _pendingEmpty++; return; }
+            for (; _pendingEmpty > 0; _pendingEmpty--) write(Crlf);
             write(canonical);
             write(Crlf);
-            anyLine = true;
+            _anyLine = true;
         }
-        // An empty body is one CRLF in simple, nothing in relaxed (RFC 6376 3.4.3, 3.4.4).
-        if (!anyLine && c == DkimCanonicalization.Simple) write(Crlf);
     }
 
     private static ReadOnlySpan<byte> TrimTerminator(ReadOnlySpan<byte> field)

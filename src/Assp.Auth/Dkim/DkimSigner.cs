@@ -99,8 +99,20 @@ public static class DkimSigner
     /// <summary>The complete "DKIM-Signature: ..." field, folded, ending with CRLF; to be put on top of the header.</summary>
     public static string Sign(DkimMessage message, DkimSigningOptions o)
     {
+        var (bodyHash, _) = DkimCanonicalizer.HashBody(message.Body.Span, o.BodyCanonicalization, DkimCrypto.Hash(o.Key.Algorithm), null);
+        return Sign(message, bodyHash, o);
+    }
+
+    /// <summary>The hash algorithm a key signs with, for a body hashed elsewhere (<see cref="DkimCanonicalizer.HashBodyAsync"/>).</summary>
+    public static System.Security.Cryptography.HashAlgorithmName BodyHashAlgorithm(DkimSigningOptions o) => DkimCrypto.Hash(o.Key.Algorithm);
+
+    /// <summary>
+    /// Signs with a body hash computed elsewhere (a body streamed from disk): only the header fields of
+    /// <paramref name="message"/> are used.
+    /// </summary>
+    public static string Sign(DkimMessage message, byte[] bodyHash, DkimSigningOptions o)
+    {
         var alg = o.Key.Algorithm;
-        var (bodyHash, _) = DkimCanonicalizer.HashBody(message.Body.Span, o.BodyCanonicalization, DkimCrypto.Hash(alg), null);
         var signed = new List<string>();
         foreach (var name in o.Headers)
         {

@@ -29,6 +29,12 @@ public sealed record DmarcRecord(
     int ReportInterval,
     string Text)
 {
+    /// <summary>rf=: the failure report formats asked for (RFC 7489 6.3); "afrf" (RFC 6591) is the default and the only one defined.</summary>
+    public IReadOnlyList<string> ReportFormats { get; init; } = ["afrf"];
+
+    /// <summary>Does the domain accept failure reports in the AFRF format?</summary>
+    public bool AcceptsAfrf => ReportFormats.Contains("afrf", StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Is this TXT string meant as a DMARC record (it starts with the version tag)?</summary>
     public static bool LooksLikeDmarc(string text)
     {
@@ -79,7 +85,11 @@ public sealed record DmarcRecord(
         if (tags.TryGetValue("ri", out var riText) && int.TryParse(riText, NumberStyles.None, CultureInfo.InvariantCulture, out var r) && r > 0)
             ri = r;
         return new DmarcRecord(policy, sp, pct, Alignment(tags.GetValueOrDefault("adkim")), Alignment(tags.GetValueOrDefault("aspf")),
-            rua, ruf, tags.GetValueOrDefault("fo") ?? "0", ri, text);
+            rua, ruf, tags.GetValueOrDefault("fo") ?? "0", ri, text)
+        {
+            ReportFormats = tags.TryGetValue("rf", out var rf) && rf.Split(':', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } formats
+                ? formats : ["afrf"],
+        };
     }
 
     private static DmarcPolicy? ParsePolicy(string text) => text.Trim().ToLowerInvariant() switch

@@ -57,7 +57,9 @@ public sealed class ArcCheck(CheckServices services) : IMessageCheck
 /// dkimOkValencePB, counts like an RWL hit and clears the IP's PenaltyBox entry; its identity (i=) may make the mail
 /// whitelisted (DKIMWLAddresses) or noprocessing (DKIMNPAddresses). noDKIMAddresses and noDKIMIP exempt mail;
 /// AddDKIMHeader adds X-Assp-DKIM. With DKIMCacheInterval (days) the envelope sender domain of a passing mail is
-/// remembered, and a later unsigned mail from it within the interval fails as a domain mismatch. A passing ARC chain sealed by a trustedAuthForwarders host that recorded
+/// remembered, and a later unsigned mail from it within the interval fails as a domain mismatch; an unsigned mail from a
+/// domain not (or no longer) in the cache fails the same way when DNS shows the domain publishes DKIM keys
+/// (<see cref="DkimDomainProbe"/>), and the domain is cached. A passing ARC chain sealed by a trustedAuthForwarders host that recorded
 /// dkim=pass stands in for a signature broken in forwarding.
 /// </summary>
 public sealed class DkimCheck(CheckServices services) : IMessageCheck
@@ -137,18 +139,28 @@ public sealed class DkimCheck(CheckServices services) : IMessageCheck
         if (cfg.GetBool("AddDKIMHeader")) st.SetHeader("X-Assp-DKIM", verified);
         if (result.Overall == DkimStatus.None)
         {
-            // DKIMCacheInterval: a domain that signed before must sign again.
-            if (CacheTable(cfg) is { } cache && SenderDomain(from) is { } domain && cache.TryGet(domain, out var seen))
+            // DKIMCacheInterval: a domain that signed before, or that publishes DKIM keys, must sign.
+            if (CacheTable(cfg) is { } cache && SenderDomain(from) is { } domain)
             {
-                var age = services.Time.GetUtcNow().ToUnixTimeSeconds() - seen.Updated;
-                if (age <= cfg.GetDecimal("DKIMCacheInterval") * 86400)
+                string? mismatch = null;
+                if (cache.TryGet(domain, out var seen))
                 {
-                    var mismatch = $"DKIM domain mismatch - {domain} found in DKIMCache, but no DKIM-Signature found in mail header";
+                    var age = services.Time.GetUtcNow().ToUnixTimeSeconds() - seen.Updated;
+                    if (age <= cfg.GetDecimal("DKIMCacheInterval") * 86400)
+                        mismatch = $"DKIM domain mismatch - {domain} found in DKIMCache, but no DKIM-Signature found in mail header";
+                    else cache.Remove(domain);
+                }
+                if (mismatch is null && await DkimDomainProbe.PublishesKeysAsync(dns.Resolver, domain, cancellationToken).ConfigureAwait(false))
+                {
+                    cache.Set(domain, "1", services.Time.GetUtcNow().ToUnixTimeSeconds());
+                    mismatch = $"DKIM domain mismatch - DKIM config found in DNS for {domain}, but no DKIM-Signature found in mail header";
+                }
+                if (mismatch is not null)
+                {
                     if (cfg.GetBool("AddDKIMHeader")) st.SetHeader("X-Assp-DKIM", "failed");
                     return context.Engine.Hit(Dkim, cfg, st, ip, mismatch, context.Log,
                         reply: cfg["SenderInvalidError"].Replace("REASON", mismatch, StringComparison.Ordinal));
                 }
-                cache.Remove(domain);
             }
             context.Log("DKIM signature not found");
             return Verdict.Pass;

@@ -10,7 +10,8 @@ namespace Assp.Checks.Checks;
 /// applied with the SPF and DKIM results and identifier alignment. The mode is the less aggressive of ValidateSPF and
 /// DoDKIM (monitor &lt; score &lt; test mode &lt; block); p=reject refuses in block mode, p=quarantine scores
 /// dmarcValencePB, p=none only logs. noDMARCDomain skips senders. Results with a rua= address are recorded for the
-/// aggregate reports (DMARCReportFrom set, recipients not in noDMARCReportDomain).
+/// aggregate reports (DMARCReportFrom set, recipients not in noDMARCReportDomain); evaluations that match the
+/// domain's fo= options are reported to its ruf= addresses (<see cref="DmarcFailureReports"/>).
 /// </summary>
 public sealed class DmarcCheck(CheckServices services) : IMessageCheck
 {
@@ -71,22 +72,32 @@ public sealed class DmarcCheck(CheckServices services) : IMessageCheck
         }
         st.Dmarc = outcome;
         if (outcome.Record is not null) DmarcReports.Record(cfg, services, context.Mail, outcome, spf, st.DkimResults ?? []);
-        switch (outcome.Result)
+        if (outcome.Result is DmarcResult.None or DmarcResult.TempError)
         {
-            case DmarcResult.None:
-            case DmarcResult.TempError:
-                if (outcome.Problem is not null) context.Log($"DMARC: {fromDomain}: {outcome.Problem}");
-                return Verdict.Pass;
-            case DmarcResult.Pass:
-                context.Log($"DMARC: pass for {fromDomain} (policy {outcome.PolicyDomain}: spf aligned={outcome.SpfAligned}, dkim aligned={outcome.DkimAligned})");
-                return Verdict.Pass;
+            if (outcome.Problem is not null) context.Log($"DMARC: {fromDomain}: {outcome.Problem}");
+            return Verdict.Pass;
+        }
+        var (verdict, delivery) = Judge(context, check, outcome, fromDomain);
+        await DmarcFailureReports.QueueAsync(context, services, outcome, spf, delivery, cancellationToken).ConfigureAwait(false);
+        return verdict;
+    }
+
+    /// <summary>The verdict for a passing or failing evaluation, and the RFC 6591 Delivery-Result it amounts to.</summary>
+    private static (Verdict Verdict, string Delivery) Judge(CheckContext context, CheckDefinition check, DmarcOutcome outcome, string fromDomain)
+    {
+        var cfg = context.Config;
+        var st = context.State;
+        if (outcome.Result == DmarcResult.Pass)
+        {
+            context.Log($"DMARC: pass for {fromDomain} (policy {outcome.PolicyDomain}: spf aligned={outcome.SpfAligned}, dkim aligned={outcome.DkimAligned})");
+            return (Verdict.Pass, "delivered");
         }
         // RFC 8617 local policy: a valid ARC chain sealed by a trustedAuthForwarders host that recorded dmarc=pass
         // vouches for mail that failed only because that forwarder changed it.
         if (ArcCheck.IsTrusted(context, st.Arc) && ArcCheck.RecordedResult(st.Arc!, "dmarc") == "pass")
         {
             context.Log($"DMARC: fail for {fromDomain} overridden - the ARC chain sealed by {st.Arc!.SealDomain} (trustedAuthForwarders) recorded dmarc=pass");
-            return Verdict.Pass;
+            return (Verdict.Pass, "delivered");
         }
         var reason = $"DMARC failed for {fromDomain}: policy p={outcome.PublishedPolicy.ToString().ToLowerInvariant()} of {outcome.PolicyDomain}"
             + (outcome.SampledOut ? $" (pct={outcome.Record!.Percent}: applied {outcome.AppliedPolicy.ToString().ToLowerInvariant()})" : "");
@@ -94,15 +105,20 @@ public sealed class DmarcCheck(CheckServices services) : IMessageCheck
         {
             case DmarcPolicy.None:
                 context.Log($"[monitoring] ({reason})");
-                return Verdict.Pass;
+                return (Verdict.Pass, "delivered");
             case DmarcPolicy.Quarantine:
                 // Quarantine asks for suspicion, not refusal: the mail scores dmarcValencePB.
-                if (check.ConfiguredMode(cfg) == CheckMode.Monitor) context.Log($"[monitoring] ({reason})");
-                else context.Engine.AddPenalty(cfg, st, context.Ip, "dmarcValencePB", reason, 0, context.Log);
-                return Verdict.Pass;
+                if (check.ConfiguredMode(cfg) == CheckMode.Monitor)
+                {
+                    context.Log($"[monitoring] ({reason})");
+                    return (Verdict.Pass, "delivered");
+                }
+                context.Engine.AddPenalty(cfg, st, context.Ip, "dmarcValencePB", reason, 0, context.Log);
+                return (Verdict.Pass, "spam");
             default:
-                return context.Engine.Hit(check, cfg, st, context.Ip, reason, context.Log,
+                var verdict = context.Engine.Hit(check, cfg, st, context.Ip, reason, context.Log,
                     reply: Reply.Replace("DOMAIN", outcome.PolicyDomain ?? fromDomain, StringComparison.Ordinal));
+                return (verdict, verdict.Refuses ? "reject" : check.ConfiguredMode(cfg) == CheckMode.Monitor ? "delivered" : "spam");
         }
     }
 }

@@ -12,11 +12,14 @@ public sealed record DmarcReportRow(
     string DkimAligned, string SpfAligned, string SpfDomain, string SpfResult, IReadOnlyList<(string Domain, string Result)> Dkim,
     bool SampledOut, string Policy, string SubdomainPolicy, int Percent, string Adkim, string Aspf, string ReportTo)
 {
+    /// <summary>ri=: the interval (seconds) the domain asked for between aggregate reports.</summary>
+    public int ReportInterval { get; init; } = 86400;
+
     private const char Sep = '\t';
 
     public string Encode() => string.Join(Sep, SourceIp, HeaderFrom, EnvelopeTo, Disposition, DkimAligned, SpfAligned, SpfDomain, SpfResult,
         string.Join(',', Dkim.Select(d => d.Domain + ":" + d.Result)), SampledOut ? "1" : "0", Policy, SubdomainPolicy,
-        Percent.ToString(CultureInfo.InvariantCulture), Adkim, Aspf, ReportTo);
+        Percent.ToString(CultureInfo.InvariantCulture), Adkim, Aspf, ReportTo, ReportInterval.ToString(CultureInfo.InvariantCulture));
 
     public static DmarcReportRow? Decode(string policyDomain, long time, string value)
     {
@@ -25,7 +28,10 @@ public sealed record DmarcReportRow(
         var dkim = f[8].Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(d => d.Split(':', 2)).Where(p => p.Length == 2).Select(p => (p[0], p[1])).ToList();
         return new DmarcReportRow(policyDomain, time, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], dkim, f[9] == "1", f[10], f[11],
-            int.TryParse(f[12], NumberStyles.None, CultureInfo.InvariantCulture, out var pct) ? pct : 100, f[13], f[14], f[15]);
+            int.TryParse(f[12], NumberStyles.None, CultureInfo.InvariantCulture, out var pct) ? pct : 100, f[13], f[14], f[15])
+        {
+            ReportInterval = f.Length > 16 && int.TryParse(f[16], NumberStyles.None, CultureInfo.InvariantCulture, out var ri) && ri > 0 ? ri : 86400,
+        };
     }
 }
 
@@ -61,7 +67,7 @@ public static class DmarcReports
             spf?.Domain ?? "", spf is null ? "none" : ReportSpfResult(spf.Result),
             [.. dkim.Select(d => (d.Domain, d.Passed ? "pass" : "fail"))], outcome.SampledOut, Lower(record.Policy), Lower(record.SubdomainPolicy),
             record.Percent, record.DkimAlignment == DmarcAlignment.Strict ? "s" : "r", record.SpfAlignment == DmarcAlignment.Strict ? "s" : "r",
-            string.Join(',', to));
+            string.Join(',', to)) { ReportInterval = record.ReportInterval };
         store.Table(Table).Set($"{domain} {now} {mail.SessionId}.{Interlocked.Increment(ref _sequence)}", row.Encode());
     }
 
@@ -100,7 +106,7 @@ public static class DmarcReports
     }
 
     /// <summary>
-    /// Sends the reports that are due: a domain's rows once the oldest is a day old (or at once with
+    /// Sends the reports that are due: a domain's rows once the oldest is as old as its ri= (a day by default; or at once with
     /// <paramref name="force"/>), one report per policy domain to its rua= recipients not in noDMARCReportDomain.
     /// Sent rows are removed; rows of failed sends are kept for a week.
     /// </summary>
@@ -115,7 +121,7 @@ public static class DmarcReports
         foreach (var (domain, entries) in Pending(store))
         {
             var rows = entries.OrderBy(e => e.Row.Time).ToList();
-            if (!force && now.ToUnixTimeSeconds() - rows[0].Row.Time < 86400) continue;
+            if (!force && now.ToUnixTimeSeconds() - rows[0].Row.Time < rows[^1].Row.ReportInterval) continue;
             var to = rows[^1].Row.ReportTo.Split(',', StringSplitOptions.RemoveEmptyEntries).Where(a => !excluded.Contains(a)).ToList();
             var keys = rows.Select(r => r.Key).ToList();
             if (to.Count == 0)

@@ -188,17 +188,6 @@ internal sealed class DomainIpLimit(CheckServices services)
         var cfg = c.Config;
         if (cfg.GetChoice("ValidateSPF") == 0 || !cfg.GetBool("enableSPFbackground") || cfg.GetDecimal("SPFCacheInterval") <= 0) return;
         if (c.Services.Dns is null || spf.FindCachedResult(cfg, ip, domain) is not null) return;
-        var helo = c.Mail.Helo;
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                await spf.EvaluateAsync(cfg, ip, sender, helo, null, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception)
-            {
-                // A background lookup that fails only leaves the cache as it was.
-            }
-        });
+        spf.StartBackground(cfg, ip, sender, c.Mail.Helo, null);
     }
 }

@@ -145,7 +145,10 @@ public static class EnvelopeTags
 
         var verdict = Verdict.Pass;
         if (BatvTagger.IsTagged(address) || (st.IsBounce && !st.BounceTagValid))
+        {
             (address, verdict) = CheckBatv(ctx, engine, services, address);
+            verdict = DecisionEngine.OkForIspBounce(cfg, st, verdict, ctx.Log);
+        }
         if (!address.Equals(rcpt, StringComparison.Ordinal)) st.UpstreamRecipient = address;
         return (address, verdict);
     }

@@ -39,7 +39,8 @@ public sealed class FbmtvCheck(CheckServices services) : IMessageCheck
         var mode = Fbmtv.ConfiguredMode(cfg);
         if (mode == CheckMode.Disabled || st.Transparent || Tagger(cfg, services.Time) is not { } tagger) return ValueTask.FromResult(Verdict.Pass);
         var text = Head(context);
-        return ValueTask.FromResult(st.RelayOk ? TagOutgoing(context, tagger, text) : CheckIncoming(context, tagger, text, mode));
+        return ValueTask.FromResult(st.RelayOk ? TagOutgoing(context, tagger, text)
+            : DecisionEngine.OkForIspBounce(cfg, st, CheckIncoming(context, tagger, text, mode), context.Log));
     }
 
     /// <summary>The start of the message that ASSP's content options look at: the header and MaxBytes of the rest.</summary>

@@ -12,7 +12,9 @@ namespace Assp.Checks.Checks;
 /// SPF as ASSP configures it, shared by the SPF and DMARC checks: the published records with SPFoverride
 /// replacing some and SPFfallback standing in where none is published (bare domains use SPFlocalRecord), and the
 /// result cache (SPFCacheInterval days, 0 = off) in the pbdb.spf.db table as ASSP keeps it: key "ip domain",
-/// value "time result helo".
+/// value "time result helo". With enableSPFbackground (and the cache on) a result that only failed on the RFC 7208
+/// limit of 10 DNS-querying terms is checked again in the background with wider limits, and that result replaces the
+/// cached permerror, so later mail from the sender is judged by what its record really says (ASSP's "SPFbg").
 /// </summary>
 public sealed class SpfService(CheckServices services)
 {
@@ -37,7 +39,56 @@ public sealed class SpfService(CheckServices services)
             : await evaluator.CheckMailFromAsync(ip, sender, helo, ct).ConfigureAwait(false);
         if (cfg.GetBool("DebugSPF")) log?.Invoke($"SPF debug: {identity} from {ip}: {result.ResultText} mechanism={result.Mechanism} problem={result.Problem}");
         if (result.Result != SpfResult.TempError) AddToCache(cfg, ip, domain, result, helo);
+        if (HitLookupLimit(result)) _ = StartBackground(cfg, ip, sender, helo, log);   // not awaited: it only fills the cache
         return result;
+    }
+
+    /// <summary>The limits of a background check: wider than RFC 7208's, still bounded so a hostile record cannot run forever.</summary>
+    public static readonly SpfOptions BackgroundLimits = new() { MaxDnsLookups = 50, MaxVoidLookups = 10, MaxNameLookups = 20 };
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> Running = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Did the evaluation stop only at the limit of DNS-querying terms?</summary>
+    public static bool HitLookupLimit(SpfCheckResult result) =>
+        result.Result == SpfResult.PermError && result.Problem?.Contains("DNS-querying terms", StringComparison.Ordinal) == true;
+
+    /// <summary>
+    /// enableSPFbackground: checks ip/sender/helo in the background with <see cref="BackgroundLimits"/> and puts the result
+    /// in the SPF cache. Returns the running check, or null when background checks are off (switch, no cache, no store)
+    /// or the same one is already running.
+    /// </summary>
+    public Task? StartBackground(ConfigSnapshot cfg, IPAddress ip, string? sender, string? helo, Action<string>? log)
+    {
+        if (!cfg.GetBool("enableSPFbackground") || cfg.GetDecimal("SPFCacheInterval") <= 0 || services.Store is null || services.Dns is not { } dns)
+            return null;
+        string identity = string.IsNullOrEmpty(sender) ? "postmaster@" + (helo ?? "") : sender;
+        string domain = identity[(identity.LastIndexOf('@') + 1)..].TrimEnd('.').ToLowerInvariant();
+        var key = ip + " " + domain;
+        if (!Running.TryAdd(key, 0)) return null;
+        return Task.Run(async () =>
+        {
+            try
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+                var evaluator = new SpfEvaluator(new ConfiguredSpfDns(new DnsResolverSpfDns(dns.Resolver), Rules.For(cfg)), new SpfOptions
+                {
+                    ReceiverName = cfg["myName"], Clock = services.Time, MaxDnsLookups = BackgroundLimits.MaxDnsLookups,
+                    MaxVoidLookups = BackgroundLimits.MaxVoidLookups, MaxNameLookups = BackgroundLimits.MaxNameLookups,
+                });
+                var result = string.IsNullOrEmpty(sender)
+                    ? await evaluator.CheckHeloAsync(ip, helo ?? "", cts.Token).ConfigureAwait(false)
+                    : await evaluator.CheckMailFromAsync(ip, sender, helo, cts.Token).ConfigureAwait(false);
+                if (result.Result != SpfResult.TempError) AddToCache(cfg, ip, domain, result, helo);
+                log?.Invoke($"SPF background check: {identity} from {ip}: {result.ResultText}{(result.Problem is null ? "" : " (" + result.Problem + ")")}");
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or System.Net.Sockets.SocketException)
+            {
+                log?.Invoke($"SPF background check of {identity} from {ip} failed: {e.Message}");
+            }
+            finally
+            {
+                Running.TryRemove(key, out _);
+            }
+        });
     }
 
     /// <summary>The cached SPF result for the IP (or any IP) and domain, if SPFCacheInterval keeps one.</summary>

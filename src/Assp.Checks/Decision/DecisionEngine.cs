@@ -225,6 +225,18 @@ public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputatio
         return refusal;
     }
 
+    /// <summary>
+    /// Back250OKISP: a bounce from an ISP relay (ispip) that a backscatter check (BATV, FBMTV, DoBackSctr) refuses in
+    /// block mode gets "250 OK" instead, and is discarded (the NULL connection): the ISP then has nothing to bounce on.
+    /// </summary>
+    public static Verdict OkForIspBounce(ConfigSnapshot cfg, MessageState st, Verdict verdict, Action<string>? log)
+    {
+        if (verdict.Kind != VerdictKind.Block || !st.IsIsp || !st.IsBounce || !cfg.GetBool("Back250OKISP")) return verdict;
+        st.NullConnection = true;
+        log?.Invoke($"Back250OKISP: bounce from an ISP refused by a backscatter check ({verdict.Reason}) - 250 OK, the mail is discarded");
+        return Verdict.Pass;
+    }
+
     private static void AddSubjectPrefix(MessageState st, string prefix, bool first = false)
     {
         if (st.SubjectPrefix.Contains(prefix, StringComparison.OrdinalIgnoreCase)) return;

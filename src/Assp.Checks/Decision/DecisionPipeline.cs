@@ -544,7 +544,8 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             var listed = await backscatterLookup.ConfigureAwait(false);
             if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral)
             {
-                var verdict = Engine.Hit(Checks.Backscatter, cfg, st, ip, $"backscatter: {ip} listed in {listed.ListedText}", ctx.Log);
+                var verdict = DecisionEngine.OkForIspBounce(cfg, st,
+                    Engine.Hit(Checks.Backscatter, cfg, st, ip, $"backscatter: {ip} listed in {listed.ListedText}", ctx.Log), ctx.Log);
                 if (verdict.Refuses) return verdict;
             }
         }

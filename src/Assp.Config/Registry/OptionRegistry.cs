@@ -54,6 +54,18 @@ public sealed class OptionRegistry
 
     private const string PerlModuleSection = "(generated: Perl module switch)";
 
+    /// <summary>
+    /// Options that only change features this implementation does not have yet: they load and are kept, and a value
+    /// other than the default is reported (with the reason) so it is never silently ignored.
+    /// </summary>
+    private static readonly FrozenDictionary<string, string> s_withoutEffectYet = new Dictionary<string, string>
+    {
+        ["doDKIMConv"] = "it allows the character set and TNEF conversions on DKIM-signed mail, and those conversions are not implemented",
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>Why a set option has no effect yet, or null when it works.</summary>
+    public string? WithoutEffectYet(string name) => s_withoutEffectYet.GetValueOrDefault(name);
+
     private readonly FrozenDictionary<string, OptionDefinition> _byName;
     private readonly FrozenDictionary<string, string> _aliases;
     private readonly FrozenDictionary<string, string> _byLowerName;

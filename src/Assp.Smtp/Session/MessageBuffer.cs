@@ -19,6 +19,8 @@ public sealed class MessageBuffer : IDisposable
 
     public long Length => _file?.Length ?? _memory!.Length;
     public bool IsOnDisk => _file is not null;
+    /// <summary>Where the temporary files go (also used for the signed copy of a large message).</summary>
+    public string TempFolder => _tempFolder;
 
     /// <summary>
     /// Appends data. Synchronous: in memory it is a copy, and past the bound the file takes it through its own

@@ -87,6 +87,54 @@ internal static class OutboundSigning
         return sb.Length > 0 ? sb.ToString() : null;
     }
 
+    /// <summary>
+    /// genDKIM for a message kept on disk: <paramref name="message"/> holds the final bytes (CRLF, not dot-stuffed) and
+    /// is read twice, the header into memory and the body through the streaming body hash, so the message is never in
+    /// memory as a whole. Returns the DKIM-Signature field, or null. ARC sealing is left to messages held in memory.
+    /// </summary>
+    public static async Task<string?> SignStreamAsync(ConfigSnapshot cfg, SessionContext ctx, Stream message, Action<string> log, CancellationToken ct)
+    {
+        int logging = cfg.GetChoice("DKIMlogging");
+        if (cfg.GetBool("genARC") && logging >= 2) log("info: no ARC signature - the message is kept on disk");
+        if (!cfg.GetBool("genDKIM") || !ctx.RelayAllowed) return null;
+        var config = Config(cfg, log);
+        var header = await ReadHeaderAsync(message, ct).ConfigureAwait(false);
+        if (header is null)
+        {
+            if (logging >= 1) log("warning: no DKIM signature - the header of the message on disk has no end within 1 MiB");
+            return null;
+        }
+        var headers = DkimMessage.Parse(header);
+        if (SigningDomain(headers, ctx.MailFrom) is not { } domain || config.Pick(domain) is not { } selector) return null;
+        var options = selector.ToOptions();
+        message.Position = header.Length;
+        var (bodyHash, _) = await DkimCanonicalizer.HashBodyAsync(message, options.BodyCanonicalization, DkimSigner.BodyHashAlgorithm(options), ct)
+            .ConfigureAwait(false);
+        var signature = DkimSigner.Sign(headers, bodyHash, options);
+        if (logging >= 2) log($"info: successful added DKIM-Signature (d={selector.Domain} s={selector.Selector}) to a message of {message.Length} bytes on disk");
+        return signature;
+    }
+
+    /// <summary>The header section with its empty line, read from the start of the stream; null when it is longer than 1 MiB.</summary>
+    private static async Task<byte[]?> ReadHeaderAsync(Stream message, CancellationToken ct)
+    {
+        const int Limit = 1 << 20;
+        message.Position = 0;
+        var buffer = new byte[Math.Min(Limit, Math.Max(1, (int)Math.Min(message.Length, Limit)))];
+        int have = 0;
+        while (have < buffer.Length)
+        {
+            int read = await message.ReadAsync(buffer.AsMemory(have), ct).ConfigureAwait(false);
+            if (read == 0) break;
+            int from = Math.Max(0, have - 3);
+            have += read;
+            int end = buffer.AsSpan(from, have - from).IndexOf("\r\n\r\n"u8);
+            if (end >= 0) return buffer[..(from + end + 4)];
+        }
+        // A message that is all header (no body) ends at the end of the stream.
+        return have == message.Length ? buffer[..have] : null;
+    }
+
     /// <summary>ASSP signs for the domain of the header From (the first address), else that of the envelope sender.</summary>
     internal static string? SigningDomain(DkimMessage msg, string? mailFrom)
     {

@@ -80,6 +80,15 @@ public sealed partial class ProxySession
             await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
             return;
         }
+        // A check may have moved the mail to the NULL connection (Back250OKISP): 250 OK, and it is dropped.
+        if (_ctx.CheckState.Message.NullConnection)
+        {
+            Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> NULL connection: message of {_ctx.Message.Length} bytes discarded");
+            Queue("250 OK\r\n");
+            await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
+            ResetTransaction();
+            return;
+        }
 
         var reply = await DeliverAsync(ct).ConfigureAwait(false);
         if (reply is null) return;   // the MTA failed mid-transfer; the client got 451 and the session is closing
@@ -277,8 +286,20 @@ public sealed partial class ProxySession
                 return reply;
             }
 
-            if (OutboundSigning.Wanted(_cfg, _ctx) && _cfg.GetChoice("DKIMlogging") >= 1)
-                Log($"info: message of {message.Length} bytes is kept on disk - not DKIM/ARC signed");
+            if (OutboundSigning.Wanted(_cfg, _ctx) && await SignOnDiskAsync(message, addition, subjectPrefix, ct).ConfigureAwait(false) is { } signedFile)
+            {
+                // The signed bytes carry our headers and replacements already: they go out as they are, after the signature.
+                await using (signedFile.File)
+                {
+                    var go = await _upstream!.CommandAsync("DATA", UpstreamCommandTimeout, ct).ConfigureAwait(false);
+                    if (go.Code != 354) return go;
+                    signedFile.File.Position = 0;
+                    await CopyDotStuffedAsync(signedFile.File, _upstream.DataStream, false, ct, prefix: Encoding.UTF8.GetBytes(ReceivedHeader() + signedFile.Signature),
+                        withFinalDot: true).ConfigureAwait(false);
+                    await _upstream.DataStream.FlushAsync(ct).ConfigureAwait(false);
+                    return await _upstream.ReadReplyAsync(UpstreamDataTimeout, ct).ConfigureAwait(false);
+                }
+            }
             var goOn = await _upstream!.CommandAsync("DATA", UpstreamCommandTimeout, ct).ConfigureAwait(false);
             if (goOn.Code != 354) return goOn;
             var stream = _upstream.DataStream;
@@ -299,6 +320,36 @@ public sealed partial class ProxySession
             _closing = true;
             return null;
         }
+    }
+
+    /// <summary>
+    /// genDKIM for a message kept on disk: the final bytes (our headers, subject tag and replacements put in, not
+    /// dot-stuffed) go to a second temporary file beside the spool, which is signed by streaming it. Returns that file
+    /// (positioned anywhere) with the signature, or null when nothing was signed; the file deletes itself when closed.
+    /// </summary>
+    private async Task<(FileStream File, string Signature)?> SignOnDiskAsync(MessageBuffer message, byte[] addition, byte[]? subjectPrefix,
+        CancellationToken ct)
+    {
+        Directory.CreateDirectory(message.TempFolder);
+        var file = new FileStream(Path.Combine(message.TempFolder, $"signed-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew, FileAccess.ReadWrite,
+            FileShare.None, 65536, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+        try
+        {
+            await using (var source = message.OpenRead())
+            {
+                await CopyDotStuffedAsync(source, file, StripOwnHeaders, ct, addition, withFinalDot: false, subjectPrefix: subjectPrefix,
+                    headerReplacements: _ctx.CheckState.Message.HeaderReplacements, dotStuff: false).ConfigureAwait(false);
+            }
+            await file.FlushAsync(ct).ConfigureAwait(false);
+            var signature = await OutboundSigning.SignStreamAsync(_cfg, _ctx, file, Log, ct).ConfigureAwait(false);
+            if (signature is not null) return (file, signature);
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or FormatException or InvalidOperationException)
+        {
+            Log($"error: DKIM signing failed - {ex.Message}; the message goes out unsigned");
+        }
+        await file.DisposeAsync().ConfigureAwait(false);
+        return null;
     }
 
     /// <summary>
@@ -376,9 +427,10 @@ public sealed partial class ProxySession
     /// </summary>
     internal static async Task CopyDotStuffedAsync(Stream source, Stream target, bool stripAsspHeaders, CancellationToken ct,
         byte[]? headerAddition = null, byte[]? prefix = null, bool withFinalDot = false, byte[]? subjectPrefix = null,
-        IReadOnlyList<(string Find, string Replace)>? headerReplacements = null, IReadOnlyCollection<string>? droppedFields = null)
+        IReadOnlyList<(string Find, string Replace)>? headerReplacements = null, IReadOnlyCollection<string>? droppedFields = null,
+        bool dotStuff = true)
     {
-        var writer = new OutboundMessage(stripAsspHeaders, headerAddition, subjectPrefix, dotStuff: true, headerReplacements, droppedFields);
+        var writer = new OutboundMessage(stripAsspHeaders, headerAddition, subjectPrefix, dotStuff, headerReplacements, droppedFields);
         using var output = new PooledOutput(128 * 1024);
         if (prefix is not null) output.Write(prefix);
         // Room for a header line up to MaxPiece that is still waiting for its end, plus a full read behind it.
@@ -400,7 +452,7 @@ public sealed partial class ProxySession
                 }
                 if (read == 0) break;
             }
-            writer.Finish(output, withFinalDot);
+            writer.Finish(output, withFinalDot, endWithLineEnd: !dotStuff);
             if (output.WrittenCount > 0) await target.WriteAsync(output.WrittenMemory, ct).ConfigureAwait(false);
         }
         finally

@@ -67,4 +67,28 @@ public sealed class DkimCanonicalizationTests
         var last = Encoding.ASCII.GetBytes("DKIM-Signature: v=1; b = xyz\r\n");
         Assert.Equal("DKIM-Signature: v=1; b =\r\n", Encoding.ASCII.GetString(DkimSignature.WithoutSignatureValue(last)));
     }
+
+    [Theory]
+    [InlineData(DkimCanonicalization.Relaxed)]
+    [InlineData(DkimCanonicalization.Simple)]
+    public async Task The_streamed_body_hash_equals_the_in_memory_one(DkimCanonicalization c)
+    {
+        // Lines longer than the 64 KiB read buffer, CRLFs split across reads, blank runs and trailing empty lines.
+        var sb = new StringBuilder();
+        var random = new Random(7);
+        while (sb.Length < 400_000)
+        {
+            sb.Append('x', random.Next(0, 3) == 0 ? random.Next(60_000, 140_000) : random.Next(0, 80));
+            sb.Append(random.Next(0, 4) == 0 ? " \t  " : "").Append("\r\n");
+        }
+        sb.Append("\r\n\r\n");
+        foreach (var text in new[] { sb.ToString(), "", "\r\n", "no line end", "a \r\n\r\n" })
+        {
+            var bytes = Encoding.ASCII.GetBytes(text);
+            var expected = DkimCanonicalizer.HashBody(bytes, c, System.Security.Cryptography.HashAlgorithmName.SHA256, null);
+            var streamed = await DkimCanonicalizer.HashBodyAsync(new MemoryStream(bytes), c, System.Security.Cryptography.HashAlgorithmName.SHA256);
+            Assert.Equal(Convert.ToBase64String(expected.Hash), Convert.ToBase64String(streamed.Hash));
+            Assert.Equal(expected.CanonicalLength, streamed.CanonicalLength);
+        }
+    }
 }

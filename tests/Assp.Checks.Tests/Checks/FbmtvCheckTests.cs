@@ -64,6 +64,13 @@ public sealed class FbmtvCheckTests
         Assert.False(verdict.Refuses);
         (verdict, _) = await Run("someone@far.example", false, forged, On);                          // not a bounce
         Assert.False(verdict.Refuses);
+        // Back250OKISP: from an ISP relay the refused bounce gets 250 OK and is discarded.
+        (verdict, ctx) = await Run("", false, forged, [.. On, ("ispip", "203.0.113.0/24"), ("Back250OKISP", "1")]);
+        Assert.False(verdict.Refuses);
+        Assert.True(ctx.State.NullConnection);
+        (verdict, ctx) = await Run("", false, forged, [.. On, ("ispip", "203.0.113.0/24")]);
+        Assert.Equal("554 5.7.8 Bounce address - message was never sent by this domain", verdict.Reply);
+        Assert.False(ctx.State.NullConnection);
     }
 
     [Fact]

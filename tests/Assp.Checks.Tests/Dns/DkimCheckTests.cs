@@ -30,6 +30,9 @@ public sealed class DkimCheckTests : IDisposable
                 Txt("testing._domainkey", EdKey.KeyRecord + "; t=y"),
                 "_dmarc IN TXT \"v=DMARC1; p=reject\"")),
             ["forwarder.test"] = NsdServer.Zone("forwarder.test", Txt("arc._domainkey", ForwarderKey.KeyRecord)),
+            ["nokeys.test"] = NsdServer.Zone("nokeys.test", "@ IN A 192.0.2.1"),
+            ["wild.test"] = NsdServer.Zone("wild.test", "* IN TXT \"v=spf1 -all\"\n* IN A 192.0.2.1"),
+            ["wildkeys.test"] = NsdServer.Zone("wildkeys.test", "* IN TXT \"v=spf1 -all\"\n" + Txt("sel._domainkey", EdKey.KeyRecord)),
         });
         _services = new CheckServices(Dns: new DnsListChecks(new DnsResolver(new DnsResolverOptions
         {
@@ -54,12 +57,16 @@ public sealed class DkimCheckTests : IDisposable
     private async Task<(Verdict Verdict, FakeMailContext Ctx)> Send(string message, string ip = "203.0.113.9", params (string, string)[] cfg) =>
         await Send(_services, message, ip, cfg);
 
-    private async Task<(Verdict Verdict, FakeMailContext Ctx)> Send(CheckServices services, string message, string ip = "203.0.113.9", params (string, string)[] cfg)
+    private Task<(Verdict Verdict, FakeMailContext Ctx)> Send(CheckServices services, string message, string ip = "203.0.113.9", params (string, string)[] cfg) =>
+        SendFrom(services, "alice@signer.test", message, ip, cfg);
+
+    private async Task<(Verdict Verdict, FakeMailContext Ctx)> SendFrom(CheckServices services, string sender, string message, string ip = "203.0.113.9",
+        params (string, string)[] cfg)
     {
         var pipeline = new DecisionPipeline(new DecisionEngine(new FakeIpReputation(), new FakeAddressReputation()), services.Dns,
             [new ArcCheck(services), new DkimCheck(services)], services);
         var ctx = new FakeMailContext(TestConfig.Create([("myName", "assp.local.test"), .. cfg]), ip);
-        var (verdict, _) = await Transaction.RunAsync(pipeline, ctx, "alice@signer.test", ["bob@local.test"], message);
+        var (verdict, _) = await Transaction.RunAsync(pipeline, ctx, sender, ["bob@local.test"], message);
         return (verdict, ctx);
     }
 
@@ -213,17 +220,38 @@ public sealed class DkimCheckTests : IDisposable
         var clock = new Assp.Checks.Tests.Whitelist.ManualClock();
         using var store = new Assp.Storage.MemoryStore(clock);
         var services = _services with { Store = store, Clock = clock };
-        var (_, unsignedBefore) = await Send(services, Plain);
+        // nokeys.test publishes no keys: only a signed mail it sent (here signed by signer.test) makes it known.
+        var (_, unsignedBefore) = await SendFrom(services, "alice@nokeys.test", Plain);
         Assert.Equal(0, unsignedBefore.State.MessageScore);         // not known as a signer yet
-        await Send(services, Sign(Plain, EdKey, "ed"));
-        var (_, mismatch) = await Send(services, Plain);
+        await SendFrom(services, "alice@nokeys.test", Sign(Plain, EdKey, "ed"));
+        var (_, mismatch) = await SendFrom(services, "alice@nokeys.test", Plain);
         Assert.Equal(15, mismatch.State.MessageScore);
-        var (verdict, _) = await Send(services, Plain, cfg: ("DoDKIM", "1"));
-        Assert.Equal("554 5.7.1 DKIM domain mismatch - signer.test found in DKIMCache, but no DKIM-Signature found in mail header .", verdict.Reply);
-        var (_, off) = await Send(services, Plain, cfg: ("DKIMCacheInterval", "0"));
+        var (verdict, _) = await SendFrom(services, "alice@nokeys.test", Plain, cfg: ("DoDKIM", "1"));
+        Assert.Equal("554 5.7.1 DKIM domain mismatch - nokeys.test found in DKIMCache, but no DKIM-Signature found in mail header .", verdict.Reply);
+        var (_, off) = await SendFrom(services, "alice@nokeys.test", Plain, cfg: ("DKIMCacheInterval", "0"));
         Assert.Equal(0, off.State.MessageScore);
         clock.Advance(TimeSpan.FromDays(8));                          // the default interval is 7 days
-        var (_, expired) = await Send(services, Plain);
-        Assert.Equal(0, expired.State.MessageScore);
+        var (_, expired) = await SendFrom(services, "alice@nokeys.test", Plain);
+        Assert.Equal(0, expired.State.MessageScore);                  // and DNS shows no keys
+    }
+
+    [Fact]
+    public async Task An_unsigned_mail_from_a_domain_that_publishes_keys_fails_the_DNS_pre_check()
+    {
+        var clock = new Assp.Checks.Tests.Whitelist.ManualClock();
+        using var store = new Assp.Storage.MemoryStore(clock);
+        var services = _services with { Store = store, Clock = clock };
+        var (verdict, _) = await SendFrom(services, "alice@signer.test", Plain, cfg: ("DoDKIM", "1"));
+        Assert.Equal("554 5.7.1 DKIM domain mismatch - DKIM config found in DNS for signer.test, but no DKIM-Signature found in mail header .", verdict.Reply);
+        Assert.True(store.Table("DKIMCache").ContainsKey("signer.test"));
+        // A subdomain of a domain with keys; the cached domain is re-probed once its entry is older than the interval.
+        Assert.True((await SendFrom(services, "alice@mail.signer.test", Plain, cfg: ("DoDKIM", "1"))).Verdict.Refuses);
+        clock.Advance(TimeSpan.FromDays(8));
+        Assert.True((await SendFrom(services, "alice@signer.test", Plain, cfg: ("DoDKIM", "1"))).Verdict.Refuses);
+        // Wildcards do not fake keys, but keys under a wildcard are still found; DKIMCacheInterval=0 turns the pre-check off.
+        Assert.False((await SendFrom(services, "alice@wild.test", Plain, cfg: ("DoDKIM", "1"))).Verdict.Refuses);
+        Assert.True((await SendFrom(services, "alice@wildkeys.test", Plain, cfg: ("DoDKIM", "1"))).Verdict.Refuses);
+        Assert.False((await SendFrom(services, "alice@signer.test", Plain, "203.0.113.9", ("DoDKIM", "1"), ("DKIMCacheInterval", "0"))).Verdict.Refuses);
+        Assert.False((await SendFrom(services, "alice@nokeys.test", Plain, cfg: ("DoDKIM", "1"))).Verdict.Refuses);
     }
 }

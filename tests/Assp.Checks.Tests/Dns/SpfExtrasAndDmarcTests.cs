@@ -41,6 +41,24 @@ public sealed class SpfExtrasAndDmarcTests : IDisposable
                 """),
             ["quarantine.test"] = NsdServer.Zone("quarantine.test", "_dmarc IN TXT \"v=DMARC1; p=quarantine\""),
             ["nopolicy.test"] = NsdServer.Zone("nopolicy.test", "_dmarc IN TXT \"v=DMARC1; p=none; rua=mailto:agg@reports.test\""),
+            ["ruf.test"] = NsdServer.Zone("ruf.test", """
+                @ IN TXT "v=spf1 -all"
+                _dmarc IN TXT "v=DMARC1; p=reject; fo=1; ruf=mailto:forensic@ruf.test,mailto:ext@reports.test,mailto:no@noagree.test"
+                """),
+            ["rufsmall.test"] = NsdServer.Zone("rufsmall.test", """
+                @ IN TXT "v=spf1 -all"
+                _dmarc IN TXT "v=DMARC1; p=reject; ruf=mailto:tiny@rufsmall.test!1k"
+                """),
+            ["rufiodef.test"] = NsdServer.Zone("rufiodef.test", """
+                @ IN TXT "v=spf1 -all"
+                _dmarc IN TXT "v=DMARC1; p=reject; rf=iodef; ruf=mailto:f@rufiodef.test"
+                """),
+            ["many.test"] = NsdServer.Zone("many.test",
+                "@ IN TXT \"v=spf1 " + string.Concat(Enumerable.Range(1, 11).Select(i => $"include:i{i}.many.test ")) + "-all\"\n"
+                + string.Concat(Enumerable.Range(1, 10).Select(i => $"i{i} IN TXT \"v=spf1 -all\"\n"))
+                + "i11 IN TXT \"v=spf1 ip4:203.0.113.0/24 -all\""),
+            ["reports.test"] = NsdServer.Zone("reports.test", "ruf.test._report._dmarc IN TXT \"v=DMARC1\""),
+            ["noagree.test"] = NsdServer.Zone("noagree.test", "@ IN A 192.0.2.2"),
         });
         _dns = new DnsListChecks(new DnsResolver(new DnsResolverOptions
         {
@@ -62,6 +80,11 @@ public sealed class SpfExtrasAndDmarcTests : IDisposable
         var (verdict, _) = await Transaction.RunAsync(pipeline, ctx, from, ["user@local.test"], $"From: {headerFrom}\nMessage-ID: <1@x>\nSubject: s\n\nb\n");
         return (verdict, ctx);
     }
+
+    /// <summary>A DMARC-checked message in block mode (DoDKIM and ValidateSPF at 1).</summary>
+    internal Task<(Verdict Verdict, FakeMailContext Ctx)> SendFor(string from, string headerFrom, IStore store, IReadOnlyList<DkimDomainResult> dkim,
+        params (string, string)[] cfg) =>
+        Send(from, headerFrom, store, dkim, [("ValidateSPF", "1"), ("DoDKIM", "1"), ("DoDMARC", "1"), .. cfg]);
 
     private Task<(Verdict Verdict, FakeMailContext Ctx)> Spf(string from, params (string, string)[] cfg) => Send(from, from, null, null, cfg);
 
@@ -102,6 +125,31 @@ public sealed class SpfExtrasAndDmarcTests : IDisposable
         Assert.Equal(10, (await Send("a@fail.test", "a@fail.test", store, null)).Ctx.State.MessageScore);
         store.Table(SpfService.CacheTable).Set("203.0.113.9 fail.test", $"{now - 8 * 86400} pass helo.test");
         Assert.Equal(1, SpfService.CleanCache(TestConfig.Create(), store, TimeProvider.System));
+    }
+
+    [Fact]
+    public async Task EnableSpfBackgroundRechecksALookupLimitPermerrorIntoTheCache()
+    {
+        var store = new MemoryStore();
+        var (_, ctx) = await Send("a@many.test", "a@many.test", store, null);
+        Assert.Contains(ctx.State.Headers, h => h.StartsWith("Received-SPF: permerror", StringComparison.Ordinal));
+        // The background check (11 includes, the last one matching) replaces the cached permerror with the real pass.
+        var table = store.Table(SpfService.CacheTable);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        string? value = null;
+        while (DateTime.UtcNow < deadline && !(table.TryGetValue("203.0.113.9 many.test", out value) && value.Contains(" pass", StringComparison.Ordinal)))
+            await Task.Delay(50);
+        Assert.Matches("^[0-9]+ pass helo.test$", value);
+        Assert.Equal(-10, (await Send("a@many.test", "a@many.test", store, null)).Ctx.State.MessageScore);   // judged by the cached pass
+
+        // Switched off (or without the cache) nothing runs in the background.
+        var services = new CheckServices(store, _dns);
+        Assert.Null(new SpfService(services).StartBackground(TestConfig.Create(("enableSPFbackground", "0")), System.Net.IPAddress.Parse("203.0.113.9"), "a@many.test", "h", null));
+        Assert.Null(new SpfService(services).StartBackground(TestConfig.Create(("SPFCacheInterval", "0")), System.Net.IPAddress.Parse("203.0.113.9"), "a@many.test", "h", null));
+        var other = new MemoryStore();
+        await Send("a@many.test", "a@many.test", other, null, ("enableSPFbackground", "0"));
+        Assert.True(other.Table(SpfService.CacheTable).TryGetValue("203.0.113.9 many.test", out var kept));
+        Assert.Contains(" permerror", kept);
     }
 
     [Fact]
@@ -187,6 +235,103 @@ public sealed class SpfExtrasAndDmarcTests : IDisposable
     }
 }
 
+/// <summary>DMARC failure reports (ruf=, fo=, rf=): queued by the check, AFRF format, destinations, limits.</summary>
+public sealed class DmarcFailureReportTests : IDisposable
+{
+    private readonly SpfExtrasAndDmarcTests _dmarc = new();
+
+    public void Dispose() => _dmarc.Dispose();
+
+    [Theory]
+    [InlineData("0", false, false, true)]
+    [InlineData("0", true, false, false)]     // one aligned pass is enough for fo=0
+    [InlineData("1", true, false, true)]      // fo=1: any mechanism without an aligned pass
+    [InlineData("1", true, true, false)]
+    [InlineData("d", true, true, true)]       // a failed signature, aligned or not
+    [InlineData("s", true, true, false)]      // SPF passed
+    [InlineData("0:s", true, true, false)]
+    [InlineData("x", false, false, false)]
+    public void FailureOptionsPickTheMessages(string fo, bool spfAligned, bool dkimAligned, bool expected) =>
+        Assert.Equal(expected, DmarcFailureReports.Wanted(fo, spfAligned, dkimAligned, Assp.Auth.Spf.SpfResult.Pass,
+            [new DkimDomainResult("x.test", true), new DkimDomainResult("y.test", false)]));
+
+    [Fact]
+    public void SpfFailureOptionNeedsAnSpfFail()
+    {
+        Assert.True(DmarcFailureReports.Wanted("s", true, true, Assp.Auth.Spf.SpfResult.Fail, []));
+        Assert.False(DmarcFailureReports.Wanted("s", false, false, Assp.Auth.Spf.SpfResult.SoftFail, []));
+        Assert.False(DmarcFailureReports.Wanted("d", false, false, null, [new DkimDomainResult("x.test", true)]));
+    }
+
+    [Fact]
+    public async Task FailingMailIsReportedToAgreeingRufAddressesOnceAnHour()
+    {
+        var store = new MemoryStore();
+        var (verdict, ctx) = await _dmarc.SendFor("a@pass.test", "x@ruf.test", store, [], ("DMARCReportFrom", "dmarc-reports"));
+        Assert.True(verdict.Refuses);
+        var queued = Assert.Single(DmarcFailureReports.Pending(store));
+        // ext@reports.test agreed by DNS; noagree.test did not.
+        Assert.Equal(["forensic@ruf.test", "ext@reports.test"], queued.To);
+        Assert.Equal("dmarc-reports@local.test", queued.From);
+        Assert.Contains(ctx.LogLines, l => l.Contains("noagree.test publishes no ruf.test._report._dmarc", StringComparison.Ordinal));
+
+        var mime = Assp.Mime.MimeParser.Parse(queued.Message);
+        Assert.Equal("multipart/report", mime.Root.ContentType.MimeType);
+        Assert.Equal("feedback-report", mime.Root.ContentType.Parameters["report-type"]);
+        Assert.Equal(["text/plain", "message/feedback-report", "text/rfc822-headers"], mime.Root.Children.Select(c => c.ContentType.MimeType));
+        var feedback = System.Text.Encoding.ASCII.GetString(mime.Root.Children[1].RawBody.Span);
+        Assert.Contains("Feedback-Type: auth-failure\r\n", feedback);
+        Assert.Contains("Auth-Failure: dmarc\r\n", feedback);
+        Assert.Contains("Version: 1\r\n", feedback);
+        Assert.Contains("Source-IP: 203.0.113.9\r\n", feedback);
+        Assert.Contains("Reported-Domain: ruf.test\r\n", feedback);
+        Assert.Contains("Original-Mail-From: <a@pass.test>\r\n", feedback);
+        Assert.Contains("Delivery-Result: reject\r\n", feedback);
+        Assert.Contains("Identity-Alignment: none\r\n", feedback);
+        Assert.Contains("dmarc=fail header.from=ruf.test", feedback);
+        var headers = System.Text.Encoding.ASCII.GetString(mime.Root.Children[2].RawBody.Span);
+        Assert.Contains("From: x@ruf.test", headers);
+        Assert.DoesNotContain("\r\n\r\nb", headers);                           // no body
+
+        // The same domain and IP within the hour: no second report.
+        (_, ctx) = await _dmarc.SendFor("a@pass.test", "x@ruf.test", store, [], ("DMARCReportFrom", "dmarc-reports"));
+        Assert.Single(DmarcFailureReports.Pending(store));
+        Assert.Contains(ctx.LogLines, l => l.Contains("less than an hour ago", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task NoReportWithoutDmarcReportFromExcludedSizeOrFormat()
+    {
+        var store = new MemoryStore();
+        await _dmarc.SendFor("a@pass.test", "x@ruf.test", store, [], ("DMARCReportFrom", ""));
+        Assert.Empty(DmarcFailureReports.Pending(store));
+        await _dmarc.SendFor("a@pass.test", "x@ruf.test", store, [], ("DMARCReportFrom", "r@me.test"), ("noDMARCReportDomain", "@ruf.test|@reports.test"));
+        Assert.Empty(DmarcFailureReports.Pending(store));
+        // fo=0 (the default) reports a DMARC failure; the report is over the 1k limit of the only address.
+        var (_, ctx) = await _dmarc.SendFor("a@pass.test", "x@rufsmall.test", store, [], ("DMARCReportFrom", "r@me.test"));
+        Assert.Empty(DmarcFailureReports.Pending(store));
+        Assert.Contains(ctx.LogLines, l => l.Contains("larger than every ruf= size limit", StringComparison.Ordinal));
+        // rf=iodef only: AFRF is the only format we write.
+        await _dmarc.SendFor("a@pass.test", "x@rufiodef.test", store, [], ("DMARCReportFrom", "r@me.test"));
+        Assert.Empty(DmarcFailureReports.Pending(store));
+    }
+
+    [Fact]
+    public async Task QueuedReportsAreSentAndRemoved()
+    {
+        var store = new MemoryStore();
+        await _dmarc.SendFor("a@pass.test", "x@ruf.test", store, [], ("DMARCReportFrom", "r@me.test"));
+        var calls = new List<(string From, IReadOnlyList<string> To)>();
+        Task<string?> Fails(string f, IReadOnlyList<string> t, byte[] m, CancellationToken ct) => Task.FromResult<string?>("relay down");
+        Assert.Equal(0, await DmarcFailureReports.SendPendingAsync(store, TimeProvider.System, Fails, _ => { }, default));
+        Assert.Single(DmarcFailureReports.Pending(store));                          // kept for the next run
+        Task<string?> Works(string f, IReadOnlyList<string> t, byte[] m, CancellationToken ct) { calls.Add((f, t)); return Task.FromResult<string?>(null); }
+        Assert.Equal(1, await DmarcFailureReports.SendPendingAsync(store, TimeProvider.System, Works, _ => { }, default));
+        Assert.Equal("r@me.test", calls.Single().From);
+        Assert.Empty(DmarcFailureReports.Pending(store));
+    }
+}
+
 /// <summary>The aggregate report job: XML of RFC 7489 Appendix C, gzip attachment, due rows, exclusions.</summary>
 public sealed class DmarcAggregateReportTests
 {
@@ -265,6 +410,10 @@ public sealed class DmarcAggregateReportTests
         (store, _) = Filled(Row("192.0.2.1", "reject", now - 90000));
         Assert.Equal(0, await DmarcReports.SendDueAsync(cfg, store, TimeProvider.System, (_, _, _, _) => Task.FromResult<string?>("down"), _ => { }, false, default));
         Assert.NotEmpty(DmarcReports.Pending(store));                               // kept for the next try
+        // ri=3600: an hour-old row is due; the interval survives the store round trip.
+        (store, _) = Filled(Row("192.0.2.1", "reject", now - 4000) with { ReportInterval = 3600 });
+        Assert.Equal(3600, DmarcReports.Pending(store)["reject.test"].Single().Row.ReportInterval);
+        Assert.Equal(1, await DmarcReports.SendDueAsync(cfg, store, TimeProvider.System, Send, _ => { }, false, default));
     }
 }
 

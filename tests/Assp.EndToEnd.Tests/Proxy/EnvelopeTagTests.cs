@@ -81,6 +81,34 @@ public class EnvelopeTagTests
     }
 
     [Fact]
+    public async Task Back250OKISP_answers_250_to_an_ISP_for_a_refused_bounce_and_drops_it()
+    {
+        using var store = new MemoryStore();
+        await using var mta = await PostfixInstance.StartAsync();
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string>
+        {
+            ["DoBATV"] = "1",
+            ["BATVSec"] = "7=e2e-batv-secret",
+            ["ispip"] = "127.0.0.1",
+            ["send250OKISP"] = "0",
+            ["Back250OKISP"] = "1",
+        }, pipeline: Pipeline(store));
+
+        await using (var isp = await TestSmtpClient.ConnectAsync(proxy.Port))
+        {
+            await isp.ReadReplyAsync();
+            Assert.Equal(250, (await isp.SendMailAsync("", ["me@example.com"], "From: MAILER-DAEMON@far.example\r\nSubject: forged bounce\r\n\r\nb\r\n")).Code);
+            // An ordinary message after it still reaches the MTA.
+            Assert.Equal(250, (await isp.SendMailAsync("someone@far.example", ["me@example.com"], "From: someone@far.example\r\nSubject: real\r\n\r\nhi\r\n")).Code);
+        }
+        var delivered = Assert.Single(await mta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        Assert.Contains("Subject: real", delivered.Text);
+        await proxy.WaitForLogAsync("Back250OKISP: bounce from an ISP refused by a backscatter check");
+        await Task.Delay(300);
+        Assert.Single(mta.GetCapturedMessages());
+    }
+
+    [Fact]
     public async Task Fbmtv_tags_outgoing_message_ids_and_refuses_a_bounce_for_mail_we_never_sent()
     {
         using var store = new MemoryStore();

@@ -89,6 +89,35 @@ public sealed class SigningTests : IDisposable
     }
 
     [Fact]
+    public async Task A_3_MB_message_kept_on_disk_is_signed_by_streaming_and_dkimpy_accepts_it()
+    {
+        await using var mta = await PostfixInstance.StartAsync(new PostfixOptions { MessageSizeLimit = 20 * 1024 * 1024 });
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string>
+        {
+            ["genDKIM"] = "1",
+            ["DKIMgenConfig"] = WriteConfig(),
+            ["DKIMlogging"] = "2",
+        }, listeners: ["relayPort"]);
+        // Lines with dots, runs of blanks and trailing blanks (relaxed canonicalisation), trailing empty lines.
+        var body = new System.Text.StringBuilder();
+        for (int i = 0; body.Length < 3 * 1024 * 1024; i++)
+            body.Append(i % 7 == 0 ? ".. dotted line " : "line  ").Append(i).Append(i % 5 == 0 ? " \t \r\n" : "\r\n");
+        body.Append("\r\n\r\n");
+        var header = Outgoing.Replace("lunch?", "big report", StringComparison.Ordinal);
+        var message = header[..header.IndexOf("\r\n\r\n", StringComparison.Ordinal)] + "\r\n\r\n" + body;
+        await using (var relay = await TestSmtpClient.ConnectAsync(proxy.Ports["relayPort"]))
+        {
+            await relay.ReadReplyAsync();
+            Assert.Equal(250, (await relay.SendMailAsync("me@example.org", ["friend@far.example"], message)).Code);
+        }
+        var signed = Assert.Single(await mta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(60)));
+        Assert.True(signed.Raw.Length > 2_500_000);                  // the capture stores LF line ends
+        Assert.Contains("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org; s=mail;", signed.Text);
+        Assert.Equal("pass", Dkimpy.Verify(new Dictionary<string, byte[]> { ["big.eml"] = signed.Raw }, Keys())["big.eml"]);
+        Assert.Matches(@"successful added DKIM-Signature \(d=example.org s=mail\) to a message of \d+ bytes on disk", proxy.ReadMaillog());
+    }
+
+    [Fact]
     public async Task GenARC_seals_every_message_and_dkimpy_validates_the_chain()
     {
         await using var mta = await PostfixInstance.StartAsync();
