@@ -56,6 +56,7 @@ public sealed class PostgresStore : IStore
     private long _lostAt;
     private TimeSpan _reconnectDelay = TimeSpan.FromSeconds(1);
     private bool _spillLoaded;
+    private volatile bool _catchUpAll;     // the listener lost its connection: read every table (and notice a loss) now
 
     /// <summary>Opens the store; never fails for an unreachable database (it is connected in the background).</summary>
     public PostgresStore(PostgresStoreOptions options)
@@ -357,7 +358,8 @@ public sealed class PostgresStore : IStore
             if (!table.Loaded || Clock.GetUtcNow() - table.LastContact > _options.RemovalMarkerLifetime / 2) Load(conn, table);
         }
         int sent = Commit(conn);
-        bool periodic = Stopwatch.GetElapsedTime(_lastCatchUp) >= _options.CatchUpInterval;
+        bool periodic = Stopwatch.GetElapsedTime(_lastCatchUp) >= _options.CatchUpInterval || _catchUpAll;
+        _catchUpAll = false;
         if (periodic || reconnected || !_changed.IsEmpty)
         {
             foreach (var table in _tables.Values)
@@ -510,6 +512,7 @@ public sealed class PostgresStore : IStore
             }
             catch (Exception ex) when (IsDatabaseProblem(ex))
             {
+                _catchUpAll = true;
                 _wake.Set();     // the writer notices the loss (or finds the database fine) and logs it
                 if (_stopListener.Wait(delay)) return;
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
