@@ -54,6 +54,9 @@ internal sealed class InstanceHealth(Func<ConfigSnapshot> config, SmtpProxyServe
             yield return new("proxy connections active", I(forwarder.ActiveConnections));
             yield return new("proxy connections total", I(forwarder.ConnectionsForwarded));
         }
+        if (store is SplitStore { Shared: PostgresStore shared })
+            yield return new("shared database", $"PostgreSQL {shared.Description} " +
+                (shared.Connected ? "connected" : "unreachable (mail continues on this node's data)") + $", {I(shared.QueuedWrites)} writes queued");
         yield return new("memory MB", I(Environment.WorkingSet / (1024 * 1024)));
         yield return new("threads", I(System.Diagnostics.Process.GetCurrentProcess().Threads.Count));
         if (scheduler is not null)
