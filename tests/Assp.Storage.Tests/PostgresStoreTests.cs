@@ -235,6 +235,34 @@ public sealed class PostgresStoreTests(PostgresServer postgres) : IClassFixture<
         Assert.True(a.Table(StoreTables.SpamDbHelo).ContainsKey("bad\0helo"));
     }
 
+    [Fact]
+    public void Removal_markers_are_purged_after_their_lifetime()
+    {
+        string db = postgres.CreateDatabase();
+        var options = new PostgresStoreOptions { ConnectionString = postgres.ConnectionString(db), RemovalMarkerLifetime = TimeSpan.FromMilliseconds(1) };
+        using (var a = new PostgresStore(options))
+        {
+            var t = a.Table(StoreTables.Redlist);
+            t.Set("gone@example.com", "1");
+            t.Set("kept@example.com", "1");
+            a.Flush();
+            t.Remove("gone@example.com");
+            a.Flush();
+        }
+        using var conn = new NpgsqlConnection(postgres.ConnectionString(db));
+        conn.Open();
+        long Rows()
+        {
+            using var cmd = new NpgsqlCommand("SELECT count(*) FROM t_redlist", conn);
+            return (long)cmd.ExecuteScalar()!;
+        }
+        Assert.Equal(2, Rows());              // the marker tells other nodes of the removal
+        using var b = new PostgresStore(options);
+        Assert.True(b.Table(StoreTables.Redlist).ContainsKey("kept@example.com"));
+        b.Flush();                            // the first writer cycle purges markers older than their lifetime
+        Eventually(() => Rows() == 1, "the removal marker is purged");
+    }
+
     [Theory]
     [InlineData("Pg", "db.example:5433", 5433)]
     [InlineData("DBD::Pg,PORT=6000", "db.example", 6000)]
