@@ -14,9 +14,11 @@
 # instances from their own slapd.conf; the package is installed without a configuration and its service is off.
 # clamav-daemon (clamd) scans for viruses; the tests start private instances with a signature database they
 # write, so clamd's and freshclam's system services are disabled (no signature download is wanted).
+# postgresql (its server binaries initdb/pg_ctl) backs the shared-store tests: they create private clusters in
+# temp folders (as nobody when run as root), so the cluster the package creates stays stopped and disabled.
 set -euo pipefail
 
-packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl slapd ldap-utils clamav-daemon)
+packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl slapd ldap-utils clamav-daemon postgresql)
 missing=()
 for p in "${packages[@]}"; do
   # "install ok installed" only; a removed-but-configured package must be reinstalled.
@@ -81,4 +83,10 @@ if [[ " ${missing[*]} " == *" clamav-daemon "* ]]; then
     if command -v systemctl >/dev/null; then systemctl disable --now "$service" >/dev/null 2>&1 || true; fi
     if command -v update-rc.d >/dev/null; then update-rc.d "$service" disable >/dev/null 2>&1 || true; fi
   done
+fi
+
+if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+  # The tests run their own clusters; the system one stays off.
+  if command -v systemctl >/dev/null; then systemctl disable --now postgresql >/dev/null 2>&1 || true; fi
+  if command -v update-rc.d >/dev/null; then update-rc.d postgresql disable >/dev/null 2>&1 || true; fi
 fi

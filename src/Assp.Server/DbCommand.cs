@@ -159,10 +159,11 @@ internal static class DbCommand
         }
         try
         {
-            using var store = SqliteStore.OpenInBase(cfg.BaseDirectory);
+            using var store = StoreFactory.Open(cfg, line => console.WriteLine(line));
             return action(cfg, store);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException
+                                       or StoreConfigException)
         {
             console.MarkupLine($"[red]error:[/] {Markup.Escape(ex.Message)}");
             return 1;

@@ -48,12 +48,14 @@ internal sealed class DecisionServices : IDisposable
         }
     }
 
-    public static DecisionServices Open(ConfigSnapshot cfg) => Create(cfg, OpenStore(cfg), readOnly: false);
+    /// <exception cref="StoreConfigException">the database options cannot be used</exception>
+    public static DecisionServices Open(ConfigSnapshot cfg, Action<string>? log = null) => Create(cfg, StoreFactory.Open(cfg, log), readOnly: false);
 
     /// <summary>For the analyzer: the instance's data read, never changed.</summary>
     public static DecisionServices OpenForAnalysis(ConfigSnapshot cfg) =>
         Create(cfg, File.Exists(SqliteStoreOptions.DefaultPath(cfg.BaseDirectory)) ? OpenStore(cfg) : new MemoryStore(), readOnly: true);
 
+    // The analyzer reads this node's file only: it never connects to a shared database.
     private static IStore OpenStore(ConfigSnapshot cfg) => SqliteStore.OpenInBase(cfg.BaseDirectory);
 
     private static DecisionServices Create(ConfigSnapshot cfg, IStore store, bool readOnly) =>

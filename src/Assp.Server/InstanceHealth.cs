@@ -24,7 +24,10 @@ internal sealed class InstanceHealth(Func<ConfigSnapshot> config, SmtpProxyServe
         if (stopping()) problems.Add("shutdown in progress");
         foreach (var dead in smtp.DeadListeners) problems.Add($"listener {dead} no longer accepts connections");
         if (!cfg.GetBool("DisableSMTPNetworking") && smtp.Listeners.Count == 0) problems.Add("no SMTP listener is open");
-        if (store is SqliteStore sqlite && sqlite.LastWriteError is { } error) problems.Add("database writes fail: " + error.Message);
+        // With shared tables the local file is the split store's local half; PostgreSQL being away is not a
+        // problem of this node (mail flows on its data) and shows in the statistics instead.
+        if ((store is SplitStore split ? split.Local : store) is SqliteStore sqlite && sqlite.LastWriteError is { } error)
+            problems.Add("database writes fail: " + error.Message);
         long limitMb = cfg.GetLong("MemoryUsageLimit", 0);
         long usedMb = Environment.WorkingSet / (1024 * 1024);
         if (limitMb > 0 && usedMb > limitMb) problems.Add($"memory use {usedMb} MB is over MemoryUsageLimit {limitMb} MB");
@@ -54,6 +57,9 @@ internal sealed class InstanceHealth(Func<ConfigSnapshot> config, SmtpProxyServe
             yield return new("proxy connections active", I(forwarder.ActiveConnections));
             yield return new("proxy connections total", I(forwarder.ConnectionsForwarded));
         }
+        if (store is SplitStore { Shared: PostgresStore shared })
+            yield return new("shared database", $"PostgreSQL {shared.Description} " +
+                (shared.Connected ? "connected" : "unreachable (mail continues on this node's data)") + $", {I(shared.QueuedWrites)} writes queued");
         yield return new("memory MB", I(Environment.WorkingSet / (1024 * 1024)));
         yield return new("threads", I(System.Diagnostics.Process.GetCurrentProcess().Threads.Count));
         if (scheduler is not null)

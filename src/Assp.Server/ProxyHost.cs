@@ -86,7 +86,15 @@ public static class ProxyHost
             await output.WriteLineAsync($"error: another instance (pid {running}) runs on {cfg.BaseDirectory}; stop it first (assp stop)");
             return 1;
         }
-        using var decisions = DecisionServices.Open(cfg);
+        DecisionServices opened;
+        try { opened = DecisionServices.Open(cfg, log.Write); }
+        catch (Assp.Storage.StoreConfigException ex)
+        {
+            await output.WriteLineAsync("error: " + ex.Message);
+            log.Write("error: " + ex.Message);
+            return 1;
+        }
+        using var decisions = opened;
         decisions.RegisterJobs(scheduler, manager, log);
         await using var smtp = new SmtpProxyServer(() => manager.Current, log, decisions.Pipeline) {
             ReverseLookup = decisions.ReverseLookupAsync,

@@ -1,17 +1,18 @@
 namespace Assp.Storage.Tests;
 
-/// <summary>The same behaviour from the SQLite store and the memory store, so callers can use either.</summary>
-public sealed class StoreContractTests : IDisposable
+/// <summary>The same behaviour from the SQLite, PostgreSQL and memory stores, so callers can use either.</summary>
+public sealed class StoreContractTests(PostgresServer postgres) : IDisposable, IClassFixture<PostgresServer>
 {
     private readonly TempFolder _dir = new();
 
     public void Dispose() => _dir.Dispose();
 
-    public static TheoryData<string> Kinds => ["sqlite", "sqlite-tiny-cache", "memory"];
+    public static TheoryData<string> Kinds => ["sqlite", "sqlite-tiny-cache", "memory", "postgres"];
 
     private IStore Create(string kind) => kind switch
     {
         "memory" => new MemoryStore(),
+        "postgres" => new PostgresStore(new PostgresStoreOptions { ConnectionString = postgres.ConnectionString(postgres.CreateDatabase()) }),
         "sqlite-tiny-cache" => new SqliteStore(new SqliteStoreOptions { Path = _dir.Db, HotCacheEntries = 2, PreloadHotCache = false, FlushInterval = TimeSpan.FromMilliseconds(5) }),
         _ => new SqliteStore(new SqliteStoreOptions { Path = _dir.Db }),
     };
