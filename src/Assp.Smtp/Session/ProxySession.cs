@@ -277,7 +277,10 @@ public sealed partial class ProxySession
                 return;
             }
             await DampAsync(stopping).ConfigureAwait(false);
+            var verb = VerbOf(text);
+            Mark(PhaseOf(verb));
             await DispatchAsync(text, stopping).ConfigureAwait(false);
+            Mark(verb == "DATA" ? Monitoring.SessionPhase.Idle : PhaseOf(verb));
         }
     }
 
@@ -305,6 +308,12 @@ public sealed partial class ProxySession
     }
 
     private static readonly Encoding Strict = new UTF8Encoding(false, throwOnInvalidBytes: true);
+
+    private static string VerbOf(string line)
+    {
+        int space = line.IndexOf(' ');
+        return (space < 0 ? line : line[..space]).ToUpperInvariant();
+    }
 
     private async Task DispatchAsync(string line, CancellationToken ct)
     {
@@ -453,6 +462,8 @@ public sealed partial class ProxySession
     private async Task RefuseAsync(Verdict verdict, string phase, CancellationToken ct)
     {
         Log($"[{phase}] refused: {verdict.Reason}");
+        _server.Statistics.Refused(_ctx.CheckState.Message, phase, verdict.Kind == VerdictKind.TempFail,
+            inTransaction: phase is "header" or "body");
         if (verdict.Kind == VerdictKind.Drop)
         {
             _closing = true;
