@@ -63,7 +63,7 @@ internal sealed class InstanceHealth(Func<ConfigSnapshot> config, SmtpProxyServe
         }
         var mail = smtp.Statistics.Snapshot();
         yield return new("statistics since", mail.CountingSince.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture));
-        foreach (var (name, value) in mail.Counters) yield return new(name.Replace('_', ' '), I(value));
+        foreach (var (name, value) in mail.Counters) yield return new("stats " + name, I(value));
         if (monitor?.Latest is { } report)
         {
             foreach (var probe in report.Probes)
