@@ -67,7 +67,7 @@ internal sealed class InstanceHealth(Func<ConfigSnapshot> config, SmtpProxyServe
         if (monitor?.Latest is { } report)
         {
             foreach (var probe in report.Probes)
-                yield return new($"probe {probe.Name}", $"{probe.Status.ToString().ToLowerInvariant()} at {probe.CheckedAt:yyyy-MM-dd HH:mm:ss}: {probe.Detail}");
+                yield return new($"probe {probe.Name}", $"{probe.Status.ToString().ToLowerInvariant()} at {probe.CheckedAt.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}: {probe.Detail}");
         }
         yield return new("memory MB", I(Environment.WorkingSet / (1024 * 1024)));
         yield return new("threads", I(System.Diagnostics.Process.GetCurrentProcess().Threads.Count));
