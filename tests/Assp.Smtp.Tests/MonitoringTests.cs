@@ -37,6 +37,8 @@ public sealed class MonitoringTests : IAsyncLifetime
             ["myName"] = "proxy.test",
             ["DoTLS"] = "0",
             ["maxSMTPipSessions"] = "0",
+            // The scored test messages must not slow their own client down.
+            ["DoDamping"] = "0",
         });
         _config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(_base));
         _server = new SmtpProxyServer(() => _config.Current, null, _pipeline);
