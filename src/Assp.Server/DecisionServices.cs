@@ -32,6 +32,9 @@ internal sealed class DecisionServices : IDisposable
 
     private readonly DnsListChecks? _dns;
 
+    /// <summary>The resolver the DNS checks use (the health probe asks it too); null without DNS.</summary>
+    public Assp.Dns.DnsResolver? Resolver => _dns?.Resolver;
+
     /// <summary>The client's PTR name (first answer, checked as a host name) for the Received: line; null without DNS or an answer.</summary>
     public async Task<string?> ReverseLookupAsync(System.Net.IPAddress address, CancellationToken ct)
     {

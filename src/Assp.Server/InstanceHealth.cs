@@ -13,8 +13,15 @@ namespace Assp.Server;
 /// Also the figures the stat port shows.
 /// </summary>
 internal sealed class InstanceHealth(Func<ConfigSnapshot> config, SmtpProxyServer smtp, TcpForwarder? forwarder, IStore? store,
-    Scheduler? scheduler, Func<bool> stopping)
+    Scheduler? scheduler, Func<bool> stopping, Assp.Smtp.Monitoring.HealthMonitor? monitor = null)
 {
+    /// <summary>The active probes (DNS, clamd, MTA, store, sessions) whose last results the stat port shows; null: none.</summary>
+    public Assp.Smtp.Monitoring.HealthMonitor? Monitor => monitor;
+
+    /// <summary>The Prometheus text for /metrics: statistics, sessions and the last probe results.</summary>
+    public string Metrics() => Assp.Smtp.Monitoring.PrometheusMetrics.Render(smtp.Statistics.Snapshot(), smtp.ActiveSessions, smtp.SessionsTotal,
+        smtp.BoundEndPoints.Count, monitor?.Latest);
+
     private readonly DateTimeOffset _started = DateTimeOffset.Now;
 
     public IReadOnlyList<string> Problems()
@@ -60,6 +67,14 @@ internal sealed class InstanceHealth(Func<ConfigSnapshot> config, SmtpProxyServe
         if (store is SplitStore { Shared: PostgresStore shared })
             yield return new("shared database", $"PostgreSQL {shared.Description} " +
                 (shared.Connected ? "connected" : "unreachable (mail continues on this node's data)") + $", {I(shared.QueuedWrites)} writes queued");
+        var mail = smtp.Statistics.Snapshot();
+        yield return new("statistics since", mail.CountingSince.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture));
+        foreach (var (name, value) in mail.Counters) yield return new("stats " + name, I(value));
+        if (monitor?.Latest is { } report)
+        {
+            foreach (var probe in report.Probes)
+                yield return new($"probe {probe.Name}", $"{probe.Status.ToString().ToLowerInvariant()} at {probe.CheckedAt.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}: {probe.Detail}");
+        }
         yield return new("memory MB", I(Environment.WorkingSet / (1024 * 1024)));
         yield return new("threads", I(System.Diagnostics.Process.GetCurrentProcess().Threads.Count));
         if (scheduler is not null)

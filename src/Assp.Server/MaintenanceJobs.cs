@@ -61,7 +61,7 @@ internal static class MaintenanceJobs
         return Schedule.TryParse(v, TimeSpan.FromHours(1), out var s, out _) ? s! : Schedule.Never;
     }
 
-    private static Schedule Interval(string value, TimeSpan unit) =>
+    internal static Schedule Interval(string value, TimeSpan unit) =>
         Schedule.TryParse(value, unit, out var s, out _) ? s! : Schedule.Never;
 
     private static bool GroupsAreDynamic(ConfigSnapshot cfg)

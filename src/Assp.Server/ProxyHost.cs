@@ -96,7 +96,17 @@ public static class ProxyHost
         }
         using var decisions = opened;
         decisions.RegisterJobs(scheduler, manager, log);
+        // The statistics go on from where the last run left them (SaveStatsEvery and the stop save them).
+        var statistics = new Assp.Checks.Statistics.MailStatistics();
+        var statsTable = decisions.Store.Table(Assp.Checks.Statistics.MailStatistics.TableName);
+        statistics.Load(statsTable);
+        scheduler.AddOrUpdate("SaveStatsEvery", () => MaintenanceJobs.Interval(manager.Current["SaveStatsEvery"], TimeSpan.FromMinutes(1)), _ =>
+        {
+            statistics.Save(statsTable);
+            return Task.CompletedTask;
+        }, "save the statistics every SaveStatsEvery minutes");
         await using var smtp = new SmtpProxyServer(() => manager.Current, log, decisions.Pipeline) {
+            Statistics = statistics,
             ReverseLookup = decisions.ReverseLookupAsync,
             IpPenalty = (snapshot, ip, valence, reason) => decisions.Engine.AddConnectionPenalty(snapshot, ip, valence, reason, log.Write),
         };
@@ -105,7 +115,8 @@ public static class ProxyHost
         await using var forwarder = new Assp.Smtp.Forwarding.TcpForwarder(() => manager.Current, log);
         forwarder.Refresh();
         manager.Reloaded += (snapshot, _) => forwarder.Refresh();
-        var health = new InstanceHealth(() => manager.Current, smtp, forwarder, decisions.Store, scheduler, () => stopping.IsCancellationRequested);
+        var monitor = new Assp.Smtp.Monitoring.HealthMonitor(() => manager.Current, smtp, decisions.Store, () => decisions.Resolver);
+        var health = new InstanceHealth(() => manager.Current, smtp, forwarder, decisions.Store, scheduler, () => stopping.IsCancellationRequested, monitor);
         await using var stats = new StatServer(() => manager.Current, health, log);
         if (stats.Start() is { } statProblem) log.Write("error: " + statProblem);
         if (problems.Count > 0 && smtp.Listeners.Count == 0 && !cfg.GetBool("DisableSMTPNetworking"))
@@ -149,6 +160,9 @@ public static class ProxyHost
         scheduler.Start();
         PublishStatus();
         using var statusTimer = new Timer(_ => PublishStatus(), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+        // The active probes (DNS, clamd, MTA, store) run once a minute; pages and /metrics show the last results.
+        using var probeTimer = new Timer(_ => _ = monitor.RunAsync(stopping.Token).ContinueWith(t => _ = t.Exception, TaskScheduler.Default),
+            null, TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(1));
         log.Write($"ready; {cfg.Registry.Count} options loaded, {cfg.All().Count(x => x.Value != x.Option.Default)} changed from default; " +
             $"{smtp.Listeners.Count} SMTP listeners; pid {Environment.ProcessId}");
         SystemdNotify.Ready($"{smtp.Listeners.Count} SMTP listeners: {string.Join(", ", smtp.BoundEndPoints.Select(b => b.EndPoint))}");
@@ -162,6 +176,7 @@ public static class ProxyHost
         log.Write($"ASSP for .NET stopping; waiting for {smtp.ActiveSessions} sessions to finish");
         await statusTimer.DisposeAsync();
         await Task.WhenAll(smtp.StopAsync(TimeSpan.FromSeconds(30)), forwarder.StopAsync(TimeSpan.FromSeconds(30)));
+        statistics.Save(statsTable);
         InstanceFiles.RemovePid(manager.Current);
         try { File.Delete(InstanceFiles.StatusPath(cfg.BaseDirectory)); } catch (IOException) { }
         if (restartReason is null)

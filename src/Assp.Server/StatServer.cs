@@ -13,7 +13,7 @@ namespace Assp.Server;
 /// The raw statistics port (webStatPort) for monitoring scripts, telnet and browsers. A request ends with an empty
 /// line. An empty request is answered with one line, webStatHealthyResp or webStatNotHealthyResp; "stat" gets the
 /// statistics as plain lines; an HTTP GET gets them as a text/plain page, and "GET /extremeblack" the
-/// exportExtremeBlack file for firewalls. Only clients in allowStatConnectionsFrom (when set) are served;
+/// exportExtremeBlack file for firewalls, "GET /metrics" the Prometheus text metrics. Only clients in allowStatConnectionsFrom (when set) are served;
 /// "SSL:" in front of the port or enableWebStatSSL makes it TLS with the proxy's certificate.
 /// </summary>
 internal sealed class StatServer : IAsyncDisposable
@@ -181,6 +181,8 @@ internal sealed class StatServer : IAsyncDisposable
         }
         if (path.Length == 0 || path.Equals("/stat", StringComparison.OrdinalIgnoreCase))
             return Http(200, "OK", string.Join('\n', StatLines(healthWord, problems)) + "\n", head);
+        if (path.Equals("/metrics", StringComparison.OrdinalIgnoreCase))
+            return Http(200, "OK", _health.Metrics(), head, Assp.Smtp.Monitoring.PrometheusMetrics.ContentType);
         if (path.Equals("/health", StringComparison.OrdinalIgnoreCase))
             return Http(problems.Count == 0 ? 200 : 503, problems.Count == 0 ? "OK" : "Service Unavailable", healthWord + "\n", head);
         return Http(404, "Not Found", "unknown path\n", head);
@@ -194,11 +196,11 @@ internal sealed class StatServer : IAsyncDisposable
         return lines;
     }
 
-    private static byte[] Http(int code, string reason, string body, bool head)
+    private static byte[] Http(int code, string reason, string body, bool head, string contentType = "text/plain; charset=utf-8")
     {
         var bodyBytes = Encoding.UTF8.GetBytes(body);
         var header = $"HTTP/1.0 {code} {reason}\r\nServer: ASSP for .NET/{Assp.Smtp.SmtpProxyServer.Version}\r\n" +
-                     $"Date: {DateTimeOffset.UtcNow.ToString("r", CultureInfo.InvariantCulture)}\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+                     $"Date: {DateTimeOffset.UtcNow.ToString("r", CultureInfo.InvariantCulture)}\r\nContent-Type: {contentType}\r\n" +
                      $"Content-Length: {bodyBytes.Length}\r\nConnection: close\r\n\r\n";
         var headerBytes = Encoding.ASCII.GetBytes(header);
         return head ? headerBytes : [.. headerBytes, .. bodyBytes];

@@ -56,6 +56,20 @@ public sealed class SmtpProxyServer : IAsyncDisposable
     public Collection.MessageCollector Collector { get; }
 
     public int ActiveSessions => _sessions.Count;
+
+    /// <summary>The mail statistics this server counts into (connections, messages, checks, scores).</summary>
+    public Assp.Checks.Statistics.MailStatistics Statistics { get; init; } = new();
+
+    /// <summary>The version counter and wait of the live session list (bumped on every session change).</summary>
+    public Monitoring.SessionChangeFeed SessionChanges { get; } = new();
+
+    /// <summary>Every open session as it is now, oldest first.</summary>
+    public Monitoring.LiveSessionsView LiveSessions()
+    {
+        long version = SessionChanges.Version;
+        var list = _sessions.Keys.Select(s => s.Snapshot()).OrderBy(s => s.Started).ToList();
+        return new Monitoring.LiveSessionsView(version, DateTimeOffset.Now, list);
+    }
     public long SessionsTotal => Interlocked.Read(ref _sessionCounter);
     public long MessagesDelivered => Interlocked.Read(ref _delivered);
     private long _delivered;
@@ -130,9 +144,10 @@ public sealed class SmtpProxyServer : IAsyncDisposable
         var cfg = _config();
         var remote = ((IPEndPoint)client.RemoteEndPoint!).Address;
         if (remote.IsIPv4MappedToIPv6) remote = remote.MapToIPv4();
-        string? refusal = Refusal(cfg, def, remote);
+        string? refusal = Refusal(cfg, def, remote, out var refusalReason);
         if (refusal is not null)
         {
+            Statistics.ConnectionRefused(refusalReason);
             Log($"{remote} connection refused: {refusal}");
             try
             {
@@ -150,9 +165,11 @@ public sealed class SmtpProxyServer : IAsyncDisposable
             return;
         }
         _perIp.AddOrUpdate(remote, 1, (_, n) => n + 1);
+        Statistics.ConnectionAccepted();
         var session = new ProxySession(this, client, def, cfg, _log, _pipeline, NewSessionId());
         var task = session.RunAsync(_stopping.Token, _abort.Token);
         _sessions[session] = task;
+        SessionChanges.Changed();
         try
         {
             await task.ConfigureAwait(false);
@@ -160,6 +177,7 @@ public sealed class SmtpProxyServer : IAsyncDisposable
         finally
         {
             _sessions.TryRemove(session, out _);
+            SessionChanges.Changed();
             _perIp.AddOrUpdate(remote, 0, (_, n) => n - 1);
             if (_perIp.TryGetValue(remote, out var left) && left <= 0) _perIp.TryRemove(new KeyValuePair<IPAddress, int>(remote, left));
         }
@@ -184,8 +202,9 @@ public sealed class SmtpProxyServer : IAsyncDisposable
     }
 
     /// <summary>Why a new connection is turned away at once, or null. relayPort sessions count but are never refused.</summary>
-    private string? Refusal(ConfigSnapshot cfg, ListenerDefinition def, IPAddress remote)
+    private string? Refusal(ConfigSnapshot cfg, ListenerDefinition def, IPAddress remote, out string reason)
     {
+        reason = "DisableSMTPNetworking";
         // Switched on at run time: new connections are turned away, running sessions go on.
         if (cfg.GetBool("DisableSMTPNetworking")) return $"421 {cfg["myName"]} Service not available, closing transmission channel";
         if (def.Kind == ListenerKind.Relay) return null;
@@ -196,9 +215,11 @@ public sealed class SmtpProxyServer : IAsyncDisposable
             if (perIp > 0 && _perIp.TryGetValue(remote, out var n) && n >= perIp)
             {
                 IpPenalty?.Invoke(cfg, remote, "iplValencePB", "LimitingIP");
+                reason = "maxSMTPipSessions";
                 return $"421 {cfg["myName"]} too many sessions from {remote} ({perIp}), try again later";
             }
         }
+        reason = "MaxAUTHErrors";
         if (!privileged && AuthFailures.IsBlocked(remote, cfg))
             return $"521 {cfg["myName"]} does not accept mail - closing transmission - too many previous AUTH errors from {remote}";
         return null;

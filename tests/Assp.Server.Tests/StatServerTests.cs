@@ -150,4 +150,69 @@ public sealed class StatServerTests : IDisposable
             Assert.Equal(0, await run);
         }
     }
+
+    [Fact]
+    public async Task Metrics_are_prometheus_text_and_the_statistics_survive_a_restart()
+    {
+        int port = FreePort(), smtpPort = FreePort();
+        string[] settings = [$"webStatPort=127.0.0.1:{port}", $"listenPort=127.0.0.1:{smtpPort}", "smtpDestination=127.0.0.1:1"];
+        var (run, stop) = await StartAsync(settings);
+        try
+        {
+            // One client: accepted, then told 421 because no MTA answers.
+            using (var client = new TcpClient())
+            {
+                await client.ConnectAsync(IPAddress.Loopback, smtpPort);
+                var reader = new StreamReader(client.GetStream(), Encoding.ASCII);
+                Assert.StartsWith("421", await reader.ReadLineAsync());
+            }
+            var metrics = await AskAsync(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+            Assert.StartsWith("HTTP/1.0 200 OK\r\n", metrics);
+            Assert.Contains("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n", metrics);
+            var body = metrics[(metrics.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
+            var samples = ParseExposition(body);
+            Assert.Equal(1, samples["assp_connections_total{result=\"accepted\"}"]);
+            Assert.True(samples.ContainsKey("assp_smtp_sessions_active"));
+            Assert.True(samples.ContainsKey("assp_message_score_bucket{le=\"+Inf\"}"));
+            // /stat keeps its form and now lists the counters too.
+            Assert.Contains("\nstats connections_accepted: 1\n", await AskAsync(port, "stat\n\n"));
+        }
+        finally
+        {
+            stop.Cancel();
+            Assert.Equal(0, await run);
+        }
+
+        File.Delete(Path.Combine(_base, "logs", "maillog.txt"));
+        (run, stop) = await StartAsync(settings);
+        try
+        {
+            var body = await AskAsync(port, "GET /metrics HTTP/1.0\r\n\r\n");
+            Assert.Equal(1, ParseExposition(body[(body.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..])["assp_connections_total{result=\"accepted\"}"]);
+        }
+        finally
+        {
+            stop.Cancel();
+            Assert.Equal(0, await run);
+        }
+    }
+
+    /// <summary>Every line must be a HELP/TYPE comment or "name{labels} value" of a family typed before it.</summary>
+    private static Dictionary<string, double> ParseExposition(string body)
+    {
+        var typed = new HashSet<string>();
+        var samples = new Dictionary<string, double>();
+        foreach (var line in body.TrimEnd('\n').Split('\n'))
+        {
+            if (line.StartsWith("# HELP assp_", StringComparison.Ordinal)) continue;
+            if (line.StartsWith("# TYPE assp_", StringComparison.Ordinal)) { Assert.True(typed.Add(line.Split(' ')[2])); continue; }
+            var m = System.Text.RegularExpressions.Regex.Match(line, @"^(assp_[a-z_]+)(\{[^}]*\})? (\S+)$");
+            Assert.True(m.Success, "not exposition text: " + line);
+            var name = m.Groups[1].Value;
+            Assert.Contains(typed, t => name == t || name.StartsWith(t + "_", StringComparison.Ordinal));
+            samples.Add(name + m.Groups[2].Value, m.Groups[3].Value == "+Inf" ? double.PositiveInfinity
+                : double.Parse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return samples;
+    }
 }

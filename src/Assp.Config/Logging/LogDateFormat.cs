@@ -71,6 +71,46 @@ public static class LogDateFormat
         return sb.ToString();
     }
 
+    /// <summary>
+    /// A regex (anchored at the start) that matches a time written with <paramref name="format"/>, with named groups
+    /// Y4, Y2, Mon, M, D, h, m, s; <see cref="Parse"/> reads a match back into a time.
+    /// </summary>
+    public static string Pattern(string format, int language = 0)
+    {
+        if (language < 0 || language >= s_months.Length) language = 0;
+        var sb = new StringBuilder("^");
+        int i = 0;
+        while (i < format.Length)
+        {
+            if (Take(format, ref i, "YYYY")) sb.Append(@"(?<Y4>\d{4})");
+            else if (Take(format, ref i, "YY")) sb.Append(@"(?<Y2>\d{2})");
+            else if (Take(format, ref i, "MMM")) sb.Append("(?<Mon>").AppendJoin('|', s_months[language].Select(System.Text.RegularExpressions.Regex.Escape)).Append(')');
+            else if (Take(format, ref i, "MM")) sb.Append(@"(?<M>\d{2})");
+            else if (Take(format, ref i, "DDD")) sb.Append("(?:").AppendJoin('|', s_days[language].Select(System.Text.RegularExpressions.Regex.Escape)).Append(')');
+            else if (Take(format, ref i, "DD")) sb.Append(@"(?<D>\d{2})");
+            else if (Take(format, ref i, "hh")) sb.Append(@"(?<h>\d{2})");
+            else if (Take(format, ref i, "mm")) sb.Append(@"(?<m>\d{2})");
+            else if (Take(format, ref i, "ss")) sb.Append(@"(?<s>\d{2})");
+            else sb.Append(System.Text.RegularExpressions.Regex.Escape(format[i++].ToString()));
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The time of a <see cref="Pattern"/> match; parts the format lacks come from <paramref name="reference"/> (e.g. the year).</summary>
+    public static DateTime? Parse(System.Text.RegularExpressions.Match match, DateTime reference, int language = 0)
+    {
+        if (!match.Success) return null;
+        if (language < 0 || language >= s_months.Length) language = 0;
+        int Get(string group, int fallback) =>
+            match.Groups[group] is { Success: true } g && int.TryParse(g.ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : fallback;
+        int year = match.Groups["Y4"].Success ? Get("Y4", reference.Year) : match.Groups["Y2"].Success ? 2000 + Get("Y2", reference.Year % 100) : reference.Year;
+        int month = match.Groups["Mon"].Success ? Array.IndexOf(s_months[language], match.Groups["Mon"].Value) + 1 : Get("M", reference.Month);
+        int day = Get("D", reference.Day);
+        int hour = Get("h", 0), minute = Get("m", 0), second = Get("s", 0);
+        if (month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return null;
+        return new DateTime(year, month, day, hour, minute, second, DateTimeKind.Local);
+    }
+
     private static bool Take(string format, ref int i, string token)
     {
         if (string.CompareOrdinal(format, i, token, 0, token.Length) != 0) return false;

@@ -445,6 +445,7 @@ public sealed partial class ProxySession
         if ((!local || path.HasRoutingLocalPart || domain.Length == 0) && !_ctx.RelayAllowed)
         {
             Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> to: {path.Address} relay attempt blocked");
+            _server.Statistics.Reject("NoRelaying");
             await ErrorAsync(_cfg["NoRelaying"], ct).ConfigureAwait(false);
             return;
         }

@@ -44,6 +44,7 @@ public sealed partial class ProxySession
         if (outcome == ReceiveOutcome.TooLarge)
         {
             Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> message larger than {limit} bytes refused");
+            _server.Statistics.Refused(null, "maxSize", temporary: false, inTransaction: true);
             await ErrorAsync(_cfg["maxSizeError"].Replace("MAXSIZE", limit.ToString(CultureInfo.InvariantCulture)), ct).ConfigureAwait(false);
             await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
             return;
@@ -55,6 +56,7 @@ public sealed partial class ProxySession
         if (realLimit > 0 && realSize > realLimit)
         {
             Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> message of {_ctx.Message.Length} bytes to {_ctx.RecipientList.Count} recipients exceeds {realLimit}");
+            _server.Statistics.Refused(null, "maxRealSize", temporary: false, inTransaction: true);
             await ErrorAsync(_cfg["maxRealSizeError"].Replace("MAXREALSIZE", realLimit.ToString(CultureInfo.InvariantCulture)), ct).ConfigureAwait(false);
             await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
             return;
@@ -64,12 +66,14 @@ public sealed partial class ProxySession
         if (_ctx.CheckState.Message.NullConnection)
         {
             Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> NULL connection: message of {_ctx.Message.Length} bytes discarded");
+            _server.Statistics.MessageDone(_ctx.CheckState.Message, Assp.Checks.Statistics.MessageOutcome.Discarded, 0);
             Queue("250 OK\r\n");
             await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
             ResetTransaction();
             return;
         }
 
+        Mark(Monitoring.SessionPhase.Checking);
         foreach (var phase in s_dataPhases)
         {
             var verdict = await _pipeline.RunAsync(phase, _ctx, ct).ConfigureAwait(false);
@@ -84,12 +88,14 @@ public sealed partial class ProxySession
         if (_ctx.CheckState.Message.NullConnection)
         {
             Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> NULL connection: message of {_ctx.Message.Length} bytes discarded");
+            _server.Statistics.MessageDone(_ctx.CheckState.Message, Assp.Checks.Statistics.MessageOutcome.Discarded, _ctx.Message.Length);
             Queue("250 OK\r\n");
             await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
             ResetTransaction();
             return;
         }
 
+        Mark(Monitoring.SessionPhase.Forwarding);
         var reply = await DeliverAsync(ct).ConfigureAwait(false);
         if (reply is null) return;   // the MTA failed mid-transfer; the client got 451 and the session is closing
         var size = _ctx.Message.Length;
@@ -98,6 +104,7 @@ public sealed partial class ProxySession
         {
             _ctx.Delivered = true;
             _server.CountDelivered();
+            _server.Statistics.MessageDone(_ctx.CheckState.Message, Assp.Checks.Statistics.MessageOutcome.Delivered, size);
             Queue(reply.ToWire());
             foreach (var rcpt in _ctx.RecipientList)
                 Log($"[MessageOK] {_ctx.RemoteAddress} <{_ctx.MailFrom}> to: {rcpt} message ok - {size} bytes - {reply}{storedFile}");
@@ -105,6 +112,7 @@ public sealed partial class ProxySession
         else
         {
             Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> the MTA refused the message: {reply}{storedFile}");
+            _server.Statistics.Refused(_ctx.CheckState.Message, "MTA", temporary: reply.Code < 500, inTransaction: true);
             await ErrorAsync(reply, ct).ConfigureAwait(false);
         }
         await _pipeline.RunAsync(SmtpPhase.AfterDelivery, _ctx, ct).ConfigureAwait(false);

@@ -61,6 +61,7 @@ public sealed partial class ProxySession
         _ctx.LogSink = Log;
         _ctx.Class = Classify();
         _logAllReplies = cfg.GetChoice("replyLogging") == 2;
+        _expandedLogging = cfg.GetBool("expandedLogging");
         MyName = cfg["myName"];
         _idleSeconds = cfg.GetInt("smtpIdleTimeout", 180);
         _noopIdleSeconds = cfg.GetInt("smtpNOOPIdleTimeout", 0);
@@ -106,7 +107,25 @@ public sealed partial class ProxySession
         return ConnectionClass.External;
     }
 
-    private void Log(string message) => _log?.Write("Worker_1", _ctx.MessageId, message);
+    private void Log(string message) => _log?.Write("Worker_1", _ctx.MessageId, _expandedLogging ? Expand(message) : message);
+
+    private readonly bool _expandedLogging;
+
+    /// <summary>
+    /// expandedLogging: the record names the client IP and, in a transaction, &lt;MAIL FROM&gt; and the current recipient
+    /// in front, as ASSP writes it, so every line of a message can be found by address (unless the text has them already).
+    /// </summary>
+    private string Expand(string message)
+    {
+        var ip = _ctx.RemoteAddress.ToString();
+        var from = _ctx.MailFrom;
+        if (from is null) return message.Contains(ip, StringComparison.Ordinal) ? message : ip + " " + message;
+        if (message.Contains("<" + from + ">", StringComparison.Ordinal)) return message;
+        var to = _ctx.RecipientList.Count > 0 ? " to: " + _ctx.RecipientList[^1] : "";
+        return message.StartsWith(ip + " ", StringComparison.Ordinal)
+            ? $"{ip} <{from}>{to} {message[(ip.Length + 1)..]}"
+            : $"{ip} <{from}>{to} {message}";
+    }
 
     private CancellationToken _stopping;
 
@@ -283,7 +302,10 @@ public sealed partial class ProxySession
                 return;
             }
             await DampAsync(stopping).ConfigureAwait(false);
+            var verb = VerbOf(text);
+            Mark(PhaseOf(verb));
             await DispatchAsync(text, stopping).ConfigureAwait(false);
+            Mark(verb == "DATA" ? Monitoring.SessionPhase.Idle : PhaseOf(verb));
         }
     }
 
@@ -311,6 +333,12 @@ public sealed partial class ProxySession
     }
 
     private static readonly Encoding Strict = new UTF8Encoding(false, throwOnInvalidBytes: true);
+
+    private static string VerbOf(string line)
+    {
+        int space = line.IndexOf(' ');
+        return (space < 0 ? line : line[..space]).ToUpperInvariant();
+    }
 
     private async Task DispatchAsync(string line, CancellationToken ct)
     {
@@ -459,6 +487,8 @@ public sealed partial class ProxySession
     private async Task RefuseAsync(Verdict verdict, string phase, CancellationToken ct, string logSuffix = "")
     {
         Log($"[{phase}] refused: {verdict.Reason}{logSuffix}");
+        _server.Statistics.Refused(_ctx.CheckState.Message, phase, verdict.Kind == VerdictKind.TempFail,
+            inTransaction: phase is "header" or "body");
         if (verdict.Kind == VerdictKind.Drop)
         {
             _closing = true;
