@@ -23,6 +23,9 @@ public sealed class WebAdminHost(WebAdminContext admin, TextWriter? console = nu
 
     public IReadOnlyList<WebEndpoint> Endpoints { get; private set; } = [];
 
+    /// <summary>The running application (its endpoint list is what the route tests walk).</summary>
+    internal WebApplication? App => _app;
+
     /// <summary>The first start creates user admin with a random password, shown once on the console and in the maillog.</summary>
     public void EnsureInitialAdmin()
     {

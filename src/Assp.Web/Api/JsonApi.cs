@@ -27,7 +27,8 @@ internal static class JsonApi
         // The token for the login request, bound to a new pre-login session.
         api.MapGet("/login", (HttpContext ctx) =>
         {
-            var s = admin.Sessions.CreateAnonymous();
+            // The pre-login session of this browser is kept (the login replaces it anyway); else a new one.
+            var s = ctx.Session() is { IsAuthenticated: false } pre ? pre : admin.Sessions.CreateAnonymous();
             WebSecurity.WriteSessionCookie(ctx, s);
             return Results.Ok(new { csrfToken = s.CsrfToken });
         }).WithMetadata(new AnonymousAccess());
