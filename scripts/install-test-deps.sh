@@ -14,9 +14,11 @@
 # instances from their own slapd.conf; the package is installed without a configuration and its service is off.
 # clamav-daemon (clamd) scans for viruses; the tests start private instances with a signature database they
 # write, so clamd's and freshclam's system services are disabled (no signature download is wanted).
+# chromium (Debian's build) with fonts-liberation is the headless browser the web admin tests drive through
+# Playwright (executablePath /usr/bin/chromium; Playwright's own browser download is never used). No service.
 set -euo pipefail
 
-packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl slapd ldap-utils clamav-daemon)
+packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl slapd ldap-utils clamav-daemon chromium fonts-liberation)
 missing=()
 for p in "${packages[@]}"; do
   # "install ok installed" only; a removed-but-configured package must be reinstalled.

@@ -114,10 +114,11 @@ public static class ProxyHost
                 log.Write($"shutdown requested: {reason}");
                 stopping.Cancel();
             },
-        }, output);
+        });
+        // The one-time password of the first start goes to the maillog, which the console shows as well.
         webAdmin.EnsureInitialAdmin();
         if (await webAdmin.RefreshAsync(stop) is { } webProblem) log.Write("error: " + webProblem);
-        manager.Reloaded += (_, _) => _ = Task.Run(async () =>
+        manager.Reloaded += (_, _) => Task.Run(async () =>
         {
             if (await webAdmin.RefreshAsync() is { } problem) log.Write("error: " + problem);
         });

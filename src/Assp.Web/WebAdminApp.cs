@@ -21,8 +21,14 @@ public static class WebAdminApp
 {
     public static WebApplication Build(WebAdminContext admin, IReadOnlyList<WebEndpoint> endpoints, X509Certificate2? certificate, bool requireClientCertificate)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Assp.Web" });
+        // No command-line or working-folder configuration: the web admin is configured by assp.cfg alone.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "Assp.Web", Args = [], ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Logging.ClearProviders();
+        // The proxy process owns the signals (SIGTERM, SIGHUP); the web host must not react to them itself.
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, ProcessOwnedLifetime>();
         builder.Services.AddRouting();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase);
         builder.WebHost.ConfigureKestrel(k =>
@@ -64,4 +70,11 @@ public static class WebAdminApp
         SystemPage.Map(app, admin);
         JsonApi.Map(app, admin);
     }
+}
+
+/// <summary>A host lifetime that leaves start and stop to the owning process.</summary>
+internal sealed class ProcessOwnedLifetime : Microsoft.Extensions.Hosting.IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

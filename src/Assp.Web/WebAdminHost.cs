@@ -20,6 +20,7 @@ public sealed class WebAdminHost(WebAdminContext admin, TextWriter? console = nu
     private readonly SemaphoreSlim _gate = new(1, 1);
     private WebApplication? _app;
     private string _binding = "";
+    private bool _disposed;
 
     public IReadOnlyList<WebEndpoint> Endpoints { get; private set; } = [];
 
@@ -41,6 +42,8 @@ public sealed class WebAdminHost(WebAdminContext admin, TextWriter? console = nu
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
+            // A reload during shutdown must not bring the listener back.
+            if (_disposed) return null;
             var cfg = admin.Config.Current;
             var binding = string.Join("\n", s_bindingOptions.Select(o => cfg[o]));
             if (binding == _binding && _app is not null) return null;
@@ -128,6 +131,7 @@ public sealed class WebAdminHost(WebAdminContext admin, TextWriter? console = nu
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
+            _disposed = true;
             await StopCoreAsync().ConfigureAwait(false);
         }
         finally

@@ -38,6 +38,8 @@ internal static class AnalyzerPage
         var sb = new StringBuilder();
         sb.Append(Notice(error, true));
         if (s.Role < AdminRole.Operator) sb.Append("<p class=\"muted\">The analyzer needs the operator role.</p>");
+        // The result comes first, so it is what the admin sees after pressing Analyze; the form stays below.
+        if (result is not null) Result(sb, result);
         sb.Append($"""
 <div class="card"><form method="post" action="/analyzer" enctype="multipart/form-data">{Csrf(s)}
 <p><label for="message">Message (headers and body, as received)</label><textarea id="message" name="message" spellcheck="false" rows="14">{E(r.Message)}</textarea></p>
@@ -49,7 +51,6 @@ internal static class AnalyzerPage
 <p><label><input type="checkbox" name="outgoing" value="1"{(r.Outgoing ? " checked" : "")}> analyze as mail from a local user</label></p>
 <p><button type="submit">Analyze</button></p></form></div>
 """);
-        if (result is not null) Result(sb, result);
         return Page(ctx, "Mail Analyzer", "analyzer", sb.ToString(), status);
     }
 

@@ -87,6 +87,7 @@ details.section>summary .count{color:var(--muted);font-weight:400;font-size:.85r
 .badge.chg{background:#fde68a;color:#78350f}.badge.rs{background:#fee2e2;color:#7f1d1d}.sticky{position:sticky;top:0;z-index:2;background:var(--bg);padding:.5rem 0}
 .verdict{font-size:1.2rem;font-weight:700}.verdict.block,.verdict.drop{color:var(--bad)}.verdict.tempfail,.verdict.tag{color:var(--warn)}.verdict.pass,.verdict.accept{color:var(--ok)}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f3f4f6;padding:.6rem;border-radius:6px;font-size:.82rem}
+.mt{margin-top:.6rem}.small{font-weight:400;font-size:.85rem}.stat .v.path{font-size:1rem;overflow-wrap:anywhere}
 .login{max-width:24rem;margin:8vh auto}.muted{color:var(--muted)}.inline{display:inline}
 @media (max-width:700px){header nav{display:none;flex-basis:100%;flex-direction:column}.navtoggle:checked~nav{display:flex}.burger{display:block;margin-left:auto;cursor:pointer;font-size:1.3rem}
 .logout{flex-basis:100%;justify-content:space-between}.opt{grid-template-columns:1fr}main{padding:.8rem}table.resp thead{display:none}table.resp td{display:block;border:0;padding:.15rem .3rem}table.resp tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}}

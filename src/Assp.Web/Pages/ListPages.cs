@@ -58,20 +58,20 @@ internal static class ListPages
             var key = list.ToString().ToLowerInvariant();
             var query = q["q_" + key].ToString();
             var (rows, total) = editing.Search(cfg, list, query);
-            sb.Append("<div class=\"card\" id=\"").Append(key).Append("\"><h2>").Append(E(listTitle)).Append(" <span class=\"muted\" style=\"font-weight:400;font-size:.85rem\">")
+            sb.Append("<div class=\"card\" id=\"").Append(key).Append("\"><h2>").Append(E(listTitle)).Append(" <span class=\"muted small\">")
               .Append(total).Append(total == 1 ? " entry" : " entries").Append(query.Length > 0 ? " match" : "").Append("</span></h2>");
             sb.Append("<form method=\"get\" action=\"/").Append(active == "pb" ? "penaltybox" : "lists").Append('#').Append(key).Append("\" class=\"row\">")
               .Append("<input type=\"search\" name=\"q_").Append(key).Append("\" value=\"").Append(E(query)).Append("\" placeholder=\"Search\" aria-label=\"search ").Append(E(listTitle)).Append("\">")
               .Append("<button class=\"secondary\">Search</button></form>");
             if (canEdit && addLabel.Length > 0)
             {
-                sb.Append("<form method=\"post\" action=\"/lists/").Append(key).Append("/add\" class=\"row\" style=\"margin-top:.6rem\">").Append(Csrf(s))
+                sb.Append("<form method=\"post\" action=\"/lists/").Append(key).Append("/add\" class=\"row mt\">").Append(Csrf(s))
                   .Append("<input name=\"key\" placeholder=\"").Append(E(addLabel)).Append("\" aria-label=\"").Append(E(addLabel)).Append("\" required>");
                 if (extraLabel is not null)
                     sb.Append("<input name=\"extra\" placeholder=\"").Append(E(extraLabel)).Append("\" aria-label=\"").Append(E(extraLabel)).Append("\" required>");
                 sb.Append("<button type=\"submit\">Add</button></form>");
             }
-            sb.Append("<table class=\"resp\" style=\"margin-top:.6rem\"><thead><tr><th>Entry</th><th>State</th><th>Updated</th><th></th></tr></thead><tbody>");
+            sb.Append("<table class=\"resp mt\"><thead><tr><th>Entry</th><th>State</th><th>Updated</th><th></th></tr></thead><tbody>");
             foreach (var r in rows)
             {
                 sb.Append("<tr><td>").Append(E(r.Key)).Append("</td><td>").Append(E(r.Value)).Append("</td><td>")

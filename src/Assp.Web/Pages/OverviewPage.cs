@@ -24,7 +24,7 @@ internal static class OverviewPage
 <div class="card stat"><div class="k">Options</div><div class="v">{cfg.Registry.Count}</div><div class="k">{changed} changed from default</div></div>
 <div class="card stat"><div class="k">Configuration loaded</div><div class="v">{E(cfg.LoadedAt.ToLocalTime().ToString("HH:mm:ss", CultureInfo.InvariantCulture))}</div><div class="k">generation {cfg.Generation}</div></div>
 <div class="card stat"><div class="k">Problems in assp.cfg</div><div class="v">{issues.Count}</div><div class="k">errors and warnings</div></div>
-<div class="card stat"><div class="k">Base folder</div><div class="v" style="font-size:1rem">{E(cfg.BaseDirectory)}</div><div class="k">myName {E(cfg["myName"])}</div></div>
+<div class="card stat"><div class="k">Base folder</div><div class="v path">{E(cfg.BaseDirectory)}</div><div class="k">myName {E(cfg["myName"])}</div></div>
 </div>
 <div class="card"><h2>Configuration problems</h2>
 {(issues.Count == 0 ? "<p class=\"muted\">None.</p>" : "<table class=\"resp\"><thead><tr><th>Option</th><th>Where</th><th>Problem</th></tr></thead><tbody>" +
