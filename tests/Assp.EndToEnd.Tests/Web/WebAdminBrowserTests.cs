@@ -77,6 +77,7 @@ public sealed partial class WebAdminBrowserTests
             await page.GotoAsync(url + "/config");
             await page.FillAsync("#optfilter", "^SpamError$");
             var row = page.Locator("div.opt[data-name=SpamError]");
+            await Screenshot(page, "config-filtered-1280x800");
             await row.Locator("input").FillAsync("554 5.7.1 Not wanted here, says the web admin test");
             await page.Locator("details.section:has(div.opt[data-name=SpamError]) button[type=submit]").ClickAsync();
             await page.WaitForURLAsync("**/config?applied=*");
