@@ -19,7 +19,8 @@ public sealed record WebEndpoint(IPAddress Address, int Port, bool Tls);
 /// <summary>Builds the web admin application: Kestrel on the given endpoints, the security gate, pages and API.</summary>
 public static class WebAdminApp
 {
-    public static WebApplication Build(WebAdminContext admin, IReadOnlyList<WebEndpoint> endpoints, X509Certificate2? certificate, bool requireClientCertificate)
+    public static WebApplication Build(WebAdminContext admin, IReadOnlyList<WebEndpoint> endpoints, X509Certificate2? certificate, bool requireClientCertificate,
+        bool compress = false)
     {
         // No command-line or working-folder configuration: the web admin is configured by assp.cfg alone.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -48,7 +49,11 @@ public static class WebAdminApp
             }
         });
         builder.Services.AddSingleton(admin);
+        // EnableHTTPCompression: gzip/brotli for plain http only; over https compressed pages that carry the
+        // anti-forgery token and mail content would open the door to BREACH-style guessing.
+        if (compress) builder.Services.AddResponseCompression(o => o.EnableForHttps = false);
         var app = builder.Build();
+        if (compress) app.UseResponseCompression();
         app.UseRouting();
         app.Use((HttpContext ctx, RequestDelegate next) => WebSecurity.Gate(ctx, admin, next));
         Map(app, admin);

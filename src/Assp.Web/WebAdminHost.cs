@@ -10,12 +10,13 @@ namespace Assp.Web;
 /// <summary>
 /// Runs the web admin inside the proxy process: listens where webAdminPort says ("port", "ip:port",
 /// "host:port", "SSL:" in front for https, several joined by |; enableWebAdminSSL makes every one https, with
-/// SSLCertFile/SSLKeyFile and webSSLRequireClientCert), and rebinds when a reload changes those options.
+/// SSLCertFile/SSLKeyFile and webSSLRequireClientCert), compresses http pages with EnableHTTPCompression, and
+/// restarts the web server when a reload changes any of those options.
 /// An empty webAdminPort turns the web admin off.
 /// </summary>
 public sealed class WebAdminHost(WebAdminContext admin, TextWriter? console = null) : IAsyncDisposable
 {
-    private static readonly string[] s_bindingOptions = ["webAdminPort", "enableWebAdminSSL", "webSSLRequireClientCert", "SSLCertFile", "SSLKeyFile"];
+    private static readonly string[] s_bindingOptions = ["webAdminPort", "enableWebAdminSSL", "webSSLRequireClientCert", "SSLCertFile", "SSLKeyFile", "EnableHTTPCompression"];
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private WebApplication? _app;
@@ -58,7 +59,7 @@ public sealed class WebAdminHost(WebAdminContext admin, TextWriter? console = nu
                 certificate = CertificateProvider.Load(cfg, admin.Log);
                 if (certificate is null) return "webAdminPort: https is asked for but SSLCertFile/SSLKeyFile give no usable certificate";
             }
-            var app = WebAdminApp.Build(admin, endpoints, certificate, cfg.GetBool("webSSLRequireClientCert"));
+            var app = WebAdminApp.Build(admin, endpoints, certificate, cfg.GetBool("webSSLRequireClientCert"), cfg.GetBool("EnableHTTPCompression"));
             try
             {
                 await app.StartAsync(ct).ConfigureAwait(false);

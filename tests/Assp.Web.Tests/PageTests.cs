@@ -240,4 +240,35 @@ public sealed partial class PageTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("secure", string.Join("\n", response.Headers.GetValues("Set-Cookie")), StringComparison.OrdinalIgnoreCase);
     }
+
+    [Theory]
+    [InlineData("1", true)]
+    [InlineData("0", false)]
+    public async Task EnableHTTPCompression_compresses_the_pages(string enabled, bool compressed)
+    {
+        await using var web = await WebAdminInstance.StartAsync(new Dictionary<string, string> { ["EnableHTTPCompression"] = enabled });
+        var (c, _) = await web.AdminClientAsync();
+        var request = new HttpRequestMessage(HttpMethod.Get, "config");
+        request.Headers.AcceptEncoding.ParseAdd("gzip");
+        var response = await c.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(compressed, response.Content.Headers.ContentEncoding.Contains("gzip"));
+    }
+
+    [Fact]
+    public async Task No_page_has_inline_script_or_style_so_the_content_security_policy_holds()
+    {
+        await using var web = await WebAdminInstance.StartAsync();
+        var (c, _) = await web.AdminClientAsync();
+        foreach (var path in new[] { "/", "config", "lists", "penaltybox", "analyzer", "users", "system", "account/password", "config/file?option=blackListedDomains" })
+        {
+            var response = await c.GetAsync(path);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains("script-src 'self'", response.Headers.GetValues("Content-Security-Policy").Single());
+            var html = await response.Content.ReadAsStringAsync();
+            Assert.DoesNotContain(" style=", html);
+            Assert.DoesNotContain("<script>", html);
+            Assert.DoesNotMatch(" on[a-z]+=\"", html);
+        }
+    }
 }
