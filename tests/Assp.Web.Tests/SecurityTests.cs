@@ -199,3 +199,41 @@ public sealed class SecurityTests
         Assert.Equal(HttpStatusCode.OK, (await c.GetAsync("login")).StatusCode);
     }
 }
+
+/// <summary>The session store and the login throttle by themselves, with a clock the test moves.</summary>
+public sealed class SessionStoreTests
+{
+    private sealed class ManualClock : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    [Fact]
+    public void Idle_sessions_expire_and_pre_login_sessions_are_swept_when_many_pile_up()
+    {
+        var clock = new ManualClock();
+        var store = new SessionStore(clock);
+        var first = store.CreateAnonymous();
+        clock.Now += SessionStore.IdleTimeout + TimeSpan.FromSeconds(1);
+        Assert.Null(store.Get(first.Id));
+        for (int i = 0; i <= SessionStore.SweepAbove; i++) store.CreateAnonymous();
+        clock.Now += SessionStore.IdleTimeout + TimeSpan.FromSeconds(1);
+        var fresh = store.CreateAnonymous();
+        Assert.Equal(1, store.Count);
+        Assert.NotNull(store.Get(fresh.Id));
+    }
+
+    [Fact]
+    public void The_throttle_blocks_an_address_for_the_window_only()
+    {
+        var clock = new ManualClock();
+        var throttle = new LoginThrottle(clock);
+        var ip = System.Net.IPAddress.Parse("192.0.2.1");
+        for (int i = 0; i < LoginThrottle.MaxFailures; i++) throttle.Failed(ip);
+        Assert.True(throttle.IsBlocked(ip));
+        Assert.False(throttle.IsBlocked(System.Net.IPAddress.Parse("192.0.2.2")));
+        clock.Now += LoginThrottle.Window + TimeSpan.FromSeconds(1);
+        Assert.False(throttle.IsBlocked(ip));
+    }
+}

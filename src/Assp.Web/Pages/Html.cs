@@ -58,7 +58,7 @@ internal static class Html
 
     public const string Css = """
 :root{--bg:#f5f7fa;--card:#fff;--ink:#1d2433;--muted:#5b6577;--line:#dde3ec;--accent:#2563eb;--accent-ink:#fff;--ok:#15803d;--warn:#b45309;--bad:#b91c1c;--chg:#fef3c7}
-*{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--ink)}
+[hidden]{display:none!important}*{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--ink)}
 a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}
 header.top{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1rem;padding:.6rem 1.2rem;background:#111827;color:#e5e7eb}
 .brand{font-weight:700;color:#fff;font-size:1.1rem}.brand span{color:#60a5fa;font-weight:500}

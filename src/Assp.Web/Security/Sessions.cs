@@ -66,8 +66,12 @@ public sealed class SessionStore(TimeProvider clock)
 
     public int Count => _sessions.Count;
 
+    /// <summary>Above this many sessions, expired ones are swept on every new session (pre-login sessions cost nothing to ask for).</summary>
+    public const int SweepAbove = 1000;
+
     private WebSession Add(string? user, AdminRole role, bool mustChange)
     {
+        if (_sessions.Count > SweepAbove) Prune();
         var s = new WebSession(NewToken(), NewToken(), user, role, mustChange, clock.GetUtcNow());
         _sessions[s.Id] = s;
         return s;
@@ -107,6 +111,14 @@ public sealed class LoginThrottle(TimeProvider clock)
 
     public void Failed(IPAddress client)
     {
+        // Addresses whose failures are all older than the window are forgotten, so the table cannot grow without end.
+        if (_failures.Count > 10_000)
+        {
+            var since = clock.GetUtcNow() - Window;
+            foreach (var (ip, old) in _failures)
+                lock (old)
+                    if (old.TrueForAll(t => t < since)) _failures.TryRemove(ip, out _);
+        }
         var list = _failures.GetOrAdd(client, _ => []);
         lock (list) list.Add(clock.GetUtcNow());
     }

@@ -78,6 +78,9 @@ public sealed partial class WebAdminBrowserTests
             await page.FillAsync("#optfilter", "^SpamError$");
             var row = page.Locator("div.opt[data-name=SpamError]");
             await Screenshot(page, "config-filtered-1280x800");
+            // The quick filter hides every other option of the section.
+            Assert.True(await row.IsVisibleAsync());
+            Assert.False(await page.Locator("div.opt[data-name=redRe]").IsVisibleAsync());
             await row.Locator("input").FillAsync("554 5.7.1 Not wanted here, says the web admin test");
             await page.Locator("details.section:has(div.opt[data-name=SpamError]) button[type=submit]").ClickAsync();
             await page.WaitForURLAsync("**/config?applied=*");
