@@ -100,7 +100,7 @@ document.addEventListener('DOMContentLoaded',()=>{
  if(f){const run=()=>{let re;try{re=new RegExp(f.value,'i')}catch(e){re=null}
   const t=f.value.toLowerCase();
   document.querySelectorAll('details.section').forEach(s=>{let n=0;
-   s.querySelectorAll('.opt').forEach(o=>{const name=o.dataset.name;const hit=!f.value||(re?re.test(name):name.toLowerCase().includes(t));o.hidden=!hit;if(hit)n++});
+   s.querySelectorAll('.opt[data-name]').forEach(o=>{const name=o.dataset.name;const hit=!f.value||(re?re.test(name):name.toLowerCase().includes(t));o.hidden=!hit;if(hit)n++});
    s.hidden=n===0;if(f.value)s.open=n>0&&n<40;});};
   f.addEventListener('input',run);if(f.value)run();}
  document.querySelectorAll('form[data-confirm]').forEach(fm=>fm.addEventListener('submit',e=>{if(!confirm(fm.dataset.confirm))e.preventDefault()}));
