@@ -16,9 +16,11 @@
 # write, so clamd's and freshclam's system services are disabled (no signature download is wanted).
 # postgresql (its server binaries initdb/pg_ctl) backs the shared-store tests: they create private clusters in
 # temp folders (as nobody when run as root), so the cluster the package creates stays stopped and disabled.
+# chromium (Debian's build) with fonts-liberation is the headless browser the web admin tests drive through
+# Playwright (executablePath /usr/bin/chromium; Playwright's own browser download is never used). No service.
 set -euo pipefail
 
-packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl slapd ldap-utils clamav-daemon postgresql)
+packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl slapd ldap-utils clamav-daemon postgresql chromium fonts-liberation)
 missing=()
 for p in "${packages[@]}"; do
   # "install ok installed" only; a removed-but-configured package must be reinstalled.

@@ -1,3 +1,4 @@
+using Assp.Checks;
 using Assp.Checks.Decision;
 using Assp.Checks.Dns;
 using Assp.Checks.PenaltyBox;
@@ -57,6 +58,17 @@ internal sealed class DecisionServices : IDisposable
     /// <summary>For the analyzer: the instance's data read, never changed.</summary>
     public static DecisionServices OpenForAnalysis(ConfigSnapshot cfg) =>
         Create(cfg, File.Exists(SqliteStoreOptions.DefaultPath(cfg.BaseDirectory)) ? OpenStore(cfg) : new MemoryStore(), readOnly: true);
+
+    /// <summary>
+    /// A pipeline for the web admin's Mail Analyzer over this instance's store: it reads the databases the proxy
+    /// uses and changes none of them; no DNS lists (the analyzer works offline, as `assp analyze` does).
+    /// </summary>
+    public ICheckPipeline AnalysisPipeline(ConfigSnapshot cfg)
+    {
+        var engine = new DecisionEngine(new ReadOnlyIpReputation(new IpPenaltyBox(Store)), new ReadOnlyAddressReputation(new StoredAddressReputation(Store)), null);
+        var services = new CheckServices(Store);
+        return new DecisionPipeline(engine, null, CheckCatalog.Discover(services), services);
+    }
 
     // The analyzer reads this node's file only: it never connects to a shared database.
     private static IStore OpenStore(ConfigSnapshot cfg) => SqliteStore.OpenInBase(cfg.BaseDirectory);

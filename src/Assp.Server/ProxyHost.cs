@@ -51,12 +51,13 @@ public static class ProxyHost
         await using var scheduler = new Scheduler(TimeProvider.System, TimeZoneInfo.Local, m => log.Write(m));
         string? restartReason = null;
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        MaintenanceJobs.Register(scheduler, manager, log, reason =>
+        void RequestRestart(string reason)
         {
             if (Interlocked.CompareExchange(ref restartReason, reason, null) is not null) return;
             log.Write($"restart requested: {reason}");
             stopping.Cancel();
-        });
+        }
+        MaintenanceJobs.Register(scheduler, manager, log, RequestRestart);
         manager.Reloaded += (snapshot, reason) =>
         {
             log.Write($"configuration reloaded ({reason})");
@@ -119,6 +120,27 @@ public static class ProxyHost
         var health = new InstanceHealth(() => manager.Current, smtp, forwarder, decisions.Store, scheduler, () => stopping.IsCancellationRequested, monitor);
         await using var stats = new StatServer(() => manager.Current, health, log);
         if (stats.Start() is { } statProblem) log.Write("error: " + statProblem);
+        // The web admin (webAdminPort) runs in this process over the same store; it rebinds when a reload changes its port.
+        await using var webAdmin = new Assp.Web.WebAdminHost(new Assp.Web.WebAdminContext
+        {
+            Config = manager,
+            Store = decisions.Store,
+            AnalysisPipeline = decisions.AnalysisPipeline,
+            Log = log.Write,
+            RequestRestart = RequestRestart,
+            RequestShutdown = reason =>
+            {
+                log.Write($"shutdown requested: {reason}");
+                stopping.Cancel();
+            },
+        });
+        // The one-time password of the first start goes to the maillog, which the console shows as well.
+        webAdmin.EnsureInitialAdmin();
+        if (await webAdmin.RefreshAsync(stop) is { } webProblem) log.Write("error: " + webProblem);
+        manager.Reloaded += (_, _) => Task.Run(async () =>
+        {
+            if (await webAdmin.RefreshAsync() is { } problem) log.Write("error: " + problem);
+        });
         if (problems.Count > 0 && smtp.Listeners.Count == 0 && !cfg.GetBool("DisableSMTPNetworking"))
         {
             foreach (var p in problems) await output.WriteLineAsync("error: " + p);

@@ -84,6 +84,14 @@ public sealed partial class Greylist(IStore store)
         return new(DelayOutcome.Late, shown, TimeSpan.FromSeconds(waited));
     }
 
+    /// <summary>Safelists the tuple of this IP (or its network) and the sender's domain now (the GUI's "add tuplet"); returns the key.</summary>
+    public string SafelistTuple(ConfigSnapshot cfg, IPAddress ip, string mailFrom)
+    {
+        var key = Keys(cfg, ip, mailFrom, "").TupleKey;
+        _tuples.Set(key, NowSeconds.ToString(CultureInfo.InvariantCulture));
+        return key;
+    }
+
     /// <summary>DelayExpireOnSpam: a tuple that sent spam loses its safelisting.</summary>
     public bool ExpireTuple(ConfigSnapshot cfg, IPAddress ip, string mailFrom) => _tuples.Remove(Keys(cfg, ip, mailFrom, "").TupleKey);
 
