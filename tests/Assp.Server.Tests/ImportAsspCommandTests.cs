@@ -31,10 +31,14 @@ public sealed class ImportAsspCommandTests : IDisposable
             $"\n203.0.113.0\u0002{T(1800)} {T(600)} 4 120 203.0.113.66 DNSBL:_listed_in_zen\n");
         File.WriteAllText(Path.Combine(Assp, "pb", "pbdb.white.db"), $"\n198.51.100.0\u0002{T(7200)} {T(60)} 9\n");
         File.WriteAllText(Path.Combine(Assp, "delaydb"), $"\n192.0.2.10 bounce@mailer.example user@example.com\u0002{T(120)}\n");
-        File.WriteAllText(Path.Combine(Assp, "delaydb.white"), $"\n192.0.2.0 mailer.example\u0002{T(86400)}\n");
+        // DelayMD5 (ASSP's default) keeps the tuple "network sender-domain" as its MD5.
+        File.WriteAllText(Path.Combine(Assp, "delaydb.white"), $"\n{Md5("192.0.2.0 mailer.example")}\u0002{T(86400)}\n");
         File.WriteAllText(Path.Combine(Assp, "spam", "1234.eml"), "From: x@spam.example\r\nSubject: win\r\n\r\nmoney\r\n");
         File.WriteAllText(Path.Combine(Assp, "notspam", "99.eml"), "From: a@b.example\r\nSubject: hi\r\n\r\nhello\r\n");
     }
+
+    private static string Md5(string text) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
 
     public void Dispose()
     {
@@ -96,6 +100,20 @@ public sealed class ImportAsspCommandTests : IDisposable
         (exit, text) = await Run("analyze", "--base", Base, "--json", "--ip", "203.0.113.66", "--from", "other@elsewhere.example", "--rcpt", "user@example.com", eml);
         Assert.True(exit == 0, text);
         Assert.True(text.Contains("\"decision\":\"block\""), text);
+
+        // The imported greylist safelist: a new triplet of a safelisted (network, sender domain) passes at once.
+        var config = new global::Assp.Config.ConfigLoader(global::Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false, AllowExec = false, HostResolver = _ => [] }
+            .Load(new global::Assp.Config.ConfigSource(Base));
+        using (var store = global::Assp.Storage.SqliteStore.OpenInBase(Base))
+        {
+            var greylist = new global::Assp.Checks.Delaying.Greylist(store);
+            Assert.Equal(global::Assp.Checks.Delaying.DelayOutcome.Safelisted,
+                greylist.Check(config, System.Net.IPAddress.Parse("192.0.2.77"), "news@mailer.example", "user@example.com").Outcome);
+            Assert.Equal(global::Assp.Checks.Delaying.DelayOutcome.NewTriplet,
+                greylist.Check(config, System.Net.IPAddress.Parse("192.0.2.77"), "news@other.example", "user@example.com").Outcome);
+        }
+        // The check renewed the tuple's time: put the original file's line back for the round trip below.
+        Assert.Equal(0, (await Run("db", "import", "--base", Base, "--from", Assp)).Exit);
 
         // Round trip: exported again in ASSP's layout, every database file has the original's lines.
         var export = Path.Combine(_root, "export");
