@@ -131,27 +131,70 @@ public sealed class AttachmentRules
 
     /// <summary>
     /// The combined UserAttach rule for this mail, or null when no rule names the sender or the first recipient.
-    /// Incoming mail uses block|block-in (good|good-in), outgoing block|block-out, of both addresses.
+    /// Incoming mail uses block|block-in (good|good-in), outgoing block|block-out, of both addresses. Runtime
+    /// removals (--+ext) of either address take the extension out of the combined rule, so a recipient's rule can
+    /// lift a sender's and the other way round. A NoCheckIf= condition that the mail meets skips that whole check
+    /// (good or block); <paramref name="validated"/> answers whether the mail is "spf", "dkim" or "sig" validated.
     /// </summary>
-    public AttachmentRule? ForUsers(string? sender, string? firstRecipient, bool outgoing, List<string> problems)
+    public UserAttachDecision? ForUsers(string? sender, string? firstRecipient, bool outgoing, Func<string, bool> validated, List<string> problems)
     {
         if (UserRules.Count == 0) return null;
         var dir = outgoing ? "out" : "in";
         var good = new List<string>();
         var block = new List<string>();
+        var remove = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        bool matched = false, skipGood = false, skipBlock = false;
+        var skipped = new List<string>();
         foreach (var address in new[] { sender, firstRecipient })
         {
             if (Find(address) is not { } types) continue;
+            matched = true;
             foreach (var (type, target) in new[] { ("good", good), ("good-" + dir, good), ("block", block), ("block-" + dir, block) })
+            {
                 if (types.TryGetValue(type, out var re) && re.Length > 0) target.Add(re);
+                if (types.TryGetValue(UserAttachParser.RuntimeRemovalKey(type), out var rm)) remove.UnionWith(rm.Split('|'));
+                if (types.TryGetValue(UserAttachParser.NoCheckIfKey(type), out var condition) && Holds(condition, validated))
+                {
+                    if (type.StartsWith("good", StringComparison.Ordinal)) skipGood = true; else skipBlock = true;
+                    skipped.Add($"{type}=>NoCheckIf={condition}");
+                }
+            }
         }
-        if (good.Count == 0 && block.Count == 0) return null;
-        try { return new AttachmentRule(string.Join('|', block), string.Join('|', good)); }
+        if (!matched) return null;
+        var blockText = skipBlock ? "" : Combine(block, remove);
+        var goodText = skipGood ? "" : Combine(good, remove);
+        var skipNote = skipped.Count > 0 ? string.Join(", ", skipped) : null;
+        if (blockText.Length == 0 && goodText.Length == 0)
+            return skipNote is not null || good.Count + block.Count > 0 ? new UserAttachDecision(null, skipNote) : null;
+        try { return new UserAttachDecision(new AttachmentRule(blockText, goodText), skipNote); }
         catch (Exception ex) when (ex is ArgumentException or PerlRegexException)
         {
             problems.Add($"UserAttach: invalid extension regex for {sender}/{firstRecipient}: {ex.Message}");
             return null;
         }
+    }
+
+    /// <summary>The alternatives of the collected regexes without the runtime removals.</summary>
+    private static string Combine(List<string> regexes, HashSet<string> remove) =>
+        string.Join('|', regexes.SelectMany(UserAttachParser.SplitAlternatives).Where(a => a.Length > 0 && !remove.Contains(a))
+            .Distinct(StringComparer.OrdinalIgnoreCase));
+
+    /// <summary>"Spf.DkimSig": any dot-separated term holds when all its states (spf, dkim, sig written together) hold.</summary>
+    public static bool Holds(string condition, Func<string, bool> validated)
+    {
+        foreach (var term in condition.Split('.', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var t = term.ToLowerInvariant();
+            bool all = t.Length > 0;
+            for (int i = 0; i < t.Length && all;)
+            {
+                var state = t.AsSpan(i).StartsWith("dkim") ? "dkim" : t.AsSpan(i).StartsWith("spf") ? "spf" : t.AsSpan(i).StartsWith("sig") ? "sig" : null;
+                if (state is null || !validated(state)) all = false;
+                i += state?.Length ?? 1;
+            }
+            if (all) return true;
+        }
+        return false;
     }
 
     /// <summary>ASSP's lookup order: the full address, then the user part, then the domain (as @domain or *@domain), then wildcards.</summary>
@@ -175,3 +218,7 @@ public sealed class AttachmentRules
         return Regex.IsMatch(text, re, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
     }
 }
+
+/// <summary>The UserAttach outcome for one mail: the rule to apply (null: nothing left to check) and which
+/// NoCheckIf= conditions skipped a check.</summary>
+public sealed record UserAttachDecision(AttachmentRule? Rule, string? Skipped);

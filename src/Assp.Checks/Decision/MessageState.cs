@@ -115,6 +115,9 @@ public sealed class MessageState
     public string? BatvFailure { get; set; }
     /// <summary>Text to change in the header lines of the message as forwarded (FBMTV Message-ID tags in or out).</summary>
     public List<(string Find, string Replace)> HeaderReplacements { get; } = [];
+    /// <summary>The whole message as it is to go to the MTA when a check changed its body (ASSP_AFCReplBadAttach
+    /// removed an attachment); null: the message goes on as received.</summary>
+    public byte[]? ReplacementMessage { get; set; }
     /// <summary>A bounce reached a recipient without our SRS signature (SRSValidateBounce decides at DATA).</summary>
     public bool InvalidSrsBounce { get; set; }
 
