@@ -55,6 +55,16 @@ public sealed class AttachmentCheck : IMessageCheck
         else rule = rules.Level(level);
         if (rule is null) return Verdict.Pass;
 
+        // BlockUuencoded: a uuencoded file in a text body refuses the mail with its own reply, whatever its name.
+        if (cfg.GetBool("BlockUuencoded") && msg.UuencodedAttachments.FirstOrDefault() is { } uu)
+        {
+            var uuName = AttachmentName.Sanitize(uu.FileName).Name;
+            if (logLevel >= 1) c.Log($"info: uuencoded attachment '{uuName}' found - BlockUuencoded");
+            var (um, ui) = cfg.GetValence("baValencePB");
+            return c.Engine.Hit(Check with { CollectOption = collect }, cfg, st, c.Ip, $"uuencoded attachment '{uuName}'", c.Log,
+                (um, userBased ? 0 : ui), reply: cfg["UuencodedError"]);
+        }
+
         var files = Files(msg).ToList();
         if (logLevel >= 1 && files.Count > 0)
             c.Log($"info: {files.Count} attachment{(files.Count > 1 ? "s" : "")} found for {(userBased ? "UserAttach" : $"Level-{level} ({levelOption})")}");

@@ -348,4 +348,18 @@ public class AttachmentCheckTests
         var uu = "From: a@sender.example\nTo: u@local.test\nSubject: uu\n\nhello\nbegin 644 run.exe\n#4V%L\n`\nend\n";
         Assert.Equal(Reply, (await Run(Cfg(("DoASSP_AFC", "1"), ("ASSP_AFCReplBadAttach", "1"), ("BlockUuencoded", "0")), uu)).Verdict.Reply);
     }
+
+    [Fact]
+    public async Task BlockUuencodedRefusesUuencodedContentWithItsOwnReply()
+    {
+        var uu = "From: a@sender.example\nTo: u@local.test\nSubject: uu\n\nhello\nbegin 644 notes.txt\n#4V%L\n`\nend\n";
+        var (verdict, _, ctx) = await Run(Cfg(), uu);
+        Assert.Equal("554 5.7.1 This message is uuencoded and will be blocked.", verdict.Reply?.Trim());
+        Assert.Contains(ctx.LogLines, l => l.Contains("uuencoded attachment 'notes.txt'"));
+        // Off: the uuencoded file is judged like any attachment by its name (and content).
+        Assert.Equal("delivered", (await Run(Cfg(("BlockUuencoded", "0")), uu)).Phase);
+        Assert.Equal(Reply, (await Run(Cfg(("BlockUuencoded", "0")), uu.Replace("notes.txt", "run.exe"))).Verdict.Reply);
+        // A plain text mail passes.
+        Assert.Equal("delivered", (await Run(Cfg(), "From: a@sender.example\nTo: u@local.test\nSubject: t\n\nbegin the text here\n")).Phase);
+    }
 }
