@@ -16,6 +16,7 @@ public static partial class PdfScanner
     public const int MaxScan = 4 * 1024 * 1024;
     public const int MaxInflated = 1024 * 1024;
     private const int MaxTotalInflated = 8 * 1024 * 1024;
+    private const int MaxStreams = 2000;
 
     [GeneratedRegex(@"(?<=/[A-Za-z0-9#]*)#([0-9A-Fa-f]{2})", RegexOptions.CultureInvariant, 1000)]
     private static partial Regex NameEscape();
@@ -77,43 +78,48 @@ public static partial class PdfScanner
     {
         var result = new List<string>();
         long total = 0;
-        int pos = 0;
-        while (total < MaxTotalInflated)
+        int pos = 0, streams = 0;
+        // One buffer for every stream: a PDF of many small streams must not cost a megabyte each.
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(MaxInflated);
+        try
         {
-            int s = pdf[pos..].IndexOf("stream"u8);
-            if (s < 0) break;
-            s += pos;
-            int start = s + 6;
-            // "endstream" also contains "stream": skip it.
-            if (s >= 3 && pdf.Slice(s - 3, 3).SequenceEqual("end"u8)) { pos = start; continue; }
-            if (start < pdf.Length && pdf[start] == '\r') start++;
-            if (start < pdf.Length && pdf[start] == '\n') start++;
-            int e = pdf[start..].IndexOf("endstream"u8);
-            if (e < 0) break;
-            var data = pdf.Slice(start, e);
-            pos = start + e + 9;
-            // Only streams whose dictionary (just before) names FlateDecode.
-            var dict = pdf[Math.Max(0, s - 512)..s];
-            if (dict.IndexOf("FlateDecode"u8) < 0 && dict.IndexOf("/Fl"u8) < 0) continue;
-            var text = Inflate(data);
-            if (text is null) continue;
-            total += text.Length;
-            result.Add(text);
+            while (total < MaxTotalInflated && streams++ < MaxStreams)
+            {
+                int s = pdf[pos..].IndexOf("stream"u8);
+                if (s < 0) break;
+                s += pos;
+                int start = s + 6;
+                // "endstream" also contains "stream": skip it.
+                if (s >= 3 && pdf.Slice(s - 3, 3).SequenceEqual("end"u8)) { pos = start; continue; }
+                if (start < pdf.Length && pdf[start] == '\r') start++;
+                if (start < pdf.Length && pdf[start] == '\n') start++;
+                int e = pdf[start..].IndexOf("endstream"u8);
+                if (e < 0) break;
+                var data = pdf.Slice(start, e);
+                pos = start + e + 9;
+                // Only streams whose dictionary (just before) names FlateDecode.
+                var dict = pdf[Math.Max(0, s - 512)..s];
+                if (dict.IndexOf("FlateDecode"u8) < 0 && dict.IndexOf("/Fl"u8) < 0) continue;
+                var text = Inflate(data, buffer);
+                if (text is null) continue;
+                total += text.Length;
+                result.Add(text);
+            }
         }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
         return result;
     }
 
-    private static string? Inflate(ReadOnlySpan<byte> data)
+    private static string? Inflate(ReadOnlySpan<byte> data, byte[] buf)
     {
         try
         {
             using var input = new MemoryStream(data.ToArray(), writable: false);
             using var z = new ZLibStream(input, CompressionMode.Decompress);
-            var buf = new byte[MaxInflated];
             int n = 0;
-            while (n < buf.Length)
+            while (n < MaxInflated)
             {
-                int r = z.Read(buf, n, buf.Length - n);
+                int r = z.Read(buf, n, MaxInflated - n);
                 if (r <= 0) break;
                 n += r;
             }
