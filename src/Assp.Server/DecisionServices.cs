@@ -27,7 +27,8 @@ internal sealed class DecisionServices : IDisposable
             ? new DecisionEngine(new ReadOnlyIpReputation(ip), new ReadOnlyAddressReputation(addresses), null)
             : new DecisionEngine(ip, addresses, tags, new Assp.Checks.Delaying.Greylist(store));
         _dns = dns;
-        var services = new CheckServices(store, dns);
+        // Virus reports go out like the DMARC reports: through relayHost, else smtpDestination.
+        var services = new CheckServices(store, dns, Mailer: readOnly ? null : Assp.Smtp.ReportMailer.SendAsync);
         Pipeline = new DecisionPipeline(Engine, dns, CheckCatalog.Discover(services), services);
     }
 

@@ -15,7 +15,7 @@ public class RegistryTests
     public void Every_option_of_options_tsv_is_registered_with_its_section_widget_choices_and_default()
     {
         var rows = ReadOptionsTsv();
-        Assert.Equal(1119, rows.Count);
+        Assert.Equal(1123, rows.Count);
         Assert.Equal(rows.Count, Registry.Count);
         foreach (var r in rows)
         {

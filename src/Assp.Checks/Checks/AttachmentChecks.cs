@@ -41,17 +41,38 @@ public sealed class AttachmentCheck : IMessageCheck
         int logLevel = cfg.GetChoice("AttachmentLog");
 
         var problems = new List<string>();
-        var rule = rules.ForUsers(c.Mail.MailFrom, c.Mail.Recipients.Count > 0 ? c.Mail.Recipients[0] : null, st.RelayOk || c.Mail.IsOutgoing, problems);
+        var decision = rules.ForUsers(c.Mail.MailFrom, c.Mail.Recipients.Count > 0 ? c.Mail.Recipients[0] : null, st.RelayOk || c.Mail.IsOutgoing,
+            state => Validated(c, state), problems);
         foreach (var p in problems) c.Log("warning: " + p);
-        bool userBased = rule is not null;
-        if (userBased) { if (logLevel >= 1) c.Log("info: using user based attachment check"); }
+        bool userBased = decision is not null;
+        AttachmentRule? rule;
+        if (decision is not null)
+        {
+            if (logLevel >= 1) c.Log("info: using user based attachment check");
+            if (decision.Skipped is { } skipped && logLevel >= 1) c.Log($"info: UserAttach check skipped for the validated sender ({skipped})");
+            rule = decision.Rule;
+        }
         else rule = rules.Level(level);
         if (rule is null) return Verdict.Pass;
+
+        // BlockUuencoded: a uuencoded file in a text body refuses the mail with its own reply, whatever its name.
+        if (cfg.GetBool("BlockUuencoded") && msg.UuencodedAttachments.FirstOrDefault() is { } uu)
+        {
+            var uuName = AttachmentName.Sanitize(uu.FileName).Name;
+            if (logLevel >= 1) c.Log($"info: uuencoded attachment '{uuName}' found - BlockUuencoded");
+            var (um, ui) = cfg.GetValence("baValencePB");
+            return c.Engine.Hit(Check with { CollectOption = collect }, cfg, st, c.Ip, $"uuencoded attachment '{uuName}'", c.Log,
+                (um, userBased ? 0 : ui), reply: cfg["UuencodedError"]);
+        }
 
         var files = Files(msg).ToList();
         if (logLevel >= 1 && files.Count > 0)
             c.Log($"info: {files.Count} attachment{(files.Count > 1 ? "s" : "")} found for {(userBased ? "UserAttach" : $"Level-{level} ({levelOption})")}");
-        foreach (var (name, content) in files)
+        // ASSP_AFCReplBadAttach: with blocking on, bad attachments are cut out and the mail is delivered.
+        bool replace = cfg.GetChoice("DoBlockExes") == 1 && cfg.GetChoice("DoASSP_AFC") == 1 && cfg.GetChoice("ASSP_AFCSelect") is 1 or 3
+            && cfg.GetBool("ASSP_AFCReplBadAttach") && !cfg.GetBool("attachTestMode");
+        var removals = new List<(MimeEntity Part, string Name, string Why)>();
+        foreach (var (name, content, part) in files)
         {
             var type = FileTypeDetector.Detect(content.Span);
             if (logLevel >= 2) c.Log($"info: attachment '{name}' found ({type})");
@@ -59,10 +80,31 @@ public sealed class AttachmentCheck : IMessageCheck
             var shown = name;
             if (why is null && type.IsArchive) (why, shown) = InArchive(rule, name, content, c, logLevel);
             if (why is null) continue;
+            if (replace && part is not null && AttachmentReplacer.CanReplace(msg, part))
+            {
+                removals.Add((part, shown, why));
+                continue;
+            }
             return Refuse(c, shown, why, userBased, collect);
+        }
+        if (removals.Count > 0)
+        {
+            var text = cfg["ASSP_AFCReplBadAttachText"];
+            st.ReplacementMessage = AttachmentReplacer.Replace(msg, removals.Select(r =>
+                (r.Part, text.Replace("FILENAME", r.Name, StringComparison.Ordinal).Replace("REASON", r.Why, StringComparison.Ordinal))).ToList());
+            foreach (var r in removals) c.Log($"[Attachment] bad attachment '{r.Name}' - {r.Why} - replaced by a text (ASSP_AFCReplBadAttach)");
         }
         return Verdict.Pass;
     }
+
+    /// <summary>The NoCheckIf= states: spf (SPF passed), dkim (a valid DKIM signature), sig (a valid S/MIME or PGP
+    /// signature - which this implementation cannot verify, so it never holds: an unproven signature must not lift a rule).</summary>
+    private static bool Validated(CheckContext c, string state) => state switch
+    {
+        "spf" => c.State.SpfPassed,
+        "dkim" => c.State.DkimResults?.Any(d => d.Passed) == true,
+        _ => false,
+    };
 
     private static Verdict Refuse(CheckContext c, string name, string why, bool userBased, string collect)
     {
@@ -101,16 +143,16 @@ public sealed class AttachmentCheck : IMessageCheck
     }
 
     /// <summary>Every attached file with its decoded content: MIME attachments (named or not) and uuencoded blocks.</summary>
-    private static IEnumerable<(string Name, ReadOnlyMemory<byte> Content)> Files(MimeMessage msg)
+    private static IEnumerable<(string Name, ReadOnlyMemory<byte> Content, MimeEntity? Part)> Files(MimeMessage msg)
     {
         foreach (var part in msg.Attachments)
         {
             // ASSP judges named parts; an unnamed part still counts for content detection.
             var name = AttachmentName.Sanitize(part.ContentDisposition?.FileName ?? part.ContentType.Name).Name;
-            yield return (name, part.GetContentBytes());
+            yield return (name, part.GetContentBytes(), part);
         }
         foreach (var uu in msg.UuencodedAttachments)
-            yield return (AttachmentName.Sanitize(uu.FileName).Name, uu.Content);
+            yield return (AttachmentName.Sanitize(uu.FileName).Name, uu.Content, null);
     }
 
     /// <summary>A name with other than 7-bit characters goes into the reply as an RFC 2047 word, as ASSP does.</summary>

@@ -11,7 +11,8 @@ namespace Assp.Checks.Checks;
 /// the dot, compiled as <c>\.(?:alternation)$</c> case-insensitively with a match timeout.
 /// The pseudo extension <c>exe-bin</c> in a rule turns on detection by content (ASSP_AFC): a file whose bytes are
 /// an executable, script, library or Office macro is refused even when its name says otherwise; <c>:TAG</c>
-/// entries (:WIN, :ELF, :MOS, :WSH, :CSC, :ARC, :MMC, :MSOM) are exceptions to that.
+/// entries (:WIN, :ELF, :MOS, :PEF, :WSH, :CSC, :ARC, :MMC, :MSOM, :MSOLE, :HLMSOLE, :PDF, :JSPDF, :URIPDF, :CERTPDF) are
+/// exceptions to that.
 /// </summary>
 public sealed class AttachmentRule
 {
@@ -47,11 +48,18 @@ public sealed class AttachmentRule
             if (checkGood && _good is not null && !Matches(_good, ext)) return $"extension {ext} not allowed";
         }
         else if (checkGood && _good is not null && name.Length > 0 && !Matches(_good, ".")) return "no extension";
-        if (content is not null && ContentTag(content) is { } tag)
+        if (content is not null)
         {
             // Content detection needs exe-bin in a block rule; a good rule refuses executables unless it allows them.
-            if (_block is not null && Matches(_block, ".exe-bin") && !Matches(_block, "." + tag)) return $"content {content} ({tag})";
-            if (_good is not null && !Matches(_good, ".exe-bin") && !Matches(_good, "." + tag)) return $"content {content} ({tag})";
+            // Every class found must be excepted (:TAG) for the file to pass; :PDF excepts all PDF classes.
+            bool blockByContent = _block is not null && Matches(_block, ".exe-bin");
+            bool goodByContent = _good is not null && !Matches(_good, ".exe-bin");
+            foreach (var tag in ContentTags(content))
+            {
+                bool pdfAll = tag.EndsWith("PDF", StringComparison.Ordinal);
+                if (blockByContent && !Matches(_block!, "." + tag) && !(pdfAll && Matches(_block!, ".:PDF"))) return $"content {content} ({tag})";
+                if (goodByContent && !Matches(_good!, "." + tag) && !(pdfAll && Matches(_good!, ".:PDF"))) return $"content {content} ({tag})";
+            }
         }
         return null;
     }
@@ -63,20 +71,49 @@ public sealed class AttachmentRule
         return dot >= 0 && dot < name.Length - 1 ? name[dot..] : null;
     }
 
-    /// <summary>The ASSP_AFC class of executable content (":WIN", …), or null for content that is not executable.</summary>
-    public static string? ContentTag(DetectedType type)
+    /// <summary>
+    /// The ASSP_AFC classes of executable content (":WIN", …) found in a file; empty for harmless content.
+    /// PDF: JavaScript is :JSPDF, links to executables or local files :URIPDF, a certificate signature :CERTPDF,
+    /// launch actions and embedded files :PDF; JavaScript run on opening together with a launch action or an
+    /// embedded file is a known attack and only :PDF excepts it. OLE: macros are :MSOM, embedded objects or
+    /// packages :MSOLE (a plain legacy document is harmless, as :HLMSOLE says), installers (msi/msp) :WIN.
+    /// </summary>
+    public static IReadOnlyList<string> ContentTags(DetectedType type)
     {
-        if (type.HasMacros) return ":MSOM";
-        return type.Kind switch
+        if (type.Kind == "pdf") return PdfTags(type.Detail ?? "");
+        if (type.HasMacros) return [":MSOM"];
+        if (type.Kind == "ole")
+        {
+            var d = type.Detail ?? "";
+            if (d.StartsWith("msi", StringComparison.Ordinal) || d.StartsWith("msp", StringComparison.Ordinal)) return [":WIN"];
+            return d.Contains("embedded objects", StringComparison.Ordinal) ? [":MSOLE"] : [];
+        }
+        string? tag = type.Kind switch
         {
             "exe" or "lnk" or "chm" => ":WIN",
             "elf" => ":ELF",
             "macho" or "java-class" or "jar" or "apk" => ":MOS",
+            "pef" => ":PEF",
+            "mmc" => ":MMC",
             "ar" => ":ARC",
             // Windows script families (vbs, js, wsf, hta, ps1, batch) are :WSH; shebang scripts are common scripts (:CSC).
-            "script" => type.Detail is { } d && d.StartsWith("shebang", StringComparison.Ordinal) ? ":CSC" : ":WSH",
+            "script" => type.Detail is { } d2 && d2.StartsWith("shebang", StringComparison.Ordinal) ? ":CSC" : ":WSH",
             _ => null,
         };
+        return tag is null ? [] : [tag];
+    }
+
+    private static IReadOnlyList<string> PdfTags(string detail)
+    {
+        bool Has(string finding) => detail.Split("; ").Contains(finding);
+        bool js = Has("JavaScript"), runsOnOpen = Has("OpenAction") || Has("AA"), drops = Has("Launch") || Has("EmbeddedFile");
+        if (js && runsOnOpen && drops) return [":PDF"];
+        var tags = new List<string>();
+        if (js) tags.Add(":JSPDF");
+        if (Has("ExeURI")) tags.Add(":URIPDF");
+        if (Has("Signed")) tags.Add(":CERTPDF");
+        if (drops) tags.Add(":PDF");
+        return tags;
     }
 }
 
@@ -131,27 +168,70 @@ public sealed class AttachmentRules
 
     /// <summary>
     /// The combined UserAttach rule for this mail, or null when no rule names the sender or the first recipient.
-    /// Incoming mail uses block|block-in (good|good-in), outgoing block|block-out, of both addresses.
+    /// Incoming mail uses block|block-in (good|good-in), outgoing block|block-out, of both addresses. Runtime
+    /// removals (--+ext) of either address take the extension out of the combined rule, so a recipient's rule can
+    /// lift a sender's and the other way round. A NoCheckIf= condition that the mail meets skips that whole check
+    /// (good or block); <paramref name="validated"/> answers whether the mail is "spf", "dkim" or "sig" validated.
     /// </summary>
-    public AttachmentRule? ForUsers(string? sender, string? firstRecipient, bool outgoing, List<string> problems)
+    public UserAttachDecision? ForUsers(string? sender, string? firstRecipient, bool outgoing, Func<string, bool> validated, List<string> problems)
     {
         if (UserRules.Count == 0) return null;
         var dir = outgoing ? "out" : "in";
         var good = new List<string>();
         var block = new List<string>();
+        var remove = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        bool matched = false, skipGood = false, skipBlock = false;
+        var skipped = new List<string>();
         foreach (var address in new[] { sender, firstRecipient })
         {
             if (Find(address) is not { } types) continue;
+            matched = true;
             foreach (var (type, target) in new[] { ("good", good), ("good-" + dir, good), ("block", block), ("block-" + dir, block) })
+            {
                 if (types.TryGetValue(type, out var re) && re.Length > 0) target.Add(re);
+                if (types.TryGetValue(UserAttachParser.RuntimeRemovalKey(type), out var rm)) remove.UnionWith(rm.Split('|'));
+                if (types.TryGetValue(UserAttachParser.NoCheckIfKey(type), out var condition) && Holds(condition, validated))
+                {
+                    if (type.StartsWith("good", StringComparison.Ordinal)) skipGood = true; else skipBlock = true;
+                    skipped.Add($"{type}=>NoCheckIf={condition}");
+                }
+            }
         }
-        if (good.Count == 0 && block.Count == 0) return null;
-        try { return new AttachmentRule(string.Join('|', block), string.Join('|', good)); }
+        if (!matched) return null;
+        var blockText = skipBlock ? "" : Combine(block, remove);
+        var goodText = skipGood ? "" : Combine(good, remove);
+        var skipNote = skipped.Count > 0 ? string.Join(", ", skipped) : null;
+        if (blockText.Length == 0 && goodText.Length == 0)
+            return skipNote is not null || good.Count + block.Count > 0 ? new UserAttachDecision(null, skipNote) : null;
+        try { return new UserAttachDecision(new AttachmentRule(blockText, goodText), skipNote); }
         catch (Exception ex) when (ex is ArgumentException or PerlRegexException)
         {
             problems.Add($"UserAttach: invalid extension regex for {sender}/{firstRecipient}: {ex.Message}");
             return null;
         }
+    }
+
+    /// <summary>The alternatives of the collected regexes without the runtime removals.</summary>
+    private static string Combine(List<string> regexes, HashSet<string> remove) =>
+        string.Join('|', regexes.SelectMany(UserAttachParser.SplitAlternatives).Where(a => a.Length > 0 && !remove.Contains(a))
+            .Distinct(StringComparer.OrdinalIgnoreCase));
+
+    /// <summary>"Spf.DkimSig": any dot-separated term holds when all its states (spf, dkim, sig written together) hold.</summary>
+    public static bool Holds(string condition, Func<string, bool> validated)
+    {
+        foreach (var term in condition.Split('.', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var t = term.ToLowerInvariant();
+            bool all = t.Length > 0;
+            for (int i = 0; i < t.Length && all;)
+            {
+                var state = t.AsSpan(i).StartsWith("dkim") ? "dkim" : t.AsSpan(i).StartsWith("spf") ? "spf" : t.AsSpan(i).StartsWith("sig") ? "sig" : null;
+                if (state is null || !validated(state)) all = false;
+                i += state?.Length ?? 1;
+            }
+            if (all) return true;
+        }
+        return false;
     }
 
     /// <summary>ASSP's lookup order: the full address, then the user part, then the domain (as @domain or *@domain), then wildcards.</summary>
@@ -175,3 +255,7 @@ public sealed class AttachmentRules
         return Regex.IsMatch(text, re, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
     }
 }
+
+/// <summary>The UserAttach outcome for one mail: the rule to apply (null: nothing left to check) and which
+/// NoCheckIf= conditions skipped a check.</summary>
+public sealed record UserAttachDecision(AttachmentRule? Rule, string? Skipped);

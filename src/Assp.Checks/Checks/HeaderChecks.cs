@@ -259,3 +259,37 @@ internal sealed class FrequencyCache
         lock (_entries) if (_entries.Count > 0) _entries.Clear();
     }
 }
+
+/// <summary>
+/// removeDispositionNotification: the read-receipt header fields it names (Disposition-Notification-To,
+/// Return-Receipt-To, ReturnReceipt, '|'-joined) are taken out of incoming mail that is neither whitelisted nor
+/// noprocessing, so a spammer's receipt request cannot make a local user's client answer (and whitelist him).
+/// Runs last in the body phase, on the message as it will be forwarded.
+/// </summary>
+public sealed class DispositionNotificationRemoval : IMessageCheck
+{
+    public static readonly CheckDefinition Check = new("removeDispositionNotification", "[Header]", null);
+
+    public CheckDefinition Definition => Check;
+    public SmtpPhase Phase => SmtpPhase.DataBody;
+    public int Order => 900;
+
+    public ValueTask<Verdict> RunAsync(CheckContext context, CancellationToken cancellationToken) => ValueTask.FromResult(Run(context));
+
+    private static Verdict Run(CheckContext c)
+    {
+        var st = c.State;
+        var names = c.Config["removeDispositionNotification"].Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (names.Length == 0 || st.Transparent || st.RelayOk || c.Mail.IsOutgoing || st.IsWhitelisted || st.IsNoProcessing) return Verdict.Pass;
+        // An earlier change (a replaced attachment) is the message that goes on.
+        var msg = st.ReplacementMessage is { } changed ? MimeParser.Parse(changed) : st.Parsed;
+        if (msg is null) return Verdict.Pass;
+        var found = names.Where(n => msg.Headers.Get(n) is not null).ToList();
+        if (found.Count == 0) return Verdict.Pass;
+        var writer = new MimeWriter(msg);
+        foreach (var name in found) writer.Remove(name);
+        st.ReplacementMessage = writer.ToArray();
+        c.Log($"info: removed {string.Join(", ", found)} header (removeDispositionNotification)");
+        return Verdict.Pass;
+    }
+}

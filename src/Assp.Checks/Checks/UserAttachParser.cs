@@ -9,12 +9,24 @@ namespace Assp.Checks.Checks;
 /// <c>user => good => re , good-out => re , good-in => re , block => re , block-out => re , block-in => re</c>,
 /// extension templates <c>~name => regex</c> (used as <c>~name</c> inside a rule's regex), rule templates
 /// <c>~~name => rule…</c> (nestable, used as an item <c>~~name</c>), and <c>--ext</c> / <c>--(?:a|b)</c> removals
-/// applied to the finished rule type. The user may be an address, a user part, <c>@domain</c>, <c>*@domain</c>,
-/// a wildcard or a <c>[GROUP]</c>.
+/// applied to the finished rule type. <c>--+ext</c> / <c>+-(?:a|b)</c> removals are kept for the check to apply to
+/// the rule combined from sender and recipient at runtime (key <see cref="RuntimeRemovalKey"/>), and a
+/// <c>NoCheckIf=Spf.DkimSig</c> item is kept as the condition that skips that rule type's check (key
+/// <see cref="NoCheckIfKey"/>). The user may be an address, a user part, <c>@domain</c>, <c>*@domain</c>, a wildcard
+/// or a <c>[GROUP]</c>.
 /// </summary>
 public static partial class UserAttachParser
 {
     public static readonly IReadOnlyList<string> RuleTypes = ["good", "good-in", "good-out", "block", "block-in", "block-out"];
+
+    /// <summary>The key under which a rule type's runtime removals ("a|b") are kept.</summary>
+    public static string RuntimeRemovalKey(string type) => "runtime-remove:" + type;
+
+    /// <summary>The key under which a rule type's NoCheckIf condition ("SpfDkim.SpfSig") is kept.</summary>
+    public static string NoCheckIfKey(string type) => "nocheckif:" + type;
+
+    [GeneratedRegex(@"^(?:(?:spf|dkim|sig)+)(?:\.(?:spf|dkim|sig)+)*$", RegexOptions.IgnoreCase)]
+    private static partial Regex NoCheckIfSyntax();
 
     [GeneratedRegex(@"~([A-Za-z0-9_]+)")]
     private static partial Regex ExtensionTemplateUse();
@@ -48,22 +60,27 @@ public static partial class UserAttachParser
         foreach (var (user, body) in rules)
         {
             var collected = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
-            Collect(body, collected, ruleTemplates, extTemplates, problems, 0, user);
+            var conditions = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+            Collect(body, collected, conditions, ruleTemplates, extTemplates, problems, 0, user);
             var finished = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var (type, parts) in collected)
             {
                 var alternatives = new List<string>();
                 var removals = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                var runtime = new List<string>();
                 foreach (var alt in parts.SelectMany(SplitAlternatives))
                 {
-                    if (alt.StartsWith("--+", StringComparison.Ordinal) || alt.StartsWith("+-", StringComparison.Ordinal))
-                        problems.Add($"UserAttach: runtime removal '{alt}' for '{user}' is not supported and ignored");
+                    if (alt.StartsWith("--+", StringComparison.Ordinal)) runtime.AddRange(Ungroup(alt[3..]));
+                    else if (alt.StartsWith("+-", StringComparison.Ordinal)) runtime.AddRange(Ungroup(alt[2..]));
                     else if (alt.StartsWith("--", StringComparison.Ordinal)) foreach (var r in Ungroup(alt[2..])) removals.Add(r);
                     else if (alt.Length > 0) alternatives.Add(alt);
                 }
                 var kept = alternatives.Where(a => !removals.Contains(a)).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
                 if (kept.Count > 0) finished[type] = string.Join('|', kept);
+                if (runtime.Count > 0) finished[RuntimeRemovalKey(type)] = string.Join('|', runtime.Distinct(StringComparer.OrdinalIgnoreCase));
             }
+            // Several NoCheckIf= for one type (from templates) are alternatives: any one of them skips the check.
+            foreach (var (type, list) in conditions) finished[NoCheckIfKey(type)] = string.Join('.', list.Distinct(StringComparer.OrdinalIgnoreCase));
             if (finished.Count == 0) { problems.Add($"UserAttach: '{user}' has no valid rule"); continue; }
             foreach (var key in Keys(user, groups, problems)) result[key] = finished;
         }
@@ -82,8 +99,8 @@ public static partial class UserAttachParser
         return [u.ToLowerInvariant()];
     }
 
-    private static void Collect(string body, Dictionary<string, List<string>> into, Dictionary<string, string> ruleTemplates,
-        Dictionary<string, string> extTemplates, List<string> problems, int depth, string user)
+    private static void Collect(string body, Dictionary<string, List<string>> into, Dictionary<string, List<string>> conditions,
+        Dictionary<string, string> ruleTemplates, Dictionary<string, string> extTemplates, List<string> problems, int depth, string user)
     {
         if (depth > 10) { problems.Add($"UserAttach: rule templates nest too deep for '{user}'"); return; }
         foreach (var item in SplitItems(body))
@@ -95,7 +112,7 @@ public static partial class UserAttachParser
                 var p = parts[i];
                 if (p.StartsWith("~~", StringComparison.Ordinal))
                 {
-                    if (ruleTemplates.TryGetValue(p[2..], out var t)) Collect(t, into, ruleTemplates, extTemplates, problems, depth + 1, user);
+                    if (ruleTemplates.TryGetValue(p[2..], out var t)) Collect(t, into, conditions, ruleTemplates, extTemplates, problems, depth + 1, user);
                     else problems.Add($"UserAttach: rule template '{p}' used by '{user}' is not defined");
                     i++;
                     continue;
@@ -109,7 +126,13 @@ public static partial class UserAttachParser
                 var re = parts[i + 1];
                 if (re.StartsWith("NoCheckIf=", StringComparison.OrdinalIgnoreCase))
                 {
-                    problems.Add($"UserAttach: '{re}' for '{user}' is not supported (no validated-sender bypass); the rule always applies");
+                    var condition = re["NoCheckIf=".Length..];
+                    if (NoCheckIfSyntax().IsMatch(condition))
+                    {
+                        if (!conditions.TryGetValue(p, out var cl)) conditions[p] = cl = [];
+                        cl.Add(condition);
+                    }
+                    else problems.Add($"UserAttach: '{re}' for '{user}' is not a valid NoCheckIf= (states spf, dkim, sig; together = and, '.' = or) - ignored");
                     i += 2;
                     continue;
                 }
@@ -125,7 +148,7 @@ public static partial class UserAttachParser
     private static IEnumerable<string> SplitItems(string body) => SplitOutside(body, ',');
 
     /// <summary>Splits an alternation at '|' outside parentheses.</summary>
-    private static IEnumerable<string> SplitAlternatives(string re) => SplitOutside(re, '|').Select(a => a.Trim());
+    internal static IEnumerable<string> SplitAlternatives(string re) => SplitOutside(re, '|').Select(a => a.Trim());
 
     private static IEnumerable<string> SplitOutside(string text, char separator)
     {

@@ -88,8 +88,10 @@ internal static class VirusScanning
         var cfg = c.Config;
         var reply = System.Text.RegularExpressions.Regex.Replace(cfg["AvError"], @"\$infection", virus.Replace("$", "$$", StringComparison.Ordinal),
             System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        bool spamBefore = c.State.SpamFound;
         var verdict = c.Engine.Hit(check, cfg, c.State, c.Ip, reason, c.Log, reply: reply);
         if (verdict.Refuses || c.State.SpamFound) c.State.Prepend.Clear().Append("[VIRUS]");
+        VirusReports.Send(c, virus, spamBefore);
         return verdict;
     }
 }

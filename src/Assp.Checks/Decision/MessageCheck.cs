@@ -38,8 +38,12 @@ public sealed class CheckContext(IMailContext mail, DecisionEngine engine, Check
     public bool Applies(CheckDefinition check) => DecisionEngine.Applies(check, Config, State);
 }
 
-/// <summary>The shared things checks may use; each may be null where an instance has none (the analyzer has no DNS).</summary>
-public sealed record CheckServices(IStore? Store = null, DnsListChecks? Dns = null, TimeProvider? Clock = null)
+/// <summary>Sends a mail ASSP writes itself (a virus report) through the relay; returns null on success, else why it failed.</summary>
+public delegate Task<string?> ReportSender(ConfigSnapshot config, string from, IReadOnlyList<string> to, byte[] message, CancellationToken cancellationToken);
+
+/// <summary>The shared things checks may use; each may be null where an instance has none (the analyzer has no DNS,
+/// and sends no mail).</summary>
+public sealed record CheckServices(IStore? Store = null, DnsListChecks? Dns = null, TimeProvider? Clock = null, ReportSender? Mailer = null)
 {
     public static readonly CheckServices None = new();
     public TimeProvider Time => Clock ?? Store?.Clock ?? TimeProvider.System;

@@ -119,6 +119,9 @@ public sealed class MessageState
     public List<(string Find, string Replace)> HeaderReplacements { get; } = [];
     /// <summary>Header fields (by name) left out of the message as forwarded (removeForeignBCC: BCC).</summary>
     public HashSet<string> DroppedHeaderFields { get; } = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>The whole message as it is to go to the MTA when a check changed its body (ASSP_AFCReplBadAttach
+    /// removed an attachment); null: the message goes on as received.</summary>
+    public byte[]? ReplacementMessage { get; set; }
     /// <summary>A bounce reached a recipient without our SRS signature (SRSValidateBounce decides at DATA).</summary>
     public bool InvalidSrsBounce { get; set; }
 

@@ -103,6 +103,7 @@ public static class FileTypeDetector
         if (StartsWith(b, "{\\rtf"u8)) return new("rtf", "application/rtf");
         if (StartsWith(b, [0x4C, 0x00, 0x00, 0x00, 0x01, 0x14, 0x02, 0x00])) return new("lnk", "application/x-ms-shortcut", "Windows shortcut");
         if (StartsWith(b, "ITSF"u8)) return new("chm", "application/vnd.ms-htmlhelp", "Compiled HTML help");
+        if (StartsWith(b, "Joy!peff"u8)) return new("pef", "application/x-pef", "classic Mac OS PEF executable");
         if (StartsWith(b, "!<arch>\n"u8)) return new("ar", "application/x-archive", "static library / ar archive");
         if (StartsWith(b, [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])) return new("image-png", "image/png");
         if (StartsWith(b, [0xFF, 0xD8, 0xFF])) return new("image-jpeg", "image/jpeg");
@@ -235,8 +236,8 @@ public static class FileTypeDetector
             "00020D0B-0000-0000-C000-000000000046" => "msg",
             _ => null,
         };
-        // Scan the directory entries of the first directory sector for macro storages.
-        bool macros = false;
+        // Scan the directory entries of the first directory sector for macro storages and embedded objects.
+        bool macros = false, embedded = false;
         int dirEnd = (int)Math.Min(b.Length, dirPos + sector);
         for (long p = dirPos; p + 128 <= dirEnd; p += 128)
         {
@@ -245,14 +246,14 @@ public static class FileTypeDetector
             if (nameLen < 2) continue;
             string name = Encoding.Unicode.GetString(e[..(nameLen - 2 & ~1)]);
             if (name is "VBA" or "_VBA_PROJECT" or "Macros" or "_VBA_PROJECT_CUR") macros = true;
+            // OLE packages and native objects carry whole files (an .exe in a .doc): not a harmless document.
+            if (name is "\u0001Ole10Native" or "Package" or "ObjectPool") embedded = true;
         }
-        string? detail = (kind, macros) switch
-        {
-            (null, false) => null,
-            (null, true) => "macros",
-            (_, false) => kind,
-            _ => kind + "; macros",
-        };
+        var details = new List<string>();
+        if (kind is not null) details.Add(kind);
+        if (macros) details.Add("macros");
+        if (embedded) details.Add("embedded objects");
+        string? detail = details.Count == 0 ? null : string.Join("; ", details);
         return new("ole", kind == "msi" ? "application/x-msi" : mime, detail);
     }
 
@@ -263,10 +264,7 @@ public static class FileTypeDetector
         int vl = 0;
         while (vl < ver.Length && vl < 4 && (char.IsAsciiDigit((char)ver[vl]) || ver[vl] == '.')) vl++;
         parts.Add("PDF-" + Encoding.ASCII.GetString(ver[..vl]));
-        if (b.IndexOf("/JavaScript"u8) >= 0 || b.IndexOf("/JS"u8) >= 0) parts.Add("JavaScript");
-        if (b.IndexOf("/Launch"u8) >= 0) parts.Add("Launch");
-        if (b.IndexOf("/OpenAction"u8) >= 0) parts.Add("OpenAction");
-        if (b.IndexOf("/EmbeddedFile"u8) >= 0) parts.Add("EmbeddedFile");
+        parts.AddRange(PdfScanner.Findings(b));
         return new("pdf", "application/pdf", string.Join("; ", parts));
     }
 
@@ -303,6 +301,7 @@ public static class FileTypeDetector
         string? script = ScriptHeuristic(t);
         if (script is not null) return new("script", ScriptMime(script), script);
         string lower = t.Length > 2048 ? t[..2048].ToLowerInvariant() : t.ToLowerInvariant();
+        if (lower.Contains("<mmc_consolefile", StringComparison.Ordinal)) return new("mmc", "application/x-mmc", "MMC console file");
         if (lower.StartsWith("<!doctype html", StringComparison.Ordinal) || lower.Contains("<html", StringComparison.Ordinal)
             || lower.StartsWith("<head", StringComparison.Ordinal) || lower.StartsWith("<body", StringComparison.Ordinal)
             || lower.Contains("<iframe", StringComparison.Ordinal) || (lower.StartsWith('<') && lower.Contains("<script", StringComparison.Ordinal)))

@@ -95,6 +95,14 @@ public sealed partial class ProxySession
             return;
         }
 
+        // A check changed the body (ASSP_AFCReplBadAttach): the changed message is what goes on.
+        if (_ctx.CheckState.Message.ReplacementMessage is { } changed)
+        {
+            _ctx.Message.Reset();
+            _ctx.Message.Write(changed);
+            _ctx.CheckState.Message.ReplacementMessage = null;
+        }
+
         Mark(Monitoring.SessionPhase.Forwarding);
         var reply = await DeliverAsync(ct).ConfigureAwait(false);
         if (reply is null) return;   // the MTA failed mid-transfer; the client got 451 and the session is closing

@@ -253,4 +253,113 @@ public class AttachmentCheckTests
         Assert.Null(rules.Level(1));
         Assert.Contains(rules.Problems, p => p.StartsWith("BadAttachL1", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void NoCheckIfSkipsAChecksOnlyForAValidatedSender()
+    {
+        var problems = new List<string>();
+        var cfg = Cfg(new Dictionary<string, string> { ["files/ua.txt"] =
+            "~~allowSDSSIn=>good-in=>NoCheckIf=SpfDkim.SpfSig,block-in=>NoCheckIf=SpfDkim.SpfSig\n"
+            + "sender@domain.org=>~~allowSDSSIn,good-in=>pdf|exe,block-in=>exe\n"
+            + "dkim@domain.org=>block=>exe,block-in=>NoCheckIf=Dkim.Sig\n"
+            + "bad@domain.org=>block=>exe,block=>NoCheckIf=Spf Dkim\n" }, ("UserAttach", "file:files/ua.txt"));
+        var rules = AttachmentRules.For(cfg);
+        Func<string, bool> None = _ => false, SpfOnly = s => s == "spf", SpfDkim = s => s is "spf" or "dkim", DkimOnly = s => s == "dkim";
+
+        var plain = rules.ForUsers("sender@domain.org", Rcpt, outgoing: false, None, problems)!;
+        Assert.NotNull(plain.Rule);
+        Assert.Null(plain.Skipped);
+        Assert.NotNull(plain.Rule!.Refuses("a.exe", null));
+        Assert.NotNull(plain.Rule.Refuses("a.zip", null));
+        // SPF alone satisfies neither "SpfDkim" nor "SpfSig" (sig can never be proven here).
+        Assert.NotNull(rules.ForUsers("sender@domain.org", Rcpt, false, SpfOnly, problems)!.Rule);
+        var skipped = rules.ForUsers("sender@domain.org", Rcpt, false, SpfDkim, problems)!;
+        Assert.Null(skipped.Rule);
+        Assert.Contains("NoCheckIf=SpfDkim.SpfSig", skipped.Skipped);
+        // The -in condition does not lift an outgoing check.
+        Assert.Null(rules.ForUsers("sender@domain.org", Rcpt, true, SpfDkim, problems)?.Skipped);
+
+        // Only the block check is skipped for dkim@ when DKIM passed; its block=>exe is gone then.
+        var dkim = rules.ForUsers("dkim@domain.org", Rcpt, false, DkimOnly, problems)!;
+        Assert.Null(dkim.Rule);
+        Assert.NotNull(rules.ForUsers("dkim@domain.org", Rcpt, false, SpfOnly, problems)!.Rule!.Refuses("x.exe", null));
+
+        // Whitespace in a NoCheckIf is a configuration error: reported, the rule stays in force.
+        Assert.Contains(rules.Problems, p => p.Contains("NoCheckIf=Spf Dkim"));
+        Assert.NotNull(rules.ForUsers("bad@domain.org", Rcpt, false, SpfDkim, problems)!.Rule!.Refuses("x.exe", null));
+    }
+
+    [Theory]
+    [InlineData("Spf", "spf", true)]
+    [InlineData("Spf", "dkim", false)]
+    [InlineData("SpfDkim", "spf", false)]
+    [InlineData("SpfDkim", "spf,dkim", true)]
+    [InlineData("Spf.Dkim", "dkim", true)]
+    [InlineData("Spf.DkimSig", "dkim", false)]
+    [InlineData("Spf.DkimSig", "dkim,sig", true)]
+    [InlineData("dKiM", "dkim", true)]
+    public void NoCheckIfTermsAreAndedWithinAndOredByDots(string condition, string states, bool holds) =>
+        Assert.Equal(holds, AttachmentRules.Holds(condition, s => states.Split(',').Contains(s)));
+
+    [Fact]
+    public async Task ARuntimeRemovalOfTheRecipientLiftsTheSendersRule()
+    {
+        var rules = "@partner.example => block => exe|zip\n"
+                    + "u@local.test => block-in => --+zip\n"
+                    + "v@local.test => block-in => --zip|mp3\n";
+        var cfg = Cfg(new Dictionary<string, string> { ["files/userattach.txt"] = rules }, ("UserAttach", "file:files/userattach.txt"), ("BlockExes", "0"));
+        Assert.Equal("delivered", (await Run(cfg, Mail("a.zip", PlainText), from: "x@partner.example")).Phase);
+        Assert.True((await Run(cfg, Mail("a.exe", PlainText), from: "x@partner.example")).Verdict.Refuses);
+        // A configuration-time removal only edits v@'s own rule: the sender's zip block stays.
+        Assert.True((await Run(cfg, Mail("a.zip", PlainText), from: "x@partner.example", rcpt: "v@local.test")).Verdict.Refuses);
+        // Outgoing, the -in removal does not apply.
+        var outgoing = await Run(cfg, Mail("a.zip", PlainText), from: "u@local.test", rcpt: "y@partner.example",
+            setup: c => c.Class = ConnectionClass.Local);
+        Assert.True(outgoing.Verdict.Refuses);
+    }
+
+    [Fact]
+    public async Task ReplBadAttachCutsTheAttachmentOutAndDelivers()
+    {
+        var cfg = Cfg(("DoASSP_AFC", "1"), ("ASSP_AFCReplBadAttach", "1"));
+        var (verdict, phase, ctx) = await Run(cfg, Mail("setup.exe", Pe()));
+        Assert.Equal("delivered", phase);
+        Assert.False(verdict.Refuses);
+        var changed = ctx.State.ReplacementMessage;
+        Assert.NotNull(changed);
+        var parsed = Assp.Mime.MimeParser.Parse(changed!);
+        var parts = parsed.Root.Children;
+        Assert.Equal(2, parts.Count);
+        Assert.Equal("see attached", parts[0].GetText()!.Trim());
+        Assert.Equal("text/plain", parts[1].MimeType);
+        Assert.Equal("The attached file (setup.exe) was removed from this email by ASSP for policy reasons! The file was detected as extension .exe .",
+            parts[1].GetText()!.Trim());
+        Assert.DoesNotContain(parsed.Attachments, a => a.FileName == "setup.exe");
+        Assert.Equal("files", parsed.Subject);
+        Assert.Contains(ctx.LogLines, l => l.Contains("replaced by a text"));
+
+        // Without the plugin switch, or in monitor mode, nothing is replaced.
+        var (refused, _, plain) = await Run(Cfg(("ASSP_AFCReplBadAttach", "1")), Mail("setup.exe", Pe()));
+        Assert.Equal(Reply, refused.Reply);
+        Assert.Null(plain.State.ReplacementMessage);
+        var monitor = await Run(Cfg(("DoASSP_AFC", "1"), ("ASSP_AFCReplBadAttach", "1"), ("DoBlockExes", "2")), Mail("setup.exe", Pe()));
+        Assert.Null(monitor.Ctx.State.ReplacementMessage);
+        // A uuencoded file cannot be cut out of its text part: the mail is refused as usual.
+        var uu = "From: a@sender.example\nTo: u@local.test\nSubject: uu\n\nhello\nbegin 644 run.exe\n#4V%L\n`\nend\n";
+        Assert.Equal(Reply, (await Run(Cfg(("DoASSP_AFC", "1"), ("ASSP_AFCReplBadAttach", "1"), ("BlockUuencoded", "0")), uu)).Verdict.Reply);
+    }
+
+    [Fact]
+    public async Task BlockUuencodedRefusesUuencodedContentWithItsOwnReply()
+    {
+        var uu = "From: a@sender.example\nTo: u@local.test\nSubject: uu\n\nhello\nbegin 644 notes.txt\n#4V%L\n`\nend\n";
+        var (verdict, _, ctx) = await Run(Cfg(), uu);
+        Assert.Equal("554 5.7.1 This message is uuencoded and will be blocked.", verdict.Reply?.Trim());
+        Assert.Contains(ctx.LogLines, l => l.Contains("uuencoded attachment 'notes.txt'"));
+        // Off: the uuencoded file is judged like any attachment by its name (and content).
+        Assert.Equal("delivered", (await Run(Cfg(("BlockUuencoded", "0")), uu)).Phase);
+        Assert.Equal(Reply, (await Run(Cfg(("BlockUuencoded", "0")), uu.Replace("notes.txt", "run.exe"))).Verdict.Reply);
+        // A plain text mail passes.
+        Assert.Equal("delivered", (await Run(Cfg(), "From: a@sender.example\nTo: u@local.test\nSubject: t\n\nbegin the text here\n")).Phase);
+    }
 }

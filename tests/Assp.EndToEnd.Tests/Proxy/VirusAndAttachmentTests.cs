@@ -106,4 +106,56 @@ public class VirusAndAttachmentTests(ClamdServer clamd) : IClassFixture<ClamdSer
         await proxy.WaitForLogAsync("bad attachment 'readme.txt'");
         Assert.Empty(mta.GetCapturedMessages());
     }
+
+    [Fact]
+    public async Task With_ASSP_AFCReplBadAttach_the_bad_attachment_is_replaced_and_the_mail_reaches_the_MTA()
+    {
+        using var store = new MemoryStore();
+        await using var mta = await PostfixInstance.StartAsync();
+        var settings = Settings(clamd.SocketPath);
+        settings["DoASSP_AFC"] = "1";
+        settings["ASSP_AFCReplBadAttach"] = "1";
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, settings, pipeline: Pipeline(store));
+        await using (var client = await TestSmtpClient.ConnectAsync(proxy.Port))
+        {
+            await client.ReadReplyAsync();
+            Assert.Equal(250, (await client.SendMailAsync("friend@far.example", ["me@example.com"], Attachment("program", "tool.exe", Pe()))).Code);
+        }
+        var got = Assert.Single(await mta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        Assert.Contains("Subject: program", got.Text);
+        Assert.Contains("see attached", got.Text);
+        Assert.Contains("The attached file (tool.exe) was removed from this email by ASSP for policy reasons!", got.Text);
+        Assert.DoesNotContain(Convert.ToBase64String(Pe())[..40], got.Text);
+        Assert.DoesNotContain("filename=\"tool.exe\"", got.Text);
+        await proxy.WaitForLogAsync("replaced by a text");
+    }
+
+    [Fact]
+    public async Task An_EICAR_mail_sends_a_virus_report_through_the_relay_to_the_MTA()
+    {
+        using var store = new MemoryStore();
+        await using var mta = await PostfixInstance.StartAsync();
+        var services = new CheckServices(Mailer: Assp.Smtp.ReportMailer.SendAsync);
+        var pipeline = new DecisionPipeline(new DecisionEngine(new IpPenaltyBox(store), new StoredAddressReputation(store)), null,
+            CheckCatalog.Discover(services), services);
+        var settings = Settings(clamd.SocketPath);
+        settings["EmailVirusReportsTo"] = "virusalert@example.com|OUT:never@example.com";
+        settings["EmailFrom"] = "assp@example.com";
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, settings, pipeline: pipeline);
+        await using (var client = await TestSmtpClient.ConnectAsync(proxy.Port))
+        {
+            await client.ReadReplyAsync();
+            var refused = await client.SendMailAsync("friend@far.example", ["me@example.com"],
+                Attachment("infected", "eicar.dat", Encoding.ASCII.GetBytes(ClamdServer.Eicar)));
+            Assert.Equal(554, refused.Code);
+        }
+        var report = Assert.Single(await mta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(30)));
+        Assert.Equal("assp@example.com", report.Sender);
+        Assert.Equal(["virusalert@example.com"], report.Recipients);
+        Assert.Contains($"Virus: {ClamdServer.EicarName}", report.Text);
+        Assert.Contains("Sender: friend@far.example", report.Text);
+        Assert.Contains("Recipient: me@example.com", report.Text);
+        Assert.Contains("Subject: infected", report.Text);
+        await proxy.WaitForLogAsync("virus report (EmailVirusReportsTo) sent to virusalert@example.com");
+    }
 }
