@@ -18,6 +18,8 @@ public sealed record RebuildOptions
     public int MaxFiles { get; init; } = 14000;
     /// <summary>DoHMM is on: build the HMM database too.</summary>
     public bool BuildHmm { get; init; } = true;
+    /// <summary>BayesAlgorithm 1: also build the <see cref="EnhancedFilter"/> feature table.</summary>
+    public bool BuildFeatures { get; init; }
     /// <summary>DoPrivatSpamdb: 0 none, 1 users, 2 domains, 3 both.</summary>
     public int DoPrivatSpamdb { get; init; }
     /// <summary>Is this address a local user (private entries are only made for local recipients)?</summary>
@@ -64,21 +66,27 @@ public static partial class CorpusRebuild
     {
         var clock = Stopwatch.StartNew();
         var trainer = new CorpusTrainer(options.BuildHmm);
+        var featureTrainer = options.BuildFeatures ? new EnhancedFilter.Trainer() : null;
         var folderFiles = options.Folders.Select(f => (Folder: f, Files: ListFiles(f.Path, options.MaxFiles))).ToList();
         int total = folderFiles.Sum(f => f.Files.Count), done = 0, unreadable = 0;
         var counts = new List<(string, string, int)>();
         progress?.Report(new RebuildProgress(0, total, "reading the corpus"));
         foreach (var (folder, files) in folderFiles)
         {
-            var tokenized = new (List<string>? Words, PrivateScope Scope)[files.Count];
+            var tokenized = new (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features)[files.Count];
             Parallel.For(0, files.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
                 i => tokenized[i] = Tokenize(files[i], options));
             int used = 0;
-            foreach (var (words, scope) in tokenized)
+            foreach (var (words, scope, messageFeatures) in tokenized)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 if (words is null) unreadable++;
-                else { trainer.Add(words, folder.IsSpam, folder.Weight, scope); used++; }
+                else
+                {
+                    trainer.Add(words, folder.IsSpam, folder.Weight, scope);
+                    if (messageFeatures is not null) featureTrainer?.Add(messageFeatures, folder.IsSpam, folder.Weight);
+                    used++;
+                }
                 if (++done % 100 == 0) progress?.Report(new RebuildProgress(done, total, "reading " + folder.Option));
             }
             counts.Add((folder.Option, folder.Path, used));
@@ -86,18 +94,19 @@ public static partial class CorpusRebuild
         progress?.Report(new RebuildProgress(done, total, "computing probabilities"));
         var bayes = trainer.BuildBayes();
         var hmm = options.BuildHmm ? trainer.BuildHmm() : [];
+        var features = featureTrainer?.Build();
         long generation = 0;
         bool written = false;
         SpamDatabase db;
         if (store is not null && !options.TestMode)
         {
             progress?.Report(new RebuildProgress(done, total, "writing spamdb and HMMdb"));
-            generation = SpamDbStore.Save(store, bayes, hmm, trainer.Norm, options.BuildHmm);
-            db = SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation);
+            generation = SpamDbStore.Save(store, bayes, hmm, trainer.Norm, options.BuildHmm, features: features);
+            db = SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation, features);
             SpamDbProvider.For(store).Publish(db);
             written = true;
         }
-        else db = SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation);
+        else db = SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation, features);
         progress?.Report(new RebuildProgress(total, total, "done"));
         return new RebuildSummary(counts, trainer.SpamWeight, trainer.HamWeight, trainer.Norm, bayes.Count, hmm.Count, generation,
             clock.Elapsed, db.MemoryBytes, unreadable, written);
@@ -114,11 +123,11 @@ public static partial class CorpusRebuild
     }
 
     /// <summary>Reads one corpus file and returns its words and private scope; null words when it cannot be read.</summary>
-    internal static (List<string>? Words, PrivateScope Scope) Tokenize(string file, RebuildOptions options)
+    internal static (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features) Tokenize(string file, RebuildOptions options)
     {
         byte[] raw;
         try { raw = ReadStart(file, options.MaxBytes); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return (null, default); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return (null, default, null); }
         var message = Assp.Mime.MimeParser.Parse(CorpusText.Limit(raw, options.MaxBytes));
         var scope = options.DoPrivatSpamdb == 0 ? default : ReportedScope(message, options);
         var text = CorpusText.FromMessage(message, options.MaxBytes);
@@ -127,7 +136,8 @@ public static partial class CorpusRebuild
             try { text = disclaimer.Replace(text, " "); }
             catch (RegexMatchTimeoutException) { /* a disclaimer regex too slow for this file: train on the text as it is */ }
         }
-        return (Tokenizer.Words(text), scope);
+        var words = Tokenizer.Words(text);
+        return (words, scope, options.BuildFeatures ? EnhancedFilter.Features(message, words) : null);
     }
 
     /// <summary>The header plus MaxBytes of the body, without reading a huge file whole.</summary>

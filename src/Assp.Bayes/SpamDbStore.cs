@@ -18,10 +18,12 @@ public static class SpamDbStore
     public const string VersionKey = "***DB-VERSION***";
     /// <summary>The record format this build writes.</summary>
     public const string DbVersion = "net-1";
+    /// <summary>The table of <see cref="EnhancedFilter"/> features (not an ASSP database), keyed by hash in hex.</summary>
+    public const string FeaturesTable = "spamdb.features";
 
     /// <summary>Replaces both tables with the new records and stamps a new generation; returns the generation.</summary>
     public static long Save(IStore store, IReadOnlyDictionary<string, double> bayes, IReadOnlyDictionary<ulong, double> hmm, double norm,
-        bool writeHmm, Action<int>? progress = null)
+        bool writeHmm, Action<int>? progress = null, IReadOnlyDictionary<ulong, double>? features = null)
     {
         var spamdb = store.Table(StoreTables.SpamDb);
         long generation = Math.Max(ReadGeneration(store) + 1, store.Clock.GetUtcNow().ToUnixTimeMilliseconds());
@@ -45,6 +47,13 @@ public static class SpamDbStore
             }
             hmmdb.Set(NormKey, norm.ToString("R", CultureInfo.InvariantCulture));
             hmmdb.Set(VersionKey, DbVersion);
+        }
+        var featureTable = store.Table(FeaturesTable);
+        featureTable.Clear();
+        foreach (var (key, p) in features ?? new Dictionary<ulong, double>())
+        {
+            featureTable.Set(key.ToString("x16", CultureInfo.InvariantCulture), Format(p));
+            if (++n % 50_000 == 0) progress?.Invoke(n);
         }
         store.Flush();
         spamdb.Set(GenerationKey, generation.ToString(CultureInfo.InvariantCulture));
@@ -73,15 +82,20 @@ public static class SpamDbStore
             }
             if (TryProbability(rec.Value, out var p)) bayes.Add(new(TokenHash.Of(key), p));
         }
-        var hmmdb = store.Table(AsspDatabases.HmmDb);
-        var hmm = new List<KeyValuePair<ulong, float>>((int)Math.Min(hmmdb.Count, int.MaxValue / 2));
-        foreach (var (key, rec) in hmmdb.Scan())
+        return new SpamDatabase(ProbabilityTable.Build(bayes), LoadHashed(store.Table(AsspDatabases.HmmDb)), norm, generation,
+            LoadHashed(store.Table(FeaturesTable)));
+    }
+
+    private static ProbabilityTable LoadHashed(IStoreTable table)
+    {
+        var list = new List<KeyValuePair<ulong, float>>((int)Math.Min(table.Count, int.MaxValue / 2));
+        foreach (var (key, rec) in table.Scan())
         {
             if (key.Length == 16 && ulong.TryParse(key, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var h)
                 && TryProbability(rec.Value, out var p))
-                hmm.Add(new(h, p));
+                list.Add(new(h, p));
         }
-        return new SpamDatabase(ProbabilityTable.Build(bayes), ProbabilityTable.Build(hmm), norm, generation);
+        return ProbabilityTable.Build(list);
     }
 
     private static bool TryProbability(string value, out float p)
@@ -93,9 +107,13 @@ public static class SpamDbStore
     }
 
     /// <summary>Builds the in-memory database straight from freshly built records (the rebuild's own process).</summary>
-    public static SpamDatabase InMemory(IReadOnlyDictionary<string, double> bayes, IReadOnlyDictionary<ulong, double> hmm, double norm, long generation) =>
+    public static SpamDatabase InMemory(IReadOnlyDictionary<string, double> bayes, IReadOnlyDictionary<ulong, double> hmm, double norm, long generation,
+        IReadOnlyDictionary<ulong, double>? features = null) =>
         new(ProbabilityTable.Build(bayes.Select(kv => new KeyValuePair<ulong, float>(TokenHash.Of(kv.Key), (float)kv.Value)), bayes.Count),
-            ProbabilityTable.Build(hmm.Select(kv => new KeyValuePair<ulong, float>(kv.Key, (float)kv.Value)), hmm.Count), norm, generation);
+            Hashed(hmm), norm, generation, features is null ? null : Hashed(features));
+
+    private static ProbabilityTable Hashed(IReadOnlyDictionary<ulong, double> records) =>
+        ProbabilityTable.Build(records.Select(kv => new KeyValuePair<ulong, float>(kv.Key, (float)kv.Value)), records.Count);
 }
 
 /// <summary>

@@ -11,6 +11,8 @@ public sealed class StatisticalState
     /// <summary>Keep the top tokens (the analyzer asks for them).</summary>
     public bool Explain { get; set; }
     public List<string>? Words { get; set; }
+    /// <summary>The header plus MaxBytes of the body, parsed (what the words were read from).</summary>
+    public Assp.Mime.MimeMessage? Limited { get; set; }
     public FilterResult? Bayes { get; set; }
     public FilterResult? Hmm { get; set; }
     /// <summary>BayesAfterHMM found the HMM verdict sure enough: the Bayesian check does not run.</summary>
@@ -63,8 +65,8 @@ internal static class Statistical
             if (stream is null) return stats.Words = [];
             raw = ReadStart(stream, maxBytes);
         }
-        var text = CorpusText.FromRaw(raw, maxBytes);
-        return stats.Words = Tokenizer.Words(text);
+        stats.Limited = Assp.Mime.MimeParser.Parse(CorpusText.Limit(raw, maxBytes));
+        return stats.Words = Tokenizer.Words(CorpusText.FromMessage(stats.Limited, maxBytes));
     }
 
     private static byte[] ReadStart(Stream stream, int maxBytes)
@@ -296,7 +298,9 @@ public sealed class BayesianCheck : IMessageCheck
         }
         if (Statistical.Exempt(c, "Bayesian Check")) return Verdict.Pass;
         var words = Statistical.Words(c);
-        var result = Classifier.Bayes(db, words, Statistical.Scope(c), Statistical.MaxValues(cfg), stats.Explain);
+        var result = cfg.GetChoice("BayesAlgorithm") == 1 && db.Features.Count > 0 && stats.Limited is { } limited
+            ? Enhanced(db, limited, words)
+            : Classifier.Bayes(db, words, Statistical.Scope(c), Statistical.MaxValues(cfg), stats.Explain);
         stats.Bayes = result;
         if (result.Results == 0) return Verdict.Pass;
         Statistical.Headers(c, "X-Assp-Spam-Prob", "X-Assp-Bayes-Confidence", result);
@@ -305,5 +309,11 @@ public sealed class BayesianCheck : IMessageCheck
             c.Log($"info: got different spam result for Bayesian and HMM : {Statistical.P(result.Probability)} - {Statistical.P(hmm.Probability)}");
         var mode = DecisionEngine.EffectiveMode(Check, cfg, c.State);
         return Statistical.Apply(c, Check, mode, "Bayesian Check", result, "baysValencePB", "bayslocalValencePB", "bayshamValencePB", skipBonus: false);
+    }
+
+    private static FilterResult Enhanced(SpamDatabase db, Assp.Mime.MimeMessage message, List<string> words)
+    {
+        var combined = EnhancedFilter.Classify(db.Features, EnhancedFilter.Features(message, words));
+        return new FilterResult(combined, combined.Used, []);
     }
 }
