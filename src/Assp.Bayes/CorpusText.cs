@@ -26,10 +26,9 @@ public static partial class CorpusText
     {
         if (maxBodyBytes <= 0) return raw;
         var span = raw.Span;
-        int end = span.IndexOf("\n\r\n"u8);
-        int end2 = span.IndexOf("\n\n"u8);
-        int headerEnd = end < 0 ? end2 : end2 < 0 ? end : Math.Min(end, end2);
-        headerEnd = headerEnd < 0 ? span.Length : headerEnd + 1;
+        int crlf = span.IndexOf("\n\r\n"u8);
+        int lf = span.IndexOf("\n\n"u8);
+        int headerEnd = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf + 3 : lf >= 0 ? lf + 2 : span.Length;
         long limit = (long)headerEnd + maxBodyBytes;
         return limit >= raw.Length ? raw : raw[..(int)limit];
     }
