@@ -59,7 +59,6 @@ public static class MessageAnalyzer
             Class = envelope.Outgoing ? ConnectionClass.Relay : ConnectionClass.External,
         };
 
-        ctx.CheckState.Message.Statistics.Explain = true;
         string? refusedAt = null;
         Verdict verdict = Verdict.Pass;
         async Task<bool> Phase(SmtpPhase phase, string name)
@@ -91,8 +90,13 @@ public static class MessageAnalyzer
                     verdict = lastRcptRefusal;
                     refusedAt = "rcpt to";
                 }
-                else if (!await Phase(SmtpPhase.DataHeader, "header"))
-                    await Phase(SmtpPhase.DataBody, "body");
+                else
+                {
+                    // The statistical checks keep their top tokens for the report.
+                    ctx.CheckState.Message.Statistics.Explain = true;
+                    if (!await Phase(SmtpPhase.DataHeader, "header"))
+                        await Phase(SmtpPhase.DataBody, "body");
+                }
             }
         }
 
