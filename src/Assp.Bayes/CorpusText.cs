@@ -46,8 +46,12 @@ public static partial class CorpusText
             catch (Exception e) when (e is DecoderFallbackException or ArgumentException) { continue; }
             if (string.IsNullOrEmpty(text)) continue;
             sb.Append('\n');
-            if (part.ContentType.MediaSubtype == "html") AppendHtml(sb, text);
-            else AppendPlain(sb, text);
+            try
+            {
+                if (part.ContentType.MediaSubtype == "html") AppendHtml(sb, text);
+                else AppendPlain(sb, text);
+            }
+            catch (RegexMatchTimeoutException) { sb.Append(text); }   // no marks for this part, but its words still count
         }
         foreach (var att in message.Attachments)
             if (att.FileName is { Length: > 0 } name) sb.Append("\nattachment ").Append(name);
@@ -126,13 +130,14 @@ public static partial class CorpusText
 
     [GeneratedRegex(@"helo\s*=\s*([^)\s]+)", RegexOptions.IgnoreCase, 1000)]
     private static partial Regex HeloRe();
-    [GeneratedRegex(@"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+", RegexOptions.None, 1000)]
+    [GeneratedRegex(@"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+", RegexOptions.NonBacktracking, 1000)]
     private static partial Regex AddressRe();
     [GeneratedRegex(" {3,}", RegexOptions.None, 1000)]
     private static partial Regex ManySpacesRe();
     [GeneratedRegex(@"\n(?:[ \t]*\r?\n){4,}", RegexOptions.None, 1000)]
     private static partial Regex BlankLinesRe();
-    [GeneratedRegex(@"(?:(?:ht|f)tps?://\S+|\S+@\S+\.\w{2,5}\b)", RegexOptions.IgnoreCase, 1000)]
+    // Linear-time engine: a long run without spaces (base64, hex) must not make this quadratic.
+    [GeneratedRegex(@"(?:(?:ht|f)tps?://\S+|[^\s@]+@[^\s@]+\.\w{2,5}\b)", RegexOptions.IgnoreCase | RegexOptions.NonBacktracking, 1000)]
     private static partial Regex LinkRe();
     [GeneratedRegex(@"(?<= )\d{2,}(?= )", RegexOptions.None, 1000)]
     private static partial Regex StandaloneNumberRe();

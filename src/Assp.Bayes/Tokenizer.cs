@@ -130,17 +130,17 @@ public static partial class Tokenizer
         return true;
     }
 
-    [GeneratedRegex(@"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$", RegexOptions.None, 1000)]
+    [GeneratedRegex(@"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$", RegexOptions.NonBacktracking, 1000)]
     private static partial Regex EmailRe();
-    [GeneratedRegex(@"^.*?(?:ht|f)tps?://([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)([?&/].*)?$", RegexOptions.None, 1000)]
+    [GeneratedRegex(@"^.*?(?:ht|f)tps?://([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)([?&/].*)?$", RegexOptions.NonBacktracking, 1000)]
     private static partial Regex UrlRe();
     [GeneratedRegex("#(?:[a-f0-9]{2})+", RegexOptions.None, 1000)]
     private static partial Regex ColorRe();
     [GeneratedRegex(@"^#\d+", RegexOptions.None, 1000)]
     private static partial Regex DecNumRe();
-    [GeneratedRegex("(?:[a-f0-9]{2}){3,}", RegexOptions.None, 1000)]
+    [GeneratedRegex("(?:[a-f0-9]{2}){3,}", RegexOptions.NonBacktracking, 1000)]
     private static partial Regex HexRe();
-    [GeneratedRegex(@"[\d,.]{2,}", RegexOptions.None, 1000)]
+    [GeneratedRegex(@"[\d,.]{2,}", RegexOptions.NonBacktracking, 1000)]
     private static partial Regex NumberRe();
     [GeneratedRegex("!!!+", RegexOptions.None, 1000)]
     private static partial Regex BangsRe();

@@ -88,6 +88,8 @@ public class TokenizerTests
     [Fact]
     public void Broken_input_never_throws()
     {
+        var longRun = "Subject: x\r\n\r\n" + string.Concat(Enumerable.Repeat("ab.cd@ef", 40_000)) + " http://" + new string('a', 50_000);
+        Assert.NotEmpty(Tokenizer.Words(CorpusText.FromRaw(System.Text.Encoding.Latin1.GetBytes(longRun), 0)));
         foreach (var s in new[] { "", "\0\0\0", "Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nContent-Type: text/html\r\n\r\n<<<<a href=", "%%%%" })
             _ = Tokenizer.Words(CorpusText.FromRaw(System.Text.Encoding.Latin1.GetBytes(s), 4000));
     }

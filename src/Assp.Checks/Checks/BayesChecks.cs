@@ -66,7 +66,12 @@ internal static class Statistical
             raw = ReadStart(stream, maxBytes);
         }
         stats.Limited = Assp.Mime.MimeParser.Parse(CorpusText.Limit(raw, maxBytes));
-        return stats.Words = Tokenizer.Words(CorpusText.FromMessage(stats.Limited, maxBytes));
+        try { return stats.Words = Tokenizer.Words(CorpusText.FromMessage(stats.Limited, maxBytes)); }
+        catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+        {
+            c.Log("info: Bayesian-Process-Timeout is reached - the statistical checks are skipped for this mail");
+            return stats.Words = [];
+        }
     }
 
     private static byte[] ReadStart(Stream stream, int maxBytes)
