@@ -93,6 +93,16 @@ internal static class AnalyzeCommand
         var color = r.Decision switch { "block" or "drop" => "red", "tempfail" => "yellow", "tag" => "yellow", _ => "green" };
         console.MarkupLine($"  message score {DecisionEngine.Num(r.MessageScore)}: [{color}]{r.Decision.ToUpperInvariant()}[/]" +
             (r.RefusedAt is null ? "" : $" at {r.RefusedAt}") + (r.Reply is null ? "" : $" - {Markup.Escape(r.Reply)}"));
+        foreach (var v in r.Statistics)
+        {
+            console.MarkupLine($"  {v.Filter}: probability {v.Probability.ToString("0.00000", System.Globalization.CultureInfo.InvariantCulture)}, " +
+                $"confidence {v.Confidence.ToString("0.00000", System.Globalization.CultureInfo.InvariantCulture)}, {v.Results} database values");
+            if (v.TopTokens.Count == 0) continue;
+            var tokens = new Table().Border(TableBorder.Rounded).AddColumn($"{v.Filter} token").AddColumn(new TableColumn("Spam probability").RightAligned());
+            foreach (var t in v.TopTokens)
+                tokens.AddRow(Markup.Escape(t.Token), t.Probability.ToString("0.0000000", System.Globalization.CultureInfo.InvariantCulture));
+            console.Write(tokens);
+        }
         if (r.SubjectPrefix.Length > 0) console.MarkupLine($"  subject tag: {Markup.Escape(r.SubjectPrefix)}");
         foreach (var h in r.Headers) console.MarkupLine($"  {Markup.Escape(h)}");
         console.MarkupLine($"  collect: {Markup.Escape(r.Collect)}");

@@ -67,6 +67,7 @@ public static class Cli
         root.Subcommands.Add(AnalyzeCommand.Create(baseOption, console, output));
         root.Subcommands.Add(DbCommand.Create(baseOption, console));
         root.Subcommands.Add(ImportAsspCommand.Create(baseOption, console));
+        root.Subcommands.Add(RebuildCommand.Create(baseOption, console));
 
         var parsed = root.Parse(args);
         // ProcessTerminationTimeout = null: System.CommandLine must not handle SIGTERM/SIGINT itself. Its default

@@ -158,6 +158,8 @@ internal sealed class DecisionServices : IDisposable
                 log.Write($"cleaning DNS list caches: {removed} expired records removed");
             return Task.CompletedTask;
         }, "remove expired DNSBL, RWL, URIBL and backscatter cache records every hour");
+        // RebuildSchedule, RunRebuildNow, newReportedInterval: spamdb and HMMdb from the corpus folders.
+        SpamDbRebuild.RegisterJobs(scheduler, manager, Store, log.Write);
         scheduler.AddOrUpdate("NotSpamTagCleanup", () => Schedule.Parse("17 4 * * *", TimeSpan.FromHours(1)), _ =>
         {
             if (Engine.NotSpamTags is { } tags) tags.Purge(DateTimeOffset.UtcNow);

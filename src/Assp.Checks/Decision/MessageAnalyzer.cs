@@ -25,7 +25,14 @@ public sealed record AnalysisResult(
     IReadOnlyList<string> Headers,
     string SubjectPrefix,
     string Collect,
-    IReadOnlyList<string> Log);
+    IReadOnlyList<string> Log)
+{
+    /// <summary>The Bayesian and HMM verdicts with their most significant tokens (what made the probability).</summary>
+    public IReadOnlyList<StatisticalVerdict> Statistics { get; init; } = [];
+}
+
+/// <summary>One statistical filter's result for the analyzer: its probability, confidence and top tokens.</summary>
+public sealed record StatisticalVerdict(string Filter, double Probability, double Confidence, int Results, IReadOnlyList<Assp.Bayes.TokenScore> TopTokens);
 
 /// <summary>
 /// Runs a stored message through every check that works offline, as if it arrived now, without changing any
@@ -34,6 +41,9 @@ public sealed record AnalysisResult(
 /// </summary>
 public static class MessageAnalyzer
 {
+    /// <summary>How many of a statistical filter's tokens the analyzer shows.</summary>
+    public const int TopTokens = 20;
+
     public static async Task<AnalysisResult> AnalyzeAsync(ICheckPipeline pipeline, ConfigSnapshot cfg, byte[] message, string source,
         AnalyzeEnvelope envelope, CancellationToken ct = default)
     {
@@ -80,8 +90,13 @@ public static class MessageAnalyzer
                     verdict = lastRcptRefusal;
                     refusedAt = "rcpt to";
                 }
-                else if (!await Phase(SmtpPhase.DataHeader, "header"))
-                    await Phase(SmtpPhase.DataBody, "body");
+                else
+                {
+                    // The statistical checks keep their top tokens for the report.
+                    ctx.CheckState.Message.Statistics.Explain = true;
+                    if (!await Phase(SmtpPhase.DataHeader, "header"))
+                        await Phase(SmtpPhase.DataBody, "body");
+                }
             }
         }
 
@@ -98,8 +113,13 @@ public static class MessageAnalyzer
         string decision = verdict.Refuses ? (verdict.Kind == VerdictKind.TempFail ? "tempfail" : verdict.Kind == VerdictKind.Drop ? "drop" : "block")
             : st.SpamFound ? "tag" : "pass";
         var collect = st.Collect is { } c && c != CollectTarget.None ? $"{DecisionEngine.CollectFolderOption(c)} ({(int)c})" : "none";
+        var statistics = new List<StatisticalVerdict>();
+        if (st.Statistics.Hmm is { } hmm) statistics.Add(new StatisticalVerdict("HMM", hmm.Probability, hmm.Confidence, hmm.Results, [.. hmm.Tokens.Take(TopTokens)]));
+        if (st.Statistics.Bayes is { } bayes)
+            statistics.Add(new StatisticalVerdict("Bayesian", bayes.Probability, bayes.Confidence, bayes.Results, [.. bayes.Tokens.Take(TopTokens)]));
         return new AnalysisResult(source, ip.ToString(), envelope.Helo, from, rcpts, decision, verdict.Refuses ? verdict.Reply : null, refusedAt,
-            st.MessageScore, [.. st.Reports], [.. st.Scores], classes, [.. st.Headers], st.SubjectPrefix, collect, [.. ctx.LogLines]);
+            st.MessageScore, [.. st.Reports], [.. st.Scores], classes, [.. st.Headers], st.SubjectPrefix, collect, [.. ctx.LogLines])
+        { Statistics = statistics };
     }
 
     /// <summary>The sending host's IP: the first public address in the Received chain, newest first.</summary>

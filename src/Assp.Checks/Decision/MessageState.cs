@@ -85,6 +85,8 @@ public sealed class MessageState
     public string SubjectPrefix { get; set; } = "";
     /// <summary>The parsed message, once the DATA phase has read it.</summary>
     public MimeMessage? Parsed { get; set; }
+    /// <summary>The Bayesian and HMM checks' words and results (DoBayesian, DoHMM).</summary>
+    public Assp.Checks.Checks.StatisticalState Statistics { get; } = new();
     /// <summary>Every DKIM signature's result (DoDKIM), for DMARC alignment; null when DKIM was not checked.</summary>
     public Assp.Auth.Dkim.DkimResult? Dkim { get; set; }
     /// <summary>The ARC chain validation (DoARC); null when ARC was not checked.</summary>

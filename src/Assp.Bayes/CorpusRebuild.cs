@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Assp.Storage;
+
+namespace Assp.Bayes;
+
+/// <summary>A corpus folder and how its files count: spam or ham, with ASSP's weight (corrected folders count more).</summary>
+public sealed record CorpusFolder(string Option, string Path, bool IsSpam, double Weight);
+
+/// <summary>What the rebuild needs from the configuration (ASSP's option names in the comments).</summary>
+public sealed record RebuildOptions
+{
+    /// <summary>correctedspam (×2), correctednotspam (×4), spamlog, notspamlog — in ASSP's order.</summary>
+    public required IReadOnlyList<CorpusFolder> Folders { get; init; }
+    /// <summary>MaxBytes: the bytes of each message body that are read.</summary>
+    public int MaxBytes { get; init; } = 4000;
+    /// <summary>MaxFiles: at most this many (newest) files of a folder are used.</summary>
+    public int MaxFiles { get; init; } = 14000;
+    /// <summary>DoHMM is on: build the HMM database too.</summary>
+    public bool BuildHmm { get; init; } = true;
+    /// <summary>BayesAlgorithm 1: also build the <see cref="EnhancedFilter"/> feature table.</summary>
+    public bool BuildFeatures { get; init; }
+    /// <summary>DoPrivatSpamdb: 0 none, 1 users, 2 domains, 3 both.</summary>
+    public int DoPrivatSpamdb { get; init; }
+    /// <summary>Is this address a local user (private entries are only made for local recipients)?</summary>
+    public Func<string, bool>? IsLocalAddress { get; init; }
+    /// <summary>Is this domain local?</summary>
+    public Func<string, bool>? IsLocalDomain { get; init; }
+    /// <summary>The compiled disclaimers (files/disclaimer.txt), removed from the text before training.</summary>
+    public Regex? Disclaimer { get; init; }
+    /// <summary>RebuildTestMode: build and report, but do not write the database.</summary>
+    public bool TestMode { get; init; }
+    /// <summary>The extension of corpus files (maillogExt); files with other extensions are also read.</summary>
+    public string Extension { get; init; } = ".eml";
+}
+
+/// <summary>Progress of a running rebuild: files done of the total, and what is happening.</summary>
+public readonly record struct RebuildProgress(int Done, int Total, string Stage);
+
+/// <summary>The result of a rebuild, as the CLI summary table and rebuildrun.txt show it.</summary>
+public sealed record RebuildSummary(
+    IReadOnlyList<(string Option, string Path, int Files)> Folders,
+    double SpamWeight, double HamWeight, double Norm, int BayesRecords, int HmmRecords, long Generation,
+    TimeSpan Elapsed, long DatabaseBytes, int UnreadableFiles, bool Written)
+{
+    /// <summary>ASSP's wording for the corpus norm.</summary>
+    public string NormDescription => Norm switch
+    {
+        < 0.6 => "warning: extremely ham heavy",
+        < 0.9 => "ok - slightly ham heavy",
+        < 1.1 => "very good - balanced",
+        < 1.4 => "ok - slightly spam heavy",
+        _ => "warning: extremely spam heavy",
+    };
+}
+
+/// <summary>
+/// ASSP's rebuildspamdb: reads the corpus folders, trains the word-pair and HMM weights, turns them into
+/// probabilities, writes spamdb and HMMdb to the store with a new generation, and swaps the new database into this
+/// process's <see cref="SpamDbProvider"/> at once. Files are tokenized in parallel and added in folder order.
+/// </summary>
+public static partial class CorpusRebuild
+{
+    public static RebuildSummary Run(RebuildOptions options, IStore? store, IProgress<RebuildProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var trainer = new CorpusTrainer(options.BuildHmm);
+        var featureTrainer = options.BuildFeatures ? new EnhancedFilter.Trainer() : null;
+        var folderFiles = options.Folders.Select(f => (Folder: f, Files: ListFiles(f.Path, options.MaxFiles))).ToList();
+        int total = folderFiles.Sum(f => f.Files.Count), done = 0, unreadable = 0;
+        var counts = new List<(string, string, int)>();
+        progress?.Report(new RebuildProgress(0, total, "reading the corpus"));
+        foreach (var (folder, files) in folderFiles)
+        {
+            var tokenized = new (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features)[files.Count];
+            Parallel.For(0, files.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+                i => tokenized[i] = Tokenize(files[i], options));
+            int used = 0;
+            foreach (var (words, scope, messageFeatures) in tokenized)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (words is null) unreadable++;
+                else
+                {
+                    trainer.Add(words, folder.IsSpam, folder.Weight, scope);
+                    if (messageFeatures is not null) featureTrainer?.Add(messageFeatures, folder.IsSpam, folder.Weight);
+                    used++;
+                }
+                if (++done % 100 == 0) progress?.Report(new RebuildProgress(done, total, "reading " + folder.Option));
+            }
+            counts.Add((folder.Option, folder.Path, used));
+        }
+        progress?.Report(new RebuildProgress(done, total, "computing probabilities"));
+        var bayes = trainer.BuildBayes();
+        var hmm = options.BuildHmm ? trainer.BuildHmm() : [];
+        var features = featureTrainer?.Build();
+        long generation = 0;
+        bool written = false;
+        SpamDatabase db;
+        if (store is not null && !options.TestMode)
+        {
+            progress?.Report(new RebuildProgress(done, total, "writing spamdb and HMMdb"));
+            generation = SpamDbStore.Save(store, bayes, hmm, trainer.Norm, options.BuildHmm, features: features);
+            db = SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation, features);
+            SpamDbProvider.For(store).Publish(db);
+            written = true;
+        }
+        else db = SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation, features);
+        progress?.Report(new RebuildProgress(total, total, "done"));
+        return new RebuildSummary(counts, trainer.SpamWeight, trainer.HamWeight, trainer.Norm, bayes.Count, hmm.Count, generation,
+            clock.Elapsed, db.MemoryBytes, unreadable, written);
+    }
+
+    /// <summary>The newest <paramref name="maxFiles"/> files of a folder (none when it does not exist).</summary>
+    public static IReadOnlyList<string> ListFiles(string path, int maxFiles)
+    {
+        if (!Directory.Exists(path)) return [];
+        var files = new DirectoryInfo(path).EnumerateFiles("*", SearchOption.TopDirectoryOnly)
+            .Where(f => !f.Name.StartsWith('.'))
+            .OrderByDescending(f => f.LastWriteTimeUtc).ThenBy(f => f.Name, StringComparer.Ordinal);
+        return [.. (maxFiles > 0 ? files.Take(maxFiles) : files).Select(f => f.FullName)];
+    }
+
+    /// <summary>Reads one corpus file and returns its words and private scope; null words when it cannot be read.</summary>
+    internal static (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features) Tokenize(string file, RebuildOptions options)
+    {
+        byte[] raw;
+        try { raw = ReadStart(file, options.MaxBytes); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return (null, default, null); }
+        var message = Assp.Mime.MimeParser.Parse(CorpusText.Limit(raw, options.MaxBytes));
+        var scope = options.DoPrivatSpamdb == 0 ? default : ReportedScope(message, options);
+        var text = CorpusText.FromMessage(message, options.MaxBytes);
+        if (options.Disclaimer is { } disclaimer)
+        {
+            try { text = disclaimer.Replace(text, " "); }
+            catch (RegexMatchTimeoutException) { /* a disclaimer regex too slow for this file: train on the text as it is */ }
+        }
+        var words = Tokenizer.Words(text);
+        return (words, scope, options.BuildFeatures ? EnhancedFilter.Features(message, words) : null);
+    }
+
+    /// <summary>The header plus MaxBytes of the body, without reading a huge file whole.</summary>
+    private static byte[] ReadStart(string file, int maxBytes)
+    {
+        using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
+        long cap = maxBytes <= 0 ? fs.Length : Math.Min(fs.Length, 256 * 1024 + (long)maxBytes);
+        var buffer = new byte[cap];
+        int read = 0;
+        while (read < buffer.Length)
+        {
+            int n = fs.Read(buffer, read, buffer.Length - read);
+            if (n == 0) break;
+            read += n;
+        }
+        return read == buffer.Length ? buffer : buffer[..read];
+    }
+
+    /// <summary>The user the message was reported for (X-Assp-Intended-For, else the first To address) when local.</summary>
+    private static PrivateScope ReportedScope(Assp.Mime.MimeMessage message, RebuildOptions options)
+    {
+        string? address = null;
+        if (message.Headers["X-Assp-Intended-For"] is { } intended && AddressRe().Match(intended) is { Success: true } m) address = m.Value;
+        address ??= message.To.FirstOrDefault()?.Address;
+        if (string.IsNullOrEmpty(address)) return default;
+        address = address.ToLowerInvariant();
+        int at = address.IndexOf('@');
+        string? user = (options.DoPrivatSpamdb & 1) != 0 && options.IsLocalAddress?.Invoke(address) == true ? address : null;
+        string? domain = options.DoPrivatSpamdb > 1 && at > 0 && options.IsLocalDomain?.Invoke(address[(at + 1)..]) == true ? address[at..] : null;
+        return new PrivateScope(user, domain);
+    }
+
+    /// <summary>
+    /// Compiles files/disclaimer.txt: disclaimers separated by a line holding a single ".", "#" lines are comments.
+    /// Each disclaimer matches with any run of white space between its words. Null when there is none.
+    /// </summary>
+    public static Regex? CompileDisclaimers(string? fileText)
+    {
+        if (string.IsNullOrWhiteSpace(fileText)) return null;
+        var parts = new List<string>();
+        var current = new List<string>();
+        foreach (var raw in fileText.Split('\n'))
+        {
+            var line = raw.TrimEnd('\r');
+            if (line.TrimStart().StartsWith('#')) continue;
+            if (line.Trim() == ".") { Flush(); continue; }
+            current.Add(line);
+        }
+        Flush();
+        return parts.Count == 0 ? null : new Regex(string.Join("|", parts), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+
+        void Flush()
+        {
+            var words = string.Join(" ", current).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length > 0) parts.Add(string.Join(@"\s+", words.Select(Regex.Escape)));
+            current.Clear();
+        }
+    }
+
+    [GeneratedRegex(@"[^\s<>""',;]+@[^\s<>""',;]+", RegexOptions.None, 1000)]
+    private static partial Regex AddressRe();
+}

@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Assp.Storage;
+
+namespace Assp.Bayes;
+
+/// <summary>
+/// The spam database in the storage, so that every node sharing a store (SQLite here, PostgreSQL across nodes) uses
+/// the same data. spamdb keeps ASSP's records ("word1 word2" → "0.1234567", private ones prefixed with the user or
+/// "@domain", plus ***bayesnorm*** and ***DB-VERSION***), so ASSP's flat-file import/export carries it; HMMdb is keyed
+/// by the chain hash in hex (ASSP keeps its HMM data in a private BerkeleyDB that is never exported either).
+/// A generation marker written last tells readers a complete new database is there.
+/// </summary>
+public static class SpamDbStore
+{
+    public const string GenerationKey = "***generation***";
+    public const string NormKey = "***bayesnorm***";
+    public const string VersionKey = "***DB-VERSION***";
+    /// <summary>The record format this build writes.</summary>
+    public const string DbVersion = "net-1";
+    /// <summary>The table of <see cref="EnhancedFilter"/> features (not an ASSP database), keyed by hash in hex.</summary>
+    public const string FeaturesTable = "spamdb.features";
+
+    /// <summary>Replaces both tables with the new records and stamps a new generation; returns the generation.</summary>
+    public static long Save(IStore store, IReadOnlyDictionary<string, double> bayes, IReadOnlyDictionary<ulong, double> hmm, double norm,
+        bool writeHmm, Action<int>? progress = null, IReadOnlyDictionary<ulong, double>? features = null)
+    {
+        var spamdb = store.Table(StoreTables.SpamDb);
+        long generation = Math.Max(ReadGeneration(store) + 1, store.Clock.GetUtcNow().ToUnixTimeMilliseconds());
+        spamdb.Clear();
+        int n = 0;
+        foreach (var (key, p) in bayes)
+        {
+            spamdb.Set(key, Format(p));
+            if (++n % 50_000 == 0) progress?.Invoke(n);
+        }
+        spamdb.Set(NormKey, norm.ToString("R", CultureInfo.InvariantCulture));
+        spamdb.Set(VersionKey, DbVersion);
+        var hmmdb = store.Table(AsspDatabases.HmmDb);
+        if (writeHmm)
+        {
+            hmmdb.Clear();
+            foreach (var (key, p) in hmm)
+            {
+                hmmdb.Set(key.ToString("x16", CultureInfo.InvariantCulture), Format(p));
+                if (++n % 50_000 == 0) progress?.Invoke(n);
+            }
+            hmmdb.Set(NormKey, norm.ToString("R", CultureInfo.InvariantCulture));
+            hmmdb.Set(VersionKey, DbVersion);
+        }
+        var featureTable = store.Table(FeaturesTable);
+        featureTable.Clear();
+        foreach (var (key, p) in features ?? new Dictionary<ulong, double>())
+        {
+            featureTable.Set(key.ToString("x16", CultureInfo.InvariantCulture), Format(p));
+            if (++n % 50_000 == 0) progress?.Invoke(n);
+        }
+        store.Flush();
+        spamdb.Set(GenerationKey, generation.ToString(CultureInfo.InvariantCulture));
+        store.Flush();
+        return generation;
+    }
+
+    private static string Format(double p) => p.ToString("0.0######", CultureInfo.InvariantCulture);
+
+    public static long ReadGeneration(IStore store) =>
+        store.Table(StoreTables.SpamDb).TryGetValue(GenerationKey, out var v) && long.TryParse(v, CultureInfo.InvariantCulture, out var g) ? g : 0;
+
+    /// <summary>Loads both tables into memory. Records that are not probabilities are skipped.</summary>
+    public static SpamDatabase Load(IStore store)
+    {
+        long generation = ReadGeneration(store);
+        var spamdb = store.Table(StoreTables.SpamDb);
+        double norm = 1;
+        var bayes = new List<KeyValuePair<ulong, float>>((int)Math.Min(spamdb.Count, int.MaxValue / 2));
+        foreach (var (key, rec) in spamdb.Scan())
+        {
+            if (key.StartsWith("***", StringComparison.Ordinal))
+            {
+                if (key == NormKey && double.TryParse(rec.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var nv) && nv > 0) norm = nv;
+                continue;
+            }
+            if (TryProbability(rec.Value, out var p)) bayes.Add(new(TokenHash.Of(key), p));
+        }
+        return new SpamDatabase(ProbabilityTable.Build(bayes), LoadHashed(store.Table(AsspDatabases.HmmDb)), norm, generation,
+            LoadHashed(store.Table(FeaturesTable)));
+    }
+
+    private static ProbabilityTable LoadHashed(IStoreTable table)
+    {
+        var list = new List<KeyValuePair<ulong, float>>((int)Math.Min(table.Count, int.MaxValue / 2));
+        foreach (var (key, rec) in table.Scan())
+        {
+            if (key.Length == 16 && ulong.TryParse(key, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var h)
+                && TryProbability(rec.Value, out var p))
+                list.Add(new(h, p));
+        }
+        return ProbabilityTable.Build(list);
+    }
+
+    private static bool TryProbability(string value, out float p)
+    {
+        p = 0;
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || !(d > 0 && d < 1)) return false;
+        p = (float)d;
+        return true;
+    }
+
+    /// <summary>Builds the in-memory database straight from freshly built records (the rebuild's own process).</summary>
+    public static SpamDatabase InMemory(IReadOnlyDictionary<string, double> bayes, IReadOnlyDictionary<ulong, double> hmm, double norm, long generation,
+        IReadOnlyDictionary<ulong, double>? features = null) =>
+        new(ProbabilityTable.Build(bayes.Select(kv => new KeyValuePair<ulong, float>(TokenHash.Of(kv.Key), (float)kv.Value)), bayes.Count),
+            Hashed(hmm), norm, generation, features is null ? null : Hashed(features));
+
+    private static ProbabilityTable Hashed(IReadOnlyDictionary<ulong, double> records) =>
+        ProbabilityTable.Build(records.Select(kv => new KeyValuePair<ulong, float>(kv.Key, (float)kv.Value)), records.Count);
+}
+
+/// <summary>
+/// The database a running proxy classifies with. Readers take <see cref="Current"/> (one reference read, no lock);
+/// a rebuild in this process hands the new database to <see cref="Publish"/>, and a rebuild on another node is
+/// noticed by its generation marker (looked at no more often than <see cref="CheckInterval"/>) and loaded in the
+/// background, then swapped in whole. A message never sees half of one database and half of another.
+/// </summary>
+public sealed class SpamDbProvider
+{
+    private static readonly ConditionalWeakTable<IStore, SpamDbProvider> ByStore = new();
+
+    private readonly IStore _store;
+    private SpamDatabase _current = SpamDatabase.Empty;
+    private long _nextCheck;
+    private int _loading;
+    private bool _loaded;
+
+    public SpamDbProvider(IStore store) => _store = store;
+
+    /// <summary>The provider shared by everything using this store.</summary>
+    public static SpamDbProvider For(IStore store) => ByStore.GetValue(store, s => new SpamDbProvider(s));
+
+    public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    public SpamDatabase Current
+    {
+        get
+        {
+            if (!_loaded) { lock (this) if (!_loaded) { Reload(); _loaded = true; } }
+            else MaybeRefreshInBackground();
+            return Volatile.Read(ref _current);
+        }
+    }
+
+    /// <summary>Swaps in a database built by this process.</summary>
+    public void Publish(SpamDatabase db)
+    {
+        Volatile.Write(ref _current, db);
+        _loaded = true;
+    }
+
+    /// <summary>Loads the stored database now when its generation differs from the one in use; true when swapped.</summary>
+    public bool Refresh()
+    {
+        if (SpamDbStore.ReadGeneration(_store) == Volatile.Read(ref _current).Generation && _loaded) return false;
+        Reload();
+        _loaded = true;
+        return true;
+    }
+
+    private void Reload() => Volatile.Write(ref _current, SpamDbStore.Load(_store));
+
+    private void MaybeRefreshInBackground()
+    {
+        long now = _store.Clock.GetTimestamp();
+        if (now < Volatile.Read(ref _nextCheck)) return;
+        Volatile.Write(ref _nextCheck, now + (long)(CheckInterval.TotalSeconds * _store.Clock.TimestampFrequency));
+        if (SpamDbStore.ReadGeneration(_store) == Volatile.Read(ref _current).Generation) return;
+        if (Interlocked.Exchange(ref _loading, 1) == 1) return;
+        _ = Task.Run(() =>
+        {
+            try { Reload(); }
+            catch (Exception e) when (e is InvalidOperationException or IOException) { /* keep the database in use; the next check retries */ }
+            finally { Volatile.Write(ref _loading, 0); }
+        });
+    }
+}

@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Assp.Bayes;
+
+/// <summary>
+/// Splits the filter text (<see cref="CorpusText"/>) into the words both filters use, by ASSP's rules: runs of at
+/// least two word characters, lower-cased; a mail address becomes the first 24 hex digits of its MD5 (addresses are
+/// long and unique); a link becomes its host, repeated to fill a HMM sequence, followed by the pieces of its path;
+/// colours, hex strings, numbers, dates and times become the placeholders "randcolor", "randword", "randnumber",
+/// "randwildnum"; leading and trailing punctuation is dropped and quotes become "quote". Words are cut to 37 chars.
+/// </summary>
+public static partial class Tokenizer
+{
+    /// <summary>Words per HMM sequence (ASSP's HMMSequenceLength); a HMM key is this many words plus the next one.</summary>
+    public const int HmmSequenceLength = 4;
+    /// <summary>Words of one message the rebuild feeds into the HMM (ASSP's HMMDBWords).</summary>
+    public const int HmmDbWords = 600;
+    public const int MaxWordLength = 37;
+
+    /// <summary>Appends the words of <paramref name="text"/> to <paramref name="words"/>.</summary>
+    public static void Words(string text, List<string> words)
+    {
+        var span = text.AsSpan();
+        int i = 0;
+        var pieces = new List<string>(8);
+        while (i < span.Length)
+        {
+            while (i < span.Length && !IsWordChar(span[i])) i++;
+            int start = i;
+            while (i < span.Length && IsWordChar(span[i])) i++;
+            if (i - start < 2) continue;
+            pieces.Clear();
+            CleanWord(span[start..i], pieces);
+            foreach (var p in pieces)
+                if (p.Length > 0) words.Add(p.Length > MaxWordLength ? p[..MaxWordLength] : p);
+        }
+    }
+
+    public static List<string> Words(string text)
+    {
+        var list = new List<string>(Math.Min(text.Length / 5 + 4, 1 << 16));
+        Words(text, list);
+        return list;
+    }
+
+    /// <summary>The characters a word is made of (ASSP's BayesCont, extended to every Unicode letter and digit).</summary>
+    internal static bool IsWordChar(char c)
+    {
+        if (c < 128) return AsciiWord[c];
+        var cat = char.GetUnicodeCategory(c);
+        return cat is UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter
+            or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter or UnicodeCategory.NonSpacingMark
+            or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.OtherNumber
+            or UnicodeCategory.CurrencySymbol;
+    }
+
+    private static readonly bool[] AsciiWord = BuildAscii();
+
+    private static bool[] BuildAscii()
+    {
+        var t = new bool[128];
+        for (char c = 'a'; c <= 'z'; c++) t[c] = true;
+        for (char c = 'A'; c <= 'Z'; c++) t[c] = true;
+        for (char c = '0'; c <= '9'; c++) t[c] = true;
+        foreach (char c in "-$'.!@_:/?&=#%~+*") t[c] = true;
+        return t;
+    }
+
+    /// <summary>ASSP's BayesWordClean: one raw run of word characters to zero or more words.</summary>
+    internal static void CleanWord(ReadOnlySpan<char> raw, List<string> output)
+    {
+        string word = raw.ToString().ToLowerInvariant();
+        int at = word.IndexOf('@');
+        if (at > 0 && EmailRe().IsMatch(word))
+        {
+            output.Add(Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(word)))[..24]);
+            return;
+        }
+        if (word.Contains("tp", StringComparison.Ordinal) && UrlRe().Match(word) is { Success: true } url && url.Groups[1].Length > 1)
+        {
+            string host = CharClean(url.Groups[1].Value);
+            output.Add(host);
+            for (int n = 2; n <= HmmSequenceLength; n++) output.Add(host);
+            foreach (var piece in url.Groups[2].Value.Split(PathSeparators, StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (piece.Length < 2) continue;
+                output.Add(CharClean(piece));
+                if (output.Count == HmmSequenceLength + 1) break;
+            }
+            return;
+        }
+        output.Add(CharClean(word));
+    }
+
+    private static readonly char[] PathSeparators = ['/', '#', '?', '=', '&'];
+
+    /// <summary>ASSP's BayesCharClean: placeholders for colours, hex strings and numbers; trims punctuation.</summary>
+    internal static string CharClean(string w)
+    {
+        if (IsPlain(w)) return w;
+        w = ColorRe().Replace(w, "randcolor");
+        w = DecNumRe().Replace(w, "randdecnum");
+        w = HexRe().Replace(w, "randword");
+        w = NumberRe().Replace(w, "randnumber");
+        w = w.TrimEnd(Punctuation).TrimStart(Punctuation);
+        w = BangsRe().Replace(w, "!!");
+        w = StarsRe().Replace(w, "**");
+        w = DashesRe().Replace(w, "-");
+        w = UnderscoresRe().Replace(w, "_");
+        w = WildNumRe().Replace(w, "randwildnum");
+        if (w.Contains('\'') || w.Contains('"')) w = w.Replace("'", "quote").Replace("\"", "quote");
+        return w;
+    }
+
+    private static readonly char[] Punctuation = "_[]~@%$&{}<>#(),.'\";:=!?*+/\\-".ToCharArray();
+
+    /// <summary>True when no cleaning rule can change the word: letters only and no run of six hex letters.</summary>
+    private static bool IsPlain(string w)
+    {
+        int hexRun = 0;
+        foreach (char c in w)
+        {
+            if (c is >= 'a' and <= 'f') { if (++hexRun >= 6) return false; continue; }
+            hexRun = 0;
+            if (c < 128 ? c is < 'a' or > 'z' : !char.IsLetter(c)) return false;
+        }
+        return true;
+    }
+
+    [GeneratedRegex(@"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$", RegexOptions.NonBacktracking, 1000)]
+    private static partial Regex EmailRe();
+    [GeneratedRegex(@"^.*?(?:ht|f)tps?://([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)([?&/].*)?$", RegexOptions.NonBacktracking, 1000)]
+    private static partial Regex UrlRe();
+    [GeneratedRegex("#(?:[a-f0-9]{2})+", RegexOptions.None, 1000)]
+    private static partial Regex ColorRe();
+    [GeneratedRegex(@"^#\d+", RegexOptions.None, 1000)]
+    private static partial Regex DecNumRe();
+    [GeneratedRegex("(?:[a-f0-9]{2}){3,}", RegexOptions.NonBacktracking, 1000)]
+    private static partial Regex HexRe();
+    [GeneratedRegex(@"[\d,.]{2,}", RegexOptions.NonBacktracking, 1000)]
+    private static partial Regex NumberRe();
+    [GeneratedRegex("!!!+", RegexOptions.None, 1000)]
+    private static partial Regex BangsRe();
+    [GeneratedRegex(@"\*\*+", RegexOptions.None, 1000)]
+    private static partial Regex StarsRe();
+    [GeneratedRegex("--+", RegexOptions.None, 1000)]
+    private static partial Regex DashesRe();
+    [GeneratedRegex("__+", RegexOptions.None, 1000)]
+    private static partial Regex UnderscoresRe();
+    [GeneratedRegex(@"^[\d:.\-+();<>,!""'/%]+(?:[ap]m)?$", RegexOptions.None, 1000)]
+    private static partial Regex WildNumRe();
+}

@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text;
+using Assp.Bayes;
+using Assp.Config;
+using Assp.Config.Scheduling;
+using Assp.Storage;
+
+namespace Assp.Server;
+
+/// <summary>
+/// ASSP's RebuildSpamDB wired to the configuration: the corpus folders by their options (correctedspam ×2,
+/// correctednotspam ×4, spamlog, notspamlog, relative to the base folder), MaxBytes, MaxFiles, DoHMM,
+/// DoPrivatSpamdb with the local domains, files/disclaimer.txt, RebuildTestMode; afterwards autoCorrectCorpus, the
+/// normfile and rebuildrun.txt. Used by `assp rebuild` and by the scheduled jobs (RebuildSchedule, RunRebuildNow,
+/// newReportedInterval).
+/// </summary>
+internal static class SpamDbRebuild
+{
+    private static readonly SemaphoreSlim OneAtATime = new(1, 1);
+
+    public static RebuildOptions Options(ConfigSnapshot cfg)
+    {
+        string Folder(string option) => Path.GetFullPath(Path.Combine(cfg.BaseDirectory, cfg[option].Trim()));
+        var folders = new List<CorpusFolder>();
+        void Add(string option, bool spam, double weight)
+        {
+            if (cfg[option].Trim().Length > 0) folders.Add(new CorpusFolder(option, Folder(option), spam, weight));
+        }
+        Add("correctedspam", true, 2);
+        Add("correctednotspam", false, 4);
+        Add("spamlog", true, 1);
+        Add("notspamlog", false, 1);
+        var local = Assp.Checks.LocalDomains.For(cfg);
+        string disclaimerFile = Path.Combine(cfg.BaseDirectory, "files", "disclaimer.txt");
+        return new RebuildOptions
+        {
+            Folders = folders,
+            MaxBytes = cfg.GetInt("MaxBytes", 4000),
+            MaxFiles = cfg.GetInt("MaxFiles", 14000),
+            // ASSP builds no valid HMM database while DoHMM is off.
+            BuildHmm = cfg.GetChoice("DoHMM") != 0,
+            BuildFeatures = cfg.GetChoice("BayesAlgorithm") == 1,
+            DoPrivatSpamdb = cfg.GetChoice("DoPrivatSpamdb"),
+            IsLocalDomain = local.IsLocal,
+            IsLocalAddress = a => a.IndexOf('@') is var at and > 0 && local.IsLocal(a[(at + 1)..]),
+            Disclaimer = File.Exists(disclaimerFile) ? CorpusRebuild.CompileDisclaimers(File.ReadAllText(disclaimerFile)) : null,
+            TestMode = cfg.GetBool("RebuildTestMode"),
+            Extension = cfg["maillogExt"],
+        };
+    }
+
+    /// <summary>Runs a rebuild (one at a time per process) and its follow-up; returns the summary and the report text.</summary>
+    public static (RebuildSummary Summary, string Report) Run(ConfigSnapshot cfg, IStore store, IProgress<RebuildProgress>? progress, CancellationToken ct)
+    {
+        OneAtATime.Wait(ct);
+        try
+        {
+            var options = Options(cfg);
+            var summary = CorpusRebuild.Run(options, store, progress, ct);
+            var report = new StringBuilder();
+            report.AppendLine(CultureInfo.InvariantCulture, $"{DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss} RebuildSpamDB");
+            foreach (var (option, path, files) in summary.Folders) report.AppendLine(CultureInfo.InvariantCulture, $"{option} ({path}): {files} files");
+            report.AppendLine(CultureInfo.InvariantCulture, $"Spam Weight:       {summary.SpamWeight:N0}");
+            report.AppendLine(CultureInfo.InvariantCulture, $"Not-Spam Weight:   {summary.HamWeight:N0}");
+            report.AppendLine(CultureInfo.InvariantCulture, $"Corpus norm:       {summary.Norm:0.0000} - ({summary.NormDescription})");
+            report.AppendLine(CultureInfo.InvariantCulture, $"Corpus confidence: {BayesMath.CorpusConfidence(summary.Norm):0.00000000}");
+            report.AppendLine(CultureInfo.InvariantCulture, $"Bayesian Pairs:    {summary.BayesRecords:N0} now in list");
+            report.AppendLine(CultureInfo.InvariantCulture, $"HMM sequences:     {summary.HmmRecords:N0} now in list");
+            if (!summary.Written) report.AppendLine("RebuildTestMode: the databases were not written");
+            if (!options.TestMode && AutoCorrectRule.Parse(cfg["autoCorrectCorpus"]) is { } rule && options.Folders.Count > 0
+                && CorpusMaintenance.AutoCorrect(rule, summary.Norm, Path.Combine(cfg.BaseDirectory, cfg["spamlog"]),
+                    Path.Combine(cfg.BaseDirectory, cfg["notspamlog"]), store.Clock.GetUtcNow()) is { Deleted: > 0 } corrected)
+                report.AppendLine(CultureInfo.InvariantCulture, $"auto correction for corpus: deleted {corrected.Deleted} old files from {corrected.Folder}");
+            report.AppendLine(CultureInfo.InvariantCulture, $"Total processing time: {summary.Elapsed.TotalSeconds:0.0} second(s)");
+            var text = report.ToString();
+            TryWrite(Path.Combine(cfg.BaseDirectory, "rebuildrun.txt"), text);
+            TryWrite(Path.Combine(cfg.BaseDirectory, "normfile"), string.Create(CultureInfo.InvariantCulture,
+                $"{summary.Norm} {Files(summary, "correctedspam")} {Files(summary, "correctednotspam")} {Files(summary, "spamlog")} {Files(summary, "notspamlog")} 0 0 {summary.SpamWeight} {summary.HamWeight}"));
+            return (summary, text);
+        }
+        finally { OneAtATime.Release(); }
+    }
+
+    private static int Files(RebuildSummary s, string option) => s.Folders.Where(f => f.Option == option).Sum(f => f.Files);
+
+    private static void TryWrite(string path, string text)
+    {
+        try { File.WriteAllText(path, text); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* the report is a courtesy; the database is what counts */ }
+    }
+
+    /// <summary>
+    /// The scheduled jobs: RebuildSchedule (crontab, "noschedule" = never), RunRebuildNow (runs when switched on),
+    /// and newReportedInterval "count minutes": every that many minutes, a rebuild when at least count files have
+    /// been added to the corrected folders since the last one (first value 0: off).
+    /// </summary>
+    public static void RegisterJobs(Scheduler scheduler, ConfigManager manager, IStore store, Action<string> log)
+    {
+        DateTimeOffset lastRun = store.Clock.GetUtcNow();
+        Task RunJob(CancellationToken ct)
+        {
+            var cfg = manager.Current;
+            lastRun = store.Clock.GetUtcNow();
+            var (summary, _) = Run(cfg, store, null, ct);
+            log($"RebuildSpamDB: {summary.BayesRecords} Bayesian pairs, {summary.HmmRecords} HMM sequences, corpus norm {summary.Norm:0.0000} ({summary.NormDescription}) in {summary.Elapsed.TotalSeconds:0.0} s");
+            return Task.CompletedTask;
+        }
+        scheduler.AddOrUpdate("RebuildSpamDB", () => Cron(manager.Current["RebuildSchedule"]), RunJob,
+            "build spamdb and HMMdb from the corpus folders at the RebuildSchedule times");
+        scheduler.RunJobWhenSwitchedOn(manager, "RunRebuildNow", "RebuildSpamDB");
+        scheduler.AddOrUpdate("newReported", () => NewReportedSchedule(manager.Current["newReportedInterval"]), ct =>
+        {
+            var cfg = manager.Current;
+            var (count, _) = NewReportedValues(cfg["newReportedInterval"]);
+            var folders = new[] { "correctedspam", "correctednotspam" }.Select(o => Path.Combine(cfg.BaseDirectory, cfg[o]));
+            if (count <= 0 || CorpusMaintenance.NewReported(folders, lastRun) < count) return Task.CompletedTask;
+            return RunJob(ct);
+        }, "rebuild when newReportedInterval's count of corrected mails has been reported");
+    }
+
+    private static Schedule Cron(string value)
+    {
+        var v = value.Trim();
+        if (v.Length == 0 || v.Equals("noschedule", StringComparison.OrdinalIgnoreCase)) return Schedule.Never;
+        return Schedule.TryParse(v, TimeSpan.FromHours(1), out var s, out _) ? s! : Schedule.Never;
+    }
+
+    internal static (int Count, int Minutes) NewReportedValues(string value)
+    {
+        var parts = value.Split([' ', '\t', ','], StringSplitOptions.RemoveEmptyEntries);
+        int count = parts.Length > 0 && int.TryParse(parts[0], CultureInfo.InvariantCulture, out var c) ? c : 0;
+        int minutes = parts.Length > 1 && int.TryParse(parts[1], CultureInfo.InvariantCulture, out var m) && m > 0 ? m : 5;
+        return (count, minutes);
+    }
+
+    private static Schedule NewReportedSchedule(string value)
+    {
+        var (count, minutes) = NewReportedValues(value);
+        return count <= 0 ? Schedule.Never
+            : Schedule.TryParse(minutes.ToString(CultureInfo.InvariantCulture), TimeSpan.FromMinutes(1), out var s, out _) ? s! : Schedule.Never;
+    }
+}

@@ -1,0 +1,96 @@
+using Assp.Bayes;
+
+namespace Assp.Bayes.Tests;
+
+public class TokenizerTests
+{
+    [Theory]
+    [InlineData("#ff00aa", "randcolor")]
+    [InlineData("12.000", "randnumber")]
+    [InlineData("3.14", "randnumber")]
+    [InlineData("hello!!!!", "hello")]
+    [InlineData("--wow--", "wow")]
+    [InlineData("don't", "donquotet")]
+    [InlineData("a1b2c3d4e5f6", "randword")]
+    [InlineData("1:2", "randwildnum")]
+    [InlineData("12:30pm", "randnumber:randnumberpm")]
+    [InlineData("free", "free")]
+    public void Words_are_cleaned_by_ASSPs_rules(string raw, string expected) =>
+        Assert.Equal([expected], Tokenizer.Words(raw));
+
+    [Fact]
+    public void Words_are_lower_cased_runs_of_two_or_more_word_characters()
+    {
+        Assert.Equal(["hello", "world", "ok"], Tokenizer.Words("Hello, WORLD! a ok"));
+    }
+
+    [Fact]
+    public void A_mail_address_becomes_24_hex_digits_of_its_md5()
+    {
+        var words = Tokenizer.Words("write to Someone@Example.COM today");
+        Assert.Equal(4, words.Count);
+        // md5("someone@example.com") = 2a6dbbe4c1a0b3a5ba0b7a6aee2d1c9e... : only its first 24 hex digits are kept
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData("someone@example.com"u8.ToArray()))[..24];
+        Assert.Equal(expected, words[2]);
+    }
+
+    [Fact]
+    public void A_link_becomes_its_host_four_times_then_the_pieces_of_its_path()
+    {
+        var words = Tokenizer.Words("see http://www.Example.com/buy/cheap?id=pills&x=1");
+        Assert.Equal(["see", "www.example.com", "www.example.com", "www.example.com", "www.example.com", "buy"], words);
+    }
+
+    [Fact]
+    public void Long_words_are_cut_to_37_characters()
+    {
+        var word = new string('x', 60);
+        Assert.Equal(37, Assert.Single(Tokenizer.Words(word)).Length);
+    }
+
+    [Fact]
+    public void The_subject_is_marked_word_by_word_and_kept_whole_when_longer_than_a_sequence()
+    {
+        Assert.Equal("ssub Hi ssub there ", CorpusText.MarkSubject("Hi there"));
+        Assert.Equal("Buy cheap pills right now ssub Buy ssub cheap ssub pills ssub right ssub now ",
+            CorpusText.MarkSubject("Buy cheap pills right now"));
+        Assert.Contains("lotsaspaces", CorpusText.MarkSubject("a     b"));
+    }
+
+    [Fact]
+    public void The_message_text_has_helo_addresses_subject_and_decoded_html_body()
+    {
+        var raw = "Received: from x (helo=mail.spammer.example) by mx\r\nFrom: Bob <bob@sender.example>\r\nTo: alice@local.example\r\n" +
+                  "Subject: =?utf-8?B?R3LDvMOfZQ==?=\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
+                  "<html><body><p>Caf=C3=A9 <b>deal</b> <a href=3D\"http://shop.example/x\">click</a></p><script>x()</script></body></html>\r\n";
+        var text = CorpusText.FromRaw(System.Text.Encoding.UTF8.GetBytes(raw), 4000);
+        Assert.Contains("helo: mail.spammer.example", text);
+        Assert.Contains("sender bob@sender.example", text);
+        Assert.Contains("rcpt alice@local.example", text);
+        Assert.Contains("ssub Grüße", text);
+        Assert.Contains("Café", text);
+        Assert.Contains("href http://shop.example/x", text);
+        Assert.Contains("jscripttag", text);
+        Assert.Contains("boldifytext", text);
+        Assert.DoesNotContain("<p>", text);
+    }
+
+    [Fact]
+    public void Only_the_header_and_MaxBytes_of_the_body_are_read()
+    {
+        var raw = System.Text.Encoding.ASCII.GetBytes("Subject: s\r\n\r\n" + new string('a', 100) + " tailword");
+        var limited = CorpusText.Limit(raw, 50);
+        Assert.Equal("Subject: s\r\n\r\n".Length + 50, limited.Length);
+        Assert.DoesNotContain("tailword", CorpusText.FromRaw(raw, 50));
+        Assert.Contains("tailword", CorpusText.FromRaw(raw, 0));
+    }
+
+    [Fact]
+    public void Broken_input_never_throws()
+    {
+        var longRun = "Subject: x\r\n\r\n" + string.Concat(Enumerable.Repeat("ab.cd@ef", 40_000)) + " http://" + new string('a', 50_000);
+        Assert.NotEmpty(Tokenizer.Words(CorpusText.FromRaw(System.Text.Encoding.Latin1.GetBytes(longRun), 0)));
+        foreach (var s in new[] { "", "\0\0\0", "Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nContent-Type: text/html\r\n\r\n<<<<a href=", "%%%%" })
+            _ = Tokenizer.Words(CorpusText.FromRaw(System.Text.Encoding.Latin1.GetBytes(s), 4000));
+    }
+}
