@@ -22,7 +22,7 @@ public sealed partial class ProxySession
             await ErrorAsync("503 5.5.1 need MAIL command", ct).ConfigureAwait(false);
             return;
         }
-        if (_ctx.RecipientList.Count == 0)
+        if (_ctx.RecipientList.Count == 0 && _emailCommand is null)
         {
             await ErrorAsync("503 5.5.2 Need Recipient", ct).ConfigureAwait(false);
             return;
@@ -57,6 +57,13 @@ public sealed partial class ProxySession
             Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> message of {_ctx.Message.Length} bytes to {_ctx.RecipientList.Count} recipients exceeds {realLimit}");
             await ErrorAsync(_cfg["maxRealSizeError"].Replace("MAXREALSIZE", realLimit.ToString(CultureInfo.InvariantCulture)), ct).ConfigureAwait(false);
             await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
+            return;
+        }
+
+        // ---- the email interface: the message is the request ----
+        if (_emailCommand is not null)
+        {
+            await EmailInterfaceDataAsync(ct).ConfigureAwait(false);
             return;
         }
 
