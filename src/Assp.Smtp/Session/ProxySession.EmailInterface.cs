@@ -7,7 +7,7 @@ namespace Assp.Smtp.Session;
 /// <summary>
 /// The email interface in the session: a command address (asspspam@, asspwhite@ …) is answered at RCPT TO by the
 /// proxy itself, never sent to the MTA, and the DATA that follows is the request. Senders who may not use the
-/// interface see the address as an ordinary recipient (so assp.local is a relay attempt for them).
+/// interface get NoValidRecipient, as for any unknown local address; nothing changes.
 /// </summary>
 public sealed partial class ProxySession
 {
@@ -21,7 +21,7 @@ public sealed partial class ProxySession
     }
 
     /// <summary>Handles RCPT TO for the interface; true when the recipient was answered here.</summary>
-    private bool EmailInterfaceRcpt(string address, bool local)
+    private async Task<bool> EmailInterfaceRcptAsync(string address, bool local, CancellationToken ct)
     {
         if (_emailCommand is not null)
         {
@@ -36,7 +36,11 @@ public sealed partial class ProxySession
         switch (EmailCommands.Authorize(_cfg, command, sender, _ctx.RelayAllowed))
         {
             case EmailAccess.NotForInterface:
-                return false;
+                // A command address is never a mailbox: strangers get the unknown-user reply and the MTA never sees it.
+                Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> to: {address} email interface address refused - the sender may not use it");
+                var template = _cfg["NoValidRecipient"].Trim() is { Length: > 0 } t ? t : "550 5.1.1 User unknown: EMAILADDRESS";
+                await ErrorAsync(template.Replace("EMAILADDRESS", address, StringComparison.Ordinal), ct).ConfigureAwait(false);
+                return true;
             case EmailAccess.Ignored:
                 Log($"denied connection to email interface ({address}) because EmailSenderIgnore - moved to NULL-connection");
                 _ctx.CheckState.Message.NullConnection = true;
