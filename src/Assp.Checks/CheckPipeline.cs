@@ -78,6 +78,9 @@ public interface ICheckPipeline
     /// <summary>Is mail for this domain ours (localDomains; the decision pipeline adds ldLDAP)? Decides relaying at RCPT TO.</summary>
     ValueTask<bool> IsLocalDomainAsync(Assp.Config.ConfigSnapshot cfg, string domain, CancellationToken cancellationToken) =>
         ValueTask.FromResult(LocalDomains.For(cfg).IsLocal(domain));
+
+    /// <summary>The email interface's list and corpus actions; null when this pipeline has no databases (the interface is off).</summary>
+    EmailInterface.EmailInterfaceProcessor? EmailInterface => null;
 }
 
 /// <summary>The pipeline until the check issues land: every phase passes.</summary>

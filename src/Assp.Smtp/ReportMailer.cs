@@ -14,9 +14,10 @@ public static class ReportMailer
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    public static IReadOnlyList<UpstreamTarget> Targets(ConfigSnapshot cfg)
+    public static IReadOnlyList<UpstreamTarget> Targets(ConfigSnapshot cfg, string? destination = null)
     {
-        var value = cfg["relayHost"].Trim();
+        var value = destination?.Trim() ?? "";
+        if (value.Length == 0) value = cfg["relayHost"].Trim();
         if (value.Length == 0) value = cfg["smtpDestination"].Trim();
         var list = new List<UpstreamTarget>();
         foreach (var entry in value.Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -27,10 +28,11 @@ public static class ReportMailer
         return list;
     }
 
-    /// <summary>Delivers one message; returns null on success or the reason it failed.</summary>
-    public static async Task<string?> SendAsync(ConfigSnapshot cfg, string from, IReadOnlyList<string> to, byte[] message, CancellationToken ct)
+    /// <summary>Delivers one message; returns null on success or the reason it failed. A destination (host:port, "SSL:"
+    /// for native TLS) replaces relayHost/smtpDestination when set (EmailReportDestination).</summary>
+    public static async Task<string?> SendAsync(ConfigSnapshot cfg, string from, IReadOnlyList<string> to, byte[] message, CancellationToken ct, string? destination = null)
     {
-        var targets = Targets(cfg);
+        var targets = Targets(cfg, destination);
         if (targets.Count == 0) return "neither relayHost nor smtpDestination is set";
         string? failure = null;
         foreach (var target in targets)

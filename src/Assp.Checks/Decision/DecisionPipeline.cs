@@ -29,6 +29,12 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
     public ValueTask<bool> IsLocalDomainAsync(ConfigSnapshot cfg, string domain, CancellationToken cancellationToken) =>
         (_domains ??= Recipients.LocalAddressValidator.For(_services)).IsLocalDomainAsync(cfg, domain, cancellationToken);
 
+    /// <summary>The email interface works on the stored whitelist, redlist and personal blacklist (none without them).</summary>
+    public EmailInterface.EmailInterfaceProcessor? EmailInterface => _emailInterface ??= Engine.AddressReputation is StoredAddressReputation db
+        ? new EmailInterface.EmailInterfaceProcessor(db.Whitelist, db.Redlist, db.PersonalBlacklist, _services.Time)
+        : null;
+    private EmailInterface.EmailInterfaceProcessor? _emailInterface;
+
     /// <summary>Runs the registered checks of a phase; the first refusal ends the phase.</summary>
     private async ValueTask<Verdict> RunChecksAsync(SmtpPhase phase, IMailContext ctx, CancellationToken ct, bool outgoingOnly = false)
     {

@@ -22,7 +22,7 @@ public sealed partial class ProxySession
             await ErrorAsync("503 5.5.1 need MAIL command", ct).ConfigureAwait(false);
             return;
         }
-        if (_ctx.RecipientList.Count == 0)
+        if (_ctx.RecipientList.Count == 0 && _emailCommand is null)
         {
             await ErrorAsync("503 5.5.2 Need Recipient", ct).ConfigureAwait(false);
             return;
@@ -59,6 +59,13 @@ public sealed partial class ProxySession
             _server.Statistics.Refused(null, "maxRealSize", temporary: false, inTransaction: true);
             await ErrorAsync(_cfg["maxRealSizeError"].Replace("MAXREALSIZE", realLimit.ToString(CultureInfo.InvariantCulture)), ct).ConfigureAwait(false);
             await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
+            return;
+        }
+
+        // ---- the email interface: the message is the request ----
+        if (_emailCommand is not null)
+        {
+            await EmailInterfaceDataAsync(ct).ConfigureAwait(false);
             return;
         }
 

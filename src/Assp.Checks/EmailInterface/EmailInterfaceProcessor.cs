@@ -1,0 +1,233 @@
+using System.Globalization;
+using Assp.Checks.Whitelist;
+using Assp.Config;
+using Assp.Mime;
+
+namespace Assp.Checks.EmailInterface;
+
+/// <summary>One request to carry out: who sent it, to which command, the other envelope recipients and the mail.</summary>
+public sealed record EmailRequest(EmailCommand Command, string Sender, IReadOnlyList<string> OtherRecipients, ReadOnlyMemory<byte> Message);
+
+/// <summary>What was done, as lines for the reply mail and the maillog, and the corpus files written.</summary>
+public sealed record EmailOutcome(EmailCommand Command, IReadOnlyList<string> Lines, IReadOnlyList<string> StoredFiles);
+
+/// <summary>
+/// Carries out the email interface's requests: spam and ham reports go into the correctedspam/correctednotspam
+/// folders (and, per EmailErrorsModifyWhite and EmailErrorsModifyPersBlack, change the reporter's whitelist and
+/// personal blacklist); list requests edit the whitelist, redlist and personal blacklist through the
+/// <see cref="WhitelistEditor"/> so the cross-list rules hold.
+/// </summary>
+public sealed class EmailInterfaceProcessor(WhitelistDb whitelist, Redlist redlist, PersonalBlacklist persBlack, TimeProvider? clock = null)
+{
+    private readonly WhitelistEditor _editor = new(whitelist, redlist, persBlack);
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
+    public EmailOutcome Process(ConfigSnapshot cfg, EmailRequest request, Func<string, bool> isLocalAddress)
+    {
+        var message = MimeParser.Parse(request.Message);
+        var sender = request.Sender.Trim().ToLowerInvariant();
+        bool admin = EmailCommands.IsAdmin(cfg, sender);
+        var lines = new List<string>();
+        var files = new List<string>();
+        switch (request.Command)
+        {
+            case EmailCommand.Spam:
+            case EmailCommand.Ham:
+                Report(cfg, request.Command == EmailCommand.Spam, sender, message, isLocalAddress, lines, files);
+                break;
+            case EmailCommand.WhitelistAdd:
+            case EmailCommand.WhitelistRemove:
+                Whitelist(cfg, request, message, sender, admin, lines);
+                break;
+            case EmailCommand.RedlistAdd:
+            case EmailCommand.RedlistRemove:
+                Redlist(cfg, request, message, sender, admin, lines);
+                break;
+            case EmailCommand.PersBlackAdd:
+            case EmailCommand.PersBlackRemove:
+                PersonalBlacklist(cfg, request, message, sender, admin, lines);
+                break;
+            case EmailCommand.Help:
+                break;
+        }
+        return new EmailOutcome(request.Command, lines, files);
+    }
+
+    private void Report(ConfigSnapshot cfg, bool spam, string sender, MimeMessage message, Func<string, bool> isLocalAddress, List<string> lines, List<string> files)
+    {
+        var option = spam ? "correctedspam" : "correctednotspam";
+        var folder = cfg[option].Trim();
+        if (folder.Length == 0)
+        {
+            lines.Add($"the report was not stored: {option} is not set");
+        }
+        else
+        {
+            var dir = Path.IsPathRooted(folder) ? folder : Path.Combine(cfg.BaseDirectory, folder);
+            Directory.CreateDirectory(dir);
+            var ext = cfg["maillogExt"].Trim();
+            if (ext.Length == 0) ext = ".eml";
+            foreach (var reported in EmailRequestText.ReportedMessages(message))
+            {
+                var bytes = reported.Source[reported.Start..reported.End];
+                var path = UniqueFile(dir, ext);
+                using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+                    stream.Write(bytes.Span);
+                files.Add(path);
+            }
+            lines.Add($"{files.Count} message(s) stored as {(spam ? "spam" : "not spam")} for the next corpus rebuild");
+        }
+
+        var senders = EmailRequestText.ReportedSenders(message).Where(a => a != sender && !isLocalAddress(a)).ToList();
+        int modifyWhite = cfg.GetChoice("EmailErrorsModifyWhite");
+        bool modifyPersBlack = cfg.GetAddressList("EmailErrorsModifyPersBlack").Contains(sender);
+        foreach (var address in senders)
+        {
+            if (modifyWhite == 1)
+            {
+                var r = spam ? _editor.RemoveFromWhitelist(cfg, address, sender) : _editor.AddToWhitelist(cfg, address, sender);
+                lines.Add(Describe(address, "whitelist", r.Outcome));
+            }
+            else if (modifyWhite == 2)
+            {
+                lines.Add($"{address}: {(whitelist.IsWhite(cfg, address, sender) ? "is" : "is not")} on the whitelist");
+            }
+            if (modifyPersBlack)
+            {
+                var r = spam ? _editor.AddToPersonalBlacklist(cfg, sender, address) : _editor.RemoveFromPersonalBlacklist(sender, address);
+                lines.Add(Describe(address, "personal blacklist", r.Outcome));
+            }
+        }
+    }
+
+    private void Whitelist(ConfigSnapshot cfg, EmailRequest request, MimeMessage message, string sender, bool admin, List<string> lines)
+    {
+        bool add = request.Command == EmailCommand.WhitelistAdd;
+        bool allowEqual = cfg.GetBool("EmailAllowEqual");
+        foreach (var listed in Targets(request, message))
+        {
+            if (listed.Address.Contains('*') || listed.Address.StartsWith('@'))
+            {
+                lines.Add($"{listed.Address}: wildcards are not taken by the whitelist");
+                continue;
+            }
+            if (!allowEqual && listed.Address.Contains('='))
+            {
+                lines.Add($"{listed.Address}: addresses with '=' are not taken (EmailAllowEqual is off)");
+                continue;
+            }
+            var scope = admin ? AdminScope(listed.Scope) : sender;
+            var r = add ? _editor.AddToWhitelist(cfg, listed.Address, scope) : _editor.RemoveFromWhitelist(cfg, listed.Address, scope);
+            lines.Add(Describe(listed.Address, "whitelist", r.Outcome) + (r.Redlisted ? " and put on the redlist" : ""));
+        }
+    }
+
+    private void Redlist(ConfigSnapshot cfg, EmailRequest request, MimeMessage message, string sender, bool admin, List<string> lines)
+    {
+        bool add = request.Command == EmailCommand.RedlistAdd;
+        // Only admins and the EmailRedlistTo address may name others; everybody else acts on their own address.
+        var copyTo = cfg["EmailRedlistTo"].Trim();
+        bool mayList = admin || (copyTo.Length > 0 && copyTo.Equals(sender, StringComparison.OrdinalIgnoreCase));
+        var targets = mayList ? Targets(request, message).Select(t => t.Address).ToList() : [sender];
+        if (targets.Count == 0) targets.Add(sender);
+        foreach (var address in targets)
+        {
+            bool changed = add ? redlist.Add(address) : redlist.Remove(address);
+            lines.Add(Describe(address, "redlist", add
+                ? (changed ? ListEditOutcome.Added : ListEditOutcome.AlreadyListed)
+                : (changed ? ListEditOutcome.Removed : ListEditOutcome.NotListed)));
+        }
+    }
+
+    private void PersonalBlacklist(ConfigSnapshot cfg, EmailRequest request, MimeMessage message, string sender, bool admin, List<string> lines)
+    {
+        var body = EmailRequestText.BodyText(message);
+        var listed = EmailRequestText.ListedAddresses(body);
+        // An empty body or a "reportpersblack@…" line asks for the current list.
+        if (listed.Count == 0 || listed.Any(l => l.Address.StartsWith("reportpersblack", StringComparison.OrdinalIgnoreCase)))
+        {
+            var entries = persBlack.EntriesOf(sender);
+            lines.Add(entries.Count == 0 ? "your personal blacklist is empty" : $"your personal blacklist has {entries.Count} entries:");
+            lines.AddRange(entries.Select(e => "  " + e));
+            return;
+        }
+        bool add = request.Command == EmailCommand.PersBlackAdd;
+        foreach (var item in listed)
+        {
+            if (!PersBlackForm(item.Address))
+            {
+                lines.Add($"{item.Address}: not a form the personal blacklist takes");
+                continue;
+            }
+            if (add)
+            {
+                var r = _editor.AddToPersonalBlacklist(cfg, sender, item.Address);
+                lines.Add(Describe(item.Address, "personal blacklist", r.Outcome) + (r.WhitelistRemoved ? " and taken off your whitelist" : ""));
+            }
+            else if (admin && item.Scope == "*")
+            {
+                int n = persBlack.RemoveEverywhere(item.Address);
+                lines.Add($"{item.Address}: removed from {n} personal blacklist entr{(n == 1 ? "y" : "ies")} of all users");
+            }
+            else
+            {
+                int n = persBlack.Remove(sender, item.Address);
+                lines.Add(Describe(item.Address, "personal blacklist", n > 0 ? ListEditOutcome.Removed : ListEditOutcome.NotListed));
+            }
+        }
+    }
+
+    /// <summary>Full address, *@domain or @domain, @*domain or *@*domain, @*.domain or *@*.domain.</summary>
+    private static bool PersBlackForm(string address)
+    {
+        int at = address.LastIndexOf('@');
+        if (at < 0) return false;
+        var local = address[..at];
+        var domain = address[(at + 1)..];
+        if (domain.Length == 0 || domain.LastIndexOf('*') > 0) return false;
+        return local.Length == 0 || local == "*" || !local.Contains('*');
+    }
+
+    /// <summary>The body's addresses and the other envelope recipients; without either, the senders of forwarded mails.</summary>
+    private static List<ListedAddress> Targets(EmailRequest request, MimeMessage message)
+    {
+        var list = EmailRequestText.ListedAddresses(EmailRequestText.BodyText(message)).ToList();
+        foreach (var r in request.OtherRecipients)
+        {
+            var a = r.Trim().ToLowerInvariant();
+            if (a.Length > 0 && !list.Any(l => l.Address == a)) list.Add(new ListedAddress(a, null));
+        }
+        if (list.Count == 0)
+            list.AddRange(EmailRequestText.ReportedSenders(message).Where(s => s != request.Sender.ToLowerInvariant()).Select(s => new ListedAddress(s, null)));
+        return list;
+    }
+
+    /// <summary>An admin's ",scope": none or "*" is global, "@domain"/"domain" that local domain, "user@domain" that user.</summary>
+    private static string? AdminScope(string? scope) => scope switch
+    {
+        null or "*" => null,
+        _ when scope.Contains('@') => scope,
+        _ => "@" + scope,
+    };
+
+    private static string Describe(string address, string list, ListEditOutcome outcome) => outcome switch
+    {
+        ListEditOutcome.Added => $"{address}: added to the {list}",
+        ListEditOutcome.AlreadyListed => $"{address}: already on the {list} (entry renewed)",
+        ListEditOutcome.Removed => $"{address}: removed from the {list}",
+        ListEditOutcome.NotListed => $"{address}: was not on the {list}",
+        ListEditOutcome.RefusedRedlisted => $"{address}: is on the redlist and cannot be whitelisted",
+        _ => $"{address}: {outcome}",
+    };
+
+    private string UniqueFile(string dir, string ext)
+    {
+        long now = _clock.GetUtcNow().ToUnixTimeSeconds();
+        while (true)
+        {
+            var name = now.ToString(CultureInfo.InvariantCulture) + "-" + Random.Shared.Next(100000, 999999).ToString(CultureInfo.InvariantCulture) + ext;
+            var path = Path.Combine(dir, name);
+            if (!File.Exists(path)) return path;
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using Assp.Checks;
+using Assp.Checks.EmailInterface;
+using Assp.Checks.Whitelist;
+
+namespace Assp.Smtp.Session;
+
+/// <summary>
+/// The email interface in the session: a command address (asspspam@, asspwhite@ …) is answered at RCPT TO by the
+/// proxy itself, never sent to the MTA, and the DATA that follows is the request. Senders who may not use the
+/// interface get NoValidRecipient, as for any unknown local address; nothing changes.
+/// </summary>
+public sealed partial class ProxySession
+{
+    private EmailCommand? _emailCommand;
+    private readonly List<string> _emailOthers = [];
+
+    private void ResetEmailInterface()
+    {
+        _emailCommand = null;
+        _emailOthers.Clear();
+    }
+
+    /// <summary>Handles RCPT TO for the interface; true when the recipient was answered here.</summary>
+    private async Task<bool> EmailInterfaceRcptAsync(string address, bool local, CancellationToken ct)
+    {
+        if (_emailCommand is not null)
+        {
+            // Further recipients of a request belong to it (list requests act on them too); none reaches the MTA.
+            _emailOthers.Add(address);
+            Queue("250 OK\r\n");
+            return true;
+        }
+        if (_pipeline.EmailInterface is null) return false;
+        if (EmailCommands.Recognize(_cfg, address, local) is not { } command) return false;
+        var sender = WhitelistAddress.StripBatv(_ctx.MailFrom ?? "");
+        switch (EmailCommands.Authorize(_cfg, command, sender, _ctx.RelayAllowed))
+        {
+            case EmailAccess.NotForInterface:
+                // A command address is never a mailbox: strangers get the unknown-user reply and the MTA never sees it.
+                Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> to: {address} email interface address refused - the sender may not use it");
+                var template = _cfg["NoValidRecipient"].Trim() is { Length: > 0 } t ? t : "550 5.1.1 User unknown: EMAILADDRESS";
+                await ErrorAsync(template.Replace("EMAILADDRESS", address, StringComparison.Ordinal), ct).ConfigureAwait(false);
+                return true;
+            case EmailAccess.Ignored:
+                Log($"denied connection to email interface ({address}) because EmailSenderIgnore - moved to NULL-connection");
+                _ctx.CheckState.Message.NullConnection = true;
+                Queue("250 OK\r\n");
+                return true;
+            case EmailAccess.Denied:
+                Log($"denied connection to email interface ({address}) because EmailSenderNotOK - moved to NULL-connection");
+                _ctx.CheckState.Message.NullConnection = true;
+                SendReplies([EmailInterfaceReplies.Denied(_cfg, sender)]);
+                Queue("250 OK\r\n");
+                return true;
+        }
+        _emailCommand = command;
+        // Recipients accepted before the command address are part of the request as well.
+        _emailOthers.AddRange(_ctx.RecipientList);
+        Log($"email interface: {EmailCommands.OptionOf(command)} request from {sender} to {address}");
+        Queue("250 OK\r\n");
+        return true;
+    }
+
+    /// <summary>Carries out the request with the received message and answers the DATA; nothing goes to the MTA.</summary>
+    private async Task EmailInterfaceDataAsync(CancellationToken ct)
+    {
+        var command = _emailCommand!.Value;
+        var sender = WhitelistAddress.StripBatv(_ctx.MailFrom ?? "");
+        var others = _emailOthers.ToList();
+        byte[] message;
+        await using (var stream = _ctx.OpenMessage() ?? Stream.Null)
+        using (var copy = new MemoryStream())
+        {
+            await stream.CopyToAsync(copy, ct).ConfigureAwait(false);
+            message = copy.ToArray();
+        }
+        var cfg = _cfg;
+        var locals = LocalDomains.For(cfg);
+        bool IsLocal(string a) => a.LastIndexOf('@') is var at and >= 0 && locals.IsLocal(a[(at + 1)..]);
+        try
+        {
+            var outcome = _pipeline.EmailInterface!.Process(cfg, new EmailRequest(command, sender, others, message), IsLocal);
+            foreach (var line in outcome.Lines) Log($"email interface {EmailCommands.OptionOf(command)}: {line}");
+            Queue("250 OK\r\n");
+            SendReplies(EmailInterfaceReplies.For(cfg, outcome, sender));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log($"email interface {EmailCommands.OptionOf(command)} request from {sender} failed: {e.Message}");
+            Queue("451 4.3.0 the request could not be carried out, please try again later\r\n");
+        }
+        await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The replies go out in the background; the client does not wait for the relay.</summary>
+    private void SendReplies(IReadOnlyList<EmailReply> replies)
+    {
+        if (replies.Count == 0) return;
+        var cfg = _cfg;
+        var log = _log;
+        var id = _ctx.MessageId;
+        _ = Task.Run(async () =>
+        {
+            foreach (var reply in replies)
+            {
+                var failure = await EmailInterfaceReplies.SendAsync(cfg, reply, CancellationToken.None).ConfigureAwait(false);
+                log?.Write("Worker_1", id, failure is null
+                    ? $"email interface: reply sent to {string.Join(", ", reply.To)}"
+                    : $"email interface: reply to {string.Join(", ", reply.To)} could not be sent: {failure}");
+            }
+        });
+    }
+}
