@@ -28,7 +28,7 @@ internal sealed class DecisionServices : IDisposable
             : new DecisionEngine(ip, addresses, tags, new Assp.Checks.Delaying.Greylist(store));
         _dns = dns;
         // Virus reports go out like the DMARC reports: through relayHost, else smtpDestination.
-        var services = new CheckServices(store, dns, Mailer: readOnly ? null : Assp.Smtp.ReportMailer.SendAsync);
+        var services = new CheckServices(store, dns, Mailer: readOnly ? null : (cfg, from, to, message, ct) => Assp.Smtp.ReportMailer.SendAsync(cfg, from, to, message, ct));
         Pipeline = new DecisionPipeline(Engine, dns, CheckCatalog.Discover(services), services);
     }
 
