@@ -28,9 +28,13 @@ public static class ReportMailer
         return list;
     }
 
+    /// <summary>Sends through the configured relay (relayHost, else smtpDestination); see the overload with a destination.</summary>
+    public static Task<string?> SendAsync(ConfigSnapshot cfg, string from, IReadOnlyList<string> to, byte[] message, CancellationToken ct) =>
+        SendAsync(cfg, from, to, message, ct, null);
+
     /// <summary>Delivers one message; returns null on success or the reason it failed. A destination (host:port, "SSL:"
     /// for native TLS) replaces relayHost/smtpDestination when set (EmailReportDestination).</summary>
-    public static async Task<string?> SendAsync(ConfigSnapshot cfg, string from, IReadOnlyList<string> to, byte[] message, CancellationToken ct, string? destination = null)
+    public static async Task<string?> SendAsync(ConfigSnapshot cfg, string from, IReadOnlyList<string> to, byte[] message, CancellationToken ct, string? destination)
     {
         var targets = Targets(cfg, destination);
         if (targets.Count == 0) return "neither relayHost nor smtpDestination is set";
