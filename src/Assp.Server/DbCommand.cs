@@ -142,21 +142,7 @@ internal static class DbCommand
 
     private static int WithStore(IAnsiConsole console, string baseDir, bool force, Func<ConfigSnapshot, IStore, int> action)
     {
-        ConfigSnapshot cfg;
-        try
-        {
-            cfg = new ConfigLoader(OptionRegistry.Default) { ExportGroups = false, AllowExec = false }.Load(new ConfigSource(baseDir));
-        }
-        catch (ConfigException ex)
-        {
-            console.MarkupLine($"[red]error:[/] {Markup.Escape(ex.Message)}");
-            return 1;
-        }
-        if (!force && InstanceFiles.ReadPid(cfg) is { } pid && Unix.IsAlive(pid))
-        {
-            console.MarkupLine($"[red]error:[/] an instance (pid {pid}) runs on {Markup.Escape(baseDir)}; stop it first (assp stop) or use --force");
-            return 1;
-        }
+        if (LoadOffline(console, baseDir, force, "stop it first (assp stop)") is not { } cfg) return 1;
         try
         {
             using var store = StoreFactory.Open(cfg, line => console.WriteLine(line));
@@ -168,6 +154,30 @@ internal static class DbCommand
             console.MarkupLine($"[red]error:[/] {Markup.Escape(ex.Message)}");
             return 1;
         }
+    }
+
+    /// <summary>
+    /// The configuration of a base folder for a command that works on its databases offline; null (after printing why)
+    /// when it cannot be read or, without <paramref name="force"/>, while an instance runs there.
+    /// </summary>
+    internal static ConfigSnapshot? LoadOffline(IAnsiConsole console, string baseDir, bool force, string whatToDo)
+    {
+        ConfigSnapshot cfg;
+        try
+        {
+            cfg = new ConfigLoader(OptionRegistry.Default) { ExportGroups = false, AllowExec = false }.Load(new ConfigSource(baseDir));
+        }
+        catch (ConfigException ex)
+        {
+            console.MarkupLine($"[red]error:[/] {Markup.Escape(ex.Message)}");
+            return null;
+        }
+        if (!force && InstanceFiles.ReadPid(cfg) is { } pid && Unix.IsAlive(pid))
+        {
+            console.MarkupLine($"[red]error:[/] an instance (pid {pid}) runs on {Markup.Escape(baseDir)}; {whatToDo} or use --force");
+            return null;
+        }
+        return cfg;
     }
 
     /// <summary>Progress printed on the calling thread, every 100,000 records and at the end of each file.</summary>

@@ -26,26 +26,12 @@ internal static class RebuildCommand
 
     private static int Run(IAnsiConsole console, string baseDir, bool force)
     {
-        ConfigSnapshot cfg;
-        try
-        {
-            cfg = new ConfigLoader(OptionRegistry.Default) { ExportGroups = false, AllowExec = false }.Load(new ConfigSource(baseDir));
-        }
-        catch (ConfigException ex)
-        {
-            console.MarkupLine($"[red]error:[/] {Markup.Escape(ex.Message)}");
-            return 1;
-        }
-        if (!force && InstanceFiles.ReadPid(cfg) is { } pid && Unix.IsAlive(pid))
-        {
-            console.MarkupLine($"[red]error:[/] an instance (pid {pid}) runs on {Markup.Escape(baseDir)}; switch RunRebuildNow on there, or use --force");
-            return 1;
-        }
+        if (DbCommand.LoadOffline(console, baseDir, force, "switch RunRebuildNow on there,") is not { } cfg) return 1;
         RebuildSummary? summary = null;
         string report = "";
         try
         {
-            using var store = SqliteStore.OpenInBase(cfg.BaseDirectory);
+            using var store = StoreFactory.Open(cfg, line => console.WriteLine(line));
             console.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
@@ -56,7 +42,7 @@ internal static class RebuildCommand
                     task.Value = task.MaxValue;
                 });
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException or StoreConfigException)
         {
             console.MarkupLine($"[red]error:[/] {Markup.Escape(ex.Message)}");
             return 1;
