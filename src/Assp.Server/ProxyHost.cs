@@ -44,6 +44,9 @@ public static class ProxyHost
         }
 
         await using var log = new MailLog(() => manager.Current, console: output);
+        // Notify/NotifyRe: matching maillog lines become notification mails, sent from the notifier's own loop.
+        await using var notifier = new Assp.Smtp.Notifications.LogNotifier(() => manager.Current, m => log.Write(m));
+        log.LineObserver = notifier.Offer;
         var cfg = manager.Current;
         log.Write($"ASSP for .NET {typeof(ProxyHost).Assembly.GetName().Version} starting in {cfg.BaseDirectory}");
         LogIssues(log, cfg);

@@ -50,10 +50,14 @@ public sealed class SmtpProxyServer : IAsyncDisposable
         _pipeline = pipeline ?? PassAllPipeline.Instance;
         AuthFailures = new AuthFailureTracker(time ?? TimeProvider.System);
         Collector = new Collection.MessageCollector((id, line) => _log?.Write("Collect", id, line));
+        Copier = new Collection.MailCopier((id, line) => _log?.Write("ccMail", id, line));
     }
 
     /// <summary>Stores processed messages in the corpus folders (spamlog, notspamlog, …) per their collection code.</summary>
     public Collection.MessageCollector Collector { get; }
+
+    /// <summary>Sends the spam and ham copies (Copy Spam &amp; Ham) in the background.</summary>
+    public Collection.MailCopier Copier { get; }
 
     public int ActiveSessions => _sessions.Count;
 
@@ -258,6 +262,7 @@ public sealed class SmtpProxyServer : IAsyncDisposable
     {
         if (!_stopping.IsCancellationRequested) await StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         await Collector.DisposeAsync().ConfigureAwait(false);
+        await Copier.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
         _abort.Dispose();
     }

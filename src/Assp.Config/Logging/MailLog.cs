@@ -44,10 +44,23 @@ public sealed class MailLog : IAsyncDisposable
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Sees every line as it is written (the formatted line and the bare message), e.g. the NotifyRe notifier; it
+    /// runs on the caller's thread, so it must only queue. Lines whose message starts with ASSP's "*x*" marker are
+    /// written without it and not shown to the observer (a notifier's own lines never notify).
+    /// </summary>
+    public Action<string, string>? LineObserver { get; set; }
+
+    public const string NoNotifyMarker = "*x*";
+
     public void Write(string? worker, string? messageId, string message)
     {
         var cfg = _config();
-        _lines.Writer.TryWrite(FormatLine(cfg, Now(), worker, messageId, message));
+        bool noNotify = message.StartsWith(NoNotifyMarker, StringComparison.Ordinal);
+        if (noNotify) message = message[NoNotifyMarker.Length..];
+        var line = FormatLine(cfg, Now(), worker, messageId, message);
+        _lines.Writer.TryWrite(line);
+        if (!noNotify) LineObserver?.Invoke(line, message);
     }
 
     public void Write(string message) => Write("Main_Thread", null, message);

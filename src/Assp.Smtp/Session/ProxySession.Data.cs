@@ -87,6 +87,7 @@ public sealed partial class ProxySession
             if (!verdict.Refuses) continue;
             // A refused message is collected as its verdict says (spam folder, discarded, …); a temporary refusal is not final.
             var refusedFile = verdict.Kind == VerdictKind.TempFail ? null : CollectMessage();
+            if (verdict.Kind != VerdictKind.TempFail) QueueSpamCopy();
             await RefuseAsync(verdict, phase == SmtpPhase.DataHeader ? "header" : "body", ct, FileSuffix(refusedFile)).ConfigureAwait(false);
             await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
             return;
@@ -115,6 +116,9 @@ public sealed partial class ProxySession
         if (reply is null) return;   // the MTA failed mid-transfer; the client got 451 and the session is closing
         var size = _ctx.Message.Length;
         var storedFile = FileSuffix(CollectMessage());
+        // A spam let through (test mode, spam lovers) may be copied like a blocked one; delivered ham per the ham copy options.
+        if (_ctx.CheckState.Message.SpamFound) QueueSpamCopy();
+        else if (reply.IsSuccess) QueueHamCopy();
         if (reply.IsSuccess)
         {
             _ctx.Delivered = true;
