@@ -113,6 +113,19 @@ public class MailCopiesTests
         Assert.Empty(MailCopies.HamCopyTargets(Config(), false, ["bob@local.test"], "a@far.test"));
     }
 
+    [Fact]
+    public void ccMailReplaceRecpt_rewrites_copy_addresses()
+    {
+        const string rule = "01<=>S<=>*@spam.local.test<=>*@archive.local.test<=><=>1<=>";
+        var logged = new List<string>();
+        var on = Config(("ReplaceRecpt", rule), ("ccMailReplaceRecpt", "1"));
+        Assert.Equal(["bob@archive.local.test", "x@other.test"],
+            MailCopies.ReplaceRecipients(on, ["bob@spam.local.test", "x@other.test"], "a@far.test", logged.Add));
+        Assert.Equal(["info: ccMail recipient bob@spam.local.test replaced with bob@archive.local.test"], logged);
+        var off = Config(("ReplaceRecpt", rule));
+        Assert.Equal(["bob@spam.local.test"], MailCopies.ReplaceRecipients(off, ["bob@spam.local.test"], "a@far.test", logged.Add));
+    }
+
     private const string Message = "Received: from x\r\nFrom: a@far.test\r\nX-Assp-Spam: forged\r\nSubject: Cheap pills\r\nDisposition-Notification-To: a@far.test\r\n\r\nbuy now\r\n";
 
     [Fact]

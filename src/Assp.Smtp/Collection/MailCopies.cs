@@ -93,6 +93,23 @@ public static class MailCopies
         return targets;
     }
 
+    /// <summary>ccMailReplaceRecpt: the ReplaceRecpt rules rewrite the copy addresses too (each change is logged).</summary>
+    public static List<string> ReplaceRecipients(ConfigSnapshot cfg, IReadOnlyList<string> targets, string sender, Action<string> log)
+    {
+        var result = targets.ToList();
+        if (result.Count == 0 || !cfg.GetBool("ccMailReplaceRecpt")) return result;
+        var rules = Assp.Checks.Recipients.RecipientRules.For(cfg);
+        if (rules.Count == 0) return result;
+        for (int i = 0; i < result.Count; i++)
+        {
+            var replaced = rules.Apply(result[i], sender);
+            if (replaced.Equals(result[i], StringComparison.OrdinalIgnoreCase)) continue;
+            log($"info: ccMail recipient {result[i]} replaced with {replaced}");
+            result[i] = replaced;
+        }
+        return result;
+    }
+
     /// <summary>ASSP's allSL: the sender, or every recipient, is on the address list.</summary>
     internal static bool AllOnList(ConfigSnapshot cfg, string option, CopyFacts m)
     {

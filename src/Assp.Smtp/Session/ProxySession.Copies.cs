@@ -56,22 +56,8 @@ public sealed partial class ProxySession
         }
     }
 
-    /// <summary>ccMailReplaceRecpt: the ReplaceRecpt rules rewrite the copy addresses too.</summary>
-    private List<string> ReplaceCopyRecipients(IReadOnlyList<string> targets, string sender)
-    {
-        var result = targets.ToList();
-        if (result.Count == 0 || !_cfg.GetBool("ccMailReplaceRecpt")) return result;
-        var rules = Assp.Checks.Recipients.RecipientRules.For(_cfg);
-        if (rules.Count == 0) return result;
-        for (int i = 0; i < result.Count; i++)
-        {
-            var replaced = rules.Apply(result[i], sender);
-            if (replaced.Equals(result[i], StringComparison.OrdinalIgnoreCase)) continue;
-            Log($"info: ccMail recipient {result[i]} replaced with {replaced}");
-            result[i] = replaced;
-        }
-        return result;
-    }
+    private List<string> ReplaceCopyRecipients(IReadOnlyList<string> targets, string sender) =>
+        MailCopies.ReplaceRecipients(_cfg, targets, sender, Log);
 
     /// <summary>The received message as one array (a copy is sent after the session has moved on).</summary>
     private byte[] MessageBytes()
