@@ -97,13 +97,13 @@ internal static class SpamDbRebuild
     public static void RegisterJobs(Scheduler scheduler, ConfigManager manager, IStore store, Action<string> log)
     {
         DateTimeOffset lastRun = store.Clock.GetUtcNow();
-        Task RunJob(CancellationToken ct)
+        async Task RunJob(CancellationToken ct)
         {
             var cfg = manager.Current;
             lastRun = store.Clock.GetUtcNow();
-            var (summary, _) = Run(cfg, store, null, ct);
+            var (summary, report) = Run(cfg, store, null, ct);
             log($"RebuildSpamDB: {summary.BayesRecords} Bayesian pairs, {summary.HmmRecords} HMM sequences, corpus norm {summary.Norm:0.0000} ({summary.NormDescription}) in {summary.Elapsed.TotalSeconds:0.0} s");
-            return Task.CompletedTask;
+            await NotifyAsync(cfg, report, log, ct).ConfigureAwait(false);
         }
         scheduler.AddOrUpdate("RebuildSpamDB", () => Cron(manager.Current["RebuildSchedule"]), RunJob,
             "build spamdb and HMMdb from the corpus folders at the RebuildSchedule times");
@@ -116,6 +116,18 @@ internal static class SpamDbRebuild
             if (count <= 0 || CorpusMaintenance.NewReported(folders, lastRun) < count) return Task.CompletedTask;
             return RunJob(ct);
         }, "rebuild when newReportedInterval's count of corrected mails has been reported");
+    }
+
+    /// <summary>RebuildNotify: the rebuild report (rebuildrun.txt's text) mailed to its addresses (| or , separated).</summary>
+    internal static async Task NotifyAsync(ConfigSnapshot cfg, string report, Action<string> log, CancellationToken ct,
+        Func<ConfigSnapshot, string, IReadOnlyList<string>, byte[], CancellationToken, Task<string?>>? send = null)
+    {
+        var to = cfg["RebuildNotify"].Split(['|', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (to.Length == 0) return;
+        var failure = await Assp.Smtp.Notifications.LogNotifier.SendReportAsync(cfg, to, $"RebuildSpamDB-report from {cfg["myName"]}",
+            $"RebuildSpamDB on host {cfg["myName"]}:\r\n\r\n{report}", ct, send).ConfigureAwait(false);
+        log(failure is null ? $"info: the rebuild report was sent to {string.Join(",", to)}"
+            : $"error: unable to send the rebuild report to {string.Join(",", to)} - {failure}");
     }
 
     private static Schedule Cron(string value)

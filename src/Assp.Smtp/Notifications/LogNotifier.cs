@@ -101,6 +101,20 @@ public sealed class LogNotifier : IAsyncDisposable
     }
 
     /// <summary>
+    /// An admin report in the notification format (e.g. RebuildNotify's rebuild report), from EmailFrom through the
+    /// relay; returns null or why it failed.
+    /// </summary>
+    public static Task<string?> SendReportAsync(ConfigSnapshot cfg, IReadOnlyList<string> to, string subject, string body, CancellationToken ct,
+        Func<ConfigSnapshot, string, IReadOnlyList<string>, byte[], CancellationToken, Task<string?>>? send = null)
+    {
+        if (to.Count == 0) return Task.FromResult<string?>("no recipient");
+        var from = cfg["EmailFrom"].Trim();
+        var mail = Build(cfg, from, to, subject, body, DateTimeOffset.UtcNow, Environment.TickCount);
+        send ??= (c, f, t, m, token) => ReportMailer.SendAsync(c, f, t, m, token);
+        return send(cfg, EnvelopeAddress(from), to.Select(EnvelopeAddress).ToList(), mail, ct);
+    }
+
+    /// <summary>
     /// The notification mail as ASSP writes it: Date (local time with UseLocalTime, else UTC), X-Assp-Notification:
     /// YES, From (EmailFrom), To, the subject as an encoded word when needed, and a UTF-8 quoted-printable text body.
     /// </summary>
