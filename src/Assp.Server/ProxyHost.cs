@@ -97,6 +97,7 @@ public static class ProxyHost
         }
         using var decisions = opened;
         decisions.RegisterJobs(scheduler, manager, log);
+        BackupCommand.RegisterJob(scheduler, manager, decisions.Store, log.Write);
         // The statistics go on from where the last run left them (SaveStatsEvery and the stop save them).
         var statistics = new Assp.Checks.Statistics.MailStatistics();
         var statsTable = decisions.Store.Table(Assp.Checks.Statistics.MailStatistics.TableName);

@@ -34,6 +34,14 @@ internal static class StoreFactory
     /// <summary>ASSP's marker for "this list is a database table".</summary>
     public static bool IsDatabaseList(string value) => value.Trim().StartsWith("DB:", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Whether <see cref="Open"/> puts <paramref name="table"/> into PostgreSQL: DBdriver names Pg and the table's
+    /// list option is "DB:".
+    /// </summary>
+    public static bool IsShared(ConfigSnapshot cfg, string table) =>
+        GoverningOption(table) is { } option && IsDatabaseList(cfg[option])
+        && PostgresSettings.NamesPostgres(cfg["DBdriver"]);
+
     /// <exception cref="StoreConfigException">DBdriver names PostgreSQL but an option cannot be used</exception>
     public static IStore Open(ConfigSnapshot cfg, Action<string>? log)
     {

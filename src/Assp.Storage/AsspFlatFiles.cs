@@ -168,7 +168,7 @@ public static class AsspFlatFiles
             .ToList();
         foreach (var (file, ext) in files)
         {
-            string table = Path.GetFileNameWithoutExtension(file);
+            string table = TableFromAsspName(Path.GetFileNameWithoutExtension(file));
             if (table.Length == 0) continue;
             var mode = ext == ".rpl" ? FlatImportMode.Replace : FlatImportMode.Add;
             results.Add(ImportFile(store.Table(table), file, mode, progress, store.Clock));
@@ -308,6 +308,12 @@ public static class AsspFlatFiles
                 results.Add(ExportFile(store.Table(table), Path.Combine(baseFolder, rel)));
         return results;
     }
+
+    /// <summary>ASSP's name of a table in importDBDir/exportDBDir files where it differs from ours (persblackdb).</summary>
+    public static string AsspTableName(string table) => table == StoreTables.PersBlack ? "persblackdb" : table;
+
+    /// <summary>Our table for an ASSP import/export file name (the reverse of <see cref="AsspTableName"/>).</summary>
+    public static string TableFromAsspName(string name) => name == "persblackdb" ? StoreTables.PersBlack : name;
 
     // ---------------------------------------------------------------- line handling
 
