@@ -28,12 +28,30 @@ internal static class BackupCommand
                     (skipped > 0 ? $"; {skipped:N0} records ASSP cannot read left out" : ""));
             }), "back up every table to backupDBDir every backupDBInterval hours (ten versions)");
 
+    /// <summary>
+    /// ASSP's import at start: the &lt;table&gt;.rpl / .add files in importDBDir for lists set to "DB:" are loaded
+    /// (replace, then add) and renamed to .OK so they are not loaded twice. Other files stay where they are.
+    /// </summary>
+    public static IReadOnlyList<FlatFileImportResult> ImportAtStart(ConfigSnapshot cfg, IStore store, Action<string> log)
+    {
+        var value = cfg["importDBDir"].Trim();
+        if (value.Length == 0) return [];
+        var folder = Path.GetFullPath(Path.Combine(cfg.BaseDirectory, value));
+        var results = AsspFlatFiles.ImportDbDir(store, folder, renameToOk: true, include: table =>
+            StoreFactory.GoverningOption(table) is { } option && StoreFactory.IsDatabaseList(cfg[option]));
+        store.Flush();
+        foreach (var r in results)
+            log($"importDBDir: {Path.GetFileName(r.File)} {(r.Mode == FlatImportMode.Replace ? "replaced" : "added to")} {r.Table}: " +
+                $"{r.Imported:N0} records" + (r.Skipped > 0 ? $", {r.Skipped:N0} lines skipped (first: {r.Problems.FirstOrDefault()})" : ""));
+        return results;
+    }
+
     /// <summary>The backup folder (backupDBDir, relative to the base folder).</summary>
     public static string Folder(ConfigSnapshot cfg) => Path.GetFullPath(Path.Combine(cfg.BaseDirectory, cfg["backupDBDir"].Trim()));
 
     /// <summary>The tables this node backs up: all, except the shared ones on a mysqlSlaveMode node.</summary>
     public static IEnumerable<string> TablesToBackUp(ConfigSnapshot cfg, IStore store) =>
-        store.TableNames.Where(t => !(StoreFactory.IsShared(cfg, t) && cfg.GetBool("mysqlSlaveMode")));
+        store.TableNames.Where(t => !StoreFactory.LeftToMaster(cfg, t));
 
     /// <summary>One backup: every table of <see cref="TablesToBackUp"/>, then copyDBToOrgLoc.</summary>
     public static IReadOnlyList<BackupTableResult> Run(ConfigSnapshot cfg, IStore store, string folder, IProgress<string>? progress)

@@ -88,12 +88,16 @@ internal static class ExportCommand
             // 3. databases: at the file locations of assp.cfg; DB: lists as importDBDir/<table>.rpl for ASSP's database.
             using var store = StoreFactory.Open(cfg, null);
             var existing = store.TableNames.ToHashSet(StringComparer.Ordinal);
-            foreach (var r in AsspFlatFiles.ExportBaseFolder(store, target, DbCommand.Locations(cfg)))
+            // HMMdb is keyed by chain hash here, which ASSP cannot read: ASSP rebuilds its own from the corpus folders.
+            foreach (var r in AsspFlatFiles.ExportBaseFolder(store, target, DbCommand.Locations(cfg), t => t != AsspDatabases.HmmDb))
                 rows.Add(new("database", Path.GetRelativePath(target, r.File), $"written ← {r.Table}", r.Written, Skipped(r)));
+            if (existing.Contains(AsspDatabases.HmmDb))
+                rows.Add(new("database", AsspDatabases.HmmDb, "skipped", store.Table(AsspDatabases.HmmDb).Count,
+                    "kept by chain hash here, which ASSP cannot read; ASSP's rebuild makes its own from the corpus folders"));
             var importDir = Path.Combine(target, cfg["importDBDir"].Trim());
             foreach (var table in existing.Order(StringComparer.Ordinal))
             {
-                if (StoreFactory.GoverningOption(table) is not { } option || !StoreFactory.IsDatabaseList(cfg[option])) continue;
+                if (table == AsspDatabases.HmmDb || StoreFactory.GoverningOption(table) is not { } option || !StoreFactory.IsDatabaseList(cfg[option])) continue;
                 var r = AsspFlatFiles.ExportFile(store.Table(table), Path.Combine(importDir, AsspFlatFiles.AsspTableName(table) + ".rpl"));
                 rows.Add(new("database", Path.GetRelativePath(target, r.File), $"written ← {r.Table}", r.Written,
                     $"{option} is DB:; ASSP imports it into its database at start. " + Skipped(r)));
