@@ -28,7 +28,7 @@ public sealed class ExportBackupTests(PostgresServer postgres) : IClassFixture<P
         foreach (var d in new[] { "files", "pb", "spam" }) Directory.CreateDirectory(Path.Combine(Assp, d));
         File.WriteAllText(Path.Combine(Assp, "assp.cfg"), string.Join("\n",
             "listenPort:=25", "smtpDestination:=127.0.0.1:125", "localDomains:=file:files/localdomains.txt",
-            "blackListedDomains:=file:files/blackdomains.txt", "DoPenalty:=1", "PenaltyLimit:=50", "spamlog:=spam",
+            "blackListedDomains:=file:files/blackdomains.txt", "DoBlackDomainWL:=0", "DoPenalty:=1", "PenaltyLimit:=50", "spamlog:=spam",
             "MaxWhitelistDays:=90", "someOldPerlOnlyOption:=1", "ConfigSavedOK:=1", ""));
         File.WriteAllText(Path.Combine(Assp, "files", "localdomains.txt"), "example.com\n");
         File.WriteAllText(Path.Combine(Assp, "files", "blackdomains.txt"), "far.example\n");
