@@ -146,6 +146,8 @@ public sealed class ConfigLoader(OptionRegistry registry)
             values[def.Name] = entry.Value;
             if (entry.Value.Trim().Length > 0 && CannotHonour.TryGetValue(def.Name, out var limitation))
                 issues.Add(new ConfigIssue(IssueSeverity.Warning, def.Name, Shorten(entry.Value), limitation, display, entry.Line));
+            if (NotNeeded.TryGetValue(def.Name, out var notNeeded) && entry.Value.Trim() != def.Default && !(def.Default.Length == 0 && entry.Value.Trim() == "0"))
+                issues.Add(new ConfigIssue(IssueSeverity.Warning, def.Name, Shorten(def.IsSecret ? "********" : entry.Value), notNeeded, display, entry.Line));
             if (Registry.IsNotUsed(def) && entry.Value != def.Default)
                 issues.Add(new ConfigIssue(IssueSeverity.Info, def.Name, entry.Value, "not used by this implementation (it tunes Perl); kept in assp.cfg", display, entry.Line));
             if (Registry.WithoutEffectYet(def.Name) is { } noEffect && entry.Value != def.Default)
@@ -158,6 +160,22 @@ public sealed class ConfigLoader(OptionRegistry registry)
     {
         ["ldapLocalIPAddress"] = "cannot be honoured: System.DirectoryServices.Protocols offers no way to choose the local (source) " +
             "address of an LDAP connection, so the operating system's routing picks it; set up source routing for the LDAP hosts instead",
+    };
+
+    /// <summary>
+    /// Database options whose job is done differently here; a value other than the default gives a warning saying
+    /// what to use instead (README: "Database options").
+    /// </summary>
+    private static readonly Dictionary<string, string> NotNeeded = new(StringComparer.Ordinal)
+    {
+        ["useDB4griplist"] = "not used: the griplist is a table of the instance's database (data/assp.db, or PostgreSQL when griplist is DB:), never BerkeleyDB",
+        ["DBCacheMaxAge"] = "not used: PostgreSQL records are always cached in memory and refreshed within seconds when another node changes them",
+        ["preventBulkImport"] = "not used: imports write record by record in batched transactions and never change table properties",
+        ["adminusersdbNoBIN"] = "not used: admin user records are stored as text",
+        ["adminusersdbpass"] = "not used: admin passwords are stored as PBKDF2 hashes, so the admin users table needs no passphrase",
+        ["ImportMysqlDB"] = "not used: there is no run-now switch; files in importDBDir are imported at start, or run 'assp db import --dbdir <importDBDir>'",
+        ["ExportMysqlDB"] = "not used: there is no run-now switch; run 'assp db export' (writes to exportDBDir) or 'assp export --to DIR'",
+        ["fillUpImportDBDir"] = "not used: put a backup back with 'assp restore --version L|1-9' instead of copying it into importDBDir",
     };
 
     private static string Shorten(string s) => s.Length <= 120 ? s : s[..117] + "...";

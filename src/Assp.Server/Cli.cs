@@ -67,6 +67,9 @@ public static class Cli
         root.Subcommands.Add(AnalyzeCommand.Create(baseOption, console, output));
         root.Subcommands.Add(DbCommand.Create(baseOption, console));
         root.Subcommands.Add(ImportAsspCommand.Create(baseOption, console));
+        root.Subcommands.Add(ExportCommand.Create(baseOption, console));
+        root.Subcommands.Add(BackupCommand.CreateBackup(baseOption, console));
+        root.Subcommands.Add(BackupCommand.CreateRestore(baseOption, console));
         root.Subcommands.Add(RebuildCommand.Create(baseOption, console));
 
         var parsed = root.Parse(args);

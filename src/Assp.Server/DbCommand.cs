@@ -52,14 +52,14 @@ internal static class DbCommand
             return 0;
         }));
 
-        var target = new Argument<DirectoryInfo>("DIR") { Description = "the folder to write to" };
+        var target = new Argument<DirectoryInfo?>("DIR") { Description = "the folder to write to (default: exportDBDir)", Arity = ArgumentArity.ZeroOrOne };
         var asspFiles = new Option<bool>("--assp-files") { Description = "write ASSP's list files (whitelist, pb/pbdb.*.db, …) as an ASSP base folder holds them, instead of its export format" };
         var export = new Command("export", "Export every table in ASSP's export format (<table>, LF, key\\x02value lines), or as ASSP's list files.");
         export.Arguments.Add(target);
         export.Options.Add(asspFiles);
         export.SetAction(parse => WithStore(console, parse.GetValue(baseOption)!.FullName, force: true, (cfg, store) =>
         {
-            var dir = parse.GetValue(target)!.FullName;
+            var dir = parse.GetValue(target)?.FullName ?? Path.GetFullPath(Path.Combine(cfg.BaseDirectory, cfg["exportDBDir"].Trim()));
             Directory.CreateDirectory(dir);
             var results = parse.GetValue(asspFiles) ? AsspFlatFiles.ExportBaseFolder(store, dir, Locations(cfg)) : AsspFlatFiles.ExportDbDir(store, dir);
             var table = new Table().Border(TableBorder.Rounded).AddColumn("Table").AddColumn("File").AddColumn(new TableColumn("Records").RightAligned());

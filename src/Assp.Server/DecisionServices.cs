@@ -80,12 +80,13 @@ internal sealed class DecisionServices : IDisposable
             readOnly ? null : DnsListChecks.FromConfig(cfg).UseStore(store));
 
     /// <summary>The databases' expiry and export jobs on the shared scheduler.</summary>
+    /// <remarks>With mysqlSlaveMode the clean-ups of tables shared in PostgreSQL are left to the master node.</remarks>
     public void RegisterJobs(Scheduler scheduler, ConfigManager manager, MailLog log)
     {
         // CleanPBInterval (hours): expired black/white box and trap records go.
         scheduler.AddOrUpdate("CleanPB", () => Interval(manager.Current["CleanPBInterval"], TimeSpan.FromHours(1)), _ =>
         {
-            if (Engine.IpReputation is IpPenaltyBox box)
+            if (Engine.IpReputation is IpPenaltyBox box && !StoreFactory.LeftToMaster(manager.Current, StoreTables.PbBlack))
                 foreach (var line in box.Cleanup(manager.Current).LogLines()) log.Write(line);
             return Task.CompletedTask;
         }, "remove expired PenaltyBox records every CleanPBInterval hours");
@@ -99,7 +100,7 @@ internal sealed class DecisionServices : IDisposable
         // CleanDelayDBInterval (seconds): greylisting triplets past their wait window and expired tuples go.
         scheduler.AddOrUpdate("CleanDelayDB", () => Interval(manager.Current["CleanDelayDBInterval"], TimeSpan.FromSeconds(1)), _ =>
         {
-            if (Engine.Greylist is { } greylist)
+            if (Engine.Greylist is { } greylist && !StoreFactory.LeftToMaster(manager.Current, StoreTables.DelayDb))
             {
                 var (triplets, tuples) = greylist.Clean(manager.Current);
                 if (triplets + tuples > 0) log.Write($"cleaning delaying database: {triplets} triplets and {tuples} safelisted tuples removed");
@@ -109,7 +110,7 @@ internal sealed class DecisionServices : IDisposable
         // UpdateWhitelist (seconds): whitelist and personal blacklist entries idle for MaxWhitelistDays go.
         scheduler.AddOrUpdate("UpdateWhitelist", () => Interval(manager.Current["UpdateWhitelist"], TimeSpan.FromSeconds(1)), _ =>
         {
-            if (Engine.AddressReputation is StoredAddressReputation db)
+            if (Engine.AddressReputation is StoredAddressReputation db && !StoreFactory.LeftToMaster(manager.Current, StoreTables.Whitelist))
             {
                 int removed = db.Whitelist.PurgeExpired(manager.Current) + db.PersonalBlacklist.PurgeExpired(manager.Current);
                 if (removed > 0) log.Write($"UpdateWhitelist: {removed} whitelist and personal blacklist entries older than MaxWhitelistDays removed");
@@ -120,6 +121,7 @@ internal sealed class DecisionServices : IDisposable
         // SPFCacheInterval (days): old SPF results leave pbdb.spf.db.
         scheduler.AddOrUpdate("SPFCacheCleanup", () => Schedule.Parse("27 3 * * *", TimeSpan.FromHours(1)), _ =>
         {
+            if (StoreFactory.LeftToMaster(manager.Current, "pbdb.spf.db")) return Task.CompletedTask;
             int removed = Assp.Checks.Checks.SpfService.CleanCache(manager.Current, Store, Store.Clock);
             if (removed > 0) log.Write($"SPF cache: {removed} entries older than SPFCacheInterval days removed");
             return Task.CompletedTask;

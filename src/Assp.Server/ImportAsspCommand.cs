@@ -201,6 +201,14 @@ internal static class ImportAsspCommand
                             dbTask.Increment(1);
                             continue;
                         }
+                        if (table == AsspDatabases.HmmDb)
+                        {
+                            // ASSP's HMM chains are keyed in its own way; this implementation keys them by hash.
+                            rows.Add(new("database", rel, dryRun ? "would skip" : "skipped", 0,
+                                "ASSP's HMM chains cannot be read here; assp rebuild builds HMMdb from the corpus folders"));
+                            dbTask.Increment(1);
+                            continue;
+                        }
                         var result = AsspFlatFiles.ImportFile(store.Table(table), path, FlatImportMode.Replace,
                             new DbProgress(dbTask), store.Clock);
                         rows.Add(new("database", rel, would("imported") + $" → {table}", result.Imported,

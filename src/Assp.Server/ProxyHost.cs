@@ -100,6 +100,12 @@ public static class ProxyHost
         }
         using var decisions = opened;
         decisions.RegisterJobs(scheduler, manager, log);
+        BackupCommand.RegisterJob(scheduler, manager, decisions.Store, log.Write);
+        try { BackupCommand.ImportAtStart(cfg, decisions.Store, log.Write); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            log.Write($"importDBDir: {ex.Message}");
+        }
         // The statistics go on from where the last run left them (SaveStatsEvery and the stop save them).
         var statistics = new Assp.Checks.Statistics.MailStatistics();
         var statsTable = decisions.Store.Table(Assp.Checks.Statistics.MailStatistics.TableName);

@@ -155,7 +155,7 @@ public static class AsspFlatFiles
     /// renamed to <c>….OK</c> afterwards, as ASSP does, so it is not imported twice.
     /// </summary>
     public static IReadOnlyList<FlatFileImportResult> ImportDbDir(IStore store, string folder, bool renameToOk = false,
-        IProgress<FlatFileProgress>? progress = null)
+        IProgress<FlatFileProgress>? progress = null, Func<string, bool>? include = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         var results = new List<FlatFileImportResult>();
@@ -168,8 +168,8 @@ public static class AsspFlatFiles
             .ToList();
         foreach (var (file, ext) in files)
         {
-            string table = Path.GetFileNameWithoutExtension(file);
-            if (table.Length == 0) continue;
+            string table = TableFromAsspName(Path.GetFileNameWithoutExtension(file));
+            if (table.Length == 0 || (include is not null && !include(table))) continue;
             var mode = ext == ".rpl" ? FlatImportMode.Replace : FlatImportMode.Add;
             results.Add(ImportFile(store.Table(table), file, mode, progress, store.Clock));
             if (renameToOk) File.Move(file, file + ".OK", overwrite: true);
@@ -298,16 +298,23 @@ public static class AsspFlatFiles
     }
 
     /// <summary>Writes the store's tables back as the list files of an ASSP base folder (only tables the store has).</summary>
-    public static IReadOnlyList<FlatFileExportResult> ExportBaseFolder(IStore store, string baseFolder, AsspFileLocations? locations = null)
+    public static IReadOnlyList<FlatFileExportResult> ExportBaseFolder(IStore store, string baseFolder, AsspFileLocations? locations = null,
+        Func<string, bool>? include = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         var existing = store.TableNames.ToHashSet(StringComparer.Ordinal);
         var results = new List<FlatFileExportResult>();
         foreach (var (table, rel) in (locations ?? new AsspFileLocations()).Files())
-            if (existing.Contains(table))
+            if (existing.Contains(table) && (include is null || include(table)))
                 results.Add(ExportFile(store.Table(table), Path.Combine(baseFolder, rel)));
         return results;
     }
+
+    /// <summary>ASSP's name of a table in importDBDir/exportDBDir files where it differs from ours (persblackdb).</summary>
+    public static string AsspTableName(string table) => table == StoreTables.PersBlack ? "persblackdb" : table;
+
+    /// <summary>Our table for an ASSP import/export file name (the reverse of <see cref="AsspTableName"/>).</summary>
+    public static string TableFromAsspName(string name) => name == "persblackdb" ? StoreTables.PersBlack : name;
 
     // ---------------------------------------------------------------- line handling
 

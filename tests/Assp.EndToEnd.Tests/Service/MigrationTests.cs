@@ -6,7 +6,8 @@ namespace Assp.EndToEnd.Tests.Service;
 
 /// <summary>
 /// The built `assp import-assp` moves an ASSP folder into a new base folder, then `assp run` on that folder in front of
-/// a private Postfix acts on the imported whitelist at once.
+/// a private Postfix acts on the imported whitelist at once (also after `assp backup` and `assp restore` into an
+/// empty database).
 /// </summary>
 public sealed class MigrationTests : IDisposable
 {
@@ -19,7 +20,15 @@ public sealed class MigrationTests : IDisposable
     }
 
     [Fact]
-    public async Task A_sender_on_the_imported_whitelist_passes_on_the_first_mail_after_the_migration()
+    public async Task A_sender_on_the_imported_whitelist_passes_on_the_first_mail_after_the_migration() =>
+        await MigrateThenMail(restoreFromBackup: false);
+
+    /// <summary>`assp backup`, the database lost, `assp restore` into the new empty one: the proxy uses what came back.</summary>
+    [Fact]
+    public async Task After_a_backup_and_a_restore_into_an_empty_database_the_proxy_uses_the_restored_whitelist() =>
+        await MigrateThenMail(restoreFromBackup: true);
+
+    private async Task MigrateThenMail(bool restoreFromBackup)
     {
         await using var mta = await PostfixInstance.StartAsync();
         int port = Ports.FreeUnprivileged();
@@ -39,6 +48,15 @@ public sealed class MigrationTests : IDisposable
         var (exit, output) = await Repo.RunAssp(Quick, "import-assp", "--from", assp, "--base", baseDir);
         Assert.True(exit == 0, output);
         Assert.Contains("imported → whitelist", output);
+        if (restoreFromBackup)
+        {
+            (exit, output) = await Repo.RunAssp(Quick, "backup", "--base", baseDir);
+            Assert.True(exit == 0, output);
+            foreach (var f in Directory.GetFiles(Path.Combine(baseDir, "data"), "assp.db*")) File.Delete(f);
+            (exit, output) = await Repo.RunAssp(Quick, "restore", "--base", baseDir);
+            Assert.True(exit == 0, output);
+            Assert.Contains("whitelist.bak", output);
+        }
 
         using var service = AsspService.Start(baseDir);
         try
