@@ -31,7 +31,12 @@ public static class WebAdminApp
         // The proxy process owns the signals (SIGTERM, SIGHUP); the web host must not react to them itself.
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, ProcessOwnedLifetime>();
         builder.Services.AddRouting();
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase);
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase;
+            // The last score bucket's upper bound is infinity.
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        });
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -73,6 +78,9 @@ public static class WebAdminApp
         AnalyzerPage.Map(app, admin);
         UserPages.Map(app, admin);
         SystemPage.Map(app, admin);
+        ConnectionsPage.Map(app, admin);
+        MaillogPage.Map(app, admin);
+        StatsPage.Map(app, admin);
         JsonApi.Map(app, admin);
     }
 }
