@@ -106,7 +106,7 @@ internal static class StatsPage
         double lower = double.NegativeInfinity;
         foreach (var b in snap.ScoreHistogram)
         {
-            var label = double.IsPositiveInfinity(b.UpperBound) ? $"over {lower:0}" : double.IsNegativeInfinity(lower) ? $"up to {b.UpperBound:0}" : $"{lower:0}–{b.UpperBound:0}";
+            var label = double.IsPositiveInfinity(b.UpperBound) ? $"over {lower:0}" : double.IsNegativeInfinity(lower) ? $"up to {b.UpperBound:0}" : $"{lower:0} to {b.UpperBound:0}";
             sb.Append("<tr><td>").Append(E(label)).Append("</td><td>").Append(N(b.Count)).Append("</td><td><progress max=\"").Append(maxBucket).Append("\" value=\"").Append(b.Count).Append("\"></progress></td></tr>");
             lower = b.UpperBound;
         }
