@@ -118,6 +118,28 @@ public sealed partial class LivePageTests
     }
 
     [Fact]
+    public async Task A_viewer_watches_the_live_pages_but_cannot_close_read_stored_mail_or_reset()
+    {
+        var proxy = new FakeProxy();
+        proxy.Set(Session("00000C", "c.example"));
+        await using var web = await WebAdminInstance.StartAsync(live: proxy.Services());
+        var (admin, token) = await web.AdminClientAsync();
+        await WebAdminInstance.SendAsync(admin, HttpMethod.Post, "api/users", token, new { name = "vic", password = "vics-first-pw", role = "viewer" });
+        using var viewer = web.NewClient();
+        var (_, vt, _) = await WebAdminInstance.LoginAsync(viewer, "vic", "vics-first-pw");
+        await WebAdminInstance.SendAsync(viewer, HttpMethod.Post, "api/account/password", vt, new { current = "vics-first-pw", password = "vics-own-password" });
+        var page = await viewer.GetStringAsync("connections");
+        Assert.Contains("c.example", page);
+        Assert.DoesNotContain("/close", page);
+        Assert.Equal(HttpStatusCode.Forbidden, (await WebAdminInstance.SendAsync(viewer, HttpMethod.Post, "api/sessions/00000C/close", vt)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await WebAdminInstance.SendAsync(viewer, HttpMethod.Post, "api/stats/reset", vt)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await WebAdminInstance.SendAsync(viewer, HttpMethod.Post, "api/maillog/action", vt, new { action = "whitelist", value = "a@b.example" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.GetAsync("maillog/file?path=x")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync("stats")).StatusCode);
+        Assert.Empty(proxy.Closed);
+    }
+
+    [Fact]
     public async Task Without_a_proxy_the_live_pages_say_so()
     {
         await using var web = await WebAdminInstance.StartAsync();

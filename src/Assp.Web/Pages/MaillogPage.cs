@@ -49,7 +49,8 @@ internal static class MaillogPage
             var (ok, message) = ListAction(ctx, admin, form["action"].ToString(), form["value"].ToString());
             return Results.Redirect("/maillog" + SafeBack(form["back"]) + "done=" + Uri.EscapeDataString(message) + (ok ? "" : "&error=1"));
         }).WithMetadata(new RequiresRole(AdminRole.Operator));
-        app.MapGet("/maillog/file", (HttpContext ctx, string? path) => ShowFile(ctx, admin, path, null));
+        // Stored mail is private correspondence: operators and admins only, as on the API.
+        app.MapGet("/maillog/file", (HttpContext ctx, string? path) => ShowFile(ctx, admin, path, null)).WithMetadata(new RequiresRole(AdminRole.Operator));
         app.MapPost("/maillog/file", async (HttpContext ctx) =>
         {
             var form = await ctx.Request.ReadFormAsync();
@@ -178,7 +179,7 @@ internal static class MaillogPage
             foreach (var a in addresses) Actions(sb, a, forIp: false, s, back);
             if (e.Ip is { } ip) Actions(sb, ip, forIp: true, s, back);
         }
-        if (e.StoredFile is { } file)
+        if (canAct && e.StoredFile is { } file)
             sb.Append("<a class=\"file\" href=\"/maillog/file?path=").Append(E(Uri.EscapeDataString(file))).Append("\">message</a>");
         sb.Append("</td></tr>");
     }
