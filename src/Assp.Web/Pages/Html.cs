@@ -70,7 +70,7 @@ main{max-width:1200px;margin:0 auto;padding:1.2rem}h1{font-size:1.5rem;margin:.2
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:1rem 1.2rem;margin-bottom:1rem;box-shadow:0 1px 2px rgba(0,0,0,.04)}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:1rem}
 .stat .v{font-size:1.6rem;font-weight:600}.stat .k{color:var(--muted);font-size:.85rem}
-label{font-weight:500}input[type=text],input[type=password],input[type=search],input:not([type]),select,textarea{width:100%;padding:.45rem .6rem;border:1px solid var(--line);border-radius:6px;font:inherit;background:#fff;color:inherit}
+label{font-weight:500}input[type=text],input[type=password],input[type=search],input[type=email],input[type=datetime-local],input:not([type]),select,textarea{width:100%;padding:.45rem .6rem;border:1px solid var(--line);border-radius:6px;font:inherit;background:#fff;color:inherit}
 textarea{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85rem;min-height:14rem}
 button,.button{background:var(--accent);color:var(--accent-ink);border:0;border-radius:6px;padding:.5rem .9rem;font:inherit;cursor:pointer;display:inline-block}
 button.secondary{background:#e5e7eb;color:var(--ink)}button.danger{background:var(--bad)}button.small{padding:.25rem .55rem;font-size:.85rem}
