@@ -135,6 +135,7 @@ public static class ProxyHost
             Config = manager,
             Store = decisions.Store,
             AnalysisPipeline = decisions.AnalysisPipeline,
+            Live = Assp.Web.LiveServices.From(smtp, monitor),
             Log = log.Write,
             RequestRestart = RequestRestart,
             RequestShutdown = reason =>

@@ -75,6 +75,19 @@ public sealed class SmtpProxyServer : IAsyncDisposable
         return new Monitoring.LiveSessionsView(version, DateTimeOffset.Now, list);
     }
     public long SessionsTotal => Interlocked.Read(ref _sessionCounter);
+
+    // One cancellation per open session, so the admin can end a single connection (the web admin's "close").
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CancellationTokenSource> _sessionAborts = new(StringComparer.Ordinal);
+
+    /// <summary>Ends the open session with this id at once (the client's connection is dropped); false when there is none.</summary>
+    public bool CloseSession(string sessionId, string reason)
+    {
+        if (!_sessionAborts.TryGetValue(sessionId, out var abort)) return false;
+        Log($"session {sessionId} closed: {reason}");
+        try { abort.Cancel(); }
+        catch (ObjectDisposedException) { return false; }
+        return true;
+    }
     public long MessagesDelivered => Interlocked.Read(ref _delivered);
     private long _delivered;
 
@@ -170,8 +183,11 @@ public sealed class SmtpProxyServer : IAsyncDisposable
         }
         _perIp.AddOrUpdate(remote, 1, (_, n) => n + 1);
         Statistics.ConnectionAccepted();
-        var session = new ProxySession(this, client, def, cfg, _log, _pipeline, NewSessionId());
-        var task = session.RunAsync(_stopping.Token, _abort.Token);
+        var id = NewSessionId();
+        using var abort = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
+        _sessionAborts[id] = abort;
+        var session = new ProxySession(this, client, def, cfg, _log, _pipeline, id);
+        var task = session.RunAsync(_stopping.Token, abort.Token);
         _sessions[session] = task;
         SessionChanges.Changed();
         try
@@ -181,6 +197,7 @@ public sealed class SmtpProxyServer : IAsyncDisposable
         finally
         {
             _sessions.TryRemove(session, out _);
+            _sessionAborts.TryRemove(id, out _);
             SessionChanges.Changed();
             _perIp.AddOrUpdate(remote, 0, (_, n) => n - 1);
             if (_perIp.TryGetValue(remote, out var left) && left <= 0) _perIp.TryRemove(new KeyValuePair<IPAddress, int>(remote, left));

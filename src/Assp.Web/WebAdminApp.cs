@@ -20,7 +20,7 @@ public sealed record WebEndpoint(IPAddress Address, int Port, bool Tls);
 public static class WebAdminApp
 {
     public static WebApplication Build(WebAdminContext admin, IReadOnlyList<WebEndpoint> endpoints, X509Certificate2? certificate, bool requireClientCertificate,
-        bool compress = false)
+        bool compress = false, X509Certificate2Collection? clientCertificateAuthorities = null)
     {
         // No command-line or working-folder configuration: the web admin is configured by assp.cfg alone.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -31,7 +31,12 @@ public static class WebAdminApp
         // The proxy process owns the signals (SIGTERM, SIGHUP); the web host must not react to them itself.
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, ProcessOwnedLifetime>();
         builder.Services.AddRouting();
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase);
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase;
+            // The last score bucket's upper bound is infinity.
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        });
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -43,7 +48,11 @@ public static class WebAdminApp
                     if (!ep.Tls) return;
                     listen.UseHttps(certificate!, https =>
                     {
-                        if (requireClientCertificate) https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                        if (!requireClientCertificate) return;
+                        https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                        // With SSLCaFile the client's certificate must chain up to one of its CAs; without it, to the system's.
+                        if (clientCertificateAuthorities is { Count: > 0 } cas)
+                            https.ClientCertificateValidation = (cert, _, _) => ChainsTo(cert, cas);
                     });
                 });
             }
@@ -60,6 +69,16 @@ public static class WebAdminApp
         return app;
     }
 
+    private static bool ChainsTo(X509Certificate2 certificate, X509Certificate2Collection authorities)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.2"));
+        return chain.Build(certificate);
+    }
+
     /// <summary>Every route of the web admin.</summary>
     public static void Map(IEndpointRouteBuilder app, WebAdminContext admin)
     {
@@ -73,6 +92,9 @@ public static class WebAdminApp
         AnalyzerPage.Map(app, admin);
         UserPages.Map(app, admin);
         SystemPage.Map(app, admin);
+        ConnectionsPage.Map(app, admin);
+        MaillogPage.Map(app, admin);
+        StatsPage.Map(app, admin);
         JsonApi.Map(app, admin);
     }
 }

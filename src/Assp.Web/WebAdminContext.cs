@@ -18,6 +18,10 @@ public sealed class WebAdminContext
     /// <summary>Asks the process for a planned restart (the same path as requestRestart).</summary>
     public Action<string>? RequestRestart { get; init; }
     public Action<string>? RequestShutdown { get; init; }
+    /// <summary>The running proxy's sessions, statistics and health probes; null: the live pages say there is no proxy.</summary>
+    public LiveServices? Live { get; init; }
+    /// <summary>How the maillog's "resend" sends a stored message (relayHost, else smtpDestination).</summary>
+    public MailSender SendMail { get; init; } = (cfg, from, to, message, ct) => Assp.Smtp.ReportMailer.SendAsync(cfg, from, to, message, ct);
     public TimeProvider Clock { get; init; } = TimeProvider.System;
     /// <summary>PBKDF2 rounds for new password hashes (tests lower it; stored hashes keep their own count).</summary>
     public int PasswordIterations { get; init; } = AdminUsers.DefaultIterations;

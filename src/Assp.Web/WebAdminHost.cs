@@ -10,13 +10,13 @@ namespace Assp.Web;
 /// <summary>
 /// Runs the web admin inside the proxy process: listens where webAdminPort says ("port", "ip:port",
 /// "host:port", "SSL:" in front for https, several joined by |; enableWebAdminSSL makes every one https, with
-/// SSLCertFile/SSLKeyFile and webSSLRequireClientCert), compresses http pages with EnableHTTPCompression, and
+/// SSLCertFile/SSLKeyFile and webSSLRequireClientCert (checked against SSLCaFile when set)), compresses http pages with EnableHTTPCompression, and
 /// restarts the web server when a reload changes any of those options.
 /// An empty webAdminPort turns the web admin off.
 /// </summary>
 public sealed class WebAdminHost(WebAdminContext admin, TextWriter? console = null) : IAsyncDisposable
 {
-    private static readonly string[] s_bindingOptions = ["webAdminPort", "enableWebAdminSSL", "webSSLRequireClientCert", "SSLCertFile", "SSLKeyFile", "EnableHTTPCompression"];
+    private static readonly string[] s_bindingOptions = ["webAdminPort", "enableWebAdminSSL", "webSSLRequireClientCert", "SSLCertFile", "SSLKeyFile", "SSLCaFile", "EnableHTTPCompression"];
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private WebApplication? _app;
@@ -59,7 +59,22 @@ public sealed class WebAdminHost(WebAdminContext admin, TextWriter? console = nu
                 certificate = CertificateProvider.Load(cfg, admin.Log);
                 if (certificate is null) return "webAdminPort: https is asked for but SSLCertFile/SSLKeyFile give no usable certificate";
             }
-            var app = WebAdminApp.Build(admin, endpoints, certificate, cfg.GetBool("webSSLRequireClientCert"), cfg.GetBool("EnableHTTPCompression"));
+            System.Security.Cryptography.X509Certificates.X509Certificate2Collection? authorities = null;
+            if (endpoints.Any(e => e.Tls) && cfg.GetBool("webSSLRequireClientCert") && cfg["SSLCaFile"].Trim() is { Length: > 0 } caFile)
+            {
+                var caPath = Path.GetFullPath(Path.Combine(cfg.BaseDirectory, caFile));
+                authorities = [];
+                try
+                {
+                    authorities.ImportFromPemFile(caPath);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+                {
+                    return $"SSLCaFile: cannot read the CA certificates in {caFile}: {ex.Message}";
+                }
+                if (authorities.Count == 0) return $"SSLCaFile: {caFile} holds no certificate";
+            }
+            var app = WebAdminApp.Build(admin, endpoints, certificate, cfg.GetBool("webSSLRequireClientCert"), cfg.GetBool("EnableHTTPCompression"), authorities);
             try
             {
                 await app.StartAsync(ct).ConfigureAwait(false);

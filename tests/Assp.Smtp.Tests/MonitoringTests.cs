@@ -98,6 +98,26 @@ public sealed class MonitoringTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Closing_a_session_by_its_id_drops_the_client_in_the_middle_of_DATA()
+    {
+        await using var client = await Client.ConnectAsync(_port);
+        await client.CommandAsync("EHLO client.example");
+        await client.CommandAsync("MAIL FROM:<alice@client.example>");
+        await client.CommandAsync("RCPT TO:<bob@example.com>");
+        Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
+        // Part of a message, no end mark: the session waits in DATA.
+        await client.SendRawAsync("Subject: slow\r\n\r\n" + new string('x', 700) + "\r\n");
+        await WaitUntil(() => _server.LiveSessions().Sessions is [{ Phase: SessionPhase.Data, Bytes: > 700 }]);
+        var id = _server.LiveSessions().Sessions[0].Id;
+
+        Assert.False(_server.CloseSession("no-such-session", "test"));
+        Assert.True(_server.CloseSession(id, "test"));
+        await Assert.ThrowsAnyAsync<IOException>(() => client.ReadReplyAsync());
+        await WaitUntil(() => _server.LiveSessions().Sessions.Count == 0);
+        Assert.False(_server.CloseSession(id, "test"));
+    }
+
+    [Fact]
     public async Task Statistics_count_connections_delivered_and_blocked_messages_checks_and_scores()
     {
         await using (var client = await Client.ConnectAsync(_port))

@@ -260,7 +260,8 @@ public sealed partial class PageTests
     {
         await using var web = await WebAdminInstance.StartAsync();
         var (c, _) = await web.AdminClientAsync();
-        foreach (var path in new[] { "/", "config", "lists", "penaltybox", "analyzer", "users", "system", "account/password", "config/file?option=blackListedDomains" })
+        foreach (var path in new[] { "/", "config", "lists", "penaltybox", "analyzer", "users", "system", "account/password", "config/file?option=blackListedDomains",
+            "connections", "maillog", "stats", "health" })
         {
             var response = await c.GetAsync(path);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);

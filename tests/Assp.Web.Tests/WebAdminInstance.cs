@@ -27,8 +27,10 @@ public sealed class WebAdminInstance : IAsyncDisposable
     public string InitialPassword { get; private set; }
     public List<string> Log { get; } = [];
     public List<string> Restarts { get; } = [];
+    /// <summary>What the maillog's resend sent: (envelope sender, recipients, message).</summary>
+    public List<(string From, IReadOnlyList<string> To, byte[] Message)> Sent { get; } = [];
 
-    private WebAdminInstance(string baseDir, ConfigManager config, int port, StringWriter console)
+    private WebAdminInstance(string baseDir, ConfigManager config, int port, StringWriter console, LiveServices? live)
     {
         BaseDirectory = baseDir;
         Config = config;
@@ -46,6 +48,12 @@ public sealed class WebAdminInstance : IAsyncDisposable
             Log = line => { lock (Log) Log.Add(line); },
             RequestRestart = reason => { lock (Restarts) Restarts.Add(reason); },
             PasswordIterations = 1000,
+            Live = live,
+            SendMail = (_, from, to, message, _) =>
+            {
+                lock (Sent) Sent.Add((from, to, message));
+                return Task.FromResult<string?>(null);
+            },
         };
         Host = new WebAdminHost(Context, console);
         Host.EnsureInitialAdmin();
@@ -60,7 +68,7 @@ public sealed class WebAdminInstance : IAsyncDisposable
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    public static async Task<WebAdminInstance> StartAsync(IReadOnlyDictionary<string, string>? settings = null)
+    public static async Task<WebAdminInstance> StartAsync(IReadOnlyDictionary<string, string>? settings = null, LiveServices? live = null)
     {
         var baseDir = Path.Combine(Path.GetTempPath(), "assp-web-" + Guid.NewGuid().ToString("N"));
         int port = FreePort();
@@ -68,7 +76,7 @@ public sealed class WebAdminInstance : IAsyncDisposable
         foreach (var (k, v) in settings ?? new Dictionary<string, string>()) values[k] = v;
         BaseFolder.Initialize(baseDir, OptionRegistry.Default, values);
         var manager = new ConfigManager(new ConfigLoader(OptionRegistry.Default) { ExportGroups = false }, new ConfigSource(baseDir));
-        var instance = new WebAdminInstance(baseDir, manager, port, new StringWriter());
+        var instance = new WebAdminInstance(baseDir, manager, port, new StringWriter(), live);
         var problem = await instance.Host.RefreshAsync();
         if (problem is not null) throw new InvalidOperationException(problem);
         return instance;

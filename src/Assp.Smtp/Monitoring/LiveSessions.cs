@@ -23,6 +23,7 @@ public enum SessionPhase
 /// <param name="States">
 /// Short state words for colouring: "ok", "whitelisted", "noprocessing", "spam-suspect", "blocked", "tls", "auth", "relay".
 /// </param>
+/// <param name="Bytes">The size of the message being received (its DATA so far); 0 outside DATA.</param>
 public sealed record LiveSessionSnapshot(
     string Id,
     string ClientIp,
@@ -36,7 +37,8 @@ public sealed record LiveSessionSnapshot(
     double Score,
     IReadOnlyList<string> States,
     string? MessageId,
-    int Messages);
+    int Messages,
+    long Bytes = 0);
 
 /// <summary>All open sessions at one moment; Version grows with every change so a page can ask "anything new since N?".</summary>
 public sealed record LiveSessionsView(long Version, DateTimeOffset TakenAt, IReadOnlyList<LiveSessionSnapshot> Sessions);

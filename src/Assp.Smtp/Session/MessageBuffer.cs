@@ -19,6 +19,11 @@ public sealed class MessageBuffer : IDisposable
 
     public long Length => _file?.Length ?? _memory!.Length;
     public bool IsOnDisk => _file is not null;
+
+    private long _written;
+
+    /// <summary>The length as another thread may read it (the live connections view) while the session writes.</summary>
+    public long WrittenBytes => Interlocked.Read(ref _written);
     /// <summary>Where the temporary files go (also used for the signed copy of a large message).</summary>
     public string TempFolder => _tempFolder;
 
@@ -39,6 +44,7 @@ public sealed class MessageBuffer : IDisposable
         }
         if (_file is not null) _file.Write(data);
         else _memory!.Write(data);
+        Interlocked.Add(ref _written, data.Length);
     }
 
     public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
@@ -78,6 +84,7 @@ public sealed class MessageBuffer : IDisposable
         _file = null;
         _memory ??= new MemoryStream();
         _memory.SetLength(0);
+        Interlocked.Exchange(ref _written, 0);
     }
 
     public void Dispose()

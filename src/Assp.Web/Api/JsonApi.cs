@@ -13,6 +13,8 @@ public sealed record ConfigBody(Dictionary<string, string>? Values);
 public sealed record FileBody(string? Option, string? Text);
 public sealed record ListBody(string? Key, string? Extra);
 public sealed record UserBody(string? Name, string? Password, string? Role);
+public sealed record MaillogActionBody(string? Action, string? Value);
+public sealed record StoredFileBody(string? Path, string? Action, string? To);
 
 /// <summary>
 /// The JSON API behind the pages (docs/web-api.md): the same session cookie, roles and anti-forgery token
@@ -102,6 +104,56 @@ internal static class JsonApi
             return result is null ? Results.BadRequest(new { error }) : Results.Ok(result);
         }).WithMetadata(new RequiresRole(AdminRole.Operator));
 
+        api.MapGet("/sessions", async (HttpContext ctx, long? since) =>
+            admin.Live is { } live ? Results.Ok(await ConnectionsPage.WaitAsync(live, since, ctx.RequestAborted)) : NoProxy());
+        api.MapPost("/sessions/{id}/close", (HttpContext ctx, string id) =>
+        {
+            if (admin.Live is null) return NoProxy();
+            var (ok, message) = ConnectionsPage.Close(ctx, admin, id);
+            return ok ? Results.Ok(new { message }) : Results.NotFound(new { error = message });
+        }).WithMetadata(new RequiresRole(AdminRole.Operator));
+
+        api.MapGet("/maillog", (HttpContext ctx, int? skip, int? take) =>
+        {
+            var (filter, problem) = MaillogPage.ReadFilter(ctx.Request.Query);
+            if (problem is not null) return Results.BadRequest(new { error = problem });
+            var page = Assp.Config.Logging.MaillogSearch.Search(admin.Config.Current, filter.ToQuery(skip ?? 0, Math.Clamp(take ?? 100, 1, 1000)), ctx.RequestAborted);
+            return page.Error is null ? Results.Ok(page) : Results.BadRequest(new { error = page.Error });
+        });
+        api.MapGet("/maillog/tail", (HttpContext ctx, long? offset) =>
+        {
+            var cfg = admin.Config.Current;
+            var page = MaillogTools.Tail(cfg, offset ?? MaillogTools.EndOffset(cfg), MaillogPage.ReadFilter(ctx.Request.Query).Filter);
+            return page.Error is null ? Results.Ok(page) : Results.BadRequest(new { error = page.Error });
+        });
+        api.MapPost("/maillog/action", (HttpContext ctx, MaillogActionBody body) =>
+        {
+            var (ok, message) = MaillogPage.ListAction(ctx, admin, body.Action ?? "", body.Value ?? "");
+            return ok ? Results.Ok(new { message }) : Results.BadRequest(new { error = message });
+        }).WithMetadata(new RequiresRole(AdminRole.Operator));
+        api.MapGet("/maillog/file", (string? path) =>
+        {
+            var (bytes, problem) = MaillogTools.ReadStoredFile(admin.Config.Current, path);
+            return bytes is null ? Results.NotFound(new { error = problem }) : Results.Text(System.Text.Encoding.UTF8.GetString(bytes), "text/plain; charset=utf-8");
+        }).WithMetadata(new RequiresRole(AdminRole.Operator));
+        api.MapPost("/maillog/file", async (HttpContext ctx, StoredFileBody body) =>
+        {
+            var (ok, message) = await MaillogPage.FileAction(ctx, admin, body.Action ?? "", body.Path ?? "", body.To);
+            return ok ? Results.Ok(new { message }) : Results.BadRequest(new { error = message });
+        }).WithMetadata(new RequiresRole(AdminRole.Operator));
+
+        api.MapGet("/stats", () =>
+        {
+            if (admin.Live is not { } live) return NoProxy();
+            var snapshot = live.Statistics.Snapshot();
+            return Results.Ok(new { statistics = snapshot, sinceStart = live.SinceStart(snapshot) });
+        });
+        api.MapPost("/stats/reset", (HttpContext ctx) => StatsPage.Reset(ctx, admin) ? Results.NoContent() : NoProxy())
+            .WithMetadata(new RequiresRole(AdminRole.Admin));
+        api.MapGet("/health", () => admin.Live is { } live
+            ? Results.Ok(new { probes = live.Health is not null, report = live.Health?.Latest })
+            : NoProxy());
+
         api.MapPost("/system/{action}", (HttpContext ctx, string action) =>
         {
             var (ok, message) = SystemPage.Run(ctx, admin, action);
@@ -131,6 +183,8 @@ internal static class JsonApi
             return error is null ? Results.NoContent() : Results.BadRequest(new { error });
         }).WithMetadata(new RequiresRole(AdminRole.Admin));
     }
+
+    private static IResult NoProxy() => Results.NotFound(new { error = "no SMTP proxy runs in this process" });
 
     private static IResult ListChange(HttpContext ctx, WebAdminContext admin, string list, string? key, string? extra, bool add)
     {

@@ -151,6 +151,116 @@ public sealed partial class WebAdminBrowserTests
         }
     }
 
+    [Fact]
+    public async Task A_held_session_shows_on_the_connections_page_a_refused_mail_is_whitelisted_from_the_maillog_and_counted_in_the_stats()
+    {
+        Assert.True(File.Exists(Chromium), "chromium is missing: run scripts/install-test-deps.sh");
+        await using var mta = await PostfixInstance.StartAsync();
+        int smtpPort = ProxyInstance.FreePort(), webPort = ProxyInstance.FreePort();
+        var baseDir = Path.Combine(Path.GetTempPath(), "assp-web-live-e2e-" + Guid.NewGuid().ToString("N"));
+        BaseFolder.Initialize(baseDir, OptionRegistry.Default, new Dictionary<string, string>
+        {
+            ["smtpDestination"] = $"127.0.0.1:{mta.Port}",
+            ["listenPort"] = $"127.0.0.1:{smtpPort}",
+            ["webAdminPort"] = $"127.0.0.1:{webPort}",
+            ["webStatPort"] = "",
+            ["localDomains"] = "example.com",
+            ["myName"] = "proxy.assp-e2e.test",
+            ["maxSMTPipSessions"] = "0",
+            ["DoDamping"] = "0",
+            ["DoMsgID"] = "0",
+            ["DoBlackDomainWL"] = "0",
+            ["blackListedDomains"] = "evil.example",
+        });
+        using var assp = AsspService.Start(baseDir);
+        try
+        {
+            var log = await assp.WaitForLogAsync("ready;", TimeSpan.FromSeconds(60));
+            var password = InitialPassword().Match(log).Groups[1].Value;
+            var url = $"http://127.0.0.1:{webPort}";
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
+            var page = await (await browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 800 } })).NewPageAsync();
+            page.Dialog += (_, dialog) => dialog.AcceptAsync();
+            await page.GotoAsync(url + "/login");
+            await page.FillAsync("#user", "admin");
+            await page.FillAsync("#password", password);
+            await page.ClickAsync("button[type=submit]");
+            await page.WaitForURLAsync("**/account/password");
+            await page.FillAsync("#current", password);
+            await page.FillAsync("#password", NewPassword);
+            await page.FillAsync("#confirm", NewPassword);
+            await page.ClickAsync("button[type=submit]");
+            await page.WaitForURLAsync(u => u.EndsWith("/?changed=1"));
+
+            // A session held in DATA appears on the open connections page without a reload.
+            await page.GotoAsync(url + "/connections");
+            Assert.Contains("No open SMTP connections", await page.Locator("#connrows").InnerTextAsync());
+            await using (var held = await TestSmtpClient.ConnectAsync(smtpPort))
+            {
+                await held.ReadReplyAsync();
+                await held.CommandAsync("EHLO held.client.example");
+                await held.CommandAsync("MAIL FROM:<holder@example.org>");
+                await held.CommandAsync("RCPT TO:<me@example.com>");
+                Assert.Equal(354, (await held.CommandAsync("DATA")).Code);
+                await held.SendAsync("From: holder@example.org\r\nTo: me@example.com\r\nSubject: slow\r\n\r\n" + new string('x', 2000) + "\r\n");
+                var row = page.Locator("#connrows tr", new() { HasText = "holder@example.org" });
+                await row.WaitForAsync(new() { Timeout = 30_000 });
+                var text = await row.InnerTextAsync();
+                Assert.Contains("held.client.example", text);
+                Assert.Contains("Data", text);
+                await Screenshot(page, "connections-live-1280x800");
+                await held.SendAsync(".\r\n");
+                Assert.Equal(250, (await held.ReadReplyAsync()).Code);
+                await held.CommandAsync("QUIT");
+            }
+            await page.Locator("#connrows tr", new() { HasText = "holder@example.org" }).WaitForAsync(new() { State = WaitForSelectorState.Detached, Timeout = 30_000 });
+
+            // A refused mail is found in the maillog; its sender is whitelisted from the line, and the next mail passes.
+            Assert.Equal(554, (await SendAsync(smtpPort, "spam@evil.example")).Code);
+            await page.GotoAsync(url + "/maillog?q=" + Uri.EscapeDataString("spam@evil.example"));
+            var line = page.Locator("#logrows tr", new() { HasText = "spam@evil.example" }).First;
+            await line.WaitForAsync(new() { Timeout = 30_000 });
+            await Screenshot(page, "maillog-search-1280x800");
+            await line.Locator("details.act summary", new() { HasText = "spam@evil.example" }).First.ClickAsync();
+            await line.Locator("details.act[open] button[value=whitelist]").ClickAsync();
+            await page.WaitForURLAsync("**/maillog?q=*done=*");
+            Assert.Contains("spam@evil.example whitelisted", await page.ContentAsync());
+            Assert.Equal(250, (await SendAsync(smtpPort, "spam@evil.example")).Code);
+            await mta.WaitForMessagesAsync(2, TimeSpan.FromSeconds(30));
+
+            // The live tail shows the next line while the page is open.
+            await page.GotoAsync(url + "/maillog");
+            Assert.Equal(250, (await SendAsync(smtpPort, "tail-check@example.org")).Code);
+            await page.Locator("#logrows tr.fresh", new() { HasText = "tail-check@example.org" }).First.WaitForAsync(new() { Timeout = 30_000 });
+
+            // The statistics count these messages.
+            await page.GotoAsync(url + "/stats");
+            var messages = long.Parse((await page.Locator("#totals tr[data-counter=messages] td").Nth(2).InnerTextAsync()).Replace(",", ""));
+            var blocked = long.Parse((await page.Locator("#totals tr[data-counter=messages_blocked] td").Nth(2).InnerTextAsync()).Replace(",", ""));
+            Assert.True(messages >= 3, $"{messages} messages counted");
+            Assert.True(blocked >= 1, $"{blocked} blocked counted");
+
+            foreach (var (w, h) in new[] { (1280, 800), (390, 844) })
+            {
+                await page.SetViewportSizeAsync(w, h);
+                foreach (var path in new[] { "/connections", "/maillog", "/stats", "/health" })
+                {
+                    var response = await page.GotoAsync(url + path);
+                    Assert.Equal(200, response!.Status);
+                    var overflow = await page.EvaluateAsync<int>("document.documentElement.scrollWidth - window.innerWidth");
+                    Assert.True(overflow <= 1, $"{path} at {w}x{h} is {overflow}px wider than the screen");
+                    await Screenshot(page, $"{path.Trim('/')}-{w}x{h}");
+                }
+            }
+        }
+        finally
+        {
+            assp.Dispose();
+            try { Directory.Delete(baseDir, true); } catch (IOException) { }
+        }
+    }
+
     private static async Task Screenshot(IPage page, string name)
     {
         Directory.CreateDirectory(ScreenshotFolder);
