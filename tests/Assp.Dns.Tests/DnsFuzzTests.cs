@@ -8,7 +8,7 @@ namespace Assp.Dns.Tests;
 /// Hostile packets for the DNS message parser: real queries and answers (A, AAAA, MX, TXT, CNAME, PTR, SOA, SRV,
 /// with name compression) mutated, plus random bytes. The documented outcome is a DnsParseError; nothing throws.
 /// </summary>
-public class DnsFuzzTests
+public class DnsFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static byte[] Query(string name, DnsRecordType type)
     {
@@ -73,6 +73,7 @@ public class DnsFuzzTests
                 Interlocked.Increment(ref refused);
             }
         }, maxBytesPerInput: 16L << 20);
+        output.WriteLine($"{runs} inputs in {FuzzRun.Budget.TotalSeconds:0} s");
         Assert.True(runs > 0);
         Assert.True(parsed > 0 && refused > 0, $"parsed {parsed}, refused {refused}: the mutations do not reach both outcomes");
     }

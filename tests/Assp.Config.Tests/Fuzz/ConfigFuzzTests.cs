@@ -12,7 +12,7 @@ namespace Assp.Config.Tests.Fuzz;
 /// assp.cfg, plus random bytes. Every parser answers with its documented outcome (a ConfigIssue, a
 /// PerlRegexException) and nothing else escapes.
 /// </summary>
-public class ConfigFuzzTests
+public class ConfigFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly string RealCfg = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "realistic", "assp.cfg"));
 
@@ -42,6 +42,7 @@ public class ConfigFuzzTests
             _ = file.MalformedLines.Count();
             Assert.Equal(data, file.ToBytes(ensureSavedMarker: false));
         });
+        output.WriteLine($"{runs} inputs in {FuzzRun.Budget.TotalSeconds:0} s");
         Assert.True(runs > 0);
     }
 
@@ -67,6 +68,7 @@ public class ConfigFuzzTests
             var weighted = WeightedRegexList.Compile(entries, "fuzzWeighted", issues, timeout, ignoreCase: true);
             _ = weighted.Matches("Subject: cheap meds from host.example.com");
         });
+        output.WriteLine($"{runs} inputs in {FuzzRun.Budget.TotalSeconds:0} s");
         Assert.True(runs > 0);
     }
 
@@ -86,6 +88,7 @@ public class ConfigFuzzTests
             {
             }
         });
+        output.WriteLine($"{runs} inputs in {FuzzRun.Budget.TotalSeconds:0} s");
         Assert.True(runs > 0);
     }
 }
