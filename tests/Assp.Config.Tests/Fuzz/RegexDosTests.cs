@@ -23,7 +23,6 @@ public class RegexDosTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData("(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!")]
-    [InlineData("^(a|a)*$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!")]
     [InlineData("(a|aa)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!")]
     [InlineData("^(\\w+\\s?)*$", "an ordinary looking subject line that goes on and on and on and on and on!")]
     [InlineData("(x+x+)+y", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")]
