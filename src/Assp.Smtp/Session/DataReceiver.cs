@@ -19,6 +19,9 @@ internal sealed class DataReceiver(MessageBuffer buffer, long limit)
     /// <summary>The message grew past the limit; it is not stored completely.</summary>
     public bool TooLarge { get; private set; }
 
+    /// <summary>The spool could not be written (disk full, read-only); the rest is read and dropped.</summary>
+    public Exception? StoreFailure { get; private set; }
+
     /// <summary>
     /// Takes what it can of the received bytes and returns how many it consumed: all of them, except a dot at the
     /// start of a line whose meaning the next bytes decide, and nothing after the end line.
@@ -78,12 +81,20 @@ internal sealed class DataReceiver(MessageBuffer buffer, long limit)
 
     private void Store(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.IsEmpty || TooLarge) return;
+        if (bytes.IsEmpty || TooLarge || StoreFailure is not null) return;
         if (limit > 0 && buffer.Length + bytes.Length > limit)
         {
             TooLarge = true;
             return;
         }
-        buffer.Write(bytes);
+        try
+        {
+            buffer.Write(bytes);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Read on to the end line so the client hears a 4xx instead of a broken connection.
+            StoreFailure = ex;
+        }
     }
 }

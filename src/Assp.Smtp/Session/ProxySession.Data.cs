@@ -41,6 +41,13 @@ public sealed partial class ProxySession
             _closing = true;
             return;
         }
+        if (outcome == ReceiveOutcome.StoreFailed)
+        {
+            Queue("451 Requested action aborted: local error in processing\r\n");
+            await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
+            ResetTransaction();
+            return;
+        }
         if (outcome == ReceiveOutcome.TooLarge)
         {
             Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> message larger than {limit} bytes refused");
@@ -180,7 +187,7 @@ public sealed partial class ProxySession
         return null;
     }
 
-    private enum ReceiveOutcome { Complete, TooLarge, Disconnected, PreHeaderDrop }
+    private enum ReceiveOutcome { Complete, TooLarge, Disconnected, PreHeaderDrop, StoreFailed }
 
     /// <summary>Reads the message up to the lone dot: removes dot-stuffing, turns bare LF into CRLF, stops storing past the size limit.</summary>
     private async Task<ReceiveOutcome> ReceiveMessageAsync(MessageBuffer buffer, long limit, CancellationToken ct)
@@ -202,7 +209,15 @@ public sealed partial class ProxySession
                     await DropForPreHeaderAsync(hit).ConfigureAwait(false);
                     return ReceiveOutcome.PreHeaderDrop;
                 }
-                if (receiver.Ended) return receiver.TooLarge ? ReceiveOutcome.TooLarge : ReceiveOutcome.Complete;
+                if (receiver.Ended)
+                {
+                    if (receiver.StoreFailure is { } failure)
+                    {
+                        Log($"error: cannot store the message from <{_ctx.MailFrom}> in {buffer.TempFolder}: {failure.Message}; the client was told to try again");
+                        return ReceiveOutcome.StoreFailed;
+                    }
+                    return receiver.TooLarge ? ReceiveOutcome.TooLarge : ReceiveOutcome.Complete;
+                }
                 // The idle limit counts from the last read, not from the start of the message.
                 if (!await _reader.FillAsync(_dataDeadline.Start(timeout)).ConfigureAwait(false)) return ReceiveOutcome.Disconnected;
             }

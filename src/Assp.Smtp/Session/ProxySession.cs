@@ -25,8 +25,13 @@ public sealed partial class ProxySession
     private const int DataReadBuffer = 64 * 1024;
     private const int MaxRecipients = 1000;
     private const int MemoryLimitPerMessage = 1 << 20;
-    private static readonly TimeSpan UpstreamCommandTimeout = TimeSpan.FromMinutes(5);
-    private static readonly TimeSpan UpstreamDataTimeout = TimeSpan.FromMinutes(10);
+    /// <summary>
+    /// How long the MTA may take to answer a command: smtpIdleTimeout, as ASSP times out an idle session on either
+    /// side; with smtpIdleTimeout 0 the RFC 5321 limits (5 minutes).
+    /// </summary>
+    private TimeSpan UpstreamCommandTimeout => _idleSeconds > 0 ? TimeSpan.FromSeconds(_idleSeconds) : TimeSpan.FromMinutes(5);
+    /// <summary>The same for the reply to the final dot (RFC 5321: 10 minutes when smtpIdleTimeout is 0).</summary>
+    private TimeSpan UpstreamDataTimeout => _idleSeconds > 0 ? TimeSpan.FromSeconds(_idleSeconds) : TimeSpan.FromMinutes(10);
     private static readonly TimeSpan TlsHandshakeTimeout = TimeSpan.FromSeconds(30);
 
     private readonly SmtpProxyServer _server;
@@ -140,6 +145,12 @@ public sealed partial class ProxySession
         try
         {
             await RunCoreAsync(abort).ConfigureAwait(false);
+        }
+        catch (UpstreamFailedException ex) when (!_closing)
+        {
+            // The MTA failed in the middle of the session: the client must hear a 4xx, not a silent close.
+            Log($"error: {ex.Message}; the client was told to try again later");
+            await SendNowAsync($"421 {MyName} service temporarily unavailable, closing transmission\r\n", CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException or AuthenticationException)
         {

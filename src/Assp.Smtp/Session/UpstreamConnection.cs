@@ -12,6 +12,12 @@ public readonly record struct UpstreamTarget(string Host, int Port, bool Ssl)
     public override string ToString() => (Ssl ? "SSL:" : "") + (Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}");
 }
 
+/// <summary>
+/// The MTA failed (closed, garbled its reply, did not answer in time, or the write to it failed), as distinct from
+/// a failure of the client's connection: the session tells its client to come back later.
+/// </summary>
+public sealed class UpstreamFailedException(string message, Exception? inner = null) : IOException(message, inner);
+
 /// <summary>The proxy's SMTP client side: one connection to the MTA behind it.</summary>
 public sealed class UpstreamConnection : IAsyncDisposable
 {
@@ -97,11 +103,11 @@ public sealed class UpstreamConnection : IAsyncDisposable
             while (true)
             {
                 var line = await _reader.ReadLineAsync(4096, allowPartial: false, token).ConfigureAwait(false);
-                if (line.Status == LineStatus.EndOfStream) throw new IOException("the MTA closed the connection");
-                if (line.Status != LineStatus.Line) throw new IOException("the MTA sent an over-long reply line");
+                if (line.Status == LineStatus.EndOfStream) throw new UpstreamFailedException("the MTA closed the connection");
+                if (line.Status != LineStatus.Line) throw new UpstreamFailedException("the MTA sent an over-long reply line");
                 var bytes = line.Bytes.Span;
-                if (bytes.Length < 3 || !TryParseCode(bytes, out var c)) throw new IOException($"the MTA sent a malformed reply: {Shorten(Encoding.UTF8.GetString(bytes))}");
-                if (code != 0 && c != code) throw new IOException("the MTA changed the code inside a multi-line reply");
+                if (bytes.Length < 3 || !TryParseCode(bytes, out var c)) throw new UpstreamFailedException($"the MTA sent a malformed reply: {Shorten(Encoding.UTF8.GetString(bytes))}");
+                if (code != 0 && c != code) throw new UpstreamFailedException("the MTA changed the code inside a multi-line reply");
                 code = c;
                 var text = bytes.Length > 4 ? Encoding.UTF8.GetString(bytes[4..]) : "";
                 bool last = bytes.Length == 3 || bytes[3] != (byte)'-';
@@ -109,8 +115,17 @@ public sealed class UpstreamConnection : IAsyncDisposable
                 if (last && lines is null) return new SmtpReply(code, [text]);
                 (lines ??= []).Add(text);
                 if (last) return new SmtpReply(code, lines);
-                if (lines.Count > 100) throw new IOException("the MTA sent a reply of more than 100 lines");
+                if (lines.Count > 100) throw new UpstreamFailedException("the MTA sent a reply of more than 100 lines");
             }
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Our own deadline, not the session's stop: the MTA hangs.
+            throw new UpstreamFailedException($"the MTA did not answer within {timeout.TotalSeconds:0} seconds", ex);
+        }
+        catch (IOException ex) when (ex is not UpstreamFailedException)
+        {
+            throw new UpstreamFailedException("the connection to the MTA failed: " + ex.Message, ex);
         }
         finally
         {
@@ -149,8 +164,15 @@ public sealed class UpstreamConnection : IAsyncDisposable
     /// <summary>Sends bytes as they are (message data, or several commands at once).</summary>
     public async Task WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
-        await _stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
-        await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+            await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new UpstreamFailedException("the connection to the MTA failed: " + ex.Message, ex);
+        }
     }
 
     public async Task<SmtpReply> CommandAsync(string line, TimeSpan timeout, CancellationToken cancellationToken)
