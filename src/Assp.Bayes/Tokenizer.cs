@@ -116,13 +116,26 @@ public static partial class Tokenizer
         if (w.Contains("**", StringComparison.Ordinal)) w = StarsRe().Replace(w, "**");
         if (w.Contains("--", StringComparison.Ordinal)) w = DashesRe().Replace(w, "-");
         if (w.Contains("__", StringComparison.Ordinal)) w = UnderscoresRe().Replace(w, "_");
-        if (w.Length > 0 && (WildNumStart.Contains(w[0]) || char.IsDigit(w[0]))) w = WildNumRe().Replace(w, "randwildnum");
+        if (IsWildNum(w)) w = "randwildnum";
         if (w.Contains('\'') || w.Contains('"')) w = w.Replace("'", "quote").Replace("\"", "quote");
         return w;
     }
 
-    /// <summary>The characters WildNumRe's match can start with.</summary>
-    private static readonly System.Buffers.SearchValues<char> WildNumStart = System.Buffers.SearchValues.Create("0123456789:.-+();<>,!\"'/%");
+    private static readonly System.Buffers.SearchValues<char> WildNumChars = System.Buffers.SearchValues.Create(":.-+();<>,!\"'/%");
+
+    /// <summary>
+    /// ASSP's wild-number rule: the whole word is digits and number punctuation (dates, times, prices), optionally
+    /// followed by "am" or "pm". A plain loop rather than a regex: it cannot time out on a long word, and is faster.
+    /// </summary>
+    internal static bool IsWildNum(string w)
+    {
+        int end = w.Length;
+        if (end > 2 && w[end - 1] == 'm' && w[end - 2] is 'a' or 'p') end -= 2;
+        if (end == 0) return false;
+        for (int i = 0; i < end; i++)
+            if (!char.IsDigit(w[i]) && !WildNumChars.Contains(w[i])) return false;
+        return true;
+    }
 
     /// <summary>Six hex characters in a row: the shortest match of HexRe.</summary>
     private static bool HasHexRun(string w)
@@ -181,6 +194,7 @@ public static partial class Tokenizer
     private static partial Regex DashesRe();
     [GeneratedRegex("__+", RegexOptions.None, 1000)]
     private static partial Regex UnderscoresRe();
+    // ASSP's pattern for IsWildNum, kept for the test that compares both.
     [GeneratedRegex(@"^[\d:.\-+();<>,!""'/%]+(?:[ap]m)?$", RegexOptions.None, 1000)]
-    private static partial Regex WildNumRe();
+    internal static partial Regex WildNumRe();
 }
