@@ -50,4 +50,11 @@ public static class CorpusMaintenance
     /// <summary>Files in the corrected folders written after <paramref name="since"/> (newReportedInterval counts them).</summary>
     public static int NewReported(IEnumerable<string> folders, DateTimeOffset since) =>
         folders.Where(Directory.Exists).Sum(f => new DirectoryInfo(f).EnumerateFiles().Count(x => x.LastWriteTimeUtc > since.UtcDateTime));
+
+    /// <summary>The files of a folder written after <paramref name="since"/>, oldest first.</summary>
+    public static IReadOnlyList<string> NewFiles(string folder, DateTimeOffset since) =>
+        Directory.Exists(folder)
+            ? [.. new DirectoryInfo(folder).EnumerateFiles().Where(x => x.LastWriteTimeUtc > since.UtcDateTime && !x.Name.StartsWith('.'))
+                .OrderBy(x => x.LastWriteTimeUtc).Select(x => x.FullName)]
+            : [];
 }

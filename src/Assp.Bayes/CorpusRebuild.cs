@@ -32,7 +32,17 @@ public sealed record RebuildOptions
     public bool TestMode { get; init; }
     /// <summary>The extension of corpus files (maillogExt); files with other extensions are also read.</summary>
     public string Extension { get; init; } = ".eml";
+    /// <summary>ReplaceOldSpamdb: the new spamdb.helo replaces the old one (off: new records are added to it).</summary>
+    public bool ReplaceOldHelo { get; init; } = true;
+    /// <summary>Keep the corpus weights after the rebuild (for newReportedInterval's incremental updates).</summary>
+    public bool KeepWeights { get; init; }
 }
+
+/// <summary>
+/// The raw weights of a full rebuild (word pairs, HMM chains, HELOs, features), kept so newly reported files can be
+/// added without reading the whole corpus again (ASSP's processing of new corrected files).
+/// </summary>
+public sealed record CorpusWeights(CorpusTrainer Trainer, HeloWeights Helos, EnhancedFilter.Trainer? Features);
 
 /// <summary>Progress of a running rebuild: files done of the total, and what is happening.</summary>
 public readonly record struct RebuildProgress(int Done, int Total, string Stage);
@@ -43,6 +53,10 @@ public sealed record RebuildSummary(
     double SpamWeight, double HamWeight, double Norm, int BayesRecords, int HmmRecords, long Generation,
     TimeSpan Elapsed, long DatabaseBytes, int UnreadableFiles, bool Written)
 {
+    /// <summary>Records written to spamdb.helo (known bad and known good HELOs).</summary>
+    public int HeloRecords { get; init; }
+    /// <summary>The corpus weights of this rebuild, when <see cref="RebuildOptions.KeepWeights"/> asked for them.</summary>
+    public CorpusWeights? Weights { get; init; }
     /// <summary>ASSP's wording for the corpus norm.</summary>
     public string NormDescription => Norm switch
     {
@@ -66,6 +80,7 @@ public static partial class CorpusRebuild
     {
         var clock = Stopwatch.StartNew();
         var trainer = new CorpusTrainer(options.BuildHmm);
+        var helos = new HeloWeights();
         var featureTrainer = options.BuildFeatures ? new EnhancedFilter.Trainer() : null;
         var folderFiles = options.Folders.Select(f => (Folder: f, Files: ListFiles(f.Path, options.MaxFiles))).ToList();
         int total = folderFiles.Sum(f => f.Files.Count), done = 0, unreadable = 0;
@@ -73,17 +88,18 @@ public static partial class CorpusRebuild
         progress?.Report(new RebuildProgress(0, total, "reading the corpus"));
         foreach (var (folder, files) in folderFiles)
         {
-            var tokenized = new (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features)[files.Count];
+            var tokenized = new (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features, string? Helo)[files.Count];
             Parallel.For(0, files.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
                 i => tokenized[i] = Tokenize(files[i], options));
             int used = 0;
-            foreach (var (words, scope, messageFeatures) in tokenized)
+            foreach (var (words, scope, messageFeatures, helo) in tokenized)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 if (words is null) unreadable++;
                 else
                 {
                     trainer.Add(words, folder.IsSpam, folder.Weight, scope);
+                    if (helo is not null) helos.Add(helo, folder.IsSpam, folder.Weight);
                     if (messageFeatures is not null) featureTrainer?.Add(messageFeatures, folder.IsSpam, folder.Weight);
                     used++;
                 }
@@ -96,6 +112,7 @@ public static partial class CorpusRebuild
         var hmm = options.BuildHmm ? trainer.BuildHmm() : [];
         var features = featureTrainer?.Build();
         long generation = 0;
+        int heloRecords = 0;
         bool written = false;
         SpamDatabase db;
         if (store is not null && !options.TestMode)
@@ -104,12 +121,52 @@ public static partial class CorpusRebuild
             generation = SpamDbStore.Save(store, bayes, hmm, trainer.Norm, options.BuildHmm, features: features);
             db = SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation, features);
             SpamDbProvider.For(store).Publish(db);
+            heloRecords = helos.Save(store, options.ReplaceOldHelo);
             written = true;
         }
         else db = SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation, features);
         progress?.Report(new RebuildProgress(total, total, "done"));
         return new RebuildSummary(counts, trainer.SpamWeight, trainer.HamWeight, trainer.Norm, bayes.Count, hmm.Count, generation,
-            clock.Elapsed, db.MemoryBytes, unreadable, written);
+            clock.Elapsed, db.MemoryBytes, unreadable, written)
+        {
+            HeloRecords = heloRecords,
+            Weights = options.KeepWeights ? new CorpusWeights(trainer, helos, featureTrainer) : null,
+        };
+    }
+
+    /// <summary>
+    /// newReportedInterval's update: adds newly reported files (corrected folders, their weights) to the weights of
+    /// the last full rebuild without reading the corpus again, and writes only the spamdb and HMMdb records they
+    /// change, as ASSP does; spamdb.helo is written again from the updated HELO counts. The new database is loaded
+    /// from the store and swapped in. Returns the number of files added.
+    /// </summary>
+    public static int AddReported(CorpusWeights weights, IReadOnlyList<(string File, bool IsSpam, double Weight)> files, RebuildOptions options,
+        IStore store, CancellationToken cancellationToken = default)
+    {
+        var tokenized = new (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features, string? Helo)[files.Count];
+        var featureOptions = options with { BuildFeatures = weights.Features is not null };
+        Parallel.For(0, files.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            i => tokenized[i] = Tokenize(files[i].File, featureOptions));
+        int added = 0;
+        lock (weights)
+        {
+            weights.Trainer.TrackChanges();
+            for (int i = 0; i < files.Count; i++)
+            {
+                var (words, scope, features, helo) = tokenized[i];
+                if (words is null) continue;
+                weights.Trainer.Add(words, files[i].IsSpam, files[i].Weight, scope);
+                if (features is not null) weights.Features?.Add(features, files[i].IsSpam, files[i].Weight);
+                if (helo is not null) weights.Helos.Add(helo, files[i].IsSpam, files[i].Weight);
+                added++;
+            }
+            if (added == 0 || options.TestMode) return added;
+            var (bayes, hmm) = weights.Trainer.TakeChanges();
+            SpamDbStore.ApplyChanges(store, bayes, options.BuildHmm ? hmm : new Dictionary<ulong, double?>(), weights.Trainer.Norm, weights.Features?.Build());
+            weights.Helos.Save(store, options.ReplaceOldHelo);
+        }
+        SpamDbProvider.For(store).Publish(SpamDbStore.Load(store));
+        return added;
     }
 
     /// <summary>The newest <paramref name="maxFiles"/> files of a folder (none when it does not exist).</summary>
@@ -123,11 +180,11 @@ public static partial class CorpusRebuild
     }
 
     /// <summary>Reads one corpus file and returns its words and private scope; null words when it cannot be read.</summary>
-    internal static (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features) Tokenize(string file, RebuildOptions options)
+    internal static (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features, string? Helo) Tokenize(string file, RebuildOptions options)
     {
         byte[] raw;
         try { raw = ReadStart(file, options.MaxBytes); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return (null, default, null); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return (null, default, null, null); }
         var message = Assp.Mime.MimeParser.Parse(CorpusText.Limit(raw, options.MaxBytes));
         var scope = options.DoPrivatSpamdb == 0 ? default : ReportedScope(message, options);
         var text = CorpusText.FromMessage(message, options.MaxBytes);
@@ -137,7 +194,7 @@ public static partial class CorpusRebuild
             catch (RegexMatchTimeoutException) { /* a disclaimer regex too slow for this file: train on the text as it is */ }
         }
         var words = Tokenizer.Words(text);
-        return (words, scope, options.BuildFeatures ? EnhancedFilter.Features(message, words) : null);
+        return (words, scope, options.BuildFeatures ? EnhancedFilter.Features(message, words) : null, HeloWeights.SenderHelo(message));
     }
 
     /// <summary>The header plus MaxBytes of the body, without reading a huge file whole.</summary>

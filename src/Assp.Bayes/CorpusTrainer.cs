@@ -18,6 +18,10 @@ public sealed class CorpusTrainer(bool buildHmm = true)
     private readonly Dictionary<ulong, ChainWeights> _chains = new(buildHmm ? 1 << 16 : 0);
     private readonly Dictionary<ulong, double> _sequences = new(buildHmm ? 1 << 16 : 0);
 
+    // Keys changed since TrackChanges() (newReportedInterval updates only these records).
+    private HashSet<string>? _touchedPairs;
+    private HashSet<ulong>? _touchedChains;
+
     public bool BuildsHmm { get; } = buildHmm;
     /// <summary>Sum of factors over the spam word pairs (ASSP's SpamWordCount).</summary>
     public double SpamWeight { get; private set; }
@@ -55,6 +59,7 @@ public sealed class CorpusTrainer(bool buildHmm = true)
         ref var w = ref CollectionsMarshal.GetValueRefOrAddDefault(_pairs, pair, out _);
         if (isSpam) w.Spam += factor;
         w.Total += factor;
+        _touchedPairs?.Add(pair);
     }
 
     private void AddChains(IReadOnlyList<string> words, int count, bool isSpam, double factor, ulong seed)
@@ -70,7 +75,32 @@ public sealed class CorpusTrainer(bool buildHmm = true)
             if (isSpam) c.Spam += factor; else c.Ham += factor;
             ref double total = ref CollectionsMarshal.GetValueRefOrAddDefault(_sequences, sequence, out _);
             total += factor;
+            _touchedChains?.Add(chain);
         }
+    }
+
+    /// <summary>From now on, remembers which pairs and chains the added messages change.</summary>
+    public void TrackChanges()
+    {
+        _touchedPairs = new HashSet<string>(StringComparer.Ordinal);
+        _touchedChains = [];
+    }
+
+    /// <summary>
+    /// The records the messages added since <see cref="TrackChanges"/> changed, with their new probability (null:
+    /// the record says nothing now and is removed), as ASSP's update from newly reported files computes them;
+    /// tracking starts over.
+    /// </summary>
+    public (Dictionary<string, double?> Bayes, Dictionary<ulong, double?> Hmm) TakeChanges()
+    {
+        var bayes = new Dictionary<string, double?>(StringComparer.Ordinal);
+        foreach (var pair in _touchedPairs ?? [])
+            if (_pairs.TryGetValue(pair, out var w)) bayes[pair] = BayesMath.TokenProbability(w.Spam, w.Total);
+        var hmm = new Dictionary<ulong, double?>();
+        foreach (var chain in _touchedChains ?? [])
+            if (_chains.TryGetValue(chain, out var c)) hmm[chain] = BayesMath.HmmProbability(c.Spam, c.Ham, _sequences.GetValueOrDefault(c.Sequence));
+        TrackChanges();
+        return (bayes, hmm);
     }
 
     /// <summary>The spamdb records: every word pair whose probability says something.</summary>

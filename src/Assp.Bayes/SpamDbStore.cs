@@ -61,6 +61,37 @@ public static class SpamDbStore
         return generation;
     }
 
+    /// <summary>
+    /// Writes only the changed records (newReportedInterval's update): a probability is set, null removes the record;
+    /// the norm is updated and a new generation stamped. The features table, when given, is replaced whole.
+    /// </summary>
+    public static long ApplyChanges(IStore store, IReadOnlyDictionary<string, double?> bayes, IReadOnlyDictionary<ulong, double?> hmm, double norm,
+        IReadOnlyDictionary<ulong, double>? features = null)
+    {
+        var spamdb = store.Table(StoreTables.SpamDb);
+        long generation = Math.Max(ReadGeneration(store) + 1, store.Clock.GetUtcNow().ToUnixTimeMilliseconds());
+        foreach (var (key, p) in bayes)
+            if (p is { } v) spamdb.Set(key, Format(v)); else spamdb.Remove(key);
+        spamdb.Set(NormKey, norm.ToString("R", CultureInfo.InvariantCulture));
+        var hmmdb = store.Table(AsspDatabases.HmmDb);
+        foreach (var (key, p) in hmm)
+        {
+            var k = key.ToString("x16", CultureInfo.InvariantCulture);
+            if (p is { } v) hmmdb.Set(k, Format(v)); else hmmdb.Remove(k);
+        }
+        if (hmm.Count > 0) hmmdb.Set(NormKey, norm.ToString("R", CultureInfo.InvariantCulture));
+        if (features is not null)
+        {
+            var featureTable = store.Table(FeaturesTable);
+            featureTable.Clear();
+            foreach (var (key, p) in features) featureTable.Set(key.ToString("x16", CultureInfo.InvariantCulture), Format(p));
+        }
+        store.Flush();
+        spamdb.Set(GenerationKey, generation.ToString(CultureInfo.InvariantCulture));
+        store.Flush();
+        return generation;
+    }
+
     private static string Format(double p) => p.ToString("0.0######", CultureInfo.InvariantCulture);
 
     public static long ReadGeneration(IStore store) =>
@@ -154,6 +185,9 @@ public sealed class SpamDbProvider
     {
         Volatile.Write(ref _current, db);
         _loaded = true;
+        // What this process just built is current: no need to look at the store's marker before the next interval
+        // (looking at once could load a store another writer has not finished yet over it).
+        Volatile.Write(ref _nextCheck, _store.Clock.GetTimestamp() + (long)(CheckInterval.TotalSeconds * _store.Clock.TimestampFrequency));
     }
 
     /// <summary>Loads the stored database now when its generation differs from the one in use; true when swapped.</summary>

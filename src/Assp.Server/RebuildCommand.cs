@@ -57,6 +57,7 @@ internal static class RebuildCommand
         result.AddRow("Corpus norm", $"{s.Norm.ToString("0.0000", CultureInfo.InvariantCulture)} ({Markup.Escape(s.NormDescription)})");
         result.AddRow("Bayesian pairs (spamdb)", s.BayesRecords.ToString("N0", CultureInfo.InvariantCulture));
         result.AddRow("HMM sequences (HMMdb)", s.HmmRecords.ToString("N0", CultureInfo.InvariantCulture));
+        result.AddRow("HELOs (spamdb.helo)", s.HeloRecords.ToString("N0", CultureInfo.InvariantCulture));
         result.AddRow("Memory in use", $"{s.DatabaseBytes / 1048576.0:0.0} MB");
         result.AddRow("Unreadable files", s.UnreadableFiles.ToString(CultureInfo.InvariantCulture));
         result.AddRow("Generation", s.Written ? s.Generation.ToString(CultureInfo.InvariantCulture) : "not written (RebuildTestMode)");

@@ -46,6 +46,9 @@ internal static class SpamDbRebuild
             Disclaimer = File.Exists(disclaimerFile) ? CorpusRebuild.CompileDisclaimers(File.ReadAllText(disclaimerFile)) : null,
             TestMode = cfg.GetBool("RebuildTestMode"),
             Extension = cfg["maillogExt"],
+            ReplaceOldHelo = cfg.GetBool("ReplaceOldSpamdb"),
+            // newReportedInterval's updates need the weights of the last full rebuild.
+            KeepWeights = NewReportedValues(cfg["newReportedInterval"]).Count > 0,
         };
     }
 
@@ -57,6 +60,7 @@ internal static class SpamDbRebuild
         {
             var options = Options(cfg);
             var summary = CorpusRebuild.Run(options, store, progress, ct);
+            LastWeights.AddOrUpdate(store, summary.Weights is { } kept && summary.Written ? new WeightsHolder(kept) : new WeightsHolder(null));
             var report = new StringBuilder();
             report.AppendLine(CultureInfo.InvariantCulture, $"{DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss} RebuildSpamDB");
             foreach (var (option, path, files) in summary.Folders) report.AppendLine(CultureInfo.InvariantCulture, $"{option} ({path}): {files} files");
@@ -66,6 +70,7 @@ internal static class SpamDbRebuild
             report.AppendLine(CultureInfo.InvariantCulture, $"Corpus confidence: {BayesMath.CorpusConfidence(summary.Norm):0.00000000}");
             report.AppendLine(CultureInfo.InvariantCulture, $"Bayesian Pairs:    {summary.BayesRecords:N0} now in list");
             report.AppendLine(CultureInfo.InvariantCulture, $"HMM sequences:     {summary.HmmRecords:N0} now in list");
+            report.AppendLine(CultureInfo.InvariantCulture, $"HELO Blacklist:    {summary.HeloRecords:N0} now in list (spamdb.helo)");
             if (!summary.Written) report.AppendLine("RebuildTestMode: the databases were not written");
             if (!options.TestMode && AutoCorrectRule.Parse(cfg["autoCorrectCorpus"]) is { } rule && options.Folders.Count > 0
                 && CorpusMaintenance.AutoCorrect(rule, summary.Norm, Path.Combine(cfg.BaseDirectory, cfg["spamlog"]),
@@ -77,6 +82,42 @@ internal static class SpamDbRebuild
             TryWrite(Path.Combine(cfg.BaseDirectory, "normfile"), string.Create(CultureInfo.InvariantCulture,
                 $"{summary.Norm} {Files(summary, "correctedspam")} {Files(summary, "correctednotspam")} {Files(summary, "spamlog")} {Files(summary, "notspamlog")} 0 0 {summary.SpamWeight} {summary.HamWeight}"));
             return (summary, text);
+        }
+        finally { OneAtATime.Release(); }
+    }
+
+    /// <summary>The weights of the last full rebuild per store (null: that rebuild did not keep them).</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IStore, WeightsHolder> LastWeights = new();
+
+    private sealed class WeightsHolder(CorpusWeights? weights)
+    {
+        public CorpusWeights? Weights { get; } = weights;
+    }
+
+    /// <summary>
+    /// newReportedInterval's work: the files added to the corrected folders since <paramref name="since"/> are added
+    /// to the last full rebuild's weights, updating only the records they change. Without kept weights (no full
+    /// rebuild in this process yet) a full rebuild runs instead, as before. Returns the files added, and the report.
+    /// </summary>
+    public static (int Added, bool FullRebuild, string Report) ProcessNewReported(ConfigSnapshot cfg, IStore store, DateTimeOffset since, CancellationToken ct)
+    {
+        if (!LastWeights.TryGetValue(store, out var holder) || holder.Weights is null)
+        {
+            var (summary, report) = Run(cfg, store, null, ct);
+            return (summary.Folders.Sum(f => f.Files), true, report);
+        }
+        OneAtATime.Wait(ct);
+        try
+        {
+            var options = Options(cfg);
+            var files = new List<(string, bool, double)>();
+            foreach (var folder in options.Folders.Where(f => f.Option is "correctedspam" or "correctednotspam"))
+                foreach (var file in CorpusMaintenance.NewFiles(folder.Path, since))
+                    files.Add((file, folder.IsSpam, folder.Weight));
+            int added = CorpusRebuild.AddReported(holder.Weights, files, options, store, ct);
+            var text = string.Create(CultureInfo.InvariantCulture,
+                $"{DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss} processed {added} new reported file(s) into spamdb and HMMdb (corpus norm {holder.Weights.Trainer.Norm:0.0000})\n");
+            return (added, false, text);
         }
         finally { OneAtATime.Release(); }
     }
@@ -114,7 +155,12 @@ internal static class SpamDbRebuild
             var (count, _) = NewReportedValues(cfg["newReportedInterval"]);
             var folders = new[] { "correctedspam", "correctednotspam" }.Select(o => Path.Combine(cfg.BaseDirectory, cfg[o]));
             if (count <= 0 || CorpusMaintenance.NewReported(folders, lastRun) < count) return Task.CompletedTask;
-            return RunJob(ct);
+            var since = lastRun;
+            lastRun = store.Clock.GetUtcNow();
+            var (added, full, _) = ProcessNewReported(cfg, store, since, ct);
+            log(full ? $"RebuildSpamDB: {added} corpus files rebuilt (no kept weights for an update of newly reported files)"
+                : $"RebuildSpamDB: updated spamdb and HMMdb from {added} newly reported file(s)");
+            return Task.CompletedTask;
         }, "rebuild when newReportedInterval's count of corrected mails has been reported");
     }
 

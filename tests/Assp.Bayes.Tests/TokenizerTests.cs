@@ -93,4 +93,21 @@ public class TokenizerTests
         foreach (var s in new[] { "", "\0\0\0", "Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nContent-Type: text/html\r\n\r\n<<<<a href=", "%%%%" })
             _ = Tokenizer.Words(CorpusText.FromRaw(System.Text.Encoding.Latin1.GetBytes(s), 4000));
     }
+
+    [Theory]
+    [InlineData("12:30")]
+    [InlineData("5pm")]
+    [InlineData("10:45am")]
+    [InlineData("am")]
+    [InlineData("pm5")]
+    [InlineData("2026-11-22")]
+    [InlineData("(555)123-4567")]
+    [InlineData("12,50%")]
+    [InlineData("\u0663\u0664")]          // Arabic-Indic digits count as digits, as \\d does
+    [InlineData("12abc")]
+    [InlineData("!!")]
+    [InlineData("")]
+    [InlineData("1am2")]
+    public void IsWildNum_agrees_with_the_reference_pattern(string word) =>
+        Assert.Equal(Tokenizer.WildNumRe().IsMatch(word), Tokenizer.IsWildNum(word));
 }

@@ -50,6 +50,44 @@ public class MessageCollectorTests
     }
 
     [Fact]
+    public async Task MaxAllowedDups_moves_the_oldest_spam_with_the_same_subject_to_discarded()
+    {
+        var cfg = Config(("UseSubjectsAsMaillogNames", "1"), ("MaxAllowedDups", "2"), ("discarded", "discarded"), ("freqSpam", "1"),
+            ("AllowedDupSubjectRe", "newsletter"));
+        await using (var collector = new MessageCollector(null))
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                using var buffer = Buffer(Message);
+                Assert.NotNull(collector.Collect(cfg, Request(CollectTarget.Spam), buffer));
+            }
+            for (int i = 0; i < 3; i++)
+            {
+                using var buffer = Buffer(Message);
+                Assert.NotNull(collector.Collect(cfg, Request(CollectTarget.Spam, subject: "Weekly newsletter"), buffer));
+            }
+        }
+        var spam = Path.Combine(cfg.BaseDirectory, "spam");
+        Assert.Equal(2, Directory.GetFiles(spam, "Cheap_pills--*").Length);
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(cfg.BaseDirectory, "discarded"), "Cheap_pills--*").Length);
+        Assert.Equal(3, Directory.GetFiles(spam, "Weekly_newsletter--*").Length);   // AllowedDupSubjectRe: all kept
+    }
+
+    [Fact]
+    public void MaxAllowedDups_needs_subject_names_a_discarded_folder_and_a_spamlog_file()
+    {
+        var on = Config(("UseSubjectsAsMaillogNames", "1"), ("MaxAllowedDups", "5"), ("discarded", "discarded"));
+        Assert.Equal("Cheap_pills--", MessageCollector.Duplicates(on, "spamlog", "Cheap_pills--17.eml", "Cheap pills")?.Prefix);
+        Assert.Null(MessageCollector.Duplicates(on, "notspamlog", "Cheap_pills--17.eml", "Cheap pills"));
+        Assert.Null(MessageCollector.Duplicates(Config(("UseSubjectsAsMaillogNames", "1"), ("MaxAllowedDups", "5"), ("discarded", "")),
+            "spamlog", "Cheap_pills--17.eml", "Cheap pills"));
+        Assert.Null(MessageCollector.Duplicates(Config(("UseSubjectsAsMaillogNames", "0"), ("MaxAllowedDups", "5"), ("discarded", "discarded")),
+            "spamlog", "1234.eml", "Cheap pills"));
+        Assert.Null(MessageCollector.Duplicates(Config(("UseSubjectsAsMaillogNames", "1"), ("MaxAllowedDups", "0"), ("discarded", "discarded")),
+            "spamlog", "Cheap_pills--17.eml", "Cheap pills"));
+    }
+
+    [Fact]
     public async Task Without_StoreCompleteMail_only_the_header_and_MaxBytes_of_the_body_are_kept()
     {
         var cfg = Config(("StoreCompleteMail", "0"), ("MaxBytes", "100"));

@@ -54,7 +54,15 @@ public sealed class MessageCollector : IAsyncDisposable
     internal sealed record Request(CollectTarget Target, string? Subject, byte[] HeaderBlock, bool StripAsspHeaders, string? MessageId);
 
     private sealed record Job(string Path, string TempFolder, byte[] HeaderBlock, byte[]? Pooled, int PooledLength, Stream? Source,
-        long StoreComplete, long MaxBytes, bool Strip, string? MessageId, Assp.Config.Regexes.RegexList NoCollect);
+        long StoreComplete, long MaxBytes, bool Strip, string? MessageId, Assp.Config.Regexes.RegexList NoCollect)
+    {
+        /// <summary>MaxAllowedDups for this file's subject, when it applies.</summary>
+        public DuplicateLimit? Duplicates { get; init; }
+    }
+
+    /// <summary>At most <paramref name="Max"/> files named <paramref name="Prefix"/> + counter stay in the folder;
+    /// older ones move to <paramref name="DiscardedFolder"/>.</summary>
+    internal sealed record DuplicateLimit(string Prefix, int Max, string DiscardedFolder);
 
     /// <summary>
     /// Where the code sends the message after freqSpam/freqNonSpam and the folder rules (null: nowhere). Counts the
@@ -121,7 +129,10 @@ public sealed class MessageCollector : IAsyncDisposable
             _log(request.MessageId, $"warning: the message could not be read for collection in {plan.FolderOption}: {ex.Message}");
             return null;
         }
-        var job = new Job(path, temp, request.HeaderBlock, pooled, pooledLength, source, storeComplete, maxBytes, request.StripAsspHeaders, request.MessageId, cfg.GetRegex("noCollectRe"));
+        var job = new Job(path, temp, request.HeaderBlock, pooled, pooledLength, source, storeComplete, maxBytes, request.StripAsspHeaders, request.MessageId, cfg.GetRegex("noCollectRe"))
+        {
+            Duplicates = Duplicates(cfg, plan.FolderOption, name, request.Subject),
+        };
         if (!_queue.Writer.TryWrite(job))
         {
             Release(job);
@@ -130,6 +141,38 @@ public sealed class MessageCollector : IAsyncDisposable
             return null;
         }
         return Path.GetRelativePath(cfg.BaseDirectory, path).Replace('\\', '/');
+    }
+
+    /// <summary>
+    /// MaxAllowedDups: with UseSubjectsAsMaillogNames, at most that many spamlog files with the same subject name are
+    /// kept; the oldest beyond go to the discarded folder (which must be set). Subjects matching AllowedDupSubjectRe
+    /// are exempt. Null when the rule does not apply to this file.
+    /// </summary>
+    internal static DuplicateLimit? Duplicates(ConfigSnapshot cfg, string folderOption, string fileName, string? subject)
+    {
+        if (folderOption != "spamlog" || !cfg.GetBool("UseSubjectsAsMaillogNames")) return null;
+        int max = cfg.GetInt("MaxAllowedDups", 0);
+        if (max <= 0 || CorpusFolders.Resolve(cfg, "discarded") is not { } discarded) return null;
+        if (subject is { Length: > 0 } && cfg.GetRegex("AllowedDupSubjectRe").Match(subject) is not null) return null;
+        int cut = fileName.LastIndexOf("--", StringComparison.Ordinal);
+        if (cut <= 0) return null;   // no subject, no duplicates to tell apart
+        return new DuplicateLimit(fileName[..(cut + 2)], max, discarded);
+    }
+
+    /// <summary>Moves the oldest files with the same subject name beyond the limit to the discarded folder.</summary>
+    internal static int MoveDuplicates(string folder, DuplicateLimit limit)
+    {
+        var same = new DirectoryInfo(folder).EnumerateFiles(limit.Prefix + "*")
+            .Where(f => f.Name.Length > limit.Prefix.Length && char.IsAsciiDigit(f.Name[limit.Prefix.Length]))
+            .OrderBy(f => f.LastWriteTimeUtc).ThenBy(f => f.Name, StringComparer.Ordinal).ToList();
+        int moved = 0;
+        for (int i = 0; i < same.Count - limit.Max; i++)
+        {
+            Directory.CreateDirectory(limit.DiscardedFolder);
+            same[i].MoveTo(Path.Combine(limit.DiscardedFolder, same[i].Name), overwrite: true);
+            moved++;
+        }
+        return moved;
     }
 
     /// <summary>How much of the message is kept: all of it up to StoreCompleteMail, and at least the header plus MaxBytes.</summary>
@@ -195,7 +238,12 @@ public sealed class MessageCollector : IAsyncDisposable
         {
             try
             {
-                if (await WriteAsync(job).ConfigureAwait(false)) Interlocked.Increment(ref _written);
+                if (await WriteAsync(job).ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref _written);
+                    if (job.Duplicates is { } dups && MoveDuplicates(Path.GetDirectoryName(job.Path)!, dups) is var moved and > 0)
+                        _log(job.MessageId, $"info: moved {moved} older file(s) with the same subject to {dups.DiscardedFolder} (MaxAllowedDups {dups.Max})");
+                }
                 else _log(job.MessageId, $"info: file {job.Path} was deleted - matched noCollectRe");
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)

@@ -73,4 +73,83 @@ public class BayesTests
         var log = await proxy.WaitForLogAsync("Bayesian Check");
         Assert.Contains("=> spam", log);
     }
+
+    /// <summary>The files of a collection folder once the background writer has stored count of them.</summary>
+    private static async Task<string[]> WaitForFilesAsync(ProxyInstance proxy, string folder, int count)
+    {
+        var dir = Path.Combine(proxy.BaseDirectory, folder);
+        var end = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < end)
+        {
+            var files = Directory.Exists(dir) ? Directory.GetFiles(dir) : [];
+            if (files.Length >= count) return files;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"{count} files did not appear in {folder}:\n{proxy.ReadMaillog()}");
+    }
+
+    [Fact]
+    public async Task Mail_collected_by_the_proxy_is_rebuilt_and_then_decides_the_next_similar_mail()
+    {
+        using var store = new MemoryStore();
+        await using var mta = await PostfixInstance.StartAsync();
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string>
+        {
+            ["DoBayesian"] = "1",
+            ["DoHMM"] = "3",
+            ["AddSpamProbHeader"] = "1",
+            ["blackListedDomains"] = "spam.example",
+            ["DoBlackDomainWL"] = "0",
+            ["whiteListedDomains"] = "friend.example",
+            ["UseSubjectsAsMaillogNames"] = "1",
+        }, pipeline: Pipeline(store));
+
+        // 1. The proxy collects: blacklisted senders' spam into spam/, whitelisted senders' ham into notspam/.
+        // One connection per message: the proxy may end a session after refusing its mail.
+        for (int i = 0; i < 10; i++)
+        {
+            await using (var client = await TestSmtpClient.ConnectAsync(proxy.Port))
+            {
+                await client.ReadReplyAsync();
+                Assert.Equal(554, (await client.SendMailAsync($"deals{i}@spam.example", ["me@example.com"], Spam(i).Replace("promo.example", "spam.example"))).Code);
+            }
+            await using (var client = await TestSmtpClient.ConnectAsync(proxy.Port))
+            {
+                await client.ReadReplyAsync();
+                Assert.Equal(250, (await client.SendMailAsync($"pal{i}@friend.example", ["me@example.com"], Ham(i).Replace("partner.example", "friend.example"))).Code);
+            }
+        }
+        var cfg = proxy.Config.Current;
+        Assert.Equal(10, (await WaitForFilesAsync(proxy, cfg["spamlog"], 10)).Length);
+        Assert.Equal(10, (await WaitForFilesAsync(proxy, cfg["notspamlog"], 10)).Length);
+
+        // 2. The rebuild reads those folders into the proxy's store (what `assp rebuild` and RebuildSchedule run).
+        var summary = CorpusRebuild.Run(new RebuildOptions
+        {
+            Folders =
+            [
+                new CorpusFolder("spamlog", Path.Combine(proxy.BaseDirectory, cfg["spamlog"]), true, 1),
+                new CorpusFolder("notspamlog", Path.Combine(proxy.BaseDirectory, cfg["notspamlog"]), false, 1),
+            ],
+            MaxBytes = cfg.GetInt("MaxBytes", 4000),
+        }, store);
+        Assert.Equal([10, 10], summary.Folders.Select(f => f.Files));
+
+        // 3. A similar spam from a sender no list knows is refused by the Bayesian check; a similar ham passes.
+        await using (var client = await TestSmtpClient.ConnectAsync(proxy.Port))
+        {
+            await client.ReadReplyAsync();
+            Assert.Equal(554, (await client.SendMailAsync("deals99@promo.example", ["me@example.com"], Spam(99))).Code);
+        }
+        await using (var client = await TestSmtpClient.ConnectAsync(proxy.Port))
+        {
+            await client.ReadReplyAsync();
+            Assert.Equal(250, (await client.SendMailAsync("colleague99@partner.example", ["me@example.com"], Ham(99))).Code);
+        }
+        var delivered = await mta.WaitForMessagesAsync(11, TimeSpan.FromSeconds(30));
+        var got = Assert.Single(delivered, m => m.Text.Contains("Subject: project review 99", StringComparison.Ordinal));
+        var header = got.Text.Split('\n').Select(l => l.TrimEnd('\r')).Single(l => l.StartsWith("X-Assp-Spam-Prob: ", StringComparison.Ordinal));
+        Assert.True(double.Parse(header["X-Assp-Spam-Prob: ".Length..], System.Globalization.CultureInfo.InvariantCulture) < 0.1, header);
+        Assert.Contains("=> spam", await proxy.WaitForLogAsync("Bayesian Check"));
+    }
 }

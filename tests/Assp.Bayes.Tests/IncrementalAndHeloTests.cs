@@ -1,0 +1,136 @@
+using System.Text;
+using Assp.Bayes;
+using Assp.Storage;
+
+namespace Assp.Bayes.Tests;
+
+/// <summary>spamdb.helo from the rebuild, and newReportedInterval's update of the database from newly reported files.</summary>
+public sealed class IncrementalAndHeloTests : IDisposable
+{
+    private readonly string _base = Directory.CreateTempSubdirectory("assp-bayes-inc-").FullName;
+
+    public void Dispose() => Directory.Delete(_base, recursive: true);
+
+    private string Folder(string name)
+    {
+        var path = Path.Combine(_base, name);
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    private static string Mail(string folder, string name, string body, string helo = "mx.sender.example", string ip = "198.51.100.7")
+    {
+        var path = Path.Combine(folder, name + ".eml");
+        File.WriteAllText(path,
+            $"Received: from host.example ([{ip}] helo={helo})\r\n\tby assp.local.example with ESMTP; Sun, 22 Nov 2026 02:00:00 +0000\r\n" +
+            $"From: someone@sender.example\r\nTo: alice@local.example\r\nSubject: test {name}\r\nContent-Type: text/plain\r\n\r\n{body}\r\n", Encoding.ASCII);
+        return path;
+    }
+
+    private RebuildOptions Options(bool keep = true) => new()
+    {
+        Folders =
+        [
+            new CorpusFolder("correctedspam", Folder("errors/spam"), true, 2),
+            new CorpusFolder("correctednotspam", Folder("errors/notspam"), false, 4),
+            new CorpusFolder("spamlog", Folder("spam"), true, 1),
+            new CorpusFolder("notspamlog", Folder("notspam"), false, 1),
+        ],
+        KeepWeights = keep,
+    };
+
+    private void FillCorpus()
+    {
+        for (int i = 0; i < 6; i++)
+        {
+            Mail(Folder("spam"), "s" + i, $"buy cheap pills now online pharmacy no prescription offer {i}", helo: "bulk.spammer.example");
+            Mail(Folder("notspam"), "h" + i, $"the project budget meeting is on thursday afternoon notes {i}", helo: "mail.partner.example");
+        }
+    }
+
+    [Theory]
+    [InlineData(5, 0, 1.0)]       // spam only: 5 / 5.1 > 0.98 → blacklisted
+    [InlineData(4, 0, null)]      // 4 / 4.1 = 0.976: not enough
+    [InlineData(0, 4, 0.2)]       // ham only, more than 3: 0.2 - 0 → known good
+    [InlineData(0, 3, null)]      // not more than 3 ham
+    [InlineData(1, 30, 0.11)]     // 1 / 11.1 = 0.09 → 0.2 - 0.09
+    [InlineData(5, 5, null)]      // mixed: nothing
+    public void Helo_weight_follows_the_reference_thresholds(double spam, double ham, double? expected) =>
+        Assert.Equal(expected, HeloWeights.Weight(spam, ham));
+
+    [Fact]
+    public void SenderHelo_reads_our_Received_header_and_ignores_private_senders()
+    {
+        var raw = "Received: from x ([203.0.113.9] helo=Mail.Example.COM)\r\n\tby me\r\nSubject: s\r\n\r\nbody\r\n"u8.ToArray();
+        Assert.Equal("mail.example.com", HeloWeights.SenderHelo(Assp.Mime.MimeParser.Parse(raw)));
+        var local = "Received: from x ([192.168.1.9] helo=pc.lan)\r\n\tby me\r\nSubject: s\r\n\r\nbody\r\n"u8.ToArray();
+        Assert.Null(HeloWeights.SenderHelo(Assp.Mime.MimeParser.Parse(local)));
+        Assert.Null(HeloWeights.SenderHelo(Assp.Mime.MimeParser.Parse("Subject: s\r\n\r\nbody\r\n"u8.ToArray())));
+    }
+
+    [Fact]
+    public void Rebuild_writes_spamdb_helo_and_ReplaceOldSpamdb_decides_whether_old_records_stay()
+    {
+        FillCorpus();
+        using var store = new MemoryStore();
+        var helo = store.Table(StoreTables.SpamDbHelo);
+        helo.Set("stale.example", "1");
+        var summary = CorpusRebuild.Run(Options(), store);
+        Assert.Equal(2, summary.HeloRecords);
+        Assert.True(helo.TryGetValue("bulk.spammer.example", out var bad));
+        Assert.Equal("1", bad);
+        Assert.True(helo.TryGetValue("mail.partner.example", out var good));
+        Assert.Equal("0.2", good);
+        Assert.False(helo.ContainsKey("stale.example"));    // replaced
+
+        helo.Set("stale.example", "1");
+        CorpusRebuild.Run(Options() with { ReplaceOldHelo = false }, store);
+        Assert.True(helo.ContainsKey("stale.example"));     // added to
+
+        helo.Clear();
+        CorpusRebuild.Run(Options() with { TestMode = true }, store);
+        Assert.Equal(0, helo.Count);                         // RebuildTestMode writes nothing
+    }
+
+    [Fact]
+    public void Newly_reported_files_update_the_database_like_a_full_rebuild_without_reading_the_corpus_again()
+    {
+        FillCorpus();
+        using var store = new MemoryStore();
+        var summary = CorpusRebuild.Run(Options(), store);
+        Assert.NotNull(summary.Weights);
+        var db = SpamDbProvider.For(store).Current;
+        Assert.Equal(0, db.Bayes.Get(Classifier.PairHash(TokenHash.Seed, "quarterly", "invoice")));
+
+        // A user reports a spam the filter did not know; the corpus files are not read again (one is deleted to show it).
+        var reported = Mail(Folder("errors/spam"), "r1", "quarterly invoice attached open the quarterly invoice now", helo: "bulk.spammer.example");
+        File.Delete(Path.Combine(Folder("notspam"), "h0.eml"));
+        int added = CorpusRebuild.AddReported(summary.Weights!, [(reported, true, 2.0)], Options(), store);
+        Assert.Equal(1, added);
+
+        var updated = SpamDbProvider.For(store).Current;
+        Assert.True(updated.Generation > db.Generation);
+        Assert.True(updated.Bayes.Get(Classifier.PairHash(TokenHash.Seed, "quarterly", "invoice")) > 0.9);
+        // untouched records stay as they were: h0's words are still known although the file is gone
+        Assert.True(store.Table(StoreTables.SpamDb).ContainsKey("budget meeting"));
+
+        // The result equals a full rebuild over the same files (h0 restored), record for record in spamdb.
+        Mail(Folder("notspam"), "h0", "the project budget meeting is on thursday afternoon notes 0", helo: "mail.partner.example");
+        using var full = new MemoryStore();
+        CorpusRebuild.Run(Options(keep: false), full);
+        var a = store.Table(StoreTables.SpamDb).Scan().Where(kv => !kv.Key.StartsWith("***", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value.Value);
+        var b = full.Table(StoreTables.SpamDb).Scan().Where(kv => !kv.Key.StartsWith("***", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value.Value);
+        Assert.Equal(b.OrderBy(kv => kv.Key), a.OrderBy(kv => kv.Key));
+    }
+
+    [Fact]
+    public void NewFiles_lists_only_files_written_after_the_last_run()
+    {
+        var folder = Folder("errors/notspam");
+        var old = Mail(folder, "old", "x y z");
+        File.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddHours(-2));
+        var fresh = Mail(folder, "new", "x y z");
+        Assert.Equal([fresh], CorpusMaintenance.NewFiles(folder, DateTimeOffset.UtcNow.AddHours(-1)));
+        Assert.Empty(CorpusMaintenance.NewFiles(Path.Combine(_base, "missing"), DateTimeOffset.UtcNow));
+    }
+}
