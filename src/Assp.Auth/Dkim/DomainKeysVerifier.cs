@@ -71,9 +71,11 @@ public sealed class DomainKeysVerifier(IDkimDns dns, DkimVerifierOptions? option
         if (!GranularityAllows(key.Granularity, identity[..at]))
             return Result(DkimStatus.PermError, "key g= does not cover the sender", key.Testing);
 
-        var data = SignedData(signed, message.Body.Span, nofws);
+        using var hasher = new DomainKeysHasher(nofws);
+        hasher.AddHeaders(signed);
+        hasher.AddBody(message.Body.Span, final: true);
         bool ok;
-        try { ok = rsa.VerifyData(data, signature, HashAlgorithmName.SHA1, RSASignaturePadding.Pkcs1); }
+        try { ok = rsa.VerifyHash(hasher.Hash(), signature, HashAlgorithmName.SHA1, RSASignaturePadding.Pkcs1); }
         catch (CryptographicException) { ok = false; }
         return ok ? Result(DkimStatus.Pass, "", key.Testing) : Result(DkimStatus.Fail, "signature did not verify", key.Testing);
     }
@@ -148,62 +150,5 @@ public sealed class DomainKeysVerifier(IDkimDns dns, DkimVerifierOptions? option
         var suffix = g[(star + 1)..].Replace("*", "", StringComparison.Ordinal);
         return localPart.Length >= prefix.Length + suffix.Length
             && localPart.StartsWith(prefix, StringComparison.Ordinal) && localPart.EndsWith(suffix, StringComparison.Ordinal);
-    }
-
-    /// <summary>The bytes RSA-SHA1 signs: the canonical header fields, then the empty separator line and the canonical body.</summary>
-    public static byte[] SignedData(IReadOnlyList<DkimHeaderField> signed, ReadOnlySpan<byte> body, bool nofws)
-    {
-        var data = new List<byte>(1024 + body.Length);
-        foreach (var field in signed)
-        {
-            var raw = field.Raw.Span;
-            if (nofws)
-            {
-                foreach (var x in raw) if (!IsFws(x)) data.Add(x);
-                AddCrlf(data);
-                continue;
-            }
-            // Line ends as SMTP carries them (CRLF), folding kept.
-            for (int pos = 0; pos < raw.Length;)
-            {
-                var line = NextLine(raw, ref pos);
-                foreach (var x in line) data.Add(x);
-                AddCrlf(data);
-            }
-        }
-
-        // The separator line goes through the body rules too: like trailing empty lines it is only emitted when a
-        // non-empty body line follows (so an empty body leaves it out, as Mail::DKIM does).
-        int pendingEmpty = 1;
-        for (int pos = 0; pos < body.Length;)
-        {
-            var line = NextLine(body, ref pos);
-            int length = 0;
-            foreach (var x in line) if (!nofws || !(x is (byte)' ' or (byte)'\t' or (byte)'\r')) length++;
-            if (length == 0) { pendingEmpty++; continue; }
-            for (; pendingEmpty > 0; pendingEmpty--) AddCrlf(data);
-            foreach (var x in line) if (!nofws || !(x is (byte)' ' or (byte)'\t' or (byte)'\r')) data.Add(x);
-            AddCrlf(data);
-        }
-        return [.. data];
-    }
-
-    /// <summary>The next line from <paramref name="pos"/>, split at LF with a CR before it removed; a last line without terminator counts.</summary>
-    private static ReadOnlySpan<byte> NextLine(ReadOnlySpan<byte> text, ref int pos)
-    {
-        int lf = text[pos..].IndexOf((byte)'\n');
-        int end = lf < 0 ? text.Length : pos + lf;
-        var line = text[pos..end];
-        if (line.Length > 0 && line[^1] == '\r') line = line[..^1];
-        pos = lf < 0 ? text.Length : end + 1;
-        return line;
-    }
-
-    private static bool IsFws(byte x) => x is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n';
-
-    private static void AddCrlf(List<byte> data)
-    {
-        data.Add((byte)'\r');
-        data.Add((byte)'\n');
     }
 }

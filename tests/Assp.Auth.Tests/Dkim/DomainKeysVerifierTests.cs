@@ -178,3 +178,52 @@ public sealed class DomainKeysVerifierTests : IDisposable
         Assert.Equal(DkimStatus.None, dkim.Overall);
     }
 }
+
+/// <summary>DomainKey-Signatures we make (genDKIM with Mode=Domainkey), checked by Mail::DKIM's own verifier.</summary>
+public sealed class DomainKeysSignerTests : IDisposable
+{
+    private const string Message =
+        "From: Joe Sender <joe@example.org>\r\nTo: ann@example.net\r\nSubject:  signed   by us\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n" +
+        "Message-ID: <dk-2@example.org>\r\nX-Assp-Tag: added\r\n\r\nHello  Ann,\r\n\r\n\tindented line\r\nbye\r\n\r\n";
+
+    private readonly MailDkimPerl _perl = new();
+
+    public void Dispose() => _perl.Dispose();
+
+    [Fact]
+    public async Task Signatures_we_make_verify_in_Mail_DKIM_and_in_our_verifier()
+    {
+        var messages = new Dictionary<string, byte[]>();
+        foreach (var nofws in new[] { true, false })
+            foreach (var headers in new IReadOnlyList<string>?[] { null, ["From", "Subject", "To", "Date", "Cc"] })
+            {
+                var options = new DomainKeysSigningOptions { Domain = "example.org", Selector = "sel", Key = _perl.Rsa, Nofws = nofws, Headers = headers };
+                var header = DomainKeysSigner.Sign(DkimMessage.Parse(Encoding.ASCII.GetBytes(Message)), options);
+                Assert.StartsWith("DomainKey-Signature: a=rsa-sha1; c=" + (nofws ? "nofws" : "simple") + "; d=example.org; s=sel; q=dns", header);
+                Assert.Equal(headers is not null, header.Contains("h=from:subject:to:date;", StringComparison.Ordinal));
+                var signed = Encoding.ASCII.GetBytes(header + Message);
+                messages[$"{(nofws ? "nofws" : "simple")}-{(headers is null ? "all" : "h")}.eml"] = signed;
+                var ours = await new DomainKeysVerifier(new InMemoryDkimDns().Add("sel._domainkey.example.org", _perl.KeyRecord()))
+                    .VerifyAsync(DkimMessage.Parse(signed));
+                Assert.Equal(DkimStatus.Pass, ours.Overall);
+            }
+        messages["tampered.eml"] = [.. messages["nofws-all.eml"].SkipLast(8), .. "changed\r\n"u8.ToArray()];
+        var verdicts = _perl.Verify(messages, new Dictionary<string, string> { ["sel._domainkey.example.org"] = _perl.KeyRecord() });
+        Assert.Equal(5, verdicts.Count);
+        foreach (var name in messages.Keys.Where(n => n != "tampered.eml")) Assert.Equal("dk:pass", verdicts[name]);
+        Assert.StartsWith("dk:fail", verdicts["tampered.eml"]);
+    }
+
+    [Fact]
+    public async Task A_body_streamed_from_disk_gets_the_same_signature()
+    {
+        var bytes = Encoding.ASCII.GetBytes(Message + string.Concat(Enumerable.Repeat("a line  of\tthe long body\r\n", 20000)));
+        var msg = DkimMessage.Parse(bytes);
+        var options = new DomainKeysSigningOptions { Domain = "example.org", Selector = "sel", Key = _perl.Rsa };
+        var inMemory = DomainKeysSigner.Sign(msg, options);
+        int bodyStart = bytes.AsSpan().IndexOf("\r\n\r\n"u8) + 4;
+        using var stream = new MemoryStream(bytes) { Position = bodyStart };
+        var streamed = await DomainKeysSigner.SignAsync(DkimMessage.Parse(bytes.AsMemory(0, bodyStart)), stream, options);
+        Assert.Equal(inMemory, streamed);   // RSA PKCS#1 v1.5 is deterministic: same hash, same signature
+    }
+}

@@ -6,7 +6,8 @@ namespace Assp.Auth.Tests.Dkim;
 
 /// <summary>
 /// Debian's Mail::DKIM (libmail-dkim-perl, the library ASSP itself verifies with; scripts/install-test-deps.sh) as an
-/// independent DomainKeys signer: the tests verify what it signs, so our canonicalisation is checked against its own.
+/// independent DomainKeys signer and verifier: the tests verify what it signs and let it verify what we sign, so our
+/// canonicalisation is checked against its own.
 /// </summary>
 public sealed class MailDkimPerl : IDisposable
 {
@@ -30,6 +31,24 @@ binmode STDOUT;
 print $sig, "\r\n", $msg;
 """;
 
+    private const string VerifyScript = """
+use strict; use warnings;
+use Mail::DKIM::Verifier; use Mail::DKIM::PublicKey;
+# Keys come from a file "name record" instead of DNS.
+my ($keys, @files) = @ARGV;
+my %k; open my $kf, '<', $keys or die; while (<$kf>) { chomp; my ($n, $r) = split / /, $_, 2; $k{lc $n} = $r; } close $kf;
+no warnings 'redefine';
+*Mail::DKIM::PublicKey::fetch_async = sub { my ($class, %p) = @_; my $name = lc($p{Selector} . '._domainkey.' . $p{Domain});
+  my $key = exists $k{$name} ? Mail::DKIM::PublicKey->parse($k{$name}) : undef;
+  my $cb = $p{Callbacks} || {}; my $r = $cb->{Success} ? $cb->{Success}->($key) : $key; return sub { $r }; };
+for my $f (@files) {
+  open my $fh, '<', $f or die; binmode $fh; my $dkim = Mail::DKIM::Verifier->new();
+  while (my $l = <$fh>) { $l =~ s/\r?\n\z//; $dkim->PRINT("$l\r\n"); }
+  $dkim->CLOSE; my @s = $dkim->signatures;
+  print "$f ", join(',', map { (ref($_) =~ /Dk/ ? 'dk' : 'dkim') . ':' . $_->result_detail } @s), "\n";
+}
+""";
+
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("maildkim-");
 
     public MailDkimPerl(int bits = 1024)
@@ -37,6 +56,7 @@ print $sig, "\r\n", $msg;
         Rsa = RSA.Create(bits);
         File.WriteAllText(KeyFile, Rsa.ExportRSAPrivateKeyPem());
         File.WriteAllText(ScriptFile, Script);
+        File.WriteAllText(Path.Combine(_dir.FullName, "verify.pl"), VerifyScript);
     }
 
     public RSA Rsa { get; }
@@ -70,6 +90,35 @@ print $sig, "\r\n", $msg;
         p.WaitForExit();
         if (p.ExitCode != 0) throw new InvalidOperationException("Mail::DKIM failed: " + stderr.Result);
         return output.ToArray();
+    }
+
+    /// <summary>
+    /// Mail::DKIM's verdict on each message, keys given as "selector._domainkey.domain" → record (no DNS): per file
+    /// the signatures as "dk:pass", "dkim:fail (…)" … joined by commas.
+    /// </summary>
+    public Dictionary<string, string> Verify(IReadOnlyDictionary<string, byte[]> messages, IReadOnlyDictionary<string, string> keyRecords)
+    {
+        var mail = Directory.CreateDirectory(Path.Combine(_dir.FullName, "verify-" + Guid.NewGuid().ToString("N")));
+        var files = new List<string>();
+        foreach (var (name, bytes) in messages)
+        {
+            File.WriteAllBytes(Path.Combine(mail.FullName, name), bytes);
+            files.Add(Path.Combine(mail.FullName, name));
+        }
+        var keys = Path.Combine(mail.FullName, "keys.txt");
+        File.WriteAllLines(keys, keyRecords.Select(k => k.Key + " " + k.Value));
+        var psi = new ProcessStartInfo("/usr/bin/perl", [Path.Combine(_dir.FullName, "verify.pl"), keys, .. files])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException("Mail::DKIM verifier failed: " + stderr.Result);
+        return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', 2))
+            .ToDictionary(a => Path.GetFileName(a[0]), a => a.Length > 1 ? a[1] : "");
     }
 
     public void Dispose()
