@@ -9,7 +9,8 @@
 # nsd (authoritative DNS server) serves the DNS test zones; the tests start private instances on loopback,
 # so its system service is disabled as well.
 # python3-dkim (dkimpy) with python3-nacl (its Ed25519) is the independent DKIM/ARC verifier the DKIM tests
-# check our signatures with; it installs no service.
+# check our signatures with; it installs no service. libmail-dkim-perl (Mail::DKIM, the library ASSP verifies
+# with) signs the DomainKeys test messages.
 # slapd (OpenLDAP) with ldap-utils (ldapadd) answers the LDAP recipient-validation tests: they start private
 # instances from their own slapd.conf; the package is installed without a configuration and its service is off.
 # clamav-daemon (clamd) scans for viruses; the tests start private instances with a signature database they
@@ -20,7 +21,7 @@
 # Playwright (executablePath /usr/bin/chromium; Playwright's own browser download is never used). No service.
 set -euo pipefail
 
-packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl slapd ldap-utils clamav-daemon postgresql chromium fonts-liberation)
+packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl libmail-dkim-perl slapd ldap-utils clamav-daemon postgresql chromium fonts-liberation)
 missing=()
 for p in "${packages[@]}"; do
   # "install ok installed" only; a removed-but-configured package must be reinstalled.

@@ -90,7 +90,13 @@ public static partial class CorpusRebuild
         {
             var tokenized = new (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features, string? Helo)[files.Count];
             Parallel.For(0, files.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-                i => tokenized[i] = Tokenize(files[i], options));
+                i =>
+                {
+                    // One file whose text trips a regex time limit (hostile content, or a starved machine) is skipped
+                    // like an unreadable one; it must not end the whole rebuild.
+                    try { tokenized[i] = Tokenize(files[i], options); }
+                    catch (RegexMatchTimeoutException) { tokenized[i] = (null, default, null); }
+                });
             int used = 0;
             foreach (var (words, scope, messageFeatures, helo) in tokenized)
             {

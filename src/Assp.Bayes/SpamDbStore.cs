@@ -190,23 +190,34 @@ public sealed class SpamDbProvider
         Volatile.Write(ref _nextCheck, _store.Clock.GetTimestamp() + (long)(CheckInterval.TotalSeconds * _store.Clock.TimestampFrequency));
     }
 
-    /// <summary>Loads the stored database now when its generation differs from the one in use; true when swapped.</summary>
+    /// <summary>Loads the stored database now when its generation is newer than the one in use; true when swapped.</summary>
     public bool Refresh()
     {
-        if (SpamDbStore.ReadGeneration(_store) == Volatile.Read(ref _current).Generation && _loaded) return false;
+        if (SpamDbStore.ReadGeneration(_store) <= Volatile.Read(ref _current).Generation && _loaded) return false;
         Reload();
         _loaded = true;
         return true;
     }
 
-    private void Reload() => Volatile.Write(ref _current, SpamDbStore.Load(_store));
+    /// <summary>Loads the stored database and swaps it in unless a newer one was published meanwhile.</summary>
+    private void Reload()
+    {
+        var loaded = SpamDbStore.Load(_store);
+        while (true)
+        {
+            var current = Volatile.Read(ref _current);
+            if (loaded.Generation <= current.Generation && !ReferenceEquals(current, SpamDatabase.Empty)) return;
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _current, loaded, current), current)) return;
+        }
+    }
 
     private void MaybeRefreshInBackground()
     {
         long now = _store.Clock.GetTimestamp();
         if (now < Volatile.Read(ref _nextCheck)) return;
         Volatile.Write(ref _nextCheck, now + (long)(CheckInterval.TotalSeconds * _store.Clock.TimestampFrequency));
-        if (SpamDbStore.ReadGeneration(_store) == Volatile.Read(ref _current).Generation) return;
+        // Only a newer generation replaces the one in use (generations only grow), never an older stored one.
+        if (SpamDbStore.ReadGeneration(_store) <= Volatile.Read(ref _current).Generation) return;
         if (Interlocked.Exchange(ref _loading, 1) == 1) return;
         _ = Task.Run(() =>
         {

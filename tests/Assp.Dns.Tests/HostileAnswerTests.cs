@@ -26,7 +26,7 @@ public sealed class HostileAnswerTests
     /// <summary>An A record for the question name (pointer to offset 12) with the given TTL and address.</summary>
     private static byte[] ARecord(uint ttl, byte last) => [0xC0, 12, 0, 1, 0, 1, (byte)(ttl >> 24), (byte)(ttl >> 16), (byte)(ttl >> 8), (byte)ttl, 0, 4, 192, 0, 2, last];
 
-    private static async Task<(DnsResponse Result, DnsResolver Resolver)> Ask(Func<byte[], IEnumerable<byte[]>> server, int timeoutMs = 400)
+    private static async Task<(DnsResponse Result, DnsResolver Resolver)> Ask(Func<byte[], IEnumerable<byte[]>> server, int timeoutMs = 2000)
     {
         using var fake = new FakeDnsServer(server);
         var r = new DnsResolver(new DnsResolverOptions { Servers = [fake.EndPoint], Timeout = TimeSpan.FromMilliseconds(timeoutMs), Retransmit = TimeSpan.FromMilliseconds(timeoutMs), Retries = 0 });

@@ -24,13 +24,17 @@ public sealed class CliTests : IDisposable
         return (exit, output.ToString(), error.ToString());
     }
 
+    /// <summary>The web admin and stat ports on free loopback ports: a test never listens on all interfaces.</summary>
+    private static string[] LoopbackWeb() =>
+        ["--set", $"webAdminPort=127.0.0.1:{FreePort()}", "--set", $"webStatPort=127.0.0.1:{FreePort()}"];
+
     [Fact]
     public async Task Run_with_a_fresh_base_creates_a_working_folder_and_stops_cleanly()
     {
         using var stop = new CancellationTokenSource();
         var output = new StringWriter();
         int port = FreePort();
-        var run = Cli.RunAsync(["run", "--base", _base, "--set", "MaxErrors=7", "--set", $"listenPort=127.0.0.1:{port}"], output, new StringWriter(), stop.Token);
+        var run = Cli.RunAsync(["run", "--base", _base, "--set", "MaxErrors=7", "--set", $"listenPort=127.0.0.1:{port}", .. LoopbackWeb()], output, new StringWriter(), stop.Token);
         var log = Path.Combine(_base, "logs", "maillog.txt");
         for (int i = 0; i < 200 && !(File.Exists(log) && File.ReadAllText(log).Contains("ready;")); i++) await Task.Delay(50);
 
@@ -70,7 +74,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task RestartEvery_stops_for_a_restart_with_the_restart_exit_code()
     {
-        var run = Cli.RunAsync(["run", "--base", _base, "--set", $"listenPort=127.0.0.1:{FreePort()}", "--set", "RestartEvery=2"],
+        var run = Cli.RunAsync(["run", "--base", _base, "--set", $"listenPort=127.0.0.1:{FreePort()}", "--set", "RestartEvery=2", .. LoopbackWeb()],
             new StringWriter(), new StringWriter());
         Assert.True(await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30))) == run, "no restart within 30 s");
         Assert.Equal(ProxyHost.RestartExitCode, await run);
@@ -84,7 +88,7 @@ public sealed class CliTests : IDisposable
         var marker = Path.Combine(_base, "restarted.txt");
         Directory.CreateDirectory(_base);
         var run = Cli.RunAsync(["run", "--base", _base, "--set", $"listenPort=127.0.0.1:{FreePort()}", "--set", "RestartEvery=2",
-            "--set", $"AutoRestartCmd=echo again > {marker}"], new StringWriter(), new StringWriter());
+            "--set", $"AutoRestartCmd=echo again > {marker}", .. LoopbackWeb()], new StringWriter(), new StringWriter());
         Assert.True(await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30))) == run, "no restart within 30 s");
         Assert.Equal(0, await run);
         for (int i = 0; i < 100 && !File.Exists(marker); i++) await Task.Delay(50);

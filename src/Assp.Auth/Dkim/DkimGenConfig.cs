@@ -15,6 +15,24 @@ public sealed record DkimGenSelector(string Domain, string Selector, DkimSigning
         Identity = Identity,
         SigningTime = now,
     };
+
+    /// <summary>Mode=Domainkey: this selector makes a DomainKey-Signature (RFC 4870) instead of a DKIM-Signature.</summary>
+    public bool DomainKeys { get; init; }
+
+    /// <summary>For DomainKeys: c=nofws (else simple).</summary>
+    public bool DomainKeysNofws { get; init; } = true;
+
+    /// <summary>For DomainKeys: the Headers= names for h=, or null (no h=: every header field is signed).</summary>
+    public IReadOnlyList<string>? DomainKeysHeaders { get; init; }
+
+    public DomainKeysSigningOptions ToDomainKeysOptions() => new()
+    {
+        Domain = Domain,
+        Selector = Selector,
+        Key = Key.Rsa ?? throw new InvalidOperationException("DomainKeys need an RSA key"),
+        Nofws = DomainKeysNofws,
+        Headers = DomainKeysHeaders,
+    };
 }
 
 /// <summary>
@@ -22,7 +40,8 @@ public sealed record DkimGenSelector(string Domain, string Selector, DkimSigning
 /// <c>&lt;domain&gt; &lt;selector&gt; Key=Value ... &lt;/selector&gt; &lt;/domain&gt;</c>. Keys used: KeyFile (PEM, RSA or
 /// Ed25519; relative paths from the ASSP base folder), Algorithm (rsa-sha256, ed25519-sha256; rsa-sha1 is signed as
 /// rsa-sha256, RFC 8301), Method (c=, "relaxed" alone meaning relaxed/simple), Headers (names separated by ':'),
-/// Identity (i=), Mode (DKIM; the old DomainKeys mode is not supported and its selectors are skipped).
+/// Identity (i=), Mode (DKIM, or Domainkey for a DomainKey-Signature: RSA only, Method nofws (default) or simple,
+/// Headers optional — without it every header field is signed).
 /// Names are case-sensitive as in ASSP, domains are matched in lower case.
 /// </summary>
 public sealed class DkimGenConfig
@@ -50,6 +69,13 @@ public sealed class DkimGenConfig
     public DkimGenSelector? Pick(string domain)
     {
         var list = For(domain);
+        return list.Count == 0 ? null : list[Random.Shared.Next(list.Count)];
+    }
+
+    /// <summary>One of the domain's DKIM (not DomainKeys) selectors at random, or null: ARC seals need a DKIM-style key.</summary>
+    public DkimGenSelector? PickDkim(string domain)
+    {
+        var list = For(domain).Where(s => !s.DomainKeys).ToList();
         return list.Count == 0 ? null : list[Random.Shared.Next(list.Count)];
     }
 
@@ -105,10 +131,16 @@ public sealed class DkimGenConfig
     private static DkimGenSelector? Build(string domain, string selector, Dictionary<string, string> v, Func<string, string> readFile, out string why)
     {
         why = "";
+        bool domainKeys = false;
         if (v.TryGetValue("Mode", out var mode) && !mode.Equals("DKIM", StringComparison.OrdinalIgnoreCase))
         {
-            why = $"Mode={mode} (DomainKeys) is not supported";
-            return null;
+            domainKeys = mode.Equals("Domainkey", StringComparison.OrdinalIgnoreCase) || mode.Equals("DomainKeys", StringComparison.OrdinalIgnoreCase)
+                || mode.Equals("DK", StringComparison.OrdinalIgnoreCase);
+            if (!domainKeys)
+            {
+                why = $"Mode={mode} is neither DKIM nor Domainkey";
+                return null;
+            }
         }
         if (!v.TryGetValue("KeyFile", out var keyFile) || keyFile.Length == 0)
         {
@@ -125,6 +157,7 @@ public sealed class DkimGenConfig
             why = $"KeyFile {keyFile}: {e.Message}";
             return null;
         }
+        if (domainKeys) return BuildDomainKeys(domain, selector, v, key, keyFile, out why);
         var algorithm = v.TryGetValue("Algorithm", out var a) ? a.ToLowerInvariant() : (key.IsEd25519 ? "ed25519-sha256" : "rsa-sha256");
         if (algorithm is not ("rsa-sha256" or "rsa-sha1" or "ed25519-sha256"))
         {
@@ -149,5 +182,36 @@ public sealed class DkimGenConfig
             : DkimSigningOptions.DefaultHeaders;
         return new DkimGenSelector(domain.ToLowerInvariant(), selector, key, hc.Value, bc.Value, headers,
             v.TryGetValue("Identity", out var i) && i.Length > 0 ? i : null);
+    }
+
+    private static DkimGenSelector? BuildDomainKeys(string domain, string selector, Dictionary<string, string> v, DkimSigningKey key, string keyFile, out string why)
+    {
+        why = "";
+        if (key.IsEd25519)
+        {
+            why = $"Mode=Domainkey needs an RSA key, {keyFile} holds Ed25519";
+            return null;
+        }
+        if (v.TryGetValue("Algorithm", out var a) && !a.Equals("rsa-sha1", StringComparison.OrdinalIgnoreCase))
+        {
+            why = $"Algorithm={a} is not rsa-sha1, the only DomainKeys algorithm";
+            return null;
+        }
+        var method = v.TryGetValue("Method", out var m) ? m.Trim().ToLowerInvariant() : "nofws";
+        if (method is not ("nofws" or "simple"))
+        {
+            why = $"Method={m} is not nofws or simple (DomainKeys)";
+            return null;
+        }
+        IReadOnlyList<string>? headers = v.TryGetValue("Headers", out var h)
+            ? [.. h.Split(':', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)]
+            : null;
+        return new DkimGenSelector(domain.ToLowerInvariant(), selector, key, DkimCanonicalization.Simple, DkimCanonicalization.Simple,
+            headers ?? [], null)
+        {
+            DomainKeys = true,
+            DomainKeysNofws = method == "nofws",
+            DomainKeysHeaders = headers,
+        };
     }
 }

@@ -71,6 +71,9 @@ public sealed class DkimPublicKey
     /// <summary>h=: the hash algorithms the key may be used with, or null for any.</summary>
     public IReadOnlyList<string>? HashAlgorithms { get; private init; }
 
+    /// <summary>g=: the DomainKeys granularity (local parts the key may sign for, one "*" allowed); null when absent. DKIM ignores it.</summary>
+    public string? Granularity { get; private init; }
+
     /// <summary>s=: the service types; null means "*".</summary>
     public IReadOnlyList<string>? ServiceTypes { get; private init; }
 
@@ -134,6 +137,7 @@ public sealed class DkimPublicKey
             StrictIdentity = flags.Contains("s", StringComparer.OrdinalIgnoreCase),
             HashAlgorithms = hashes,
             ServiceTypes = services,
+            Granularity = tags["g"],
             Rsa = rsa,
             Ed25519Key = ed,
         };

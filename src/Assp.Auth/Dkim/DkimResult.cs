@@ -47,6 +47,9 @@ public sealed record DkimSignatureResult(
 {
     /// <summary>RFC 8601 method result name (pass, fail, neutral, temperror, permerror, policy).</summary>
     public string ResultName => DkimResult.Name(Status);
+
+    /// <summary>A DomainKey-Signature (RFC 4870) rather than a DKIM-Signature: it never counts for DMARC.</summary>
+    public bool DomainKeys { get; init; }
 }
 
 /// <summary>All signatures of one message, in header order (topmost first).</summary>
@@ -71,7 +74,7 @@ public sealed record DkimResult(IReadOnlyList<DkimSignatureResult> Signatures)
 
     /// <summary>The d= domains of the signatures that passed, lower case, without duplicates (for DMARC alignment).</summary>
     public IReadOnlyList<string> PassingDomains =>
-        [.. Signatures.Where(s => s.Status == DkimStatus.Pass).Select(s => s.Domain).Distinct(StringComparer.Ordinal)];
+        [.. Signatures.Where(s => s.Status == DkimStatus.Pass && !s.DomainKeys).Select(s => s.Domain).Distinct(StringComparer.Ordinal)];
 
     public static string Name(DkimStatus status) => status switch
     {

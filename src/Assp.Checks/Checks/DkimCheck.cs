@@ -50,8 +50,8 @@ public sealed class ArcCheck(CheckServices services) : IMessageCheck
 }
 
 /// <summary>
-/// ASSP's DKIM validation (DoDKIM) of incoming mail over the whole message: every signature is verified
-/// (<see cref="MessageState.Dkim"/> keeps them for DMARC). A failure scores dkimValencePB, or refuses with
+/// ASSP's DKIM validation (DoDKIM) of incoming mail over the whole message: every DKIM and DomainKeys signature is
+/// verified (<see cref="MessageState.Dkim"/> keeps the DKIM ones for DMARC; DomainKeys count for the verdict only). A failure scores dkimValencePB, or refuses with
 /// SenderInvalidError in block mode; a signature whose key is in testing (t=y) only logs. Without DoStrictDKIM a
 /// signature whose header hash verifies but whose body changed on the way passes as "suspicious-OK". A pass earns
 /// dkimOkValencePB, counts like an RWL hit and clears the IP's PenaltyBox entry; its identity (i=) may make the mail
@@ -82,11 +82,15 @@ public sealed class DkimCheck(CheckServices services) : IMessageCheck
         if ((from.Length > 0 && exempt.Contains(from)) || context.Mail.Recipients.Any(exempt.Contains)) return Verdict.Pass;
         if (cfg.GetIpList("noDKIMIP").Contains(ip)) return Verdict.Pass;
 
-        var result = await new DkimVerifier(new Assp.Auth.Spf.DnsResolverSpfDns(dns.Resolver))
-            .VerifyAsync(DkimMessage.FromMime(parsed), cancellationToken).ConfigureAwait(false);
-        st.Dkim = result;
-        // DMARC aligns the From domain with the d= of the signatures that verified.
-        st.DkimResults = [.. result.Signatures.Select(s => new Assp.Auth.Dmarc.DkimDomainResult(s.Domain, s.Status == DkimStatus.Pass))];
+        var message = DkimMessage.FromMime(parsed);
+        var keys = new Assp.Auth.Spf.DnsResolverSpfDns(dns.Resolver);
+        var dkimOnly = await new DkimVerifier(keys).VerifyAsync(message, cancellationToken).ConfigureAwait(false);
+        var domainKeys = await new DomainKeysVerifier(keys).VerifyAsync(message, cancellationToken).ConfigureAwait(false);
+        st.Dkim = dkimOnly;
+        // DMARC aligns the From domain with the d= of the DKIM signatures that verified (never DomainKeys).
+        st.DkimResults = [.. dkimOnly.Signatures.Select(s => new Assp.Auth.Dmarc.DkimDomainResult(s.Domain, s.Status == DkimStatus.Pass))];
+        // ASSP's verifier (Mail::DKIM) judges DKIM and DomainKeys signatures together; so does the verdict here.
+        var result = domainKeys.Signatures.Count == 0 ? dkimOnly : new DkimResult([.. dkimOnly.Signatures, .. domainKeys.Signatures]);
 
         var passed = result.Signatures.FirstOrDefault(s => s.Status == DkimStatus.Pass);
         string verified;
@@ -112,13 +116,13 @@ public sealed class DkimCheck(CheckServices services) : IMessageCheck
             verified = $"trusted ARC result of {st.Arc!.SealDomain}";
             passed = result.Signatures[0];
         }
-        var overall = passed is not null ? "pass" : DkimResult.Name(result.Overall);
-        AddOriginalAuthenticationResult(context, "dkim", overall);
+        AddOriginalAuthenticationResult(context, "dkim", passed is { DomainKeys: false } ? "pass" : DkimResult.Name(dkimOnly.Overall));
+        if (domainKeys.Signatures.Count > 0) AddOriginalAuthenticationResult(context, "domainkeys", DkimResult.Name(domainKeys.Overall));
 
         if (passed is not null)
         {
             if (cfg.GetBool("AddDKIMHeader")) st.SetHeader("X-Assp-DKIM", verified);
-            context.Log($"DKIM signature {verified} - d={passed.Domain} s={passed.Selector} i={passed.Identity}");
+            context.Log($"{(passed.DomainKeys ? "DomainKeys" : "DKIM")} signature {verified} - d={passed.Domain} s={passed.Selector} i={passed.Identity}");
             st.RwlOk = true;
             context.Engine.AddPenalty(cfg, st, ip, "dkimOkValencePB", "DKIM pass", 1, context.Log);
             if (!st.RelayOk)
@@ -179,7 +183,7 @@ public sealed class DkimCheck(CheckServices services) : IMessageCheck
             return Verdict.Pass;
         }
         var reason = $"DKIM fail";
-        context.Log($"DKIM signature failed - {failed.Reason} (d={failed.Domain} s={failed.Selector})");
+        context.Log($"{(failed.DomainKeys ? "DomainKeys" : "DKIM")} signature failed - {failed.Reason} (d={failed.Domain} s={failed.Selector})");
         var reply = cfg["SenderInvalidError"].Replace("REASON", reason, StringComparison.Ordinal);
         return context.Engine.Hit(Dkim, cfg, st, ip, reason, context.Log, reply: reply);
     }

@@ -7,7 +7,7 @@ namespace Assp.Smtp.Session;
 
 /// <summary>
 /// genDKIM and genARC: the signatures put on the message as it leaves for the MTA, computed over the final bytes
-/// (our X-Assp- headers and subject tag included). genDKIM signs relayed mail (relaying clients, authenticated
+/// (our X-Assp- headers and subject tag included); a selector in Mode=Domainkey makes a DomainKey-Signature. genDKIM signs relayed mail (relaying clients, authenticated
 /// sessions, the relay port) for the From domain (else the envelope sender's) when DKIMgenConfig has a selector for
 /// it; genARC seals every message with the setup for ARCSigningHost (or myName, or a parent domain of it).
 /// </summary>
@@ -33,6 +33,8 @@ internal static class OutboundSigning
         return loaded.Config;
     }
 
+    private static string SignatureName(DkimGenSelector selector) => selector.DomainKeys ? "DomainKey-Signature" : "DKIM-Signature";
+
     /// <summary>The header fields to put on top of <paramref name="message"/> (final bytes, CRLF, not dot-stuffed), or null.</summary>
     public static string? Sign(ConfigSnapshot cfg, SessionContext ctx, ReadOnlyMemory<byte> message, Action<string> log)
     {
@@ -43,9 +45,9 @@ internal static class OutboundSigning
 
         if (cfg.GetBool("genDKIM") && ctx.RelayAllowed && SigningDomain(msg, ctx.MailFrom) is { } domain && config.Pick(domain) is { } selector)
         {
-            var header = DkimSigner.Sign(msg, selector.ToOptions());
+            var header = selector.DomainKeys ? DomainKeysSigner.Sign(msg, selector.ToDomainKeysOptions()) : DkimSigner.Sign(msg, selector.ToOptions());
             sb.Append(header);
-            if (logging >= 2) log($"info: successful added DKIM-Signature (d={selector.Domain} s={selector.Selector})");
+            if (logging >= 2) log($"info: successful added {SignatureName(selector)} (d={selector.Domain} s={selector.Selector})");
             if (logging >= 3) SelfCheck(header, message, selector, log);
         }
 
@@ -106,8 +108,14 @@ internal static class OutboundSigning
         }
         var headers = DkimMessage.Parse(header);
         if (SigningDomain(headers, ctx.MailFrom) is not { } domain || config.Pick(domain) is not { } selector) return null;
-        var options = selector.ToOptions();
         message.Position = header.Length;
+        if (selector.DomainKeys)
+        {
+            var dk = await DomainKeysSigner.SignAsync(headers, message, selector.ToDomainKeysOptions(), ct).ConfigureAwait(false);
+            if (logging >= 2) log($"info: successful added DomainKey-Signature (d={selector.Domain} s={selector.Selector}) to a message of {message.Length} bytes on disk");
+            return dk;
+        }
+        var options = selector.ToOptions();
         var (bodyHash, _) = await DkimCanonicalizer.HashBodyAsync(message, options.BodyCanonicalization, DkimSigner.BodyHashAlgorithm(options), ct)
             .ConfigureAwait(false);
         var signature = DkimSigner.Sign(headers, bodyHash, options);
@@ -151,7 +159,7 @@ internal static class OutboundSigning
     private static DkimGenSelector? SealingSelector(DkimGenConfig config, string host)
     {
         for (var name = host.ToLowerInvariant(); name.Contains('.'); name = name[(name.IndexOf('.') + 1)..])
-            if (config.Pick(name) is { } s) return s;
+            if (config.PickDkim(name) is { } s) return s;
         return null;
     }
 
@@ -179,7 +187,8 @@ internal static class OutboundSigning
     private static void SelfCheck(string header, ReadOnlyMemory<byte> message, DkimGenSelector selector, Action<string> log)
     {
         var dns = new SingleKeyDns(selector.Selector + "._domainkey." + selector.Domain, selector.Key.KeyRecord);
-        var result = new DkimVerifier(dns).VerifyAsync(DkimMessage.Parse(Concat(header, message))).GetAwaiter().GetResult();
+        var signed = DkimMessage.Parse(Concat(header, message));
+        var result = (selector.DomainKeys ? new DomainKeysVerifier(dns).VerifyAsync(signed) : new DkimVerifier(dns).VerifyAsync(signed)).GetAwaiter().GetResult();
         log($"DKIM: self signature check: result: {result.Signatures[0].ResultName} {result.Signatures[0].Reason}");
     }
 

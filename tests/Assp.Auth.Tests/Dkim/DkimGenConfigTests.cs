@@ -67,6 +67,7 @@ public sealed class DkimGenConfigTests
              <dk>
                Mode=Domainkey
                KeyFile=rsa.pem
+               Method=relaxed
              </dk>
              <nokey>
                Method=relaxed
@@ -89,11 +90,41 @@ public sealed class DkimGenConfigTests
             stray=line
             """);
         Assert.Equal(["good"], c.For("example.org").Select(s => s.Selector));
-        Assert.Contains("dkimconfig.txt:2: selector dk of example.org: Mode=Domainkey (DomainKeys) is not supported", c.Problems);
-        Assert.Contains("dkimconfig.txt:6: selector nokey of example.org: no KeyFile", c.Problems);
-        Assert.Contains(c.Problems, p => p.StartsWith("dkimconfig.txt:9: selector missing of example.org: KeyFile missing.pem: no such file", StringComparison.Ordinal));
-        Assert.Contains("dkimconfig.txt:12: selector mismatch of example.org: Algorithm=ed25519-sha256 does not match the RSA key in rsa.pem", c.Problems);
-        Assert.Contains("dkimconfig.txt:16: selector badmethod of example.org: Method=nofws is not simple or relaxed", c.Problems);
-        Assert.Contains("dkimconfig.txt:24: 'stray=line' is outside a selector block or not Key=Value", c.Problems);
+        Assert.Contains("dkimconfig.txt:2: selector dk of example.org: Method=relaxed is not nofws or simple (DomainKeys)", c.Problems);
+        Assert.Contains("dkimconfig.txt:7: selector nokey of example.org: no KeyFile", c.Problems);
+        Assert.Contains(c.Problems, p => p.StartsWith("dkimconfig.txt:10: selector missing of example.org: KeyFile missing.pem: no such file", StringComparison.Ordinal));
+        Assert.Contains("dkimconfig.txt:13: selector mismatch of example.org: Algorithm=ed25519-sha256 does not match the RSA key in rsa.pem", c.Problems);
+        Assert.Contains("dkimconfig.txt:17: selector badmethod of example.org: Method=nofws is not simple or relaxed", c.Problems);
+        Assert.Contains("dkimconfig.txt:25: 'stray=line' is outside a selector block or not Key=Value", c.Problems);
+    }
+
+    [Fact]
+    public void Domainkey_mode_selectors_sign_DomainKeys()
+    {
+        var c = Parse("""
+            <example.org>
+             <dk1>
+               Mode=Domainkey
+               KeyFile=rsa.pem
+             </dk1>
+             <dk2>
+               Mode=Domainkey
+               Method=simple
+               Headers=From:To:Subject
+               KeyFile=rsa.pem
+             </dk2>
+             <dk3>
+               Mode=Domainkey
+               KeyFile=ed.pem
+             </dk3>
+            </example.org>
+            """);
+        var s = c.For("example.org");
+        Assert.Equal(["dk1", "dk2"], s.Select(x => x.Selector));
+        Assert.True(s[0].DomainKeys && s[0].DomainKeysNofws && s[0].DomainKeysHeaders is null);
+        Assert.True(s[1].DomainKeys && !s[1].DomainKeysNofws);
+        Assert.Equal(["From", "To", "Subject"], s[1].DomainKeysHeaders!);
+        Assert.Contains("dkimconfig.txt:12: selector dk3 of example.org: Mode=Domainkey needs an RSA key, ed.pem holds Ed25519", c.Problems);
+        Assert.Null(c.PickDkim("example.org"));
     }
 }

@@ -214,6 +214,37 @@ public sealed class DkimCheckTests : IDisposable
         Assert.Contains(noDmarcResult.LogLines, l => l.Contains("DMARC failed for signer.test", StringComparison.Ordinal));
     }
 
+    private static string SignDomainKeys(string message) =>
+        DomainKeysSigner.Sign(DkimMessage.Parse(Encoding.ASCII.GetBytes(message)),
+            new DomainKeysSigningOptions { Domain = "signer.test", Selector = "rsa", Key = RsaKey.Rsa! }) + message;
+
+    [Fact]
+    public async Task A_DomainKeys_signature_is_judged_like_DKIM_but_never_counts_for_DMARC()
+    {
+        // Key served by nsd; the DomainKeys-only mail passes the check as ASSP's Mail::DKIM would pass it.
+        var (verdict, ctx) = await Send(SignDomainKeys(Plain), cfg: ("dkimOkValencePB", "-7"));
+        Assert.False(verdict.Refuses);
+        Assert.Equal(-7, ctx.State.MessageScore);
+        Assert.Equal("X-Assp-DKIM: verified-OK", Header(ctx, "X-Assp-DKIM"));
+        Assert.Equal("X-Original-Authentication-Results: assp.local.test; dkim=none domainkeys=pass", Header(ctx, "X-Original-Authentication-Results"));
+        Assert.Contains(ctx.LogLines, l => l.Contains("DomainKeys signature verified-OK - d=signer.test s=rsa i=alice@signer.test", StringComparison.Ordinal));
+        Assert.Empty(ctx.State.Dkim!.PassingDomains);
+        Assert.Empty(ctx.State.DkimResults!);
+
+        var forged = SignDomainKeys(Plain).Replace("the numbers are attached", "the numbers are in the link");
+        (verdict, ctx) = await Send(forged);
+        Assert.Equal(15, ctx.State.MessageScore);                 // dkimValencePB
+        Assert.Contains("domainkeys=fail", Header(ctx, "X-Original-Authentication-Results"));
+        (verdict, _) = await Send(forged, cfg: ("DoDKIM", "1"));
+        Assert.Equal("554 5.7.1 DKIM fail .", verdict.Reply);
+
+        // With a DKIM signature as well, DMARC sees only the DKIM one.
+        var (_, both) = await Send(Sign(SignDomainKeys(Plain), EdKey, "ed"));
+        Assert.Equal("X-Original-Authentication-Results: assp.local.test; dkim=pass domainkeys=pass", Header(both, "X-Original-Authentication-Results"));
+        Assert.Equal(["signer.test"], both.State.Dkim!.PassingDomains);
+        Assert.Single(both.State.DkimResults!);
+    }
+
     [Fact]
     public async Task A_domain_that_signed_before_must_sign_again_within_DKIMCacheInterval()
     {

@@ -89,6 +89,50 @@ public sealed class SigningTests : IDisposable
     }
 
     [Fact]
+    public async Task A_Domainkey_mode_selector_makes_DomainKey_signatures_that_Mail_DKIM_accepts_in_memory_and_from_disk()
+    {
+        using var perl = new MailDkimPerl();
+        var keyFile = Path.Combine(_keys.FullName, "dk.pem");
+        File.WriteAllText(keyFile, perl.Rsa.ExportRSAPrivateKeyPem());
+        var config = Path.Combine(_keys.FullName, "dkimconfig-dk.txt");
+        File.WriteAllText(config, $"""
+            <example.org>
+              <dk>
+                Mode=Domainkey
+                Method=nofws
+                KeyFile={keyFile}
+              </dk>
+            </example.org>
+            """);
+        await using var mta = await PostfixInstance.StartAsync(new PostfixOptions { MessageSizeLimit = 20 * 1024 * 1024 });
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string>
+        {
+            ["genDKIM"] = "1",
+            ["DKIMgenConfig"] = "file:" + config,
+            ["DKIMlogging"] = "3",
+        }, listeners: ["relayPort"]);
+        var big = new System.Text.StringBuilder(Outgoing.Replace("lunch?", "big one", StringComparison.Ordinal));
+        for (int i = 0; big.Length < 1_500_000; i++) big.Append("line  ").Append(i).Append(" \t\r\n");
+        await using (var relay = await TestSmtpClient.ConnectAsync(proxy.Ports["relayPort"]))
+        {
+            await relay.ReadReplyAsync();
+            Assert.Equal(250, (await relay.SendMailAsync("me@example.org", ["friend@far.example"], Outgoing)).Code);
+            Assert.Equal(250, (await relay.SendMailAsync("me@example.org", ["friend@far.example"], big.ToString())).Code);
+        }
+        var got = await mta.WaitForMessagesAsync(2, TimeSpan.FromSeconds(60));
+        foreach (var m in got) Assert.Contains("DomainKey-Signature: a=rsa-sha1; c=nofws; d=example.org; s=dk; q=dns;", m.Text);
+        var keys = new Dictionary<string, string> { ["dk._domainkey.example.org"] = perl.KeyRecord() };
+        var verdicts = perl.Verify(got.Select((m, i) => (Name: $"m{i}.eml", m.Raw)).ToDictionary(x => x.Name, x => x.Raw), keys);
+        Assert.Equal(["dk:pass", "dk:pass"], verdicts.Values);
+        var tampered = System.Text.Encoding.UTF8.GetBytes(got.Single(m => m.Text.Contains("lunch?")).Text.Replace("see you at noon", "see you at one"));
+        Assert.StartsWith("dk:fail", perl.Verify(new Dictionary<string, byte[]> { ["t.eml"] = tampered }, keys)["t.eml"]);
+        var log = proxy.ReadMaillog();
+        Assert.Contains("info: successful added DomainKey-Signature (d=example.org s=dk)", log);
+        Assert.Matches(@"successful added DomainKey-Signature \(d=example.org s=dk\) to a message of \d+ bytes on disk", log);
+        Assert.Contains("DKIM: self signature check: result: pass", log);
+    }
+
+    [Fact]
     public async Task A_3_MB_message_kept_on_disk_is_signed_by_streaming_and_dkimpy_accepts_it()
     {
         await using var mta = await PostfixInstance.StartAsync(new PostfixOptions { MessageSizeLimit = 20 * 1024 * 1024 });
