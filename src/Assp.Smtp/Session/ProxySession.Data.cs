@@ -22,7 +22,7 @@ public sealed partial class ProxySession
             await ErrorAsync("503 5.5.1 need MAIL command", ct).ConfigureAwait(false);
             return;
         }
-        if (_ctx.RecipientList.Count == 0 && _emailCommand is null)
+        if (_ctx.RecipientList.Count == 0 && _emailCommand is null && !_blockReportRequest)
         {
             await ErrorAsync("503 5.5.2 Need Recipient", ct).ConfigureAwait(false);
             return;
@@ -63,6 +63,11 @@ public sealed partial class ProxySession
         }
 
         // ---- the email interface: the message is the request ----
+        if (_blockReportRequest)
+        {
+            await BlockReportDataAsync(ct).ConfigureAwait(false);
+            return;
+        }
         if (_emailCommand is not null)
         {
             await EmailInterfaceDataAsync(ct).ConfigureAwait(false);
