@@ -21,7 +21,7 @@ public sealed partial class ProxySession
     private void ResetBlockReport() => _blockReportRequest = false;
 
     /// <summary>Handles RCPT TO for EmailBlockReport; true when the recipient was answered here.</summary>
-    private bool BlockReportRcpt(string address, bool local)
+    private async Task<bool> BlockReportRcptAsync(string address, bool local, CancellationToken ct)
     {
         if (_blockReportRequest)
         {
@@ -31,7 +31,14 @@ public sealed partial class ProxySession
         if (_emailCommand is not null || !BlockReportService.IsBlockReportAddress(_cfg, address, local)) return false;
         var sender = WhitelistAddress.StripBatv(_ctx.MailFrom ?? "");
         bool senderOk = _cfg.GetAddressList("EmailSenderOK").Contains(sender);
-        if (!_ctx.RelayAllowed && !senderOk) return false;   // strangers: an ordinary (unknown) recipient
+        if (!_ctx.RelayAllowed && !senderOk)
+        {
+            // Never a mailbox: strangers get the unknown-user reply and the MTA never sees the address.
+            Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> to: {address} email interface address refused - the sender may not use it");
+            var template = _cfg["NoValidRecipient"].Trim() is { Length: > 0 } t ? t : "550 5.1.1 User unknown: EMAILADDRESS";
+            await ErrorAsync(template.Replace("EMAILADDRESS", address, StringComparison.Ordinal), ct).ConfigureAwait(false);
+            return true;
+        }
         if (_cfg.GetAddressList("EmailSenderIgnore").Contains(sender))
         {
             Log($"denied connection to email interface ({address}) because EmailSenderIgnore - moved to NULL-connection");

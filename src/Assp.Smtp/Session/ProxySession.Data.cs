@@ -164,8 +164,10 @@ public sealed partial class ProxySession
             StripOwnHeaders, _ctx.MessageId), _ctx.Message);
     }
 
-    /// <summary>The maillog's " -> folder/file" for a stored message when fileLogging is on.</summary>
-    private string FileSuffix(string? file) => file is not null && _cfg.GetBool("fileLogging") ? " -> " + file : "";
+    /// <summary>The maillog's " -> folder/file" for a stored message when fileLogging is on (inclResendLink other than
+    /// disabled switches it on, as in ASSP: block reports find the stored files through these names).</summary>
+    private string FileSuffix(string? file) =>
+        file is not null && (_cfg.GetBool("fileLogging") || _cfg.GetChoice("inclResendLink") != 0) ? " -> " + file : "";
 
     /// <summary>The Subject as it stands in the header (the parsed message is missing only when no check parsed it).</summary>
     private static string? RawSubject(MessageBuffer message)
