@@ -219,6 +219,24 @@ public class BlockReportBuilderTests
         Assert.Contains(admin.Log, l => l.Contains("non-local addresses needs a recipient"));
     }
 
+    [Fact]
+    public void A_group_gets_one_combined_report_or_one_per_member()
+    {
+        Directory.CreateDirectory(_dir);
+        File.WriteAllText(Path.Combine(_dir, "groups.txt"), "[team@example.com]\nme@example.com\nother@example.com\n");
+        var cfg = Setup(("Groups", "file:groups.txt"));
+        var combined = BlockReportService.Run(cfg, BlockReportJob.Parse("[team@example.com]=>boss@example.com=>5", 1, out _)!, DateTimeOffset.UtcNow, requested: false);
+        var mail = Assert.Single(combined.Mails);
+        Assert.Equal(["boss@example.com"], mail.To);
+        Assert.Contains("2 blocked mails", MimeParser.Parse(mail.Message).Subject);
+        var each = BlockReportService.Run(cfg, BlockReportJob.Parse("[team@example.com]", 1, out _)!, DateTimeOffset.UtcNow, requested: false);
+        // One day back: only other@example.com's mail (2 hours old) and me@'s (3 hours old) count; each member gets one.
+        Assert.Equal(["me@example.com", "other@example.com"], each.Mails.Select(m => m.To.Single()).Order());
+        // A member who asks with the group's own address as sender gets the combined report.
+        var asked = BlockReportService.HandleRequest(cfg, "team@example.com", Encoding.ASCII.GetBytes("Subject: 5\r\n\r\n"), null, DateTimeOffset.UtcNow);
+        Assert.Contains("2 blocked mails", MimeParser.Parse(Assert.Single(asked.Mails).Message).Subject);
+    }
+
     private static int CountOf(string s, string part)
     {
         int n = 0, i = 0;
