@@ -326,6 +326,23 @@ public class BlockedMailResendTests
     }
 
     [Fact]
+    public void A_resend_for_another_host_is_left_to_the_forward_peers_and_a_forwarded_request_is_not_forwarded_again()
+    {
+        var cfg = Cfg(("BlockRepForwHost", "127.0.0.1:2526|SSL:127.0.0.1:4650"));
+        Assert.Equal(["127.0.0.1:2526", "SSL:127.0.0.1:4650"], BlockReportForwarding.Peers(cfg));
+        var request = Encoding.ASCII.GetBytes("Subject: request ASSP to resend blocked mail from ASSP-host assp2.example.com\r\n\r\n###spam/far.eml###\r\n");
+        var elsewhere = BlockReportService.HandleRequest(cfg, "me@example.com", request, null, DateTimeOffset.UtcNow, forwarding: true);
+        Assert.Empty(elsewhere.Mails);   // no failure notice: the peer that has it answers
+        Assert.Contains(elsewhere.Log, l => l.Contains("the request goes to BlockRepForwHost"));
+        var here = BlockReportService.HandleRequest(cfg, "me@example.com", request, null, DateTimeOffset.UtcNow, forwarding: false);
+        Assert.Contains("does not exist", Encoding.UTF8.GetString(Assert.Single(here.Mails).Message));
+
+        Assert.False(BlockReportForwarding.IsForwarded(request));
+        Assert.True(BlockReportForwarding.IsForwarded(Encoding.ASCII.GetBytes("X-Assp-BlockReport-Forwarded: assp1\r\n" + Encoding.ASCII.GetString(request))));
+        Assert.False(BlockReportForwarding.IsForwarded(Encoding.ASCII.GetBytes("Subject: x\r\n\r\nX-Assp-BlockReport-Forwarded: in the body\r\n")));
+    }
+
+    [Fact]
     public void A_resend_request_names_its_files_between_hashes_and_its_host_in_the_subject()
     {
         var cfg = Cfg();
