@@ -51,6 +51,8 @@ internal static class MaintenanceJobs
             if (GroupsAreDynamic(manager.Current)) manager.Reload("GroupsReloadEvery");
             return Task.CompletedTask;
         }, "re-read Groups when it runs exec: or ldap: lines");
+
+        BlockReportJobs.Register(scheduler, manager, log);
     }
 
     internal static Schedule HourOrCron(string value)

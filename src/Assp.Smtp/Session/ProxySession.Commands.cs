@@ -348,6 +348,7 @@ public sealed partial class ProxySession
     {
         _ctx.ResetTransaction();
         ResetEmailInterface();
+        ResetBlockReport();
         _deferredMail = null;
         _refusedMail = null;
     }
@@ -442,6 +443,7 @@ public sealed partial class ProxySession
         var domain = path.Domain;
         bool local = domain.Length > 0 && await _pipeline.IsLocalDomainAsync(_cfg, domain, ct).ConfigureAwait(false);
         // ---- the email interface (EmailSpam, EmailWhitelistAdd …): answered here, never relayed ----
+        if (await BlockReportRcptAsync(address, local, ct).ConfigureAwait(false)) return;
         if (await EmailInterfaceRcptAsync(address, local, ct).ConfigureAwait(false)) return;
         // A local domain does not make "user%other@local", "host!user@local" or a quoted local part safe: MTAs
         // may route those onward. Only sessions with relay rights may use them.

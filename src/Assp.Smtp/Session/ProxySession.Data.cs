@@ -22,7 +22,7 @@ public sealed partial class ProxySession
             await ErrorAsync("503 5.5.1 need MAIL command", ct).ConfigureAwait(false);
             return;
         }
-        if (_ctx.RecipientList.Count == 0 && _emailCommand is null)
+        if (_ctx.RecipientList.Count == 0 && _emailCommand is null && !_blockReportRequest)
         {
             await ErrorAsync("503 5.5.2 Need Recipient", ct).ConfigureAwait(false);
             return;
@@ -70,6 +70,11 @@ public sealed partial class ProxySession
         }
 
         // ---- the email interface: the message is the request ----
+        if (_blockReportRequest)
+        {
+            await BlockReportDataAsync(ct).ConfigureAwait(false);
+            return;
+        }
         if (_emailCommand is not null)
         {
             await EmailInterfaceDataAsync(ct).ConfigureAwait(false);
@@ -170,8 +175,10 @@ public sealed partial class ProxySession
             StripOwnHeaders, _ctx.MessageId), _ctx.Message);
     }
 
-    /// <summary>The maillog's " -> folder/file" for a stored message when fileLogging is on.</summary>
-    private string FileSuffix(string? file) => file is not null && _cfg.GetBool("fileLogging") ? " -> " + file : "";
+    /// <summary>The maillog's " -> folder/file" for a stored message when fileLogging is on (inclResendLink other than
+    /// disabled switches it on, as in ASSP: block reports find the stored files through these names).</summary>
+    private string FileSuffix(string? file) =>
+        file is not null && (_cfg.GetBool("fileLogging") || _cfg.GetChoice("inclResendLink") != 0) ? " -> " + file : "";
 
     /// <summary>The Subject as it stands in the header (the parsed message is missing only when no check parsed it).</summary>
     private static string? RawSubject(MessageBuffer message)
