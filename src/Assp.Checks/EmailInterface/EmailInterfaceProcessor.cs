@@ -22,7 +22,7 @@ public sealed record EmailOutcome(EmailCommand Command, IReadOnlyList<string> Li
 /// <see cref="WhitelistEditor"/> so the cross-list rules hold; spamLovers, noProcessing and blackListedDomains
 /// requests edit those options' list files (<see cref="ListFileEditor"/>).
 /// </summary>
-public sealed class EmailInterfaceProcessor(WhitelistDb whitelist, Redlist redlist, PersonalBlacklist persBlack, TimeProvider? clock = null)
+public sealed partial class EmailInterfaceProcessor(WhitelistDb whitelist, Redlist redlist, PersonalBlacklist persBlack, TimeProvider? clock = null)
 {
     private readonly WhitelistEditor _editor = new(whitelist, redlist, persBlack);
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
@@ -257,6 +257,8 @@ public sealed class EmailInterfaceProcessor(WhitelistDb whitelist, Redlist redli
     {
         bool add = request.Command == EmailCommand.WhitelistAdd;
         bool allowEqual = cfg.GetBool("EmailAllowEqual");
+        // "delete" in the subject of a removal deletes the records instead of marking them not whitelisted.
+        bool deleting = !add && DeleteWord().IsMatch(message.Subject ?? "");
         foreach (var given in Targets(request, message))
         {
             if (given.Address.Contains('*') || given.Address.StartsWith('@'))
@@ -269,6 +271,12 @@ public sealed class EmailInterfaceProcessor(WhitelistDb whitelist, Redlist redli
             if (!allowEqual && listed.Address.Contains('='))
             {
                 lines.Add($"{listed.Address}: addresses with '=' are not taken (EmailAllowEqual is off)");
+                continue;
+            }
+            if (!add && deleting)
+            {
+                int n = DeleteWhitelistRecords(listed.Address, admin ? listed.Scope : sender);
+                lines.Add(n > 0 ? $"{listed.Address}: {n} whitelist record(s) deleted" : $"{listed.Address}: was not on the whitelist");
                 continue;
             }
             var scope = admin ? AdminScope(listed.Scope) : sender;
@@ -331,6 +339,39 @@ public sealed class EmailInterfaceProcessor(WhitelistDb whitelist, Redlist redli
             }
         }
     }
+
+    /// <summary>
+    /// Deletes whitelist records of <paramref name="address"/>: scope "*" every record of it (global, domain and
+    /// private), "@domain" or "domain" the domain record and that domain's private ones, "user@domain" the private
+    /// record, none the global record. Returns how many went.
+    /// </summary>
+    private int DeleteWhitelistRecords(string address, string? scope)
+    {
+        var entries = whitelist.EntriesOf(address);
+        var global = WhitelistDb.GlobalKey(address);
+        IEnumerable<string> keys = scope switch
+        {
+            null => entries.Where(e => e.Key == global).Select(e => e.Key),
+            "*" => entries.Select(e => e.Key),
+            _ when scope.StartsWith('@') || !scope.Contains('@') => DomainKeys(entries, global, scope.TrimStart('@')),
+            _ => entries.Where(e => e.Key == WhitelistDb.PrivateKey(address, scope)).Select(e => e.Key),
+        };
+        return keys.ToList().Count(k => whitelist.Table.Remove(k));
+    }
+
+    private static IEnumerable<string> DomainKeys(IReadOnlyList<WhitelistEntry> entries, string global, string domain)
+    {
+        var suffix = "@" + domain.ToLowerInvariant();
+        foreach (var e in entries)
+        {
+            if (!e.Key.StartsWith(global + ",", StringComparison.Ordinal)) continue;
+            var who = e.Key[(global.Length + 1)..];
+            if (who == suffix || who.EndsWith(suffix, StringComparison.Ordinal)) yield return e.Key;
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bdelete\b", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant, 1000)]
+    private static partial System.Text.RegularExpressions.Regex DeleteWord();
 
     private static ListedAddress AllForm(ListedAddress listed) =>
         listed.Address.StartsWith("_all_@", StringComparison.OrdinalIgnoreCase) && listed.Address.Length > 6

@@ -378,6 +378,27 @@ public class EmailInterfaceProcessorTests
     }
 
     [Fact]
+    public void Delete_in_the_subject_deletes_whitelist_records_by_scope()
+    {
+        var (p, white, _, _) = Create();
+        var cfg = TestConfig.Create(("EmailAdmins", "boss@example.com"));
+        white.Add("friend@far.example", "me@example.com");
+        white.Add("friend@far.example", "other@example.com");
+        Assert.Equal(4, white.EntriesOf("friend@far.example").Count);   // global, @example.com, two private
+        var mine = p.Process(cfg, Request(EmailCommand.WhitelistRemove, "me@example.com", "Subject: delete\r\n\r\nfriend@far.example\r\n"), IsLocal);
+        Assert.Contains("friend@far.example: 1 whitelist record(s) deleted", mine.Lines);
+        Assert.Equal(3, white.EntriesOf("friend@far.example").Count);
+        Assert.DoesNotContain(white.EntriesOf("friend@far.example"), e => e.Key == "friend@far.example,me@example.com");
+        var all = p.Process(cfg, Request(EmailCommand.WhitelistRemove, "boss@example.com", "Subject: Delete please\r\n\r\nfriend@far.example,*\r\n"), IsLocal);
+        Assert.Contains("friend@far.example: 3 whitelist record(s) deleted", all.Lines);
+        Assert.Empty(white.EntriesOf("friend@far.example"));
+        // Without "delete" a removal only marks the records.
+        white.Add("pal@far.example", "me@example.com");
+        p.Process(cfg, Request(EmailCommand.WhitelistRemove, "me@example.com", "Subject: remove\r\n\r\npal@far.example\r\n"), IsLocal);
+        Assert.Contains(white.EntriesOf("pal@far.example"), e => e.State == WhitelistEntryState.Removed);
+    }
+
+    [Fact]
     public async Task An_analyze_request_reports_the_checks_for_the_attached_mail()
     {
         using var store = new MemoryStore();
