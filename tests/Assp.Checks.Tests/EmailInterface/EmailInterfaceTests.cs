@@ -377,6 +377,20 @@ public class EmailInterfaceProcessorTests
         Assert.False(white.IsWhite(cfg, "*@other.example", "me@example.com"));
     }
 
+    [Theory]
+    [InlineData("1", true)]
+    [InlineData("0", false)]
+    public void EmailAllowEqual_decides_whether_addresses_with_an_equals_sign_are_taken(string allow, bool taken)
+    {
+        var (p, white, _, _) = Create();
+        var h = FileLists(("EmailAllowEqual", allow));
+        var cfg = h.Cfg;
+        p.Process(cfg, Request(EmailCommand.WhitelistAdd, "me@example.com", "Subject: w\r\n\r\nbounce=x@lists.example\r\n"), IsLocal);
+        Assert.Equal(taken, white.IsWhite(cfg, "bounce=x@lists.example", "me@example.com"));
+        p.Process(cfg, Request(EmailCommand.NoProcessingAdd, "boss@example.com", "Subject: np\r\n\r\nlist=y@lists.example\r\n"), IsLocal);
+        Assert.Equal(taken, ListFile(h, "files/noprocessing.txt").Contains("list=y@lists.example", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Delete_in_the_subject_deletes_whitelist_records_by_scope()
     {
