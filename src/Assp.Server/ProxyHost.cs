@@ -119,6 +119,9 @@ public static class ProxyHost
             Statistics = statistics,
             ReverseLookup = decisions.ReverseLookupAsync,
             IpPenalty = (snapshot, ip, valence, reason) => decisions.Engine.AddConnectionPenalty(snapshot, ip, valence, reason, log.Write),
+            // The email interface: analyses change no database; edited list files apply at once.
+            AnalysisPipeline = decisions.AnalysisPipeline,
+            ReloadConfig = reason => manager.Reload(reason),
         };
         var problems = smtp.Start();
         // ProxyConf forwarders are bound before the privilege drop too (they may use ports below 1024).

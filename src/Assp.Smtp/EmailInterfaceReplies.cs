@@ -36,16 +36,33 @@ public static class EmailInterfaceReplies
             "Your personal blacklist request was carried out. Mail from these senders to you is refused."),
         EmailCommand.PersBlackRemove => new("", "", "persblackremovereport.txt", "ASSP personal blacklist removal",
             "Your personal blacklist removal request was carried out."),
+        EmailCommand.SpamLoverAdd => new("EmailSpamLoverReply", "EmailSpamLoverTo", "slreport.txt", "ASSP spam lover addition",
+            "Your spam lover request was carried out. Mail to spam lovers is delivered even when it looks like spam (it may be tagged)."),
+        EmailCommand.SpamLoverRemove => new("EmailSpamLoverReply", "EmailSpamLoverTo", "slremovereport.txt", "ASSP spam lover removal",
+            "Your spam lover removal request was carried out."),
+        EmailCommand.NoProcessingAdd => new("EmailNoProcessingReply", "EmailNoProcessingTo", "npreport.txt", "ASSP noprocessing addition",
+            "Your noprocessing request was carried out. Mail of noprocessing addresses passes without spam checks."),
+        EmailCommand.NoProcessingRemove => new("EmailNoProcessingReply", "EmailNoProcessingTo", "npremovefile.txt", "ASSP noprocessing removal",
+            "Your noprocessing removal request was carried out."),
+        EmailCommand.BlackAdd => new("EmailBlackReply", "EmailBlackTo", "blackreport.txt", "ASSP blacklist addition",
+            "Your blacklist request was processed. Mail from blacklisted senders is refused."),
+        EmailCommand.BlackRemove => new("EmailBlackReply", "EmailBlackTo", "blackremovereport.txt", "ASSP blacklist removal",
+            "Your blacklist removal request was processed."),
+        EmailCommand.Analyze => new("EmailAnalyzeReply", "EmailAnalyzeTo", "analyzereport.txt", "ASSP analysis report",
+            "This is how the spam filter judges the mail you sent, as if it arrived now."),
         _ => new("", "", "helpreport.txt", "ASSP email interface help", ""),
     };
 
-    /// <summary>The replies for a carried-out request: to the sender and/or the family's copy address, as its Email…Reply option says.</summary>
-    public static IReadOnlyList<EmailReply> For(ConfigSnapshot cfg, EmailOutcome outcome, string sender)
+    /// <summary>
+    /// The replies for a carried-out request: to the sender and/or the family's copy address, as its Email…Reply
+    /// option says (or <paramref name="replyMode"/>, the same 0-3 choice, for DoAdditionalAnalyze).
+    /// </summary>
+    public static IReadOnlyList<EmailReply> For(ConfigSnapshot cfg, EmailOutcome outcome, string sender, int? replyMode = null)
     {
         var family = FamilyOf(outcome.Command);
-        // Help and the personal blacklist always answer the sender (even EmailSenderNoReply users).
-        int mode = family.ReplyOption.Length == 0 ? 1 : cfg.GetChoice(family.ReplyOption);
-        bool always = outcome.Command is EmailCommand.Help or EmailCommand.PersBlackAdd or EmailCommand.PersBlackRemove;
+        // Help, analyses and the personal blacklist always answer the sender (even EmailSenderNoReply users).
+        int mode = replyMode ?? (family.ReplyOption.Length == 0 ? 1 : cfg.GetChoice(family.ReplyOption));
+        bool always = outcome.Command is EmailCommand.Help or EmailCommand.PersBlackAdd or EmailCommand.PersBlackRemove or EmailCommand.Analyze;
         var to = new List<string>();
         if ((mode & 1) != 0 && (always || !cfg.GetAddressList("EmailSenderNoReply").Contains(sender))) to.Add(sender);
         var copy = family.CopyOption.Length == 0 ? "" : cfg[family.CopyOption].Trim();
@@ -89,10 +106,17 @@ public static class EmailInterfaceReplies
             $"  {Addr("EmailRedlistRemove"),-32} take your own address off the redlist",
             $"  {Addr("EmailPersBlackAdd"),-32} refuse mail from the listed addresses (*@domain allowed)",
             $"  {Addr("EmailPersBlackRemove"),-32} accept mail from the listed addresses again",
+            $"  {Addr("EmailSpamLoverAdd"),-32} let spam through to you (admins: to the listed addresses)",
+            $"  {Addr("EmailSpamLoverRemove"),-32} filter your mail again",
+            $"  {Addr("EmailNoProcessingAdd"),-32} no spam checks for your mail (admins: for the listed addresses)",
+            $"  {Addr("EmailNoProcessingRemove"),-32} check your mail again",
+            $"  {Addr("EmailBlackAdd"),-32} admins: refuse mail from the listed addresses or @domains",
+            $"  {Addr("EmailBlackRemove"),-32} admins: take the listed entries off the blacklist",
+            $"  {Addr("EmailAnalyze"),-32} forward (or attach) a mail to get the filter's analysis of it",
             $"  {Addr("EmailHelp"),-32} this text",
             "",
             "Any of your local domains works in place of assp.local. An empty mail to the personal blacklist",
-            "address sends back your current list.",
+            "address sends back your current list. To whitelist a whole domain, write _ALL_@domain.",
         ]);
     }
 

@@ -43,6 +43,16 @@ public sealed class SmtpProxyServer : IAsyncDisposable
     /// </summary>
     public Action<ConfigSnapshot, IPAddress, string, string>? IpPenalty { get; init; }
 
+    /// <summary>
+    /// A pipeline that changes no database, for EmailAnalyze and DoAdditionalAnalyze. Null: analysis requests are
+    /// answered with a note that the analyzer is not available.
+    /// </summary>
+    public Func<ConfigSnapshot, ICheckPipeline>? AnalysisPipeline { get; set; }
+
+    /// <summary>Reloads the configuration (the email interface edited a list file); the reason goes to the log. Null: the
+    /// change applies with the next periodic reload (ReloadOptionFiles).</summary>
+    public Action<string>? ReloadConfig { get; set; }
+
     public SmtpProxyServer(Func<ConfigSnapshot> config, MailLog? log, ICheckPipeline? pipeline = null, TimeProvider? time = null)
     {
         _config = config;

@@ -6,6 +6,7 @@ namespace Assp.Checks.EmailInterface;
 public enum EmailCommand
 {
     Spam, Ham, WhitelistAdd, WhitelistRemove, RedlistAdd, RedlistRemove, PersBlackAdd, PersBlackRemove, Help,
+    SpamLoverAdd, SpamLoverRemove, NoProcessingAdd, NoProcessingRemove, BlackAdd, BlackRemove, Analyze,
 }
 
 /// <summary>What the email interface lets a sender do with a recognised command address.</summary>
@@ -39,7 +40,18 @@ public static class EmailCommands
         (EmailCommand.PersBlackAdd, "EmailPersBlackAdd"),
         (EmailCommand.PersBlackRemove, "EmailPersBlackRemove"),
         (EmailCommand.Help, "EmailHelp"),
+        (EmailCommand.SpamLoverAdd, "EmailSpamLoverAdd"),
+        (EmailCommand.SpamLoverRemove, "EmailSpamLoverRemove"),
+        (EmailCommand.NoProcessingAdd, "EmailNoProcessingAdd"),
+        (EmailCommand.NoProcessingRemove, "EmailNoProcessingRemove"),
+        (EmailCommand.BlackAdd, "EmailBlackAdd"),
+        (EmailCommand.BlackRemove, "EmailBlackRemove"),
+        (EmailCommand.Analyze, "EmailAnalyze"),
     ];
+
+    /// <summary>The local parts of every command address in use (an address naming one is never put on a list).</summary>
+    public static IEnumerable<string> LocalParts(ConfigSnapshot cfg) =>
+        s_options.Select(o => cfg[o.Option].Trim()).Where(n => n.Length > 0);
 
     /// <summary>The domains that always reach the interface, local or not.</summary>
     public static readonly string[] BuiltInDomains = ["assp.local", "assp-nospam.org"];
@@ -72,7 +84,7 @@ public static class EmailCommands
 
     /// <summary>
     /// ASSP's rules: relaying sessions (authenticated, relayPort, acceptAllMail) and EmailSenderOK senders may use
-    /// the interface; EmailSenderNotOK senders may still ask for help (everything else is denied with a notice);
+    /// the interface; EmailSenderNotOK senders may still ask for help and analyses (everything else is denied with a notice);
     /// EmailSenderIgnore senders are dropped silently. The later lists win, as in ASSP.
     /// </summary>
     public static EmailAccess Authorize(ConfigSnapshot cfg, EmailCommand command, string sender, bool relayAllowed)
@@ -81,7 +93,7 @@ public static class EmailCommands
         if (!relayAllowed && !senderOk) return EmailAccess.NotForInterface;
         if (cfg.GetAddressList("EmailSenderIgnore").Contains(sender)) return EmailAccess.Ignored;
         if (cfg.GetAddressList("EmailSenderNotOK").Contains(sender))
-            return command == EmailCommand.Help ? EmailAccess.Allowed : EmailAccess.Denied;
+            return command is EmailCommand.Help or EmailCommand.Analyze ? EmailAccess.Allowed : EmailAccess.Denied;
         return EmailAccess.Allowed;
     }
 

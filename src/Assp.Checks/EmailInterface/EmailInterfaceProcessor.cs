@@ -9,15 +9,20 @@ namespace Assp.Checks.EmailInterface;
 public sealed record EmailRequest(EmailCommand Command, string Sender, IReadOnlyList<string> OtherRecipients, ReadOnlyMemory<byte> Message);
 
 /// <summary>What was done, as lines for the reply mail and the maillog, and the corpus files written.</summary>
-public sealed record EmailOutcome(EmailCommand Command, IReadOnlyList<string> Lines, IReadOnlyList<string> StoredFiles);
+public sealed record EmailOutcome(EmailCommand Command, IReadOnlyList<string> Lines, IReadOnlyList<string> StoredFiles)
+{
+    /// <summary>The list options whose files were edited: the configuration must be reloaded for them to apply.</summary>
+    public IReadOnlyList<string> ChangedLists { get; init; } = [];
+}
 
 /// <summary>
 /// Carries out the email interface's requests: spam and ham reports go into the correctedspam/correctednotspam
 /// folders (and, per EmailErrorsModifyWhite and EmailErrorsModifyPersBlack, change the reporter's whitelist and
 /// personal blacklist); list requests edit the whitelist, redlist and personal blacklist through the
-/// <see cref="WhitelistEditor"/> so the cross-list rules hold.
+/// <see cref="WhitelistEditor"/> so the cross-list rules hold; spamLovers, noProcessing and blackListedDomains
+/// requests edit those options' list files (<see cref="ListFileEditor"/>).
 /// </summary>
-public sealed class EmailInterfaceProcessor(WhitelistDb whitelist, Redlist redlist, PersonalBlacklist persBlack, TimeProvider? clock = null)
+public sealed partial class EmailInterfaceProcessor(WhitelistDb whitelist, Redlist redlist, PersonalBlacklist persBlack, TimeProvider? clock = null)
 {
     private readonly WhitelistEditor _editor = new(whitelist, redlist, persBlack);
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
@@ -29,11 +34,12 @@ public sealed class EmailInterfaceProcessor(WhitelistDb whitelist, Redlist redli
         bool admin = EmailCommands.IsAdmin(cfg, sender);
         var lines = new List<string>();
         var files = new List<string>();
+        var changed = new List<string>();
         switch (request.Command)
         {
             case EmailCommand.Spam:
             case EmailCommand.Ham:
-                Report(cfg, request.Command == EmailCommand.Spam, sender, message, isLocalAddress, lines, files);
+                Report(cfg, request.Command == EmailCommand.Spam, sender, message, isLocalAddress, lines, files, changed);
                 break;
             case EmailCommand.WhitelistAdd:
             case EmailCommand.WhitelistRemove:
@@ -47,13 +53,136 @@ public sealed class EmailInterfaceProcessor(WhitelistDb whitelist, Redlist redli
             case EmailCommand.PersBlackRemove:
                 PersonalBlacklist(cfg, request, message, sender, admin, lines);
                 break;
+            case EmailCommand.SpamLoverAdd:
+            case EmailCommand.SpamLoverRemove:
+            case EmailCommand.NoProcessingAdd:
+            case EmailCommand.NoProcessingRemove:
+                OwnAddressList(cfg, request, message, sender, admin, lines, changed);
+                break;
+            case EmailCommand.BlackAdd:
+            case EmailCommand.BlackRemove:
+                BlackList(cfg, request, message, sender, admin, isLocalAddress, lines, changed);
+                break;
             case EmailCommand.Help:
+            case EmailCommand.Analyze:
                 break;
         }
-        return new EmailOutcome(request.Command, lines, files);
+        return new EmailOutcome(request.Command, lines, files) { ChangedLists = changed.Distinct().ToList() };
     }
 
-    private void Report(ConfigSnapshot cfg, bool spam, string sender, MimeMessage message, Func<string, bool> isLocalAddress, List<string> lines, List<string> files)
+    /// <summary>
+    /// spamLovers and noProcessing: the matching Email…To address and the admins may name any addresses (body
+    /// lines, other recipients); everybody else changes only their own address, as in ASSP.
+    /// </summary>
+    private void OwnAddressList(ConfigSnapshot cfg, EmailRequest request, MimeMessage message, string sender, bool admin,
+        List<string> lines, List<string> changed)
+    {
+        bool spamLover = request.Command is EmailCommand.SpamLoverAdd or EmailCommand.SpamLoverRemove;
+        bool add = request.Command is EmailCommand.SpamLoverAdd or EmailCommand.NoProcessingAdd;
+        var option = spamLover ? "spamLovers" : "noProcessing";
+        var label = spamLover ? "SpamLover addresses" : "noProcessing addresses";
+        var copyTo = cfg[spamLover ? "EmailSpamLoverTo" : "EmailNoProcessingTo"].Trim();
+        bool mayList = admin || (copyTo.Length > 0 && copyTo.Equals(sender, StringComparison.OrdinalIgnoreCase));
+        var targets = mayList ? Targets(request, message).Select(t => t.Address).Where(a => Acceptable(cfg, a, lines)).ToList() : [];
+        if (targets.Count == 0) targets.Add(sender);
+        var path = ListFileEditor.PathOf(cfg, option);
+        foreach (var address in targets.Distinct())
+        {
+            bool listed = cfg.GetAddressList(option).Contains(address);
+            if (add && listed)
+            {
+                lines.Add($"{address}: already on {label} - not added");
+            }
+            else if (!add && !listed)
+            {
+                lines.Add($"{address}: is not on {label} - not removed");
+            }
+            else if (path is null)
+            {
+                lines.Add($"error: {option} is not a file: list - unable to {(add ? "add" : "remove")} {address}");
+            }
+            else if (add)
+            {
+                ListFileEditor.Add(path, address, sender, _clock.GetUtcNow());
+                changed.Add(option);
+                lines.Add($"{address}: added to {label}");
+            }
+            else if (ListFileEditor.Remove(path, address) > 0)
+            {
+                changed.Add(option);
+                lines.Add($"{address}: removed from {label}");
+            }
+            else
+            {
+                // Listed through a domain, wildcard or group entry: only that entry's owner can take it out.
+                lines.Add($"{address}: unable to remove from {label} (it matches another entry of the list)");
+            }
+        }
+    }
+
+    /// <summary>blackListedDomains: only admins (EmailAdmins, EmailAdminReportsTo); local domains are never blacklisted.</summary>
+    private void BlackList(ConfigSnapshot cfg, EmailRequest request, MimeMessage message, string sender, bool admin,
+        Func<string, bool> isLocalAddress, List<string> lines, List<string> changed)
+    {
+        bool add = request.Command == EmailCommand.BlackAdd;
+        if (!admin)
+        {
+            lines.Add($"{sender}: blacklist {(add ? "addition" : "removal")} not allowed");
+            return;
+        }
+        var path = ListFileEditor.PathOf(cfg, "blackListedDomains");
+        var targets = Targets(request, message).Select(t => t.Address).Where(a => Acceptable(cfg, a, lines)).Distinct().ToList();
+        if (targets.Count == 0) lines.Add("no address found in the request");
+        foreach (var address in targets)
+        {
+            bool listed = cfg.GetDomainList("blackListedDomains").Matches(address);
+            if (add && listed)
+                lines.Add($"{address}: already in blackListedDomains addresses - not added");
+            else if (!add && !listed)
+                lines.Add($"{address}: is not a blackListedDomains address - not removed");
+            else if (add && isLocalAddress(address.StartsWith('@') ? "postmaster" + address : address))
+                lines.Add($"{address}: is local - not added");
+            else if (path is null)
+                lines.Add($"error: blackListedDomains is not a file: list - unable to {(add ? "add" : "remove")} {address}");
+            else if (add)
+            {
+                ListFileEditor.Add(path, address, sender, _clock.GetUtcNow());
+                changed.Add("blackListedDomains");
+                lines.Add($"{address}: added to blackListedDomains addresses");
+            }
+            else if (ListFileEditor.Remove(path, address) > 0)
+            {
+                changed.Add("blackListedDomains");
+                lines.Add($"{address}: removed from blackListedDomains addresses");
+            }
+            else
+                lines.Add($"{address}: unable to remove from blackListedDomains addresses (it matches another entry of the list)");
+        }
+    }
+
+    /// <summary>ASSP's filters for listed addresses: no wildcards, '=' only with EmailAllowEqual, never an interface address or EmailFrom.</summary>
+    private static bool Acceptable(ConfigSnapshot cfg, string address, List<string> lines)
+    {
+        if (address.Contains('*'))
+        {
+            lines.Add($"{address}: wildcards are not taken by this list");
+            return false;
+        }
+        if (address.Contains('=') && !cfg.GetBool("EmailAllowEqual"))
+        {
+            lines.Add($"{address}: addresses with '=' are not taken (EmailAllowEqual is off)");
+            return false;
+        }
+        if (address.Length > 127) return false;
+        int at = address.LastIndexOf('@');
+        var local = at > 0 ? address[..at] : "";
+        if (EmailCommands.LocalParts(cfg).Any(p => p.Equals(local, StringComparison.OrdinalIgnoreCase))) return false;
+        var from = cfg["EmailFrom"].Trim();
+        return from.Length == 0 || !address.Equals(from, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private void Report(ConfigSnapshot cfg, bool spam, string sender, MimeMessage message, Func<string, bool> isLocalAddress, List<string> lines,
+        List<string> files, List<string> changed)
     {
         var option = spam ? "correctedspam" : "correctednotspam";
         var folder = cfg[option].Trim();
@@ -97,6 +226,30 @@ public sealed class EmailInterfaceProcessor(WhitelistDb whitelist, Redlist redli
                 var r = spam ? _editor.AddToPersonalBlacklist(cfg, sender, address) : _editor.RemoveFromPersonalBlacklist(sender, address);
                 lines.Add(Describe(address, "personal blacklist", r.Outcome));
             }
+            if (spam) SpamReportNoProcessing(cfg, address, lines, changed);
+        }
+    }
+
+    /// <summary>EmailErrorsModifyNoP: a spam report takes the sender and its @domain off noProcessing (1) or says they are on it (2).</summary>
+    private static void SpamReportNoProcessing(ConfigSnapshot cfg, string address, List<string> lines, List<string> changed)
+    {
+        int mode = cfg.GetChoice("EmailErrorsModifyNoP");
+        if (mode == 0) return;
+        int at = address.LastIndexOf('@');
+        var candidates = at >= 0 ? new[] { address, address[at..] } : [address];
+        var path = ListFileEditor.PathOf(cfg, "noProcessing");
+        foreach (var entry in candidates)
+        {
+            if (!cfg.GetAddressList("noProcessing").Contains(entry)) continue;
+            if (mode == 2)
+                lines.Add($"{entry} is on the noProcessing list");
+            else if (path is not null && ListFileEditor.Remove(path, entry) > 0)
+            {
+                changed.Add("noProcessing");
+                lines.Add($"{entry} deleted from the noProcessing list");
+            }
+            else
+                lines.Add($"{entry} is on the noProcessing list and could not be deleted from it (no file: list or another entry matches)");
         }
     }
 
@@ -104,16 +257,26 @@ public sealed class EmailInterfaceProcessor(WhitelistDb whitelist, Redlist redli
     {
         bool add = request.Command == EmailCommand.WhitelistAdd;
         bool allowEqual = cfg.GetBool("EmailAllowEqual");
-        foreach (var listed in Targets(request, message))
+        // "delete" in the subject of a removal deletes the records instead of marking them not whitelisted.
+        bool deleting = !add && DeleteWord().IsMatch(message.Subject ?? "");
+        foreach (var given in Targets(request, message))
         {
-            if (listed.Address.Contains('*') || listed.Address.StartsWith('@'))
+            if (given.Address.Contains('*') || given.Address.StartsWith('@'))
             {
-                lines.Add($"{listed.Address}: wildcards are not taken by the whitelist");
+                lines.Add($"{given.Address}: wildcards are not taken by the whitelist (write _ALL_@domain for a whole domain)");
                 continue;
             }
+            // "_ALL_@domain" (ASSP's form for a whole domain) is the domain's wildcard entry.
+            var listed = AllForm(given);
             if (!allowEqual && listed.Address.Contains('='))
             {
                 lines.Add($"{listed.Address}: addresses with '=' are not taken (EmailAllowEqual is off)");
+                continue;
+            }
+            if (!add && deleting)
+            {
+                int n = DeleteWhitelistRecords(listed.Address, admin ? listed.Scope : sender);
+                lines.Add(n > 0 ? $"{listed.Address}: {n} whitelist record(s) deleted" : $"{listed.Address}: was not on the whitelist");
                 continue;
             }
             var scope = admin ? AdminScope(listed.Scope) : sender;
@@ -176,6 +339,44 @@ public sealed class EmailInterfaceProcessor(WhitelistDb whitelist, Redlist redli
             }
         }
     }
+
+    /// <summary>
+    /// Deletes whitelist records of <paramref name="address"/>: scope "*" every record of it (global, domain and
+    /// private), "@domain" or "domain" the domain record and that domain's private ones, "user@domain" the private
+    /// record, none the global record. Returns how many went.
+    /// </summary>
+    private int DeleteWhitelistRecords(string address, string? scope)
+    {
+        var entries = whitelist.EntriesOf(address);
+        var global = WhitelistDb.GlobalKey(address);
+        IEnumerable<string> keys = scope switch
+        {
+            null => entries.Where(e => e.Key == global).Select(e => e.Key),
+            "*" => entries.Select(e => e.Key),
+            _ when scope.StartsWith('@') || !scope.Contains('@') => DomainKeys(entries, global, scope.TrimStart('@')),
+            _ => entries.Where(e => e.Key == WhitelistDb.PrivateKey(address, scope)).Select(e => e.Key),
+        };
+        return keys.ToList().Count(k => whitelist.Table.Remove(k));
+    }
+
+    private static IEnumerable<string> DomainKeys(IReadOnlyList<WhitelistEntry> entries, string global, string domain)
+    {
+        var suffix = "@" + domain.ToLowerInvariant();
+        foreach (var e in entries)
+        {
+            if (!e.Key.StartsWith(global + ",", StringComparison.Ordinal)) continue;
+            var who = e.Key[(global.Length + 1)..];
+            if (who == suffix || who.EndsWith(suffix, StringComparison.Ordinal)) yield return e.Key;
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bdelete\b", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant, 1000)]
+    private static partial System.Text.RegularExpressions.Regex DeleteWord();
+
+    private static ListedAddress AllForm(ListedAddress listed) =>
+        listed.Address.StartsWith("_all_@", StringComparison.OrdinalIgnoreCase) && listed.Address.Length > 6
+            ? listed with { Address = "*@" + listed.Address[6..] }
+            : listed;
 
     /// <summary>Full address, *@domain or @domain, @*domain or *@*domain, @*.domain or *@*.domain.</summary>
     private static bool PersBlackForm(string address)

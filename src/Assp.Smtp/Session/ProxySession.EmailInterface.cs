@@ -12,11 +12,13 @@ namespace Assp.Smtp.Session;
 public sealed partial class ProxySession
 {
     private EmailCommand? _emailCommand;
+    private string _emailAddress = "";
     private readonly List<string> _emailOthers = [];
 
     private void ResetEmailInterface()
     {
         _emailCommand = null;
+        _emailAddress = "";
         _emailOthers.Clear();
     }
 
@@ -54,6 +56,7 @@ public sealed partial class ProxySession
                 return true;
         }
         _emailCommand = command;
+        _emailAddress = address;
         // Recipients accepted before the command address are part of the request as well.
         _emailOthers.AddRange(_ctx.RecipientList);
         Log($"email interface: {EmailCommands.OptionOf(command)} request from {sender} to {address}");
@@ -79,10 +82,33 @@ public sealed partial class ProxySession
         bool IsLocal(string a) => a.LastIndexOf('@') is var at and >= 0 && locals.IsLocal(a[(at + 1)..]);
         try
         {
-            var outcome = _pipeline.EmailInterface!.Process(cfg, new EmailRequest(command, sender, others, message), IsLocal);
+            if (command is EmailCommand.Spam or EmailCommand.Ham && await ForwardReportAsync(cfg, sender, message, ct).ConfigureAwait(false))
+            {
+                Queue("250 OK\r\n");
+                await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
+                return;
+            }
+            var outcome = command == EmailCommand.Analyze
+                ? await AnalyzeAsync(cfg, message, ct).ConfigureAwait(false)
+                : _pipeline.EmailInterface!.Process(cfg, new EmailRequest(command, sender, others, message), IsLocal);
             foreach (var line in outcome.Lines) Log($"email interface {EmailCommands.OptionOf(command)}: {line}");
+            if (outcome.ChangedLists.Count > 0 && _server.ReloadConfig is { } reload)
+            {
+                try
+                {
+                    reload($"email interface changed {string.Join(", ", outcome.ChangedLists)}");
+                }
+                catch (Assp.Config.ConfigException e)
+                {
+                    Log($"email interface: the configuration could not be reloaded after the list change: {e.Message}");
+                }
+            }
             Queue("250 OK\r\n");
-            SendReplies(EmailInterfaceReplies.For(cfg, outcome, sender));
+            var replies = EmailInterfaceReplies.For(cfg, outcome, sender).ToList();
+            // DoAdditionalAnalyze: spam and ham reports also get the analysis, to the sender and/or EmailAnalyzeTo.
+            if (command is EmailCommand.Spam or EmailCommand.Ham && cfg.GetChoice("DoAdditionalAnalyze") is var extra and > 0)
+                replies.AddRange(EmailInterfaceReplies.For(cfg, await AnalyzeAsync(cfg, message, ct).ConfigureAwait(false), sender, extra));
+            SendReplies(replies);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -90,6 +116,37 @@ public sealed partial class ProxySession
             Queue("451 4.3.0 the request could not be carried out, please try again later\r\n");
         }
         await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The analyzer's findings for the mails of the request, through the read-only analysis pipeline.</summary>
+    private async Task<EmailOutcome> AnalyzeAsync(Assp.Config.ConfigSnapshot cfg, byte[] message, CancellationToken ct)
+    {
+        if (_server.AnalysisPipeline is not { } factory)
+            return new EmailOutcome(EmailCommand.Analyze, ["the analyzer is not available on this server"], []);
+        return await EmailAnalysis.AnalyzeAsync(factory(cfg), cfg, message, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// EmailForwardReportedTo: spam and ham reports go, as received, to the central ASSP host(s) (| for failover)
+    /// and nothing is done here. True when a host took it; when all fail, the report is handled locally.
+    /// </summary>
+    private async Task<bool> ForwardReportAsync(Assp.Config.ConfigSnapshot cfg, string sender, byte[] message, CancellationToken ct)
+    {
+        var hosts = cfg["EmailForwardReportedTo"].Trim();
+        if (hosts.Length == 0) return false;
+        var failures = new List<string>();
+        foreach (var host in hosts.Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var failure = await ReportMailer.SendAsync(cfg, sender, [_emailAddress], message, ct, host).ConfigureAwait(false);
+            if (failure is null)
+            {
+                Log($"email interface: report from {sender} to {_emailAddress} forwarded to {host} (EmailForwardReportedTo)");
+                return true;
+            }
+            failures.Add(failure);
+        }
+        Log($"email interface: forwarding the report to {hosts} failed ({string.Join("; ", failures)}) - processing it here");
+        return false;
     }
 
     /// <summary>The replies go out in the background; the client does not wait for the relay.</summary>
