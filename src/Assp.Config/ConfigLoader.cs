@@ -144,7 +144,8 @@ public sealed class ConfigLoader(OptionRegistry registry)
                 continue;
             }
             values[def.Name] = entry.Value;
-            if (entry.Value.Trim().Length > 0 && CannotHonour.TryGetValue(def.Name, out var limitation))
+            // Set means a value other than empty or 0 (a checkbox that is off is not a request).
+            if (entry.Value.Trim() is { Length: > 0 } set && set != "0" && CannotHonour.TryGetValue(def.Name, out var limitation))
                 issues.Add(new ConfigIssue(IssueSeverity.Warning, def.Name, Shorten(entry.Value), limitation, display, entry.Line));
             if (Registry.IsNotUsed(def) && entry.Value != def.Default)
                 issues.Add(new ConfigIssue(IssueSeverity.Info, def.Name, entry.Value, "not used by this implementation (it tunes Perl); kept in assp.cfg", display, entry.Line));
@@ -158,6 +159,8 @@ public sealed class ConfigLoader(OptionRegistry registry)
     {
         ["ldapLocalIPAddress"] = "cannot be honoured: System.DirectoryServices.Protocols offers no way to choose the local (source) " +
             "address of an LDAP connection, so the operating system's routing picks it; set up source routing for the LDAP hosts instead",
+        ["AllowInternalsInRegex"] = "cannot be honoured: it lets regexes name ASSP's internal Perl variables (${EmailDomainRe} and the like), " +
+            "which do not exist here; write the pattern out in the regex instead",
     };
 
     private static string Shorten(string s) => s.Length <= 120 ? s : s[..117] + "...";

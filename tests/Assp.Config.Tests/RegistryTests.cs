@@ -143,6 +143,22 @@ public class NotUsedOptionTests
     }
 
     [Fact]
+    public void AllowInternalsInRegex_switched_on_is_warned_about_and_off_is_not()
+    {
+        using var dir = new TestPaths.TempDir();
+        dir.File("assp.cfg", "AllowInternalsInRegex:=1\n");
+        var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        var warning = Assert.Single(cfg.Issues, i => i.Option == "AllowInternalsInRegex");
+        Assert.Equal(IssueSeverity.Warning, warning.Severity);
+        Assert.Equal("1", warning.Value);
+        Assert.Contains("cannot be honoured", warning.Message);
+
+        dir.File("assp.cfg", "AllowInternalsInRegex:=0\n");
+        cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        Assert.DoesNotContain(cfg.Issues, i => i.Option == "AllowInternalsInRegex");
+    }
+
+    [Fact]
     public void Module_switches_and_options_without_effect_yet_are_named_when_set()
     {
         using var dir = new TestPaths.TempDir();
