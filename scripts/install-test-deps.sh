@@ -19,9 +19,11 @@
 # temp folders (as nobody when run as root), so the cluster the package creates stays stopped and disabled.
 # chromium (Debian's build) with fonts-liberation is the headless browser the web admin tests drive through
 # Playwright (executablePath /usr/bin/chromium; Playwright's own browser download is never used). No service.
+# libicu-dev pulls in the current libicu (its runtime name carries the version): DoTransliterate loads ICU's
+# transliterator from it; the package name is the stable one. No service.
 set -euo pipefail
 
-packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl libmail-dkim-perl slapd ldap-utils clamav-daemon postgresql chromium fonts-liberation)
+packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl libmail-dkim-perl slapd ldap-utils clamav-daemon postgresql chromium fonts-liberation libicu-dev)
 missing=()
 for p in "${packages[@]}"; do
   # "install ok installed" only; a removed-but-configured package must be reinstalled.

@@ -144,7 +144,8 @@ public sealed class ConfigLoader(OptionRegistry registry)
                 continue;
             }
             values[def.Name] = entry.Value;
-            if (entry.Value.Trim().Length > 0 && CannotHonour.TryGetValue(def.Name, out var limitation))
+            // Set means a value other than empty or 0 (a checkbox that is off is not a request).
+            if (entry.Value.Trim() is { Length: > 0 } set && set != "0" && CannotHonour.TryGetValue(def.Name, out var limitation))
                 issues.Add(new ConfigIssue(IssueSeverity.Warning, def.Name, Shorten(entry.Value), limitation, display, entry.Line));
             if (NotNeeded.TryGetValue(def.Name, out var notNeeded) && entry.Value.Trim() != def.Default && !(def.Default.Length == 0 && entry.Value.Trim() == "0"))
                 issues.Add(new ConfigIssue(IssueSeverity.Warning, def.Name, Shorten(def.IsSecret ? "********" : entry.Value), notNeeded, display, entry.Line));
@@ -160,6 +161,8 @@ public sealed class ConfigLoader(OptionRegistry registry)
     {
         ["ldapLocalIPAddress"] = "cannot be honoured: System.DirectoryServices.Protocols offers no way to choose the local (source) " +
             "address of an LDAP connection, so the operating system's routing picks it; set up source routing for the LDAP hosts instead",
+        ["AllowInternalsInRegex"] = "cannot be honoured: it lets regexes name ASSP's internal Perl variables (${EmailDomainRe} and the like), " +
+            "which do not exist here; write the pattern out in the regex instead",
     };
 
     /// <summary>

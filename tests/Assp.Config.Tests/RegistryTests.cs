@@ -15,7 +15,7 @@ public class RegistryTests
     public void Every_option_of_options_tsv_is_registered_with_its_section_widget_choices_and_default()
     {
         var rows = ReadOptionsTsv();
-        Assert.Equal(1123, rows.Count);
+        Assert.Equal(1126, rows.Count);
         // ASSP's options plus the few of this build that ASSP does not have (each says so in its description).
         string[] netOnly = ["BayesAlgorithm"];
         Assert.Equal(rows.Count + netOnly.Length, Registry.Count);
@@ -140,6 +140,22 @@ public class NotUsedOptionTests
         dir.File("assp.cfg", "ldapLocalIPAddress:=\n");
         cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
         Assert.DoesNotContain(cfg.Issues, i => i.Option == "ldapLocalIPAddress");
+    }
+
+    [Fact]
+    public void AllowInternalsInRegex_switched_on_is_warned_about_and_off_is_not()
+    {
+        using var dir = new TestPaths.TempDir();
+        dir.File("assp.cfg", "AllowInternalsInRegex:=1\n");
+        var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        var warning = Assert.Single(cfg.Issues, i => i.Option == "AllowInternalsInRegex");
+        Assert.Equal(IssueSeverity.Warning, warning.Severity);
+        Assert.Equal("1", warning.Value);
+        Assert.Contains("cannot be honoured", warning.Message);
+
+        dir.File("assp.cfg", "AllowInternalsInRegex:=0\n");
+        cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        Assert.DoesNotContain(cfg.Issues, i => i.Option == "AllowInternalsInRegex");
     }
 
     [Fact]

@@ -211,4 +211,40 @@ public class MessageCollectorTests
         using var buffer = Buffer(Message);
         Assert.Null(collector.Collect(cfg, Request(CollectTarget.OkMail), buffer));
     }
+
+    /// <summary>A scanner script: "infected by Test.Bad.Thing" when the file holds THE-BAD-THING, else OK.</summary>
+    private static string ScannerScript()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "assp-collect-tests", "scanner-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        var script = Path.Combine(dir, "scan.sh");
+        File.WriteAllText(script, "#!/bin/sh\nif grep -q THE-BAD-THING \"$1\"; then echo \"infected by Test.Bad.Thing\"; else echo OK; fi\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return script;
+    }
+
+    [Theory]
+    [InlineData("2", true)]
+    [InlineData("1", false)] // resend folder only: collected files stay unscanned
+    public async Task With_FileLogScan_2_an_infected_collected_file_is_moved_to_the_viruslog_folder(string fileLogScan, bool moved)
+    {
+        var cfg = Config(("DoFileScan", "1"), ("FileScanCMD", ScannerScript() + " FILENAME"), ("FileScanBad", "infected"),
+            ("FileScanRespRe", @"(?<=by )\S+"), ("FileLogScan", fileLogScan), ("viruslog", "quarantine"));
+        var lines = new List<string>();
+        string? bad, good;
+        await using (var collector = new MessageCollector((_, line) => { lock (lines) lines.Add(line); }))
+        {
+            using var infected = Buffer("From: a@far.example\r\nSubject: bad\r\n\r\nTHE-BAD-THING\r\n");
+            bad = collector.Collect(cfg, Request(CollectTarget.NotSpam, "bad"), infected);
+            using var clean = Buffer("From: a@far.example\r\nSubject: good\r\n\r\nall fine\r\n");
+            good = collector.Collect(cfg, Request(CollectTarget.NotSpam, "good"), clean);
+        }
+        Assert.NotNull(bad);
+        Assert.NotNull(good);
+        Assert.True(File.Exists(Path.Combine(cfg.BaseDirectory, good)));
+        var quarantined = Path.Combine(cfg.BaseDirectory, "quarantine", Path.GetFileName(bad));
+        Assert.Equal(moved, File.Exists(quarantined));
+        Assert.Equal(!moved, File.Exists(Path.Combine(cfg.BaseDirectory, bad)));
+        if (moved) Assert.Contains(lines, l => l.Contains("moved virus infected file", StringComparison.Ordinal) && l.Contains("Test.Bad.Thing", StringComparison.Ordinal));
+    }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Assp.Checks.Decision;
+using Assp.Config;
 using Assp.Mime;
 using Assp.Mime.Attachments;
 
@@ -71,14 +72,20 @@ public sealed class AttachmentCheck : IMessageCheck
         // ASSP_AFCReplBadAttach: with blocking on, bad attachments are cut out and the mail is delivered.
         bool replace = cfg.GetChoice("DoBlockExes") == 1 && cfg.GetChoice("DoASSP_AFC") == 1 && cfg.GetChoice("ASSP_AFCSelect") is 1 or 3
             && cfg.GetBool("ASSP_AFCReplBadAttach") && !cfg.GetBool("attachTestMode");
+        var afc = AfcOptions.For(cfg, c.Log);
         var removals = new List<(MimeEntity Part, string Name, string Why)>();
         foreach (var (name, content, part) in files)
         {
             var type = FileTypeDetector.Detect(content.Span);
             if (logLevel >= 2) c.Log($"info: attachment '{name}' found ({type})");
+            if (afc.KnownGood.Count > 0 && KnownGoodAttachments.Hash(content.Span) is var hash && afc.KnownGood.IsKnownGood(hash, 0))
+            {
+                if (logLevel >= 1) c.Log($"info: attachment '{name}' SHA256 {hash} is listed in ASSP_AFCKnownGoodEXE - passes the attachment check");
+                continue;
+            }
             var why = rule.Refuses(name, type);
             var shown = name;
-            if (why is null && type.IsArchive) (why, shown) = InArchive(rule, name, content, c, logLevel);
+            if (why is null && type.IsArchive) (why, shown) = InArchive(rule, name, content, c, logLevel, afc);
             if (why is null) continue;
             if (replace && part is not null && AttachmentReplacer.CanReplace(msg, part))
             {
@@ -118,14 +125,18 @@ public sealed class AttachmentCheck : IMessageCheck
         return c.Engine.Hit(definition, cfg, c.State, c.Ip, reason, c.Log, (m, userBased ? 0 : i), reply: reply);
     }
 
-    /// <summary>The members of an archive attachment judged by the block rule and by content (not by the level-4 allowlist).</summary>
-    private static (string? Why, string Name) InArchive(AttachmentRule rule, string name, ReadOnlyMemory<byte> content, CheckContext c, int logLevel)
+    /// <summary>
+    /// The members of an archive attachment judged by the block rule and by content (not by the level-4 allowlist).
+    /// With ASSP_AFC on: ASSP_AFCMaxZIPLevel sets how deep archives in archives are opened, ASSP_AFCblockEncryptedZIP
+    /// refuses encrypted members, and a member whose hash ASSP_AFCKnownGoodEXE lists for its level passes.
+    /// </summary>
+    private static (string? Why, string Name) InArchive(AttachmentRule rule, string name, ReadOnlyMemory<byte> content, CheckContext c, int logLevel, AfcOptions afc)
     {
         ArchiveListing listing;
         try
         {
             using var stream = new MemoryStream(content.ToArray(), writable: false);
-            listing = ArchiveLister.List(stream, name, ListOptions);
+            listing = ArchiveLister.List(stream, name, afc.ListOptions);
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or NotSupportedException or ArgumentException)
         {
@@ -133,13 +144,60 @@ public sealed class AttachmentCheck : IMessageCheck
             return (null, name);
         }
         if (listing.IsBomb && logLevel >= 1) c.Log($"info: archive '{name}' looks like a decompression bomb - {string.Join("; ", listing.Notes.Take(3))}");
-        foreach (var entry in listing.AllEntries())
+        if (listing.IsTooDeep && logLevel >= 1) c.Log($"info: archive '{name}' nests deeper than {afc.ListOptions.MaxDepth + 1} levels - the deeper ones are not opened");
+        foreach (var (entry, level) in Members(listing))
         {
             if (entry.IsDirectory) continue;
-            if (logLevel >= 2) c.Log($"info: archive '{name}' holds '{entry.Path}'");
-            if (rule.Refuses(entry.Name, entry.DetectedType, checkGood: false) is { } why) return (why + " in archive", entry.Path.StartsWith(name + "/", StringComparison.Ordinal) ? entry.Path : $"{name}/{entry.Path}");
+            if (logLevel >= 2) c.Log($"info: archive '{name}' holds '{entry.Path}'{(entry.Sha256 is { } h ? " SHA256 " + h : "")}");
+            var path = entry.Path.StartsWith(name + "/", StringComparison.Ordinal) ? entry.Path : $"{name}/{entry.Path}";
+            if (entry.Sha256 is { } sha && afc.KnownGood.IsKnownGood(sha, level))
+            {
+                if (logLevel >= 1) c.Log($"info: '{path}' SHA256 {sha} is listed in ASSP_AFCKnownGoodEXE - passes");
+                continue;
+            }
+            if (afc.BlockEncrypted && entry.IsEncrypted) return ("encrypted compressed attachment (ASSP_AFCblockEncryptedZIP)", path);
+            if (rule.Refuses(entry.Name, entry.DetectedType, checkGood: false) is { } why) return (why + " in archive", path);
         }
         return (null, name);
+    }
+
+    /// <summary>Every member with its compression level (1 for the outer archive's own members).</summary>
+    private static IEnumerable<(ArchiveEntry Entry, int Level)> Members(ArchiveListing listing)
+    {
+        foreach (var entry in listing.Entries)
+        {
+            yield return (entry, listing.Depth + 1);
+            if (entry.Nested is { } nested)
+                foreach (var inner in Members(nested)) yield return inner;
+        }
+    }
+
+    /// <summary>The ASSP_AFC attachment options in force for a configuration (defaults when the plugin is off).</summary>
+    private sealed record AfcOptions(ArchiveListOptions ListOptions, bool BlockEncrypted, KnownGoodAttachments KnownGood)
+    {
+        public static AfcOptions For(ConfigSnapshot cfg, Action<string>? log)
+        {
+            var options = cfg.Derived("Checks.AfcAttachmentOptions", Build);
+            if (log is not null && options.KnownGood.Problems.Count > 0 && !cfg.Derived("Checks.KnownGoodLogged", _ => new LoggedOnce()).Take())
+                foreach (var p in options.KnownGood.Problems) log("warning: " + p);
+            return options;
+        }
+
+        private static AfcOptions Build(ConfigSnapshot cfg)
+        {
+            if (cfg.GetChoice("DoASSP_AFC") != 1 || cfg.GetChoice("ASSP_AFCSelect") is not (1 or 3))
+                return new AfcOptions(AttachmentCheck.ListOptions, false, KnownGoodAttachments.Empty);
+            int zipLevel = cfg.GetInt("ASSP_AFCMaxZIPLevel", 10);
+            if (zipLevel <= 0) zipLevel = 10;
+            var known = KnownGoodAttachments.For(cfg);
+            return new AfcOptions(AttachmentCheck.ListOptions with { MaxDepth = zipLevel - 1, HashEntries = known.Count > 0 }, cfg.GetBool("ASSP_AFCblockEncryptedZIP"), known);
+        }
+    }
+
+    private sealed class LoggedOnce
+    {
+        private int _done;
+        public bool Take() => Interlocked.Exchange(ref _done, 1) == 1;
     }
 
     /// <summary>Every attached file with its decoded content: MIME attachments (named or not) and uuencoded blocks.</summary>

@@ -166,7 +166,8 @@ public static class BombSearch
 /// The texts the bomb checks search, built once per message from the parsed message (ASSP's cleanMIMEHeader2UTF8
 /// and cleanMIMEBody2UTF8): the header with encoded words decoded, the decoded text parts (attachments as
 /// "attachment:name" lines), and the declared charsets as "charset=NAME" lines ("charset=UNKNOWN" for one no
-/// decoder knows). The body is cut to MaxBytes characters.
+/// decoder knows). The body is cut to MaxBytes characters. With DoTransliterate each text is followed by its
+/// spelling in ASCII letters when that differs (<see cref="Transliteration"/>).
 /// </summary>
 public sealed class BombTexts
 {
@@ -243,7 +244,19 @@ public sealed class BombTexts
             AddEncodedWordCharset(rootCharsets, m.Groups[1].Value);
             AddEncodedWordCharset(allCharsets, m.Groups[1].Value);
         }
-        return new BombTexts(header.ToString(), skipped.ToString(), dataText, body, Lines(rootCharsets), Lines(allCharsets));
+        var headerText = header.ToString();
+        var skippedText = skipped.ToString();
+        if (cfg.GetBool("DoTransliterate"))
+        {
+            // DoTransliterate: the text in ASCII letters is searched as well, after the original.
+            headerText = WithAscii(headerText);
+            skippedText = WithAscii(skippedText);
+            dataText = WithAscii(dataText);
+            body = WithAscii(body);
+        }
+        return new BombTexts(headerText, skippedText, dataText, body, Lines(rootCharsets), Lines(allCharsets));
+
+        static string WithAscii(string text) => Transliteration.ToAscii(text) is { } ascii ? text + "\r\n" + ascii : text;
 
         static string Lines(SortedDictionary<string, string> set) => set.Count == 0 ? "" : string.Join("\n", set.Values) + "\n";
     }

@@ -202,6 +202,27 @@ public sealed class FileScanCheck : IMessageCheck
             return Verdict.Pass;
         }
         int scanLog = cfg.GetChoice("ScanLog");
+        if (await ScanAsync(cfg, data, (line, file, number, dir) => Substitute(line, file, number, dir, c), c.Log, cancellationToken).ConfigureAwait(false)
+            is not { } scan) return Verdict.Pass;
+        var (failed, output) = scan;
+        if ((failed && scanLog >= 1) || scanLog >= 2)
+            c.Log($"FileScan: scanned {data.Length} bytes in {VirusScanning.MessageKind(c.State)}{(failed ? " - " + output : " - OK")}");
+        if (!failed) return Verdict.Pass;
+        var named = cfg.GetRegex("FileScanRespRe").Match(output);
+        if (named is not null && VirusScanning.Suspicious(c, Check.Name, named)) return Verdict.Pass;
+        return VirusScanning.Infected(c, Check, named ?? "a virus", $"virus detected: 'FileScan' - {output}");
+    }
+
+    /// <summary>
+    /// Writes the bytes to FileScanDir, runs FileScanCMD on them and judges the output (FileScanBad/FileScanGood, a
+    /// vanished file). Null when the scan could not be done (the mail passes, as in ASSP); otherwise whether it
+    /// failed and the scanner's output. Shared by the DATA check and the scans of stored files.
+    /// </summary>
+    internal static async Task<(bool Failed, string Output)?> ScanAsync(ConfigSnapshot cfg, byte[] data,
+        Func<string, string, int, string, string> substitute, Action<string> log, CancellationToken cancellationToken)
+    {
+        var command = cfg["FileScanCMD"].Trim();
+        int scanLog = cfg.GetChoice("ScanLog");
         var dir = ResolveDir(cfg);
         int number = Interlocked.Increment(ref _number);
         string file;
@@ -213,8 +234,8 @@ public sealed class FileScanCheck : IMessageCheck
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            c.Log($"FileScan: cannot write the temporary file in '{dir}' - {ex.Message} - message passes unscanned");
-            return Verdict.Pass;
+            log($"FileScan: cannot write the temporary file in '{dir}' - {ex.Message} - message passes unscanned");
+            return null;
         }
 
         string output = "";
@@ -228,19 +249,19 @@ public sealed class FileScanCheck : IMessageCheck
             {
                 output = "unable to find file to scan";
                 failed = true;
-                if (scanLog >= 2) c.Log($"FileScan: is unable find temporary {file} - possibly removed by the file system scanner");
+                if (scanLog >= 2) log($"FileScan: is unable find temporary {file} - possibly removed by the file system scanner");
             }
             else if (!norun.Success)
             {
-                var line = Substitute(command, file, number, dir, c);
-                if (scanLog >= 3) c.Log($"diagnostic: FileScan will run command - {line}");
+                var line = substitute(command, file, number, dir);
+                if (scanLog >= 3) log($"diagnostic: FileScan will run command - {line}");
                 if (await RunCommandAsync(line, cancellationToken).ConfigureAwait(false) is not { } raw)
                 {
-                    c.Log($"FileScan: the command did not finish within {CommandLimit.TotalSeconds:0} seconds and was stopped - message passes unscanned");
-                    return Verdict.Pass;
+                    log($"FileScan: the command did not finish within {CommandLimit.TotalSeconds:0} seconds and was stopped - message passes unscanned");
+                    return null;
                 }
                 output = raw.Replace("\r", "", StringComparison.Ordinal).Replace('\n', ' ').Replace('\t', ' ');
-                if (scanLog >= 3) c.Log($"diagnostic: FileScan returned {output}");
+                if (scanLog >= 3) log($"diagnostic: FileScan returned {output}");
                 var bad = cfg.GetRegex("FileScanBad");
                 var good = cfg.GetRegex("FileScanGood");
                 failed = (bad.Count > 0 && bad.IsMatch(output)) || (good.Count > 0 && !good.IsMatch(output));
@@ -251,13 +272,7 @@ public sealed class FileScanCheck : IMessageCheck
         {
             try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
-
-        if ((failed && scanLog >= 1) || scanLog >= 2)
-            c.Log($"FileScan: scanned {data.Length} bytes in {VirusScanning.MessageKind(c.State)}{(failed ? " - " + output : " - OK")}");
-        if (!failed) return Verdict.Pass;
-        var named = cfg.GetRegex("FileScanRespRe").Match(output);
-        if (named is not null && VirusScanning.Suspicious(c, Check.Name, named)) return Verdict.Pass;
-        return VirusScanning.Infected(c, Check, named ?? "a virus", $"virus detected: 'FileScan' - {output}");
+        return (failed, output);
     }
 
     private static string ResolveDir(ConfigSnapshot cfg)
@@ -267,14 +282,18 @@ public sealed class FileScanCheck : IMessageCheck
         return Path.IsPathRooted(dir) ? dir : Path.Combine(cfg.BaseDirectory, dir);
     }
 
+    /// <summary>The substitution for a stored file: no session, so every *name* is empty.</summary>
+    internal static string SubstituteFile(string command, string file, int number, string dir) =>
+        Substitute(command, file, number, dir, null);
+
     /// <summary>FILENAME, NUMBER, FILESCANDIR and *name* (a session value: ip, helo, mailfrom, rcpt, SessionID) in the command.</summary>
-    internal static string Substitute(string command, string file, int number, string dir, CheckContext c)
+    internal static string Substitute(string command, string file, int number, string dir, CheckContext? c)
     {
         static string Quote(string s) => s.Contains(' ', StringComparison.Ordinal) ? $"'{s}'" : s;
         var line = command.Replace("FILENAME", Quote(file), StringComparison.Ordinal)
             .Replace("NUMBER", number.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("FILESCANDIR", Quote(dir), StringComparison.Ordinal);
-        return System.Text.RegularExpressions.Regex.Replace(line, @"\*([A-Za-z0-9_\-]+)\*", m => "'" + (m.Groups[1].Value switch
+        return System.Text.RegularExpressions.Regex.Replace(line, @"\*([A-Za-z0-9_\-]+)\*", m => "'" + (c is null ? "" : m.Groups[1].Value switch
         {
             "ip" => c.Mail.RemoteAddress.ToString(),
             "helo" => c.Mail.Helo ?? "",

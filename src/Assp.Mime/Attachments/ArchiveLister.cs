@@ -236,6 +236,11 @@ public static partial class ArchiveLister
             using (var es = new BudgetStream(ze.Open(), ctx))
                 head = ReadUpTo(es, o.SniffBytes);
             entry.DetectedType = FileTypeDetector.Detect(head);
+            if (o.HashEntries)
+            {
+                using var whole = new BudgetStream(ze.Open(), ctx);
+                entry.Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(whole));
+            }
             if (!IsNestable(entry.DetectedType)) return;
             if (!CheckNesting(entry, listing, depth, ze.Length, ctx)) return;
             using var full = new BudgetStream(ze.Open(), ctx);

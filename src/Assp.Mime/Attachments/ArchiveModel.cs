@@ -60,6 +60,9 @@ public sealed record ArchiveListOptions
 
     /// <summary>Whether entries are opened at all (type detection and nested archives).</summary>
     public bool ReadEntryContent { get; init; } = true;
+
+    /// <summary>Also hash each ZIP member's whole content (SHA-256, within the byte budget), for known-good lists.</summary>
+    public bool HashEntries { get; init; }
 }
 
 /// <summary>One member of an archive.</summary>
@@ -85,6 +88,9 @@ public sealed class ArchiveEntry
 
     /// <summary>The type detected from the entry's first bytes, when they could be read cheaply.</summary>
     public DetectedType? DetectedType { get; internal set; }
+
+    /// <summary>The member's SHA-256 in lower-case hex when <see cref="ArchiveListOptions.HashEntries"/> asked for it.</summary>
+    public string? Sha256 { get; internal set; }
 
     /// <summary>The listing of this entry when it is itself an archive and was opened.</summary>
     public ArchiveListing? Nested { get; internal set; }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Threading.Channels;
 using Assp.Checks.Collection;
 using Assp.Checks.Decision;
+using Assp.Checks.Virus;
 using Assp.Config;
 using Assp.Smtp.Session;
 
@@ -54,7 +55,7 @@ public sealed class MessageCollector : IAsyncDisposable
     internal sealed record Request(CollectTarget Target, string? Subject, byte[] HeaderBlock, bool StripAsspHeaders, string? MessageId);
 
     private sealed record Job(string Path, string TempFolder, byte[] HeaderBlock, byte[]? Pooled, int PooledLength, Stream? Source,
-        long StoreComplete, long MaxBytes, bool Strip, string? MessageId, Assp.Config.Regexes.RegexList NoCollect)
+        long StoreComplete, long MaxBytes, bool Strip, string? MessageId, Assp.Config.Regexes.RegexList NoCollect, ConfigSnapshot? VirusScan)
     {
         /// <summary>MaxAllowedDups for this file's subject, when it applies.</summary>
         public DuplicateLimit? Duplicates { get; init; }
@@ -129,7 +130,8 @@ public sealed class MessageCollector : IAsyncDisposable
             _log(request.MessageId, $"warning: the message could not be read for collection in {plan.FolderOption}: {ex.Message}");
             return null;
         }
-        var job = new Job(path, temp, request.HeaderBlock, pooled, pooledLength, source, storeComplete, maxBytes, request.StripAsspHeaders, request.MessageId, cfg.GetRegex("noCollectRe"))
+        var job = new Job(path, temp, request.HeaderBlock, pooled, pooledLength, source, storeComplete, maxBytes, request.StripAsspHeaders, request.MessageId, cfg.GetRegex("noCollectRe"),
+            StoredMailScanner.ScansCollected(cfg, plan.FolderOption) ? cfg : null)
         {
             Duplicates = Duplicates(cfg, plan.FolderOption, name, request.Subject),
         };
@@ -241,6 +243,7 @@ public sealed class MessageCollector : IAsyncDisposable
                 if (await WriteAsync(job).ConfigureAwait(false))
                 {
                     Interlocked.Increment(ref _written);
+                    if (job.VirusScan is { } cfg) await ScanCollectedAsync(cfg, job).ConfigureAwait(false);
                     if (job.Duplicates is { } dups && MoveDuplicates(Path.GetDirectoryName(job.Path)!, dups) is var moved and > 0)
                         _log(job.MessageId, $"info: moved {moved} older file(s) with the same subject to {dups.DiscardedFolder} (MaxAllowedDups {dups.Max})");
                 }
@@ -256,6 +259,27 @@ public sealed class MessageCollector : IAsyncDisposable
                 Release(job);
             }
             SaveCounter(force: false);
+        }
+    }
+
+    /// <summary>
+    /// ClamAVLogScan/FileLogScan = 2: the stored file is scanned and, when infected, moved into the viruslog folder.
+    /// A scanner that fails leaves the file where it is.
+    /// </summary>
+    private async Task ScanCollectedAsync(ConfigSnapshot cfg, Job job)
+    {
+        try
+        {
+            var virus = await StoredMailScanner.ScanCollectedFileAsync(cfg, job.Path, line => _log(job.MessageId, line), CancellationToken.None).ConfigureAwait(false);
+            if (virus is null) return;
+            var moved = StoredMailScanner.MoveToVirusFolder(cfg, job.Path);
+            _log(job.MessageId, moved is null
+                ? $"warning: collected file {job.Path} is virus infected ({virus}) but viruslog names no folder"
+                : $"info: moved virus infected file {job.Path} to {moved} - {virus}");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _log(job.MessageId, $"warning: collected file {job.Path} could not be virus scanned: {ex.Message}");
         }
     }
 

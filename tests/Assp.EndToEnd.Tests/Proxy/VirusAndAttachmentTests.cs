@@ -91,6 +91,33 @@ public class VirusAndAttachmentTests(ClamdServer clamd) : IClassFixture<ClamdSer
     }
 
     [Fact]
+    public async Task With_ClamAVLogScan_2_an_infected_mail_that_was_not_scanned_live_is_moved_from_its_collection_folder_to_quarantine()
+    {
+        using var store = new MemoryStore();
+        await using var mta = await PostfixInstance.StartAsync();
+        var settings = Settings(clamd.SocketPath);
+        settings["whiteListedDomains"] = "far.example";
+        settings["ScanWL"] = "0";          // whitelisted mail is not scanned in the SMTP transaction …
+        settings["ClamAVLogScan"] = "2";   // … but its collected copy is
+        settings["fileLogging"] = "1";
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, settings, pipeline: Pipeline(store));
+        await using (var client = await TestSmtpClient.ConnectAsync(proxy.Port))
+        {
+            await client.ReadReplyAsync();
+            Assert.Equal(250, (await client.SendMailAsync("friend@far.example", ["me@example.com"],
+                Attachment("passed unscanned", "eicar.dat", Encoding.ASCII.GetBytes(ClamdServer.Eicar)))).Code);
+        }
+        Assert.Single(await mta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        var line = await proxy.WaitForLogAsync("moved virus infected file");
+        Assert.Contains(ClamdServer.EicarName, line);
+        var quarantine = Path.Combine(proxy.BaseDirectory, "quarantine");
+        var file = Assert.Single(Directory.GetFiles(quarantine));
+        Assert.Contains(Convert.ToBase64String(Encoding.ASCII.GetBytes(ClamdServer.Eicar))[..40], await File.ReadAllTextAsync(file));
+        var notspam = Path.Combine(proxy.BaseDirectory, "notspam");
+        Assert.Empty(Directory.Exists(notspam) ? Directory.GetFiles(notspam) : []);
+    }
+
+    [Fact]
     public async Task An_exe_renamed_txt_is_refused_by_DoBlockExes()
     {
         using var store = new MemoryStore();
