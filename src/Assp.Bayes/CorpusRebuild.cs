@@ -95,7 +95,7 @@ public static partial class CorpusRebuild
                     // One file whose text trips a regex time limit (hostile content, or a starved machine) is skipped
                     // like an unreadable one; it must not end the whole rebuild.
                     try { tokenized[i] = Tokenize(files[i], options); }
-                    catch (RegexMatchTimeoutException) { tokenized[i] = (null, default, null); }
+                    catch (RegexMatchTimeoutException) { tokenized[i] = (null, default, null, null); }
                 });
             int used = 0;
             foreach (var (words, scope, messageFeatures, helo) in tokenized)
