@@ -290,6 +290,22 @@ public class BlockedMailResendTests
     }
 
     [Fact]
+    public void With_FileLogScan_an_infected_stored_mail_is_scanned_again_and_not_resent()
+    {
+        var script = Path.Combine(_dir, "scan.sh");
+        File.WriteAllText(script, "#!/bin/sh\nif grep -q THE-BAD-THING \"$1\"; then echo \"infected by Test.Bad.Thing\"; else echo OK; fi\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        (string, string)[] scanner = [("DoFileScan", "1"), ("FileScanCMD", script + " FILENAME"), ("FileScanDir", Path.Combine(_dir, "scanwork")),
+            ("FileScanBad", "infected"), ("FileScanRespRe", @"(?<=by )\S+")];
+        var bad = BlockReportTestSupport.Store(_dir, "spam", "bad.eml",
+            BlockReportTestSupport.Mail("sender@far.example", "me@example.com", "offer", "me@example.com").Replace("offer", "offer THE-BAD-THING", StringComparison.Ordinal));
+        var refused = BlockReportService.PrepareResend(Cfg([("FileLogScan", "1"), .. scanner]), "me@example.com", bad, "", null);
+        Assert.Null(refused.Mail);
+        Assert.Contains("contains a virus (Test.Bad.Thing)", Encoding.UTF8.GetString(refused.Notice!.Message));
+        Assert.NotNull(BlockReportService.PrepareResend(Cfg([("FileLogScan", "0"), .. scanner]), "me@example.com", bad, "", null).Mail);
+    }
+
+    [Fact]
     public void Viruses_and_files_outside_the_collection_are_not_resent()
     {
         var cfg = Cfg(("EmailAdmins", "admin@example.com"));

@@ -181,4 +181,34 @@ public class MailCopiesTests
         // Ham falls back to the spam copies' destination.
         Assert.Contains(("s@far.test", "ham@local.test", "127.0.0.1:2526"), sent);
     }
+
+    [Fact]
+    public async Task ScanCC_keeps_an_infected_copy_from_being_forwarded()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "assp-scancc-" + Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(dir);
+        var script = Path.Combine(dir, "scan.sh");
+        File.WriteAllText(script, "#!/bin/sh\nif grep -q THE-BAD-THING \"$1\"; then echo \"infected by Test.Bad.Thing\"; else echo OK; fi\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        (string, string)[] scanner = [("DoFileScan", "1"), ("FileScanCMD", script + " FILENAME"), ("FileScanDir", Path.Combine(dir, "work")),
+            ("FileScanBad", "infected"), ("FileScanRespRe", @"(?<=by )\S+"), ("smtpDestination", "127.0.0.1:1")];
+        var sent = new List<string>();
+        var logged = new List<string>();
+        var copier = new MailCopier((_, line) => { lock (logged) logged.Add(line); }, send: (_, _, to, msg, _, _) =>
+        {
+            lock (sent) sent.Add(Encoding.ASCII.GetString(msg));
+            return Task.FromResult<string?>(null);
+        });
+        var bad = Encoding.ASCII.GetBytes("Subject: copy\r\n\r\nTHE-BAD-THING\r\n");
+        var good = Encoding.ASCII.GetBytes("Subject: copy\r\n\r\nfine\r\n");
+        var on = Config([("ScanCC", "1"), .. scanner]);
+        Assert.True(copier.Enqueue(on, spam: true, "a@far.test", ["c@local.test"], bad, "m1", scan: true));
+        Assert.True(copier.Enqueue(on, spam: true, "a@far.test", ["c@local.test"], good, "m2", scan: true));
+        Assert.True(copier.Enqueue(on, spam: true, "a@far.test", ["c@local.test"], bad, "m3", scan: false));   // not a mail to scan (e.g. ScanWL off)
+        Assert.True(copier.Enqueue(Config(scanner), spam: true, "a@far.test", ["c@local.test"], bad, "m4", scan: true));  // ScanCC off
+        await copier.DisposeAsync();
+        Assert.Equal(3, sent.Count);
+        Assert.Single(sent, m => m.Contains("fine", StringComparison.Ordinal));
+        Assert.Contains(logged, l => l.Contains("skip forwarding the copy - virus found: Test.Bad.Thing", StringComparison.Ordinal));
+    }
 }

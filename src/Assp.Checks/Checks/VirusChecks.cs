@@ -8,25 +8,28 @@ using Assp.Config;
 namespace Assp.Checks.Checks;
 
 /// <summary>What the virus scanners share: who is scanned (haveToScan), how much, the suspicious-name scoring and the refusal.</summary>
-internal static class VirusScanning
+public static class VirusScanning
 {
     /// <summary>
     /// ASSP's haveToScan: whitelisted mail only with ScanWL, noprocessing with ScanNP, local/outgoing with ScanLocal;
     /// never for noScan addresses (sender or a recipient), noScanIP, or NoScanRe on the IP, HELO or sender.
     /// </summary>
-    public static bool HaveToScan(CheckContext c)
+    public static bool HaveToScan(CheckContext c) =>
+        HaveToScan(c.Config, c.State, c.Mail.MailFrom, c.Mail.Recipients, c.Mail.RemoteAddress, c.Mail.Helo);
+
+    /// <summary>The same decision outside a check (e.g. ScanCC for the copies a session sends).</summary>
+    public static bool HaveToScan(Assp.Config.ConfigSnapshot cfg, MessageState st, string? mailFrom, IReadOnlyList<string> recipients,
+        System.Net.IPAddress remote, string? helo)
     {
-        var cfg = c.Config;
-        var st = c.State;
         if (st.Transparent) return false;
         if (st.IsWhitelisted && !cfg.GetBool("ScanWL")) return false;
         if (st.IsNoProcessing && !cfg.GetBool("ScanNP")) return false;
         if (st.RelayOk && !cfg.GetBool("ScanLocal")) return false;
         var noScan = cfg.GetAddressList("noScan");
-        if (noScan.Count > 0 && (noScan.Contains(c.Mail.MailFrom ?? "") || c.Mail.Recipients.Any(noScan.Contains))) return false;
-        if (cfg.GetIpList("noScanIP").Contains(c.Mail.RemoteAddress)) return false;
+        if (noScan.Count > 0 && (noScan.Contains(mailFrom ?? "") || recipients.Any(noScan.Contains))) return false;
+        if (cfg.GetIpList("noScanIP").Contains(remote)) return false;
         var re = cfg.GetRegex("NoScanRe");
-        return re.Count == 0 || (re.Match(c.Mail.RemoteAddress.ToString()) is null && re.Match(c.Mail.Helo) is null && re.Match(c.Mail.MailFrom) is null);
+        return re.Count == 0 || (re.Match(remote.ToString()) is null && re.Match(helo) is null && re.Match(mailFrom) is null);
     }
 
     /// <summary>The start of the message the scanners get: the header plus ClamAVBytes of body (50000 when unset), at most 100000 of body.</summary>

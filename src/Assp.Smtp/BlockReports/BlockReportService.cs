@@ -311,6 +311,14 @@ public static partial class BlockReportService
         {
             return new ResendResult(null, null, $"resend of {requestedFile} requested by {requester} failed: {e.Message}");
         }
+        // ClamAVLogScan/FileLogScan 1 and up: a stored file is scanned again before it is sent out (a short clamd call,
+        // waited for here because the resend is prepared synchronously).
+        var scanLog = new List<string>();
+        var virus = Assp.Checks.Virus.StoredMailScanner.ScanResendAsync(cfg, path, original, scanLog.Add, CancellationToken.None).GetAwaiter().GetResult();
+        if (virus is not null)
+            return new ResendResult(null, Notice(cfg, requester, "denied - request ASSP to resend blocked mail",
+                $"The requested mail file {requestedFile} on ASSP host {myName} contains a virus ({virus}) and is not sent again.\r\nPlease ask your mail administrator."),
+                $"resend of {requestedFile} requested by {requester} refused: virus {virus}");
         var parsed = MimeParser.Parse(original);
         var locals = LocalDomains.For(cfg);
         bool IsLocal(string a) => a.LastIndexOf('@') is var at and > 0 && locals.IsLocal(a[(at + 1)..]);

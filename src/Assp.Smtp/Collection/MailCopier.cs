@@ -32,7 +32,7 @@ public sealed class MailCopier : IAsyncDisposable
     public long Failed => Interlocked.Read(ref _failed);
     private long _failed;
 
-    private sealed record Job(ConfigSnapshot Config, bool Spam, string From, IReadOnlyList<string> To, byte[] Message, string Destination, string? MessageId);
+    private sealed record Job(ConfigSnapshot Config, bool Spam, string From, IReadOnlyList<string> To, byte[] Message, string Destination, string? MessageId, bool Scan);
 
     /// <summary>Where spam copies go: sendAllDestination, else smtpDestination.</summary>
     public static string SpamDestination(ConfigSnapshot cfg) =>
@@ -42,11 +42,14 @@ public sealed class MailCopier : IAsyncDisposable
     public static string HamDestination(ConfigSnapshot cfg) =>
         cfg["sendAllHamDestination"].Trim() is { Length: > 0 } d ? d : SpamDestination(cfg);
 
-    /// <summary>Queues a copy; false (and a warning) when the queue is full.</summary>
-    public bool Enqueue(ConfigSnapshot cfg, bool spam, string from, IReadOnlyList<string> to, byte[] message, string? messageId)
+    /// <summary>
+    /// Queues a copy; false (and a warning) when the queue is full. <paramref name="scan"/>: the mail is one the virus
+    /// scanners look at (ASSP's haveToScan), so with ScanCC the copy is scanned before it is sent.
+    /// </summary>
+    public bool Enqueue(ConfigSnapshot cfg, bool spam, string from, IReadOnlyList<string> to, byte[] message, string? messageId, bool scan = false)
     {
         if (to.Count == 0) return false;
-        var job = new Job(cfg, spam, from, to, message, spam ? SpamDestination(cfg) : HamDestination(cfg), messageId);
+        var job = new Job(cfg, spam, from, to, message, spam ? SpamDestination(cfg) : HamDestination(cfg), messageId, scan);
         if (_queue.Writer.TryWrite(job)) return true;
         Interlocked.Increment(ref _failed);
         _log(messageId, $"warning: too many copies waiting - the copy to {string.Join(",", to)} was dropped");
@@ -62,6 +65,9 @@ public sealed class MailCopier : IAsyncDisposable
                 string? failure;
                 try
                 {
+                    // ScanCC: an infected copy is not forwarded (the scanner writes the maillog line).
+                    if (await Assp.Checks.Virus.StoredMailScanner.ScanCopyAsync(job.Config, job.Message, job.Scan, line => _log(job.MessageId, line), _stop.Token)
+                        .ConfigureAwait(false) is not null) continue;
                     failure = await _send(job.Config, job.From, job.To, job.Message, _stop.Token, job.Destination).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)

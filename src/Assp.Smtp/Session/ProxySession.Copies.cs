@@ -29,7 +29,7 @@ public sealed partial class ProxySession
             var to = ReplaceCopyRecipients(MailCopies.SpamCopyTargets(_cfg, facts), sender);
             if (to.Count == 0) return;
             var copy = MailCopies.BuildSpamCopy(_cfg, message, ReceivedHeader(), asspHeaders, st.Prepend.ToString(), _ctx.RecipientList[0]);
-            _server.Copier.Enqueue(_cfg, spam: true, sender, to, copy, _ctx.MessageId);
+            _server.Copier.Enqueue(_cfg, spam: true, sender, to, copy, _ctx.MessageId, HaveToScan());
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or UnauthorizedAccessException)
         {
@@ -48,13 +48,17 @@ public sealed partial class ProxySession
             var to = ReplaceCopyRecipients(MailCopies.HamCopyTargets(_cfg, _ctx.RelayAllowed, _ctx.RecipientList, sender), sender);
             if (to.Count == 0) return;
             var copy = MailCopies.BuildHamCopy(_cfg, MessageBytes(), ReceivedHeader(), AsspHeaders(), StripOwnHeaders);
-            _server.Copier.Enqueue(_cfg, spam: false, sender, to, copy, _ctx.MessageId);
+            _server.Copier.Enqueue(_cfg, spam: false, sender, to, copy, _ctx.MessageId, HaveToScan());
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or UnauthorizedAccessException)
         {
             Log($"error: the ham copy could not be made - {ex.Message}");
         }
     }
+
+    /// <summary>Whether this mail is one the virus scanners look at (for ScanCC).</summary>
+    private bool HaveToScan() => Assp.Checks.Checks.VirusScanning.HaveToScan(_cfg, _ctx.CheckState.Message, _ctx.MailFrom, _ctx.RecipientList,
+        _ctx.RemoteAddress, _ctx.Helo);
 
     private List<string> ReplaceCopyRecipients(IReadOnlyList<string> targets, string sender) =>
         MailCopies.ReplaceRecipients(_cfg, targets, sender, Log);
