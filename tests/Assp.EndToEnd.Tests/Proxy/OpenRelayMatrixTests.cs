@@ -130,6 +130,32 @@ public class OpenRelayMatrixTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, string.Join("\n", failures) + "\n" + sb);
     }
 
+    /// <summary>
+    /// The control: a client the admin lets relay (acceptAllMail) gets the same foreign attempts through, and the
+    /// matrix's detector reports them. Without this, a harness that never sees Postfix mail would pass for nothing.
+    /// </summary>
+    [Fact]
+    public async Task The_detector_sees_relaying_when_the_client_is_allowed_to_relay()
+    {
+        await using var mta = await PostfixInstance.StartAsync();
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string>
+        {
+            ["localDomains"] = LocalDomain,
+            ["acceptAllMail"] = "127.0.0.2",
+        });
+        var plain = Attempts.Single(a => a.Name == "plain foreign");
+        var (codes, problem, delivered) = await TryAsync(proxy.Port, "listenPort", plain, 1);
+        Assert.Equal("250 DATA 250", codes);
+        Assert.Equal("a foreign destination was accepted", problem);
+        Assert.True(delivered);
+        var got = Assert.Single(await mta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(30)));
+        var rcpt = Assert.Single(got.Recipients);
+        Assert.Equal("victim@far.example", rcpt);
+        Assert.False(IsPlainLocal(rcpt));
+        Assert.True(IsPlainLocal("user@EXAMPLE.ORG"));
+        Assert.False(IsPlainLocal("victim%far.example@example.org"));
+    }
+
     /// <summary>One connection: greeting, EHLO, MAIL, the RCPT attempt, and DATA when something was accepted.</summary>
     private static async Task<(string Codes, string? Problem, bool Delivered)> TryAsync(int port, string listener, Attempt attempt, int n)
     {
