@@ -22,6 +22,8 @@ public class OpenRelayMatrixTests(ITestOutputHelper output)
     // A second local domain with an 'i' in it, for the dotless-i lookalike.
     private const string LocalDomainWithI = "mail.example.net";
     private const string MyName = "proxy.assp-e2e.test";
+    // A wildcard entry: its subdomains are local, nothing that only contains it is.
+    private const string WildcardSuffix = ".kiosk.example.net";
 
     private static readonly Attempt[] Attempts =
     [
@@ -70,6 +72,11 @@ public class OpenRelayMatrixTests(ITestOutputHelper output)
         new("local, upper case", "<user@EXAMPLE.ORG>", Expect.Local),
         new("local, mixed case", "<User@Example.Org>", Expect.Local),
         new("local, second domain", "<user@mail.example.net>", Expect.Local),
+        new("local, wildcard entry", "<user@team.kiosk.example.net>", Expect.Local),
+        new("wildcard entry as prefix", "<victim@team.kiosk.example.net.far.example>", Expect.Foreign),
+        new("wildcard entry without subdomain", "<victim@xkiosk.example.net>", Expect.Foreign),
+        new("Kelvin sign in wildcard (UTF-8)", "<victim@team.\u212Aiosk.example.net>", Expect.Foreign),
+        new("dotless i in wildcard (UTF-8)", "<victim@team.k\u0131osk.example.net>", Expect.Foreign),
     ];
 
     private static readonly string[] Listeners = ["listenPort", "listenPort2", "listenPortSSL", "relayPort"];
@@ -80,7 +87,7 @@ public class OpenRelayMatrixTests(ITestOutputHelper output)
         await using var mta = await PostfixInstance.StartAsync();
         await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string>
         {
-            ["localDomains"] = LocalDomain + "|" + LocalDomainWithI,
+            ["localDomains"] = LocalDomain + "|" + LocalDomainWithI + "|*" + WildcardSuffix,
             // Every odd address counts as an error; the matrix wants each one answered, not the client dropped.
             ["MaxErrors"] = "0",
             // relayPort is for the local MTA/LAN only: a stranger's address is not in allowRelayCon.
@@ -215,7 +222,8 @@ public class OpenRelayMatrixTests(ITestOutputHelper output)
         if (local.IndexOfAny(['%', '!', '@', '"', '\\']) >= 0) return false;
         if (domain.Any(c => c > 0x7F)) return false;
         return domain.Equals(LocalDomain, StringComparison.OrdinalIgnoreCase) || domain.Equals(LocalDomainWithI, StringComparison.OrdinalIgnoreCase)
-               || domain.Equals(MyName, StringComparison.OrdinalIgnoreCase) || domain.Equals("assp.local", StringComparison.OrdinalIgnoreCase);
+               || domain.Equals(MyName, StringComparison.OrdinalIgnoreCase) || domain.Equals("assp.local", StringComparison.OrdinalIgnoreCase)
+               || (domain.EndsWith(WildcardSuffix, StringComparison.OrdinalIgnoreCase) && domain.Length > WildcardSuffix.Length);
     }
 
     private static string Printable(string s) =>
