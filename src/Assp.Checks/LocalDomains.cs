@@ -37,14 +37,22 @@ public sealed class LocalDomains
             if (text.Contains('*') || text.Contains('?'))
             {
                 if (wild.Length > 0) wild.Append('|');
-                foreach (var c in text) wild.Append(c == '*' ? ".{0,64}" : c == '?' ? "." : Regex.Escape(c.ToString()));
+                foreach (var c in AsciiLower(text)) wild.Append(c == '*' ? ".{0,64}" : c == '?' ? "." : Regex.Escape(c.ToString()));
             }
             else exact.Add(text.TrimEnd('.'));
         }
         var regex = wild.Length == 0 ? null
-            : new Regex("^(?:" + wild + ")$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(200));
+            // No RegexOptions.IgnoreCase: its Unicode case folding lets the Kelvin sign (U+212A) stand for 'k', so
+            // "team.\u212Aiosk.example" would match "*.kiosk.example" and reach the MTA as a foreign domain. DNS names
+            // compare case-insensitively in ASCII only (RFC 4343): both sides are ASCII-lowered instead.
+            : new Regex("^(?:" + wild + ")$", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(200));
         return new LocalDomains(exact, regex);
     }
+
+    private static string AsciiLower(string s) => string.Create(s.Length, s, static (span, src) =>
+    {
+        for (int i = 0; i < src.Length; i++) span[i] = src[i] is >= 'A' and <= 'Z' ? (char)(src[i] + 32) : src[i];
+    });
 
     public bool IsLocal(string domain)
     {
@@ -54,7 +62,7 @@ public sealed class LocalDomains
         if (_exact.Contains(domain)) return true;
         try
         {
-            return _wildcards?.IsMatch(domain) == true;
+            return _wildcards?.IsMatch(AsciiLower(domain)) == true;
         }
         catch (RegexMatchTimeoutException)
         {
