@@ -294,7 +294,7 @@ public class BlockedMailResendTests
     {
         var script = Path.Combine(_dir, "scan.sh");
         File.WriteAllText(script, "#!/bin/sh\nif grep -q THE-BAD-THING \"$1\"; then echo \"infected by Test.Bad.Thing\"; else echo OK; fi\n");
-        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         (string, string)[] scanner = [("DoFileScan", "1"), ("FileScanCMD", script + " FILENAME"), ("FileScanDir", Path.Combine(_dir, "scanwork")),
             ("FileScanBad", "infected"), ("FileScanRespRe", @"(?<=by )\S+")];
         var bad = BlockReportTestSupport.Store(_dir, "spam", "bad.eml",
