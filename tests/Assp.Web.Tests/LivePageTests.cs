@@ -195,6 +195,73 @@ public sealed partial class LivePageTests
     }
 
     [Fact]
+    public async Task Maillog_noprocessing_and_blacklist_actions_append_to_the_list_files_and_reload()
+    {
+        await using var web = await WebAdminInstance.StartAsync(new Dictionary<string, string>
+        {
+            ["noProcessing"] = "file:files/noprocessing.txt",
+            ["blackListedDomains"] = "file:files/blackdomains.txt",
+            ["localDomains"] = "example.com",
+        });
+        var (c, token) = await web.AdminClientAsync();
+        WriteLog(web, "m1-12345-00001 [Worker_1] 198.51.100.9 <news@bulk.example> to: user@example.com [spam found] -- bombRe -- [SMTP Error] 554 5.7.1 no");
+        var html = await c.GetStringAsync("maillog?q=bulk.example");
+        Assert.Contains("value=\"noprocessing\"", html);
+        Assert.Contains("value=\"blacklist\"", html);
+        var generation = web.Config.Current.Generation;
+
+        var form = new Dictionary<string, string> { ["_csrf"] = CsrfField().Match(html).Groups[1].Value, ["action"] = "noprocessing", ["value"] = "news@bulk.example" };
+        var response = await c.PostAsync("maillog/action", new FormUrlEncodedContent(form));
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.DoesNotContain("error=1", response.Headers.Location!.OriginalString);
+        var noProcessingFile = Path.Combine(web.BaseDirectory, "files", "noprocessing.txt");
+        Assert.Contains(File.ReadAllLines(noProcessingFile), l => l.StartsWith("news@bulk.example  # added by web admin from admin", StringComparison.Ordinal));
+        Assert.True(web.Config.Current.Generation > generation);
+        Assert.True(web.Config.Current.GetAddressList("noProcessing").Contains("news@bulk.example"));
+        // Listed now: nothing is added twice.
+        var again = await WebAdminInstance.SendAsync(c, HttpMethod.Post, "api/maillog/action", token, new { action = "noprocessing", value = "news@bulk.example" });
+        Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
+        Assert.Single(File.ReadAllLines(noProcessingFile), l => l.StartsWith("news@bulk.example", StringComparison.Ordinal));
+
+        var black = await WebAdminInstance.SendAsync(c, HttpMethod.Post, "api/maillog/action", token, new { action = "blacklist", value = "News@Bulk.Example" });
+        Assert.Equal(HttpStatusCode.OK, black.StatusCode);
+        Assert.Contains(File.ReadAllLines(Path.Combine(web.BaseDirectory, "files", "blackdomains.txt")), l => l.StartsWith("@bulk.example  #", StringComparison.Ordinal));
+        Assert.True(web.Config.Current.GetDomainList("blackListedDomains").Matches("anyone@bulk.example"));
+        // A local domain is never blacklisted, and a value that is not an address changes nothing.
+        Assert.Equal(HttpStatusCode.BadRequest, (await WebAdminInstance.SendAsync(c, HttpMethod.Post, "api/maillog/action", token, new { action = "blacklist", value = "user@example.com" })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await WebAdminInstance.SendAsync(c, HttpMethod.Post, "api/maillog/action", token, new { action = "blacklist", value = "198.51.100.9" })).StatusCode);
+        Assert.False(web.Config.Current.GetDomainList("blackListedDomains").Matches("postmaster@example.com"));
+
+        // No anti-forgery token: refused, nothing written.
+        form.Remove("_csrf");
+        form["value"] = "other@bulk.example";
+        Assert.Equal(HttpStatusCode.Forbidden, (await c.PostAsync("maillog/action", new FormUrlEncodedContent(form))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await WebAdminInstance.SendAsync(c, HttpMethod.Post, "api/maillog/action", null, new { action = "noprocessing", value = "other@bulk.example" })).StatusCode);
+
+        // A viewer may not change lists.
+        await WebAdminInstance.SendAsync(c, HttpMethod.Post, "api/users", token, new { name = "vic", password = "vics-first-pw", role = "viewer" });
+        using var viewer = web.NewClient();
+        var (_, vt, _) = await WebAdminInstance.LoginAsync(viewer, "vic", "vics-first-pw");
+        await WebAdminInstance.SendAsync(viewer, HttpMethod.Post, "api/account/password", vt, new { current = "vics-first-pw", password = "vics-own-password" });
+        Assert.Equal(HttpStatusCode.Forbidden, (await WebAdminInstance.SendAsync(viewer, HttpMethod.Post, "api/maillog/action", vt, new { action = "noprocessing", value = "other@bulk.example" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await WebAdminInstance.SendAsync(viewer, HttpMethod.Post, "api/maillog/action", vt, new { action = "blacklist", value = "other@bulk.example" })).StatusCode);
+        Assert.DoesNotContain("other@bulk.example", File.ReadAllText(noProcessingFile));
+    }
+
+    [Fact]
+    public async Task Maillog_noprocessing_on_an_inline_list_says_so_and_changes_nothing()
+    {
+        await using var web = await WebAdminInstance.StartAsync(new Dictionary<string, string> { ["noProcessing"] = "someone@inline.example" });
+        var (c, token) = await web.AdminClientAsync();
+        var generation = web.Config.Current.Generation;
+        var response = await WebAdminInstance.SendAsync(c, HttpMethod.Post, "api/maillog/action", token, new { action = "noprocessing", value = "news@bulk.example" });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("noProcessing is not a file: list", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        Assert.Equal(generation, web.Config.Current.Generation);
+        Assert.Equal("someone@inline.example", web.Config.Current["noProcessing"]);
+    }
+
+    [Fact]
     public async Task Maillog_tail_returns_only_the_lines_written_since_the_offset()
     {
         await using var web = await WebAdminInstance.StartAsync();

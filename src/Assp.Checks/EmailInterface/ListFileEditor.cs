@@ -6,7 +6,7 @@ namespace Assp.Checks.EmailInterface;
 
 /// <summary>
 /// Adds and removes entries in the list file behind a "file:" option (spamLovers, noProcessing,
-/// blackListedDomains), as ASSP's email interface does. Only file lists can be edited: an inline option value
+/// blackListedDomains), as ASSP's email interface does; the web admin's maillog actions use it too. Only file lists can be edited: an inline option value
 /// belongs to assp.cfg. The snapshot keeps the old list until the configuration is reloaded.
 /// </summary>
 public static class ListFileEditor
@@ -21,8 +21,8 @@ public static class ListFileEditor
         return Path.IsPathRooted(relative) ? relative : Path.Combine(cfg.BaseDirectory, relative);
     }
 
-    /// <summary>Appends the entry with a comment saying who asked and when.</summary>
-    public static void Add(string path, string entry, string requester, DateTimeOffset now)
+    /// <summary>Appends the entry with a comment saying who asked, through which interface, and when.</summary>
+    public static void Add(string path, string entry, string requester, DateTimeOffset now, string origin = "email interface")
     {
         lock (s_write)
         {
@@ -31,7 +31,7 @@ public static class ListFileEditor
             // A file that does not end with a line break would glue the new entry to its last line.
             bool needsBreak = File.Exists(path) && new FileInfo(path).Length > 0 && !EndsWithLineBreak(path);
             var stamp = now.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
-            File.AppendAllText(path, (needsBreak ? "\n" : "") + $"{entry}  # added by email interface from {requester} {stamp}\n");
+            File.AppendAllText(path, (needsBreak ? "\n" : "") + $"{entry}  # added by {origin} from {requester} {stamp}\n");
         }
     }
 

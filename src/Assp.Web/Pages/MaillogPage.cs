@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using Assp.Checks;
+using Assp.Checks.EmailInterface;
 using Assp.Config;
 using Assp.Config.Logging;
 using Assp.Web.Security;
@@ -27,6 +29,13 @@ internal static class MaillogPage
         ("unredlist", "Remove from redlist", ListName.Redlist, false, false),
         ("pbremove", "Remove from PenaltyBox", ListName.PbBlack, false, true),
         ("pbwhite", "PenaltyBox white box", ListName.PbWhite, true, true),
+    ];
+
+    /// <summary>The actions that add to a "file:" option list (action, label, option); they apply to addresses only.</summary>
+    private static readonly (string Action, string Label, string Option)[] s_fileActions =
+    [
+        ("noprocessing", "No processing", "noProcessing"),
+        ("blacklist", "Blacklist domain", "blackListedDomains"),
     ];
 
     public static void Map(IEndpointRouteBuilder app, WebAdminContext admin)
@@ -62,6 +71,7 @@ internal static class MaillogPage
 
     public static (bool Ok, string Message) ListAction(HttpContext ctx, WebAdminContext admin, string action, string value)
     {
+        if (s_fileActions.Any(x => x.Action == action)) return FileListAction(ctx, admin, action, value);
         var a = s_actions.FirstOrDefault(x => x.Action == action);
         if (a.Action is null) return (false, $"'{action}' is not a maillog action");
         var editing = new ListEditing(admin.Store);
@@ -69,6 +79,43 @@ internal static class MaillogPage
         var (ok, message) = a.Add ? editing.Add(cfg, a.List, value, null) : editing.Remove(cfg, a.List, value);
         if (ok) admin.Log($"web admin ({ctx.Session()!.User}) from the maillog: {message}");
         return (ok, message);
+    }
+
+    /// <summary>
+    /// Adds the address to noProcessing, or its @domain to blackListedDomains, by appending a line to the option's
+    /// list file and reloading the configuration, as the email interface does. An inline option value belongs to
+    /// assp.cfg and is left alone.
+    /// </summary>
+    private static (bool Ok, string Message) FileListAction(HttpContext ctx, WebAdminContext admin, string action, string value)
+    {
+        var option = s_fileActions.First(x => x.Action == action).Option;
+        var cfg = admin.Config.Current;
+        var address = value.Trim().Trim('<', '>');
+        int at = address.LastIndexOf('@');
+        if (at <= 0 || at == address.Length - 1 || address.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '#' or ';' or ',' or '|'))
+            return (false, $"'{value}' is not an email address");
+        bool blacklist = action == "blacklist";
+        var entry = blacklist ? address[at..].ToLowerInvariant() : address;
+        if (blacklist && LocalDomains.For(cfg).IsLocal(entry[1..]))
+            return (false, $"{entry} is a local domain - not added to blackListedDomains");
+        bool listed = blacklist ? cfg.GetDomainList(option).Matches("postmaster" + entry) : cfg.GetAddressList(option).Contains(entry);
+        if (listed) return (false, $"{entry} is already on {option} - not added");
+        var path = ListFileEditor.PathOf(cfg, option);
+        if (path is null)
+            return (false, $"{option} is not a file: list - {entry} not added; change the option to file:... to edit it from here");
+        var who = ctx.Session()!.User ?? "?";
+        try
+        {
+            ListFileEditor.Add(path, entry, who, admin.Clock.GetUtcNow(), "web admin");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (false, $"{entry} not added: {option} file {path}: {e.Message}");
+        }
+        admin.Config.Reload($"web admin ({who}) added {entry} to {option}");
+        var message = $"{entry} added to {option}";
+        admin.Log($"web admin ({who}) from the maillog: {message}");
+        return (true, message + "; configuration reloaded.");
     }
 
     public static async Task<(bool Ok, string Message)> FileAction(HttpContext ctx, WebAdminContext admin, string action, string path, string? to)
@@ -190,6 +237,9 @@ internal static class MaillogPage
           .Append("<input type=\"hidden\" name=\"value\" value=\"").Append(E(value)).Append("\"><input type=\"hidden\" name=\"back\" value=\"").Append(E(back)).Append("\">");
         foreach (var a in s_actions.Where(x => x.ForIp == forIp))
             sb.Append("<button class=\"small secondary\" name=\"action\" value=\"").Append(a.Action).Append("\">").Append(E(a.Label)).Append("</button>");
+        if (!forIp)
+            foreach (var a in s_fileActions)
+                sb.Append("<button class=\"small secondary\" name=\"action\" value=\"").Append(a.Action).Append("\">").Append(E(a.Label)).Append("</button>");
         sb.Append("</form></details>");
     }
 
