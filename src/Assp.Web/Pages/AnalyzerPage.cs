@@ -54,6 +54,22 @@ internal static class AnalyzerPage
         return Page(ctx, "Mail Analyzer", "analyzer", sb.ToString(), status);
     }
 
+    /// <summary>The Bayesian and HMM verdicts with their most significant tokens (mail text: encoded).</summary>
+    internal static void Statistics(StringBuilder sb, IReadOnlyList<StatisticalVerdict> verdicts)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        foreach (var v in verdicts)
+        {
+            sb.Append("<h2>").Append(E(v.Filter)).Append("</h2><p class=\"stat\">probability ").Append(v.Probability.ToString("0.00000", inv))
+              .Append(", confidence ").Append(v.Confidence.ToString("0.00000", inv)).Append(", ").Append(v.Results.ToString(inv)).Append(" database values</p>");
+            if (v.TopTokens.Count == 0) continue;
+            sb.Append("<table class=\"resp tokens\"><thead><tr><th>").Append(E(v.Filter)).Append(" token</th><th>Spam probability</th></tr></thead><tbody>");
+            foreach (var t in v.TopTokens)
+                sb.Append("<tr><td>").Append(E(t.Token)).Append("</td><td>").Append(t.Probability.ToString("0.0000000", inv)).Append("</td></tr>");
+            sb.Append("</tbody></table>");
+        }
+    }
+
     private static void Result(StringBuilder sb, AnalysisResult r)
     {
         sb.Append("<div class=\"card\" id=\"result\"><h2>Result</h2><p class=\"verdict ").Append(E(r.Decision)).Append("\" id=\"verdict\">")
@@ -71,6 +87,7 @@ internal static class AnalyzerPage
               .Append("</td><td>").Append(E(x.Reason)).Append("</td></tr>");
         if (r.Checks.Count == 0 && r.Scores.Count == 0) sb.Append("<tr><td colspan=\"4\" class=\"muted\">No check had anything to say.</td></tr>");
         sb.Append("</tbody></table>");
+        Statistics(sb, r.Statistics);
         if (r.SubjectPrefix.Length > 0) sb.Append("<p>Subject tag: ").Append(E(r.SubjectPrefix)).Append("</p>");
         if (r.Headers.Count > 0) sb.Append("<h2>Headers that would be added</h2><pre>").Append(E(string.Join("\n", r.Headers))).Append("</pre>");
         sb.Append("<p class=\"muted\">Collected as: ").Append(E(r.Collect)).Append("</p>");
