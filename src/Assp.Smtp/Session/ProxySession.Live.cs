@@ -50,8 +50,8 @@ public sealed partial class ProxySession
         if (!states.Any(s => s is "blocked" or "spam-suspect")) states.Insert(0, "ok");
         IPAddress ip = _ctx.RemoteAddress;
         return new LiveSessionSnapshot(_ctx.SessionId, ip.ToString(), _ctx.Remote.Port, $"{_ctx.Listener.Option} {_ctx.Local}", _startedAt,
-            p.Helo, p.Sender, p.Recipients, p.Phase, message.MessageScore, states, p.MessageId, p.Messages, MessageBytes());
+            p.Helo, p.Sender, p.Recipients, p.Phase, message.MessageScore, states, p.MessageId, p.Messages, ReceivedBytes());
     }
 
-    private long MessageBytes() => _ctx.Message?.WrittenBytes ?? 0;
+    private long ReceivedBytes() => _ctx.Message?.WrittenBytes ?? 0;
 }
