@@ -383,6 +383,7 @@ public class BlockedMailResendTests
     [Fact]
     public void With_FileLogScan_an_infected_stored_mail_is_scanned_again_and_not_resent()
     {
+        Directory.CreateDirectory(_dir);
         var script = Path.Combine(_dir, "scan.sh");
         File.WriteAllText(script, "#!/bin/sh\nif grep -q THE-BAD-THING \"$1\"; then echo \"infected by Test.Bad.Thing\"; else echo OK; fi\n");
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
