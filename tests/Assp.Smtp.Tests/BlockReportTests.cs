@@ -237,6 +237,97 @@ public class BlockReportBuilderTests
         Assert.Contains("2 blocked mails", MimeParser.Parse(Assert.Single(asked.Mails).Message).Subject);
     }
 
+    private BlockReportOutcome AskAs(ConfigSnapshot cfg, string admin, string lines) =>
+        BlockReportService.HandleRequest(cfg, admin, Encoding.ASCII.GetBytes($"From: {admin}\r\nSubject: 2\r\n\r\n{lines}"), null, DateTimeOffset.UtcNow);
+
+    private ConfigSnapshot WithAdminDomains(string entries, string? groups = null)
+    {
+        Directory.CreateDirectory(_dir);
+        File.WriteAllText(Path.Combine(_dir, "admindomains.txt"), entries);
+        var values = new List<(string, string)>
+        {
+            ("BlockReportAdmins", "boss@example.com|chief@example.com"), ("EmailAdmins", "root@example.com"),
+            ("localDomains", "example.com|example.org|sub.example.net"), ("EmailAdminDomains", "file:admindomains.txt"),
+        };
+        if (groups is not null)
+        {
+            File.WriteAllText(Path.Combine(_dir, "groups.txt"), groups);
+            values.Add(("Groups", "file:groups.txt"));
+        }
+        return Setup([.. values]);
+    }
+
+    [Fact]
+    public void EmailAdminDomains_lets_an_admin_ask_for_its_domains_and_voids_a_request_for_any_other()
+    {
+        var cfg = WithAdminDomains("# restrictions\nboss@example.com=>*@example.com\n");
+        var allowed = AskAs(cfg, "boss@example.com", "*@example.com=>boss@example.com\r\n");
+        var mail = Assert.Single(allowed.Mails);
+        Assert.Contains("other@example.com", MimeParser.Parse(mail.Message).TextParts.First().GetText());
+
+        // One line outside the allowed domain and the whole request (including the allowed line) is ignored and logged.
+        var refused = AskAs(cfg, "boss@example.com", "*@example.com=>boss@example.com\r\n*@example.org=>boss@example.com\r\n");
+        Assert.Empty(refused.Mails);
+        Assert.Contains(refused.Log, l => l.Contains("EmailAdminDomains does not allow") && l.Contains("*@example.org"));
+        // *@* covers more than one domain, so it is refused too.
+        Assert.Empty(AskAs(cfg, "boss@example.com", "*@*=>boss@example.com\r\n").Mails);
+
+        // Admins without an entry may ask for every domain.
+        var free = AskAs(cfg, "chief@example.com", "*@example.org=>chief@example.com\r\n*@example.com=>chief@example.com\r\n");
+        Assert.Equal(2, free.Mails.Count);
+        Assert.DoesNotContain(free.Log, l => l.Contains("EmailAdminDomains"));
+    }
+
+    [Fact]
+    public void EmailAdminDomains_entries_for_one_admin_add_up_and_users_and_wildcard_domains_work()
+    {
+        var cfg = WithAdminDomains("boss@example.com=>me@example.com\nboss@example.com=>*@example.org,*@*.example.net\nroot@example.com|boss@example.com=>example.biz\n");
+        var restriction = AdminDomainRestriction.For(cfg, "Boss@Example.com")!;
+        Assert.True(restriction.Allows("me@example.com", cfg.Groups));
+        Assert.True(restriction.Allows("*@example.org", cfg.Groups));
+        Assert.True(restriction.Allows("anyone@sub.example.net", cfg.Groups));
+        Assert.True(restriction.Allows("*@example.biz", cfg.Groups));
+        Assert.False(restriction.Allows("other@example.com", cfg.Groups));
+        Assert.False(restriction.Allows("*@example.com", cfg.Groups));
+        Assert.False(restriction.Allows("*@example.net", cfg.Groups));
+        Assert.True(AdminDomainRestriction.For(cfg, "root@example.com")!.Allows("x@example.biz", cfg.Groups));
+        Assert.False(AdminDomainRestriction.For(cfg, "root@example.com")!.Allows("me@example.com", cfg.Groups));
+
+        var both = AskAs(cfg, "boss@example.com", "me@example.com=>boss@example.com\r\n*@example.org=>boss@example.com\r\n");
+        Assert.Equal(2, both.Mails.Count);
+        Assert.Empty(AskAs(cfg, "boss@example.com", "me@example.com=>boss@example.com\r\nother@example.com=>boss@example.com\r\n").Mails);
+    }
+
+    [Fact]
+    public void EmailAdminDomains_takes_groups_on_both_sides()
+    {
+        var cfg = WithAdminDomains("[bosses]=>[mydomains]\nroot@example.com=>[team@example.com]\n",
+            "[bosses]\nboss@example.com\nchief@example.com\n[mydomains]\n*@example.org\nme@example.com\n[team@example.com]\nme@example.com\nother@example.com\n");
+        foreach (var admin in new[] { "boss@example.com", "chief@example.com" })
+        {
+            var restriction = AdminDomainRestriction.For(cfg, admin)!;
+            Assert.True(restriction.Allows("*@example.org", cfg.Groups));
+            Assert.True(restriction.Allows("me@example.com", cfg.Groups));
+            Assert.False(restriction.Allows("other@example.com", cfg.Groups));
+            // A group query passes only when every member is allowed.
+            Assert.False(restriction.Allows("[team@example.com]", cfg.Groups));
+        }
+        var root = AdminDomainRestriction.For(cfg, "root@example.com")!;
+        Assert.True(root.Allows("[team@example.com]", cfg.Groups));
+        Assert.False(root.Allows("*@example.com", cfg.Groups));
+        Assert.Single(AskAs(cfg, "root@example.com", "[team@example.com]=>root@example.com\r\n").Mails);
+        Assert.Empty(AskAs(cfg, "chief@example.com", "[team@example.com]=>chief@example.com\r\n").Mails);
+    }
+
+    [Fact]
+    public void A_malformed_EmailAdminDomains_entry_is_named_in_the_log_and_restricts_nothing()
+    {
+        var cfg = WithAdminDomains("boss@example.com\n");
+        var outcome = AskAs(cfg, "boss@example.com", "*@example.org=>boss@example.com\r\n");
+        Assert.Single(outcome.Mails);
+        Assert.Contains(outcome.Log, l => l.Contains("EmailAdminDomains entry 'boss@example.com'") && l.Contains("line 1"));
+    }
+
     private static int CountOf(string s, string part)
     {
         int n = 0, i = 0;
@@ -292,6 +383,7 @@ public class BlockedMailResendTests
     [Fact]
     public void With_FileLogScan_an_infected_stored_mail_is_scanned_again_and_not_resent()
     {
+        Directory.CreateDirectory(_dir);
         var script = Path.Combine(_dir, "scan.sh");
         File.WriteAllText(script, "#!/bin/sh\nif grep -q THE-BAD-THING \"$1\"; then echo \"infected by Test.Bad.Thing\"; else echo OK; fi\n");
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

@@ -17,7 +17,8 @@ public sealed record BlockReportOutcome(IReadOnlyList<EmailReply> Mails, IReadOn
 /// links), else a report request: leading digits of the subject are the days (default 5), the rest of the subject a
 /// filter regex replacing BlockReportFilter. Block report admins (EmailAdmins, BlockReportAdmins,
 /// EmailAdminReportsTo, EmailBlockTo) may add "query=>recipient=>days=>filter" lines to the text for other
-/// addresses; other senders get their own report (or their group's, when their address is a group name).
+/// addresses (within EmailAdminDomains, when it names them); other senders get their own report (or their group's,
+/// when their address is a group name).
 /// </summary>
 public static partial class BlockReportService
 {
@@ -82,9 +83,16 @@ public static partial class BlockReportService
         var jobs = new List<BlockReportJob>();
         if (admin)
         {
+            // EmailAdminDomains may hold this admin to some users/domains; one query outside them voids the whole request.
+            var restriction = AdminDomainRestriction.For(cfg, sender, log.Add);
             foreach (var line in body.Replace("\r", "", StringComparison.Ordinal).Split('\n').Select(l => l.Trim()).Where(l => l.Contains("=>", StringComparison.Ordinal)))
             {
                 if (BlockReportJob.Parse(line, 1, out var error) is not { } job) { log.Add($"block report request line '{line}' ignored: {error}"); continue; }
+                if (restriction is not null && !restriction.Allows(job.Query, cfg.Groups))
+                {
+                    log.Add($"block report request from {sender} ignored: EmailAdminDomains does not allow it to ask for {job.Query} (line '{line}')");
+                    return new BlockReportOutcome([], log);
+                }
                 // A filter in the subject and one in the line are both applied.
                 var filter = (subjectFilter, job.Filter) switch
                 {
