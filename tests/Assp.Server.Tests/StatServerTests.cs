@@ -138,7 +138,12 @@ public sealed class StatServerTests : IDisposable
         var (run, stop) = await StartAsync($"webStatPort=127.0.0.1:{port}", "allowStatConnectionsFrom=10.0.0.0/8");
         try
         {
-            Assert.Equal("", await AskAsync(port, "\r\n\r\n"));
+            // Refused: the connection is closed without a byte; closed while the request is still unread, that shows
+            // as a reset instead of an end of stream — both are "nothing".
+            string answer;
+            try { answer = await AskAsync(port, "\r\n\r\n"); }
+            catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset }) { answer = ""; }
+            Assert.Equal("", answer);
             var log = Path.Combine(_base, "logs", "maillog.txt");
             // The maillog is written in the background.
             for (int i = 0; i < 200 && !File.ReadAllText(log).Contains("not in allowStatConnectionsFrom"); i++) await Task.Delay(50);
