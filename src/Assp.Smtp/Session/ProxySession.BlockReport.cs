@@ -56,13 +56,7 @@ public sealed partial class ProxySession
     private async Task BlockReportDataAsync(CancellationToken ct)
     {
         var sender = WhitelistAddress.StripBatv(_ctx.MailFrom ?? "");
-        byte[] message;
-        await using (var stream = _ctx.OpenMessage() ?? Stream.Null)
-        using (var copy = new MemoryStream())
-        {
-            await stream.CopyToAsync(copy, ct).ConfigureAwait(false);
-            message = copy.ToArray();
-        }
+        var message = await ReceivedMessageAsync(ct).ConfigureAwait(false);
         var cfg = _cfg;
         var log = _log;
         var id = _ctx.MessageId;

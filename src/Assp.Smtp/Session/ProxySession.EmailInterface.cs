@@ -70,13 +70,7 @@ public sealed partial class ProxySession
         var command = _emailCommand!.Value;
         var sender = WhitelistAddress.StripBatv(_ctx.MailFrom ?? "");
         var others = _emailOthers.ToList();
-        byte[] message;
-        await using (var stream = _ctx.OpenMessage() ?? Stream.Null)
-        using (var copy = new MemoryStream())
-        {
-            await stream.CopyToAsync(copy, ct).ConfigureAwait(false);
-            message = copy.ToArray();
-        }
+        var message = await ReceivedMessageAsync(ct).ConfigureAwait(false);
         var cfg = _cfg;
         var locals = LocalDomains.For(cfg);
         bool IsLocal(string a) => a.LastIndexOf('@') is var at and >= 0 && locals.IsLocal(a[(at + 1)..]);
@@ -166,5 +160,14 @@ public sealed partial class ProxySession
                     : $"email interface: reply to {string.Join(", ", reply.To)} could not be sent: {failure}");
             }
         });
+    }
+
+    /// <summary>The received message as one array, for the requests the proxy answers itself.</summary>
+    private async Task<byte[]> ReceivedMessageAsync(CancellationToken ct)
+    {
+        await using var stream = _ctx.OpenMessage() ?? Stream.Null;
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy, ct).ConfigureAwait(false);
+        return copy.ToArray();
     }
 }
