@@ -15,17 +15,9 @@ namespace Assp.EndToEnd.Tests.Proxy;
 /// </summary>
 public partial class BlockReportTests
 {
-    private static DecisionPipeline Pipeline(IStore store) =>
-        new(new DecisionEngine(new IpPenaltyBox(store), new StoredAddressReputation(store), new NotSpamTags(store)));
+    private static DecisionPipeline Pipeline(IStore store) => EmailInterfaceTests.Pipeline(store);
 
-    private static async Task<TestSmtpClient> AuthenticatedAsync(int port)
-    {
-        var client = await TestSmtpClient.ConnectAsync(port);
-        await client.ReadReplyAsync();
-        Assert.Equal(250, (await client.CommandAsync("EHLO client.example")).Code);
-        Assert.Equal(235, (await client.CommandAsync("AUTH PLAIN AHRlc3R1c2VyAHRlc3RwYXNz")).Code);
-        return client;
-    }
+    private static Task<TestSmtpClient> AuthenticatedAsync(int port) => EmailInterfaceTests.AuthenticatedAsync(port);
 
     [GeneratedRegex(@"mailto:(?<to>[^?\s]+)\?subject=(?<subject>[^&\s]+)&body=(?<body>\S+)")]
     private static partial Regex LinkRegex();

@@ -12,10 +12,12 @@ namespace Assp.EndToEnd.Tests.Proxy;
 /// </summary>
 public class EmailInterfaceTests
 {
-    private static DecisionPipeline Pipeline(IStore store) =>
+    /// <summary>A pipeline on the given store (shared with the block-report tests).</summary>
+    internal static DecisionPipeline Pipeline(IStore store) =>
         new(new DecisionEngine(new IpPenaltyBox(store), new StoredAddressReputation(store), new NotSpamTags(store)));
 
-    private static async Task<TestSmtpClient> AuthenticatedAsync(int port)
+    /// <summary>A session authenticated as the private Postfix's test account (shared with the block-report tests).</summary>
+    internal static async Task<TestSmtpClient> AuthenticatedAsync(int port)
     {
         var client = await TestSmtpClient.ConnectAsync(port);
         await client.ReadReplyAsync();
