@@ -17,15 +17,12 @@ public class DeliveryTests
     private const string Message = "From: a@client.example\r\nSubject: hello\r\nX-Assp-Spam: forged\r\n\tcontinued\r\n\r\n"
                                    + "line one\r\n.starts with a dot\r\n..two dots\r\n.\r\nlast\r\n";
 
-    // What the client sends after DATA: dot-stuffed, then the end line.
-    private static string Stuffed(string message) => string.Join("\r\n", message.Split("\r\n").Select(l => l.StartsWith('.') ? "." + l : l));
-
     [Fact]
     public async Task Without_chunking_the_message_goes_after_data_dot_stuffed_with_our_headers()
     {
         await using var mta = new ScriptedMta(chunking: false);
         await using var proxy = await Proxy.StartAsync(mta.Port);
-        await using var client = await Client.ConnectAsync(proxy.Port);
+        await using var client = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example");
         Assert.Equal(250, (await client.SendMessageAsync(Message)).Code);
         var got = Assert.Single(mta.Transfers);
         Assert.Equal("DATA", got.Command);
@@ -40,7 +37,7 @@ public class DeliveryTests
     {
         await using var mta = new ScriptedMta(chunking: true);
         await using var proxy = await Proxy.StartAsync(mta.Port);
-        await using var client = await Client.ConnectAsync(proxy.Port);
+        await using var client = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example");
         var reply = await client.SendMessageAsync(Message);
         Assert.Equal(250, reply.Code);
         Assert.Contains("queued as BDAT1", reply.Text);
@@ -55,7 +52,7 @@ public class DeliveryTests
     {
         await using var mta = new ScriptedMta(chunking: true) { FinalReply = "554 5.7.1 refused by policy" };
         await using var proxy = await Proxy.StartAsync(mta.Port);
-        await using var client = await Client.ConnectAsync(proxy.Port);
+        await using var client = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example");
         var reply = await client.SendMessageAsync(Message);
         Assert.Equal(554, reply.Code);
         Assert.Contains("refused by policy", reply.Text);
@@ -72,7 +69,7 @@ public class DeliveryTests
     {
         await using var mta = new ScriptedMta(chunking) { CloseInsteadOfFinalReply = true };
         await using var proxy = await Proxy.StartAsync(mta.Port);
-        await using var client = await Client.ConnectAsync(proxy.Port);
+        await using var client = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example");
         Assert.Equal(451, (await client.SendMessageAsync(Message)).Code);
     }
 
@@ -81,7 +78,7 @@ public class DeliveryTests
     {
         await using var mta = new ScriptedMta(chunking: true);
         await using var proxy = await Proxy.StartAsync(mta.Port, ("maxSize", "0"), ("maxSizeExternal", "0"));
-        await using var client = await Client.ConnectAsync(proxy.Port);
+        await using var client = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example");
         var big = Message + string.Concat(Enumerable.Range(0, 30_000).Select(i => $".{i} {new string('x', 40)}\r\n"));
         Assert.Equal(250, (await client.SendMessageAsync(big)).Code);
         var got = Assert.Single(mta.Transfers);
@@ -94,7 +91,7 @@ public class DeliveryTests
     {
         await using var mta = new ScriptedMta(chunking: true);
         await using var proxy = await Proxy.StartAsync(mta.Port, ("smtpIdleTimeout", "1"));
-        await using (var idle = await Client.ConnectAsync(proxy.Port))
+        await using (var idle = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example"))
         {
             // Busy for longer than the limit in total, but never idle that long.
             for (int i = 0; i < 4; i++)
@@ -104,7 +101,7 @@ public class DeliveryTests
             }
             Assert.Equal(451, (await idle.ReadReplyAsync()).Code);
         }
-        await using var half = await Client.ConnectAsync(proxy.Port);
+        await using var half = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example");
         Assert.Equal(250, (await half.CommandAsync("MAIL FROM:<a@client.example>")).Code);
         Assert.Equal(250, (await half.CommandAsync("RCPT TO:<user@example.com>")).Code);
         Assert.Equal(354, (await half.CommandAsync("DATA")).Code);
@@ -123,7 +120,7 @@ public class DeliveryTests
             asked = ip;
             return Task.FromResult<string?>("mail.client.example");
         });
-        await using var client = await Client.ConnectAsync(proxy.Port);
+        await using var client = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example");
         Assert.Equal(250, (await client.SendMessageAsync(Message)).Code);
         Assert.Equal(IPAddress.Loopback, asked);
         Assert.StartsWith("Received: from mail.client.example ([127.0.0.1] helo=client.example)\r\n\tby proxy.test with ESMTP",
@@ -136,7 +133,7 @@ public class DeliveryTests
         await using var mta = new ScriptedMta(chunking: true);
         var never = new TaskCompletionSource<string?>();
         await using var proxy = await Proxy.StartAsync(mta.Port, (_, _) => never.Task);
-        await using var client = await Client.ConnectAsync(proxy.Port);
+        await using var client = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example");
         Assert.Equal(250, (await client.SendMessageAsync(Message)).Code);
         AssertForwarded(Assert.Single(mta.Transfers).Raw);
     }
@@ -162,7 +159,7 @@ public class DeliveryTests
         await using var mta = new ScriptedMta(chunking: false);
         await using var proxy = await Proxy.StartAsync(mta.Port, null, (_, ip, valence, reason) => scored.Enqueue((ip, valence, reason)),
             ("maxSMTPipSessions", "1"));
-        await using var first = await Client.ConnectAsync(proxy.Port);
+        await using var first = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example");
         Assert.Empty(scored);
 
         using var second = new TcpClient();
@@ -234,66 +231,6 @@ public class DeliveryTests
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
         return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
-    /// <summary>A plain SMTP client: one command, one reply.</summary>
-    private sealed class Client : IAsyncDisposable
-    {
-        private readonly TcpClient _tcp;
-        private readonly Stream _stream;
-        private readonly StreamReader _reader;
-
-        private Client(TcpClient tcp)
-        {
-            _tcp = tcp;
-            _stream = tcp.GetStream();
-            _reader = new StreamReader(_stream, Encoding.Latin1);
-        }
-
-        public static async Task<Client> ConnectAsync(int port)
-        {
-            var tcp = new TcpClient();
-            await tcp.ConnectAsync(IPAddress.Loopback, port);
-            var c = new Client(tcp);
-            Assert.Equal(220, (await c.ReadReplyAsync()).Code);
-            Assert.Equal(250, (await c.CommandAsync("EHLO client.example")).Code);
-            return c;
-        }
-
-        public async Task<(int Code, string Text)> SendMessageAsync(string message)
-        {
-            Assert.Equal(250, (await CommandAsync("MAIL FROM:<a@client.example>")).Code);
-            Assert.Equal(250, (await CommandAsync("RCPT TO:<user@example.com>")).Code);
-            Assert.Equal(354, (await CommandAsync("DATA")).Code);
-            await _stream.WriteAsync(Encoding.Latin1.GetBytes(Stuffed(message) + ".\r\n"));
-            return await ReadReplyAsync();
-        }
-
-        public async Task SendRawAsync(string text) => await _stream.WriteAsync(Encoding.Latin1.GetBytes(text));
-
-        public async Task<(int Code, string Text)> CommandAsync(string line)
-        {
-            await _stream.WriteAsync(Encoding.Latin1.GetBytes(line + "\r\n"));
-            return await ReadReplyAsync();
-        }
-
-        public async Task<(int Code, string Text)> ReadReplyAsync()
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            var text = new StringBuilder();
-            while (true)
-            {
-                var line = await _reader.ReadLineAsync(timeout.Token) ?? throw new IOException("closed");
-                text.Append(line).Append('\n');
-                if (line.Length < 4 || line[3] != '-') return (int.Parse(line[..3]), text.ToString());
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            try { await _stream.WriteAsync("QUIT\r\n"u8.ToArray()); } catch (IOException) { }
-            _tcp.Dispose();
-        }
     }
 
     /// <summary>An MTA that records commands and message data byte for byte.</summary>

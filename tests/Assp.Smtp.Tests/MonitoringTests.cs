@@ -60,7 +60,7 @@ public sealed class MonitoringTests : IAsyncLifetime
     {
         long before = _server.SessionChanges.Version;
         _pipeline.Hold = true;
-        await using var client = await Client.ConnectAsync(_port);
+        await using var client = await LineSmtpClient.ConnectAsync(_port);
         await client.CommandAsync("EHLO client.example");
         await client.CommandAsync("MAIL FROM:<alice@client.example>");
         await client.CommandAsync("RCPT TO:<bob@example.com>");
@@ -100,7 +100,7 @@ public sealed class MonitoringTests : IAsyncLifetime
     [Fact]
     public async Task Closing_a_session_by_its_id_drops_the_client_in_the_middle_of_DATA()
     {
-        await using var client = await Client.ConnectAsync(_port);
+        await using var client = await LineSmtpClient.ConnectAsync(_port);
         await client.CommandAsync("EHLO client.example");
         await client.CommandAsync("MAIL FROM:<alice@client.example>");
         await client.CommandAsync("RCPT TO:<bob@example.com>");
@@ -120,7 +120,7 @@ public sealed class MonitoringTests : IAsyncLifetime
     [Fact]
     public async Task Statistics_count_connections_delivered_and_blocked_messages_checks_and_scores()
     {
-        await using (var client = await Client.ConnectAsync(_port))
+        await using (var client = await LineSmtpClient.ConnectAsync(_port))
         {
             await client.CommandAsync("EHLO client.example");
             Assert.Equal(250, (await client.SendMessageAsync("Subject: fine\r\n\r\nhello\r\n")).Code);
@@ -197,7 +197,7 @@ public sealed class MonitoringTests : IAsyncLifetime
     [Fact]
     public async Task Prometheus_text_parses_and_holds_the_counters_and_a_cumulative_score_histogram()
     {
-        await using (var client = await Client.ConnectAsync(_port))
+        await using (var client = await LineSmtpClient.ConnectAsync(_port))
         {
             await client.CommandAsync("EHLO client.example");
             await client.SendMessageAsync("Subject: fine\r\n\r\nhello\r\n");
@@ -267,64 +267,6 @@ public sealed class MonitoringTests : IAsyncLifetime
                 await _gate.Task.WaitAsync(cancellationToken);
             }
             return Verdict.Pass;
-        }
-    }
-
-    private sealed class Client : IAsyncDisposable
-    {
-        private readonly TcpClient _tcp;
-        private readonly Stream _stream;
-        private readonly StreamReader _reader;
-
-        private Client(TcpClient tcp)
-        {
-            _tcp = tcp;
-            _stream = tcp.GetStream();
-            _reader = new StreamReader(_stream, Encoding.Latin1);
-        }
-
-        public static async Task<Client> ConnectAsync(int port)
-        {
-            var tcp = new TcpClient();
-            await tcp.ConnectAsync(IPAddress.Loopback, port);
-            var c = new Client(tcp);
-            Assert.Equal(220, (await c.ReadReplyAsync()).Code);
-            return c;
-        }
-
-        public async Task<(int Code, string Text)> SendMessageAsync(string message)
-        {
-            Assert.Equal(250, (await CommandAsync("MAIL FROM:<a@client.example>")).Code);
-            Assert.Equal(250, (await CommandAsync("RCPT TO:<user@example.com>")).Code);
-            Assert.Equal(354, (await CommandAsync("DATA")).Code);
-            await SendRawAsync(message + ".\r\n");
-            return await ReadReplyAsync();
-        }
-
-        public async Task SendRawAsync(string text) => await _stream.WriteAsync(Encoding.Latin1.GetBytes(text));
-
-        public async Task<(int Code, string Text)> CommandAsync(string line)
-        {
-            await SendRawAsync(line + "\r\n");
-            return await ReadReplyAsync();
-        }
-
-        public async Task<(int Code, string Text)> ReadReplyAsync()
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            var text = new StringBuilder();
-            while (true)
-            {
-                var line = await _reader.ReadLineAsync(timeout.Token) ?? throw new IOException("closed");
-                text.Append(line).Append('\n');
-                if (line.Length < 4 || line[3] != '-') return (int.Parse(line[..3]), text.ToString());
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            try { await _stream.WriteAsync("QUIT\r\n"u8.ToArray()); } catch (IOException) { }
-            _tcp.Dispose();
         }
     }
 
