@@ -17,24 +17,8 @@ public class ConnectionHeloTests
     private const string Message = "From: a@sender.example\r\nTo: me@example.com\r\nMessage-ID: <1.2@sender.example>\r\nSubject: hello\r\n\r\nhi\r\n";
     private static readonly IPAddress FrequentIp = IPAddress.Parse("127.0.0.7");
 
-    /// <summary>The real PenaltyBox, except that the frequency client (a loopback IP the box never takes) counts as in its black box.</summary>
-    private sealed class BlackBoxWithLoopbackEntry(IIpReputation inner) : IIpReputation
-    {
-        public void AddBlack(ConfigSnapshot cfg, IPAddress ip, double score, string reason) => inner.AddBlack(cfg, ip, score, reason);
-        public double? BlackTotal(ConfigSnapshot cfg, IPAddress ip) => ip.Equals(FrequentIp) ? 10 : inner.BlackTotal(cfg, ip);
-        public bool IsWhite(ConfigSnapshot cfg, IPAddress ip) => inner.IsWhite(cfg, ip);
-        public void AddWhite(ConfigSnapshot cfg, IPAddress ip, string reason) => inner.AddWhite(cfg, ip, reason);
-        public void DeleteBlack(ConfigSnapshot cfg, IPAddress ip) => inner.DeleteBlack(cfg, ip);
-        public void DeleteWhite(ConfigSnapshot cfg, IPAddress ip) => inner.DeleteWhite(cfg, ip);
-    }
-
-    private static DecisionPipeline Pipeline(IStore store)
-    {
-        store.Table(StoreTables.SpamDbHelo).Set("bot.example", "5");
-        var services = new CheckServices(store);
-        var engine = new DecisionEngine(new BlackBoxWithLoopbackEntry(new IpPenaltyBox(store)), new StoredAddressReputation(store), new NotSpamTags(store));
-        return new DecisionPipeline(engine, null, CheckCatalog.Discover(services), services);
-    }
+    private static DecisionPipeline Pipeline(IStore store) =>
+        LoopbackBlackBox.Pipeline(store, ip => ip.Equals(FrequentIp));
 
     /// <summary>The settings every proxy shares: the checks on loopback clients, lists naming one client IP each, a high message limit.</summary>
     private static Dictionary<string, string> Settings(params (string, string)[] mode)

@@ -16,25 +16,8 @@ public class DomainIpAndSend250Tests
 {
     private const string Message = "From: a@spread.example\r\nTo: me@example.com\r\nMessage-ID: <1.2@spread.example>\r\nSubject: hello\r\n\r\nhi\r\n";
 
-    /// <summary>The real PenaltyBox, except that the 127.0.1.x clients (loopback, which the box never takes) count as in its black box.</summary>
-    private sealed class LoopbackInBlackBox(IIpReputation inner) : IIpReputation
-    {
-        private static bool Listed(IPAddress ip) => ip.ToString().StartsWith("127.0.1.", StringComparison.Ordinal);
-        public void AddBlack(ConfigSnapshot cfg, IPAddress ip, double score, string reason) => inner.AddBlack(cfg, ip, score, reason);
-        public double? BlackTotal(ConfigSnapshot cfg, IPAddress ip) => Listed(ip) ? 10 : inner.BlackTotal(cfg, ip);
-        public bool IsWhite(ConfigSnapshot cfg, IPAddress ip) => inner.IsWhite(cfg, ip);
-        public void AddWhite(ConfigSnapshot cfg, IPAddress ip, string reason) => inner.AddWhite(cfg, ip, reason);
-        public void DeleteBlack(ConfigSnapshot cfg, IPAddress ip) => inner.DeleteBlack(cfg, ip);
-        public void DeleteWhite(ConfigSnapshot cfg, IPAddress ip) => inner.DeleteWhite(cfg, ip);
-    }
-
-    private static DecisionPipeline Pipeline(IStore store)
-    {
-        store.Table(StoreTables.SpamDbHelo).Set("bot.example", "5");
-        var services = new CheckServices(store);
-        var engine = new DecisionEngine(new LoopbackInBlackBox(new IpPenaltyBox(store)), new StoredAddressReputation(store), new NotSpamTags(store));
-        return new DecisionPipeline(engine, null, CheckCatalog.Discover(services), services);
-    }
+    private static DecisionPipeline Pipeline(IStore store) =>
+        LoopbackBlackBox.Pipeline(store, ip => ip.ToString().StartsWith("127.0.1.", StringComparison.Ordinal));
 
     private static Dictionary<string, string> Settings(params (string, string)[] mode)
     {
