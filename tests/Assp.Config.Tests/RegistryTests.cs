@@ -15,7 +15,7 @@ public class RegistryTests
     public void Every_option_of_options_tsv_is_registered_with_its_section_widget_choices_and_default()
     {
         var rows = ReadOptionsTsv();
-        Assert.Equal(1126, rows.Count);
+        Assert.Equal(1137, rows.Count);
         // ASSP's options plus the few of this build that ASSP does not have (each says so in its description).
         string[] netOnly = ["BayesAlgorithm"];
         Assert.Equal(rows.Count + netOnly.Length, Registry.Count);
@@ -172,5 +172,24 @@ public class NotUsedOptionTests
         dir.File("assp.cfg", "doDKIMConv:=0\n");
         cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
         Assert.DoesNotContain(cfg.Issues, i => i.Option == "doDKIMConv");
+    }
+
+    [Fact]
+    public void The_ASSP_AFC_options_load_with_their_misspellings_and_the_ones_not_carried_out_are_named()
+    {
+        using var dir = new TestPaths.TempDir();
+        dir.File("assp.cfg", "ASSP_AFCRepViriParts:=1\nASSP_AFCMSGSIZEcore:=500000=>10,1000000=>5\nASSP_AFCExtractAttMail:=1\n"
+                             + "ASSP_AFCWebScript:=/usr/bin/move.sh $relayok FILENAME\n");
+        var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        Assert.Equal("1", cfg["ASSP_AFCReplViriParts"]);
+        Assert.Equal("1", cfg["ASSP_AFCextractAttMail"]);
+        Assert.Equal("500000=>10,1000000=>5", cfg["ASSP_AFCMSGSIZEscore"]);
+        Assert.Contains(cfg.Issues, i => i.Option == "ASSP_AFCWebScript" && i.Message.StartsWith("has no effect yet", StringComparison.Ordinal));
+        Assert.DoesNotContain(cfg.Issues, i => i.Option == "ASSP_AFCReplViriParts" && i.Message.StartsWith("has no effect", StringComparison.Ordinal));
+        // A malformed size list is refused with the option named; the default (empty) is used.
+        dir.File("assp.cfg", "ASSP_AFCMSGSIZEscore:=big=>10\n");
+        cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        Assert.Contains(cfg.Issues, i => i.Option == "ASSP_AFCMSGSIZEscore" && i.Severity == IssueSeverity.Error);
+        Assert.Equal("", cfg["ASSP_AFCMSGSIZEscore"]);
     }
 }

@@ -58,7 +58,7 @@ public sealed class CliTests : IDisposable
         var cfg = File.ReadAllLines(Path.Combine(_base, "assp.cfg"));
         Assert.Equal("ConfigSavedOK:=1", cfg[^1]);
         Assert.Contains("listenPort:=25", cfg);   // ASSP's default stays in the file; --set only applied to this run
-        Assert.Equal(1126 + 1 + 1, cfg.Length);   // ASSP's options (incl. the ASSP_AFC plugin's seven), BayesAlgorithm (this build only), ConfigSavedOK
+        Assert.Equal(1137 + 1 + 1, cfg.Length);   // ASSP's options (incl. the ASSP_AFC plugin's eighteen), BayesAlgorithm (this build only), ConfigSavedOK
         var text = File.ReadAllText(log);
         Assert.Contains("starting in", text);
         Assert.Contains("stopping", text);

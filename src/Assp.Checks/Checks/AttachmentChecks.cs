@@ -42,9 +42,15 @@ public sealed class AttachmentCheck : IMessageCheck
         int logLevel = cfg.GetChoice("AttachmentLog");
 
         var problems = new List<string>();
-        var decision = rules.ForUsers(c.Mail.MailFrom, c.Mail.Recipients.Count > 0 ? c.Mail.Recipients[0] : null, st.RelayOk || c.Mail.IsOutgoing,
-            state => Validated(c, state), problems);
+        var firstRecipient = c.Mail.Recipients.Count > 0 ? c.Mail.Recipients[0] : null;
+        bool outgoing = st.RelayOk || c.Mail.IsOutgoing;
+        var decision = rules.ForUsers(c.Mail.MailFrom, firstRecipient, outgoing, state => Validated(c, state), problems);
+        var afc = AfcOptions.For(cfg, c.Log);
+        // ASSP_AFC: the zip: lines of UserAttach judge the files inside archives (and OpenSSL-encrypted files).
+        var zip = afc.On ? rules.ForArchiveMembers(c.Mail.MailFrom, firstRecipient, outgoing, state => Validated(c, state), problems) : null;
         foreach (var p in problems) c.Log("warning: " + p);
+        if (zip is not null && logLevel >= 1)
+            c.Log(zip.Skipped is { } zipSkipped ? $"info: UserAttach zip: check skipped for the validated sender ({zipSkipped})" : "info: using user based compressed attachment check (UserAttach zip:)");
         bool userBased = decision is not null;
         AttachmentRule? rule;
         if (decision is not null)
@@ -54,10 +60,16 @@ public sealed class AttachmentCheck : IMessageCheck
             rule = decision.Rule;
         }
         else rule = rules.Level(level);
-        if (rule is null) return Verdict.Pass;
+        // With no rule for the files themselves, archives are still judged by a zip: rule or ASSP_AFCblockEncryptedZIP.
+        bool filesChecked = rule is not null;
+        if (rule is null)
+        {
+            if (zip?.Rule is null && !afc.BlockEncrypted) return Verdict.Pass;
+            rule = AttachmentRule.Nothing;
+        }
 
         // BlockUuencoded: a uuencoded file in a text body refuses the mail with its own reply, whatever its name.
-        if (cfg.GetBool("BlockUuencoded") && msg.UuencodedAttachments.FirstOrDefault() is { } uu)
+        if (filesChecked && cfg.GetBool("BlockUuencoded") && msg.UuencodedAttachments.FirstOrDefault() is { } uu)
         {
             var uuName = AttachmentName.Sanitize(uu.FileName).Name;
             if (logLevel >= 1) c.Log($"info: uuencoded attachment '{uuName}' found - BlockUuencoded");
@@ -66,13 +78,12 @@ public sealed class AttachmentCheck : IMessageCheck
                 (um, userBased ? 0 : ui), reply: cfg["UuencodedError"]);
         }
 
-        var files = Files(msg).ToList();
+        var files = Files(msg, afc, c, logLevel).ToList();
         if (logLevel >= 1 && files.Count > 0)
             c.Log($"info: {files.Count} attachment{(files.Count > 1 ? "s" : "")} found for {(userBased ? "UserAttach" : $"Level-{level} ({levelOption})")}");
         // ASSP_AFCReplBadAttach: with blocking on, bad attachments are cut out and the mail is delivered.
         bool replace = cfg.GetChoice("DoBlockExes") == 1 && cfg.GetChoice("DoASSP_AFC") == 1 && cfg.GetChoice("ASSP_AFCSelect") is 1 or 3
             && cfg.GetBool("ASSP_AFCReplBadAttach") && !cfg.GetBool("attachTestMode");
-        var afc = AfcOptions.For(cfg, c.Log);
         var removals = new List<(MimeEntity Part, string Name, string Why)>();
         foreach (var (name, content, part) in files)
         {
@@ -85,10 +96,13 @@ public sealed class AttachmentCheck : IMessageCheck
             }
             var why = rule.Refuses(name, type);
             var shown = name;
-            if (why is null && type.IsArchive) (why, shown) = InArchive(rule, name, content, c, logLevel, afc);
+            if (why is null && zip?.Rule is { } encryptRule && type.Kind == "encrypted" && encryptRule.Blocks(".encrypt"))
+                why = "encrypted file (UserAttach zip: encrypt)";
+            if (why is null && type.IsArchive) (why, shown) = InArchive(rule, zip, name, content, c, logLevel, afc);
             if (why is null) continue;
             if (replace && part is not null && AttachmentReplacer.CanReplace(msg, part))
             {
+                if (removals.Any(r => r.Part == part)) continue;   // a second bad file of the same attached mail
                 removals.Add((part, shown, why));
                 continue;
             }
@@ -129,8 +143,13 @@ public sealed class AttachmentCheck : IMessageCheck
     /// The members of an archive attachment judged by the block rule and by content (not by the level-4 allowlist).
     /// With ASSP_AFC on: ASSP_AFCMaxZIPLevel sets how deep archives in archives are opened, ASSP_AFCblockEncryptedZIP
     /// refuses encrypted members, and a member whose hash ASSP_AFCKnownGoodEXE lists for its level passes.
+    /// A UserAttach zip: rule for the mail (<paramref name="zip"/>) takes the place of the attachment's rule for the
+    /// members: its block and good lists both judge every member's name (at every depth), its exe-bin and :TAG
+    /// entries their content, crypt-zip in block refuses (in good allows) encrypted members whatever
+    /// ASSP_AFCblockEncryptedZIP says, and encrypt in block refuses OpenSSL-encrypted members.
     /// </summary>
-    private static (string? Why, string Name) InArchive(AttachmentRule rule, string name, ReadOnlyMemory<byte> content, CheckContext c, int logLevel, AfcOptions afc)
+    private static (string? Why, string Name) InArchive(AttachmentRule rule, UserAttachDecision? zip, string name, ReadOnlyMemory<byte> content,
+        CheckContext c, int logLevel, AfcOptions afc)
     {
         ArchiveListing listing;
         try
@@ -145,6 +164,14 @@ public sealed class AttachmentCheck : IMessageCheck
         }
         if (listing.IsBomb && logLevel >= 1) c.Log($"info: archive '{name}' looks like a decompression bomb - {string.Join("; ", listing.Notes.Take(3))}");
         if (listing.IsTooDeep && logLevel >= 1) c.Log($"info: archive '{name}' nests deeper than {afc.ListOptions.MaxDepth + 1} levels - the deeper ones are not opened");
+        var memberRule = zip is null ? rule : zip.Rule;
+        bool blockEncrypted = afc.BlockEncrypted;
+        if (zip?.Rule is { } zr)
+        {
+            // As ASSP_AFC: a zip: block listing crypt-zip switches the refusal on, a good listing it switches it off.
+            if (!blockEncrypted && zr.Blocks(".crypt-zip")) blockEncrypted = true;
+            if (blockEncrypted && zr.Allows(".crypt-zip")) blockEncrypted = false;
+        }
         foreach (var (entry, level) in Members(listing))
         {
             if (entry.IsDirectory) continue;
@@ -155,8 +182,13 @@ public sealed class AttachmentCheck : IMessageCheck
                 if (logLevel >= 1) c.Log($"info: '{path}' SHA256 {sha} is listed in ASSP_AFCKnownGoodEXE - passes");
                 continue;
             }
-            if (afc.BlockEncrypted && entry.IsEncrypted) return ("encrypted compressed attachment (ASSP_AFCblockEncryptedZIP)", path);
-            if (rule.Refuses(entry.Name, entry.DetectedType, checkGood: false) is { } why) return (why + " in archive", path);
+            if (blockEncrypted && entry.IsEncrypted)
+                return (zip?.Rule?.Blocks(".crypt-zip") == true ? "encrypted compressed attachment (UserAttach zip: crypt-zip)"
+                    : "encrypted compressed attachment (ASSP_AFCblockEncryptedZIP)", path);
+            if (memberRule?.Refuses(entry.Name, entry.DetectedType, checkGood: zip is not null) is { } why)
+                return (why + (zip is null ? " in archive" : " in archive (UserAttach zip:)"), path);
+            if (zip?.Rule is { } encryptRule && entry.DetectedType?.Kind == "encrypted" && encryptRule.Blocks(".encrypt"))
+                return ("encrypted file in archive (UserAttach zip: encrypt)", path);
         }
         return (null, name);
     }
@@ -173,7 +205,9 @@ public sealed class AttachmentCheck : IMessageCheck
     }
 
     /// <summary>The ASSP_AFC attachment options in force for a configuration (defaults when the plugin is off).</summary>
-    private sealed record AfcOptions(ArchiveListOptions ListOptions, bool BlockEncrypted, KnownGoodAttachments KnownGood)
+    /// <param name="On">DoASSP_AFC is enabled with ASSP_AFCSelect doing attachments (1 or 3).</param>
+    /// <param name="ExtractAttMail">ASSP_AFCextractAttMail: bit 1 opens attached .eml mails.</param>
+    private sealed record AfcOptions(bool On, ArchiveListOptions ListOptions, bool BlockEncrypted, KnownGoodAttachments KnownGood, int ExtractAttMail)
     {
         public static AfcOptions For(ConfigSnapshot cfg, Action<string>? log)
         {
@@ -186,11 +220,12 @@ public sealed class AttachmentCheck : IMessageCheck
         private static AfcOptions Build(ConfigSnapshot cfg)
         {
             if (cfg.GetChoice("DoASSP_AFC") != 1 || cfg.GetChoice("ASSP_AFCSelect") is not (1 or 3))
-                return new AfcOptions(AttachmentCheck.ListOptions, false, KnownGoodAttachments.Empty);
+                return new AfcOptions(false, AttachmentCheck.ListOptions, false, KnownGoodAttachments.Empty, 0);
             int zipLevel = cfg.GetInt("ASSP_AFCMaxZIPLevel", 10);
             if (zipLevel <= 0) zipLevel = 10;
             var known = KnownGoodAttachments.For(cfg);
-            return new AfcOptions(AttachmentCheck.ListOptions with { MaxDepth = zipLevel - 1, HashEntries = known.Count > 0 }, cfg.GetBool("ASSP_AFCblockEncryptedZIP"), known);
+            return new AfcOptions(true, AttachmentCheck.ListOptions with { MaxDepth = zipLevel - 1, HashEntries = known.Count > 0 },
+                cfg.GetBool("ASSP_AFCblockEncryptedZIP"), known, cfg.GetChoice("ASSP_AFCextractAttMail"));
         }
     }
 
@@ -200,17 +235,43 @@ public sealed class AttachmentCheck : IMessageCheck
         public bool Take() => Interlocked.Exchange(ref _done, 1) == 1;
     }
 
-    /// <summary>Every attached file with its decoded content: MIME attachments (named or not) and uuencoded blocks.</summary>
-    private static IEnumerable<(string Name, ReadOnlyMemory<byte> Content, MimeEntity? Part)> Files(MimeMessage msg)
+    /// <summary>
+    /// Every attached file with its decoded content and the part that is cut out when it is bad: MIME attachments
+    /// (named or not) and uuencoded blocks. With ASSP_AFC doing attachments, ASSP_AFCextractAttMail decides about
+    /// attached mails: with .eml (1 or 3) their files are judged too - also an .eml file sent as a plain attachment -
+    /// and a bad one stands for the whole attached mail; without it an attached mail's own files are not looked at.
+    /// </summary>
+    private static IEnumerable<(string Name, ReadOnlyMemory<byte> Content, MimeEntity? Part)> Files(MimeMessage msg, AfcOptions afc, CheckContext c, int logLevel)
     {
+        bool extractEml = afc.On && (afc.ExtractAttMail & 1) != 0;
         foreach (var part in msg.Attachments)
         {
+            var outer = OuterPart(msg, part);
+            if (afc.On && outer != part && !extractEml) continue;
             // ASSP judges named parts; an unnamed part still counts for content detection.
             var name = AttachmentName.Sanitize(part.ContentDisposition?.FileName ?? part.ContentType.Name).Name;
-            yield return (name, part.GetContentBytes(), part);
+            var content = part.GetContentBytes();
+            yield return (name, content, afc.On ? outer : part);
+            if (!extractEml || !name.EndsWith(".eml", StringComparison.OrdinalIgnoreCase)) continue;
+            // An attached mail that came as a file (not as message/rfc822): its parts are read here.
+            if (logLevel >= 2) c.Log($"info: attachment {name} will be split into its MIME parts");
+            var attached = MimeParser.Parse(content);
+            foreach (var inner in attached.Attachments)
+                yield return (AttachmentName.Sanitize(inner.ContentDisposition?.FileName ?? inner.ContentType.Name).Name, inner.GetContentBytes(), outer);
+            foreach (var uu in attached.UuencodedAttachments)
+                yield return (AttachmentName.Sanitize(uu.FileName).Name, uu.Content, outer);
         }
         foreach (var uu in msg.UuencodedAttachments)
             yield return (AttachmentName.Sanitize(uu.FileName).Name, uu.Content, null);
+    }
+
+    /// <summary>The part of the message itself that holds <paramref name="part"/>: the part, or for a part of an
+    /// attached mail the attached mail's part (ASSP_AFC replaces the whole attached mail).</summary>
+    internal static MimeEntity OuterPart(MimeMessage msg, MimeEntity part)
+    {
+        var e = part;
+        while (e.Owner != msg && e.Owner.Container is { } container) e = container;
+        return e;
     }
 
     /// <summary>A name with other than 7-bit characters goes into the reply as an RFC 2047 word, as ASSP does.</summary>

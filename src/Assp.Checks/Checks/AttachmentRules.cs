@@ -27,6 +27,9 @@ public sealed class AttachmentRule
         _good = GoodSource.Length > 0 ? Compile(GoodSource) : null;
     }
 
+    /// <summary>A rule that refuses nothing (the files of the mail are not judged, only what is inside archives).</summary>
+    public static readonly AttachmentRule Nothing = new(null, null);
+
     public string BlockSource { get; }
     public string GoodSource { get; }
     public bool IsEmpty => _block is null && _good is null;
@@ -36,6 +39,15 @@ public sealed class AttachmentRule
     private static Regex Compile(string alternation) => ConfigRegex.Compile($@"\.(?:{alternation})$", ConfigRegex.DefaultMatchTimeout, ignoreCase: true);
 
     private static bool Matches(Regex regex, string extension) => ConfigRegex.SafeMatch(regex, extension) is not null;
+
+    /// <summary>Does the block rule list this (pseudo) extension, e.g. ".crypt-zip"?</summary>
+    public bool Blocks(string extension) => _block is not null && Matches(_block, extension);
+
+    /// <summary>Does the good rule list this (pseudo) extension?</summary>
+    public bool Allows(string extension) => _good is not null && Matches(_good, extension);
+
+    /// <summary>Is there a good rule (anything it does not list is refused)?</summary>
+    public bool HasGood => _good is not null;
 
     /// <summary>Is a file with this name refused? <paramref name="name"/> may be empty (then only content counts).</summary>
     /// <param name="checkGood">False inside archives: the allowlist judges the attachment's name, not its members' names (their content still counts).</param>
@@ -127,6 +139,9 @@ public sealed class AttachmentRules
 
     /// <summary>UserAttach: lower-cased key (address, user part, @domain, *@domain wildcard) → its rule types.</summary>
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> UserRules { get; }
+
+    /// <summary>The ASSP_AFC <c>zip:</c> lines of UserAttach, keyed like <see cref="UserRules"/>: they judge the files inside archives.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> ZipRules { get; }
     public IReadOnlyList<string> Problems { get; }
     private int _problemsLogged;
 
@@ -145,7 +160,9 @@ public sealed class AttachmentRules
         _levels[2] = TryRule(Join(l1, l2), null, "BadAttachL2", problems);
         _levels[3] = TryRule(Join(l1, l2, l3), null, "BadAttachL3", problems);
         _levels[4] = cfg["GoodAttach"].Trim().Length > 0 ? TryRule(null, cfg["GoodAttach"], "GoodAttach", problems) : null;
-        UserRules = UserAttachParser.Parse(cfg.GetListEntries("UserAttach").Select(e => e.Text), problems, cfg.Groups);
+        var lines = cfg.GetListEntries("UserAttach").Select(e => e.Text).ToList();
+        UserRules = UserAttachParser.Parse(lines, problems, cfg.Groups);
+        ZipRules = UserAttachParser.Parse(lines, problems, cfg.Groups, zipRules: true);
         Problems = problems;
     }
 
@@ -173,9 +190,18 @@ public sealed class AttachmentRules
     /// lift a sender's and the other way round. A NoCheckIf= condition that the mail meets skips that whole check
     /// (good or block); <paramref name="validated"/> answers whether the mail is "spf", "dkim" or "sig" validated.
     /// </summary>
-    public UserAttachDecision? ForUsers(string? sender, string? firstRecipient, bool outgoing, Func<string, bool> validated, List<string> problems)
+    public UserAttachDecision? ForUsers(string? sender, string? firstRecipient, bool outgoing, Func<string, bool> validated, List<string> problems) =>
+        Decide(UserRules, sender, firstRecipient, outgoing, validated, problems);
+
+    /// <summary>The combined <c>zip:</c> rule for the files inside this mail's archives, or null when no zip: line
+    /// names the sender or the first recipient; combined and skipped (NoCheckIf=) like <see cref="ForUsers"/>.</summary>
+    public UserAttachDecision? ForArchiveMembers(string? sender, string? firstRecipient, bool outgoing, Func<string, bool> validated, List<string> problems) =>
+        Decide(ZipRules, sender, firstRecipient, outgoing, validated, problems);
+
+    private static UserAttachDecision? Decide(IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> rules, string? sender,
+        string? firstRecipient, bool outgoing, Func<string, bool> validated, List<string> problems)
     {
-        if (UserRules.Count == 0) return null;
+        if (rules.Count == 0) return null;
         var dir = outgoing ? "out" : "in";
         var good = new List<string>();
         var block = new List<string>();
@@ -184,7 +210,7 @@ public sealed class AttachmentRules
         var skipped = new List<string>();
         foreach (var address in new[] { sender, firstRecipient })
         {
-            if (Find(address) is not { } types) continue;
+            if (Find(rules, address) is not { } types) continue;
             matched = true;
             foreach (var (type, target) in new[] { ("good", good), ("good-" + dir, good), ("block", block), ("block-" + dir, block) })
             {
@@ -235,7 +261,7 @@ public sealed class AttachmentRules
     }
 
     /// <summary>ASSP's lookup order: the full address, then the user part, then the domain (as @domain or *@domain), then wildcards.</summary>
-    private IReadOnlyDictionary<string, string>? Find(string? address)
+    private static IReadOnlyDictionary<string, string>? Find(IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> rules, string? address)
     {
         if (string.IsNullOrEmpty(address)) return null;
         var a = address.Trim().Trim('<', '>').ToLowerInvariant();
@@ -243,8 +269,8 @@ public sealed class AttachmentRules
         var user = at > 0 ? a[..at] : a;
         var domain = at >= 0 ? a[at..] : "";
         foreach (var key in new[] { a, user, user + "@", domain, "*" + domain })
-            if (key.Length > 0 && UserRules.TryGetValue(key, out var r)) return r;
-        foreach (var (key, rule) in UserRules)
+            if (key.Length > 0 && rules.TryGetValue(key, out var r)) return r;
+        foreach (var (key, rule) in rules)
             if ((key.Contains('*') || key.Contains('?')) && Glob(key, a)) return rule;
         return null;
     }

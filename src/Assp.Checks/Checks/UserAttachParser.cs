@@ -31,9 +31,14 @@ public static partial class UserAttachParser
     [GeneratedRegex(@"~([A-Za-z0-9_]+)")]
     private static partial Regex ExtensionTemplateUse();
 
+    /// <param name="zipRules">False: the ordinary rules (lines with a <c>zip:</c> user are left out). True: only the
+    /// ASSP_AFC <c>zip:</c> rules, which judge the files inside archives (the prefix is taken off the user; the
+    /// templates of the file serve both kinds, their problems are reported by the ordinary pass).</param>
     public static IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Parse(IEnumerable<string> lines, List<string> problems,
-        GroupDefinitions? groups = null)
+        GroupDefinitions? groups = null, bool zipRules = false)
     {
+        var reported = problems;
+        if (zipRules) problems = [];
         var extTemplates = new Dictionary<string, string>(StringComparer.Ordinal);
         var ruleTemplates = new Dictionary<string, string>(StringComparer.Ordinal);
         var rules = new List<(string User, string Body)>();
@@ -53,8 +58,11 @@ public static partial class UserAttachParser
             {
                 if (!extTemplates.TryAdd(key[1..], body)) problems.Add($"UserAttach: extension template '{key}' is defined twice - the first is used");
             }
-            else rules.Add((key, body));
+            else if (key.StartsWith("zip:", StringComparison.OrdinalIgnoreCase) == zipRules)
+                rules.Add((zipRules ? key[4..].Trim() : key, body));
         }
+        // From here on every problem belongs to the rules of this pass.
+        problems = reported;
 
         var result = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.OrdinalIgnoreCase);
         foreach (var (user, body) in rules)

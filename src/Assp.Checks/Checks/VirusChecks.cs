@@ -142,6 +142,26 @@ public sealed class ClamAvCheck : IMessageCheck
             c.Log($"ClamAV: not scanned - {problem}");
             return Verdict.Pass;
         }
+        if (AfcVirusScan.On(cfg))
+            return await AfcVirusScan.RunAsync(c, Check, Check.Name, async (part, name, ct) =>
+            {
+                var r = await client.ScanAsync(part, ct).ConfigureAwait(false);
+                if (r.Status == ClamdStatus.Unavailable)
+                {
+                    if (Interlocked.Exchange(ref _available, 0) == 1 && scanLog >= 1) c.Log("ClamAv Down");
+                    c.Log($"ClamAV: streamscan failed - {r.Detail} - message passes unscanned");
+                    return null;
+                }
+                if (Interlocked.Exchange(ref _available, 1) == 0 && scanLog >= 1) c.Log("ClamAv Up");
+                if ((r.Status != ClamdStatus.Clean && scanLog >= 1) || scanLog >= 2)
+                    c.Log($"ClamAV: scanned {part.Length} bytes of '{name}' in {VirusScanning.MessageKind(c.State)} - {r.Detail}");
+                if (r.Status == ClamdStatus.Error)
+                {
+                    c.Log($"ClamAv Temporary Off : {r.Detail}");
+                    return null;
+                }
+                return new AfcVirusScan.PartResult(r.Status == ClamdStatus.Infected, r.Virus);
+            }, cancellationToken).ConfigureAwait(false);
         var data = await VirusScanning.ReadAsync(c, cancellationToken).ConfigureAwait(false);
         if (data is null) return Verdict.Pass;
         if (VirusScanning.NoScanContent(cfg, data) is { } skip)
@@ -197,6 +217,16 @@ public sealed class FileScanCheck : IMessageCheck
         var cfg = c.Config;
         var command = cfg["FileScanCMD"].Trim();
         if (!CheckHelpers.Enabled(c, Check) || command.Length == 0 || !VirusScanning.HaveToScan(c)) return Verdict.Pass;
+        int scanLog = cfg.GetChoice("ScanLog");
+        if (AfcVirusScan.On(cfg))
+            return await AfcVirusScan.RunAsync(c, Check, Check.Name, async (part, name, ct) =>
+            {
+                if (await ScanAsync(cfg, part, (line, file, number, dir) => Substitute(line, file, number, dir, c), c.Log, ct).ConfigureAwait(false)
+                    is not { } r) return null;
+                if ((r.Failed && scanLog >= 1) || scanLog >= 2)
+                    c.Log($"FileScan: scanned {part.Length} bytes of '{name}' in {VirusScanning.MessageKind(c.State)}{(r.Failed ? " - " + r.Output : " - OK")}");
+                return new AfcVirusScan.PartResult(r.Failed, r.Failed ? cfg.GetRegex("FileScanRespRe").Match(r.Output) ?? "FileScan" : null);
+            }, cancellationToken).ConfigureAwait(false);
         var data = await VirusScanning.ReadAsync(c, cancellationToken).ConfigureAwait(false);
         if (data is null) return Verdict.Pass;
         if (VirusScanning.NoScanContent(cfg, data) is { } skip)
@@ -204,7 +234,6 @@ public sealed class FileScanCheck : IMessageCheck
             c.Log($"NoScanRe found '{skip}' - no virus scan");
             return Verdict.Pass;
         }
-        int scanLog = cfg.GetChoice("ScanLog");
         if (await ScanAsync(cfg, data, (line, file, number, dir) => Substitute(line, file, number, dir, c), c.Log, cancellationToken).ConfigureAwait(false)
             is not { } scan) return Verdict.Pass;
         var (failed, output) = scan;

@@ -34,6 +34,8 @@ public sealed class OptionRegistry
         ("IdapLocalIPAddress", "ldapLocalIPAddress"), ("DKIMNPAAddresses", "DKIMNPAddresses"),
         ("DKIMNPAaddresses", "DKIMNPAddresses"), ("ASSP_AFCRepBadAttach", "ASSP_AFCReplBadAttach"),
         ("ASSP_AFCRepBadAttachText", "ASSP_AFCReplBadAttachText"), ("ASSP_AFCRepViriParts", "ASSP_AFCReplViriParts"),
+        ("ASSP_AFCRepViriPartsText", "ASSP_AFCReplViriPartsText"), ("ASSP_AFCMSGSIZEcore", "ASSP_AFCMSGSIZEscore"),
+        ("ASSP_AFCExtractAttMail", "ASSP_AFCextractAttMail"),
         ("ASSP_DCCdccfd", "ASSP_DCCdccifd"), ("ASSP_FakeMXFakeMX", "ASSP_FakeMxFakeMX"),
     ];
 
@@ -63,6 +65,13 @@ public sealed class OptionRegistry
         ["doDKIMConv"] = "it allows the character set and TNEF conversions on DKIM-signed mail, and those conversions are not implemented",
         ["URIBLsocktime"] = "URIBL queries use the DNS client's own query timeout and URIBLmaxtime",
         ["AddURIS2MyHeader"] = "the X-Assp-Detected-URI header is not written",
+        ["ASSP_AFCPriority"] = "the checks run in a fixed order here, there is no plugin order to change",
+        ["ASSP_AFCDetectSpamAttachRe"] = "the Bayesian database keeps no attachment hashes, so MIME parts are not looked up as known spam",
+        ["ASSP_AFCWebScript"] = "large attachments are not moved to a web server (ASSP_AFCinsize/ASSP_AFCoutsize go with it)",
+        ["ASSP_AFCinsize"] = "it is the size limit of ASSP_AFCWebScript, which is not carried out",
+        ["ASSP_AFCoutsize"] = "it is the size limit of ASSP_AFCWebScript, which is not carried out",
+        ["ASSP_AFCDoVirusTotalVirusScan"] = "VirusTotal is not queried",
+        ["ASSP_AFCSMIME"] = "outgoing mail is not S/MIME signed",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Why a set option has no effect yet, or null when it works.</summary>

@@ -3,7 +3,7 @@ namespace Assp.Mime.Attachments;
 /// <summary>The file type recognised from the content (magic bytes) of an attachment or archive entry.</summary>
 /// <param name="Kind">Short kind: "exe", "elf", "macho", "java-class", "lnk", "chm", "ar", "zip", "ooxml", "odf",
 /// "jar", "apk", "rar", "7z", "gzip", "bzip2", "xz", "tar", "cab", "iso", "pdf", "ole", "rtf", "script", "html", "mmc", "pef",
-/// "image-png", "image-jpeg", "image-gif", "image-bmp", "image-webp", "text" or "unknown".</param>
+/// "image-png", "image-jpeg", "image-gif", "image-bmp", "image-webp", "encrypted" (OpenSSL "Salted__" data), "text" or "unknown".</param>
 /// <param name="MimeType">The usual MIME type of that kind.</param>
 /// <param name="Detail">Free-form detail, e.g. "PE32+ DLL", "ELF 64-bit executable x86-64", "docx; macros".</param>
 public sealed record DetectedType(string Kind, string MimeType, string? Detail = null)

@@ -100,6 +100,8 @@ public static class FileTypeDetector
         if (StartsWith(b, [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00])) return new("xz", "application/x-xz");
         if (StartsWith(b, "MSCF\0\0\0\0"u8)) return new("cab", "application/vnd.ms-cab-compressed");
         if (StartsWith(b, [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1])) return DetectOle(b);
+        // "openssl enc" output: the salt header of a password-encrypted file (ASSP_AFC's pseudo extension "encrypt").
+        if (StartsWith(b, "Salted__"u8)) return new("encrypted", "application/encrypted", "OpenSSL encrypted data");
         if (StartsWith(b, "{\\rtf"u8)) return new("rtf", "application/rtf");
         if (StartsWith(b, [0x4C, 0x00, 0x00, 0x00, 0x01, 0x14, 0x02, 0x00])) return new("lnk", "application/x-ms-shortcut", "Windows shortcut");
         if (StartsWith(b, "ITSF"u8)) return new("chm", "application/vnd.ms-htmlhelp", "Compiled HTML help");

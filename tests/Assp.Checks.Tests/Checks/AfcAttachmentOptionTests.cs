@@ -13,7 +13,7 @@ public class AfcAttachmentOptionTests
 {
     private const string Reply = "550 5.7.1 These attachments are not allowed -- Compress before mailing.";
 
-    private static byte[] Pe()
+    internal static byte[] Pe()
     {
         var b = new byte[0x200];
         b[0] = (byte)'M'; b[1] = (byte)'Z';
@@ -26,7 +26,7 @@ public class AfcAttachmentOptionTests
         return b;
     }
 
-    private static byte[] Zip(params (string Name, byte[] Data)[] entries)
+    internal static byte[] Zip(params (string Name, byte[] Data)[] entries)
     {
         var ms = new MemoryStream();
         using (var zip = new ZipArchive(ms, ZipArchiveMode.Create, leaveOpen: true))
@@ -39,7 +39,7 @@ public class AfcAttachmentOptionTests
     }
 
     /// <summary>A zip whose members carry the "encrypted" flag (bit 0) in local and central headers, as a password zip does.</summary>
-    private static byte[] EncryptedZip(params (string Name, byte[] Data)[] entries)
+    internal static byte[] EncryptedZip(params (string Name, byte[] Data)[] entries)
     {
         var b = Zip(entries);
         for (int i = 0; i + 4 <= b.Length; i++)
@@ -51,21 +51,23 @@ public class AfcAttachmentOptionTests
         return b;
     }
 
-    private static string Mail(string fileName, byte[] content) =>
+    internal static string Mail(string fileName, byte[] content) =>
         "From: a@sender.example\nTo: u@local.test\nMessage-ID: <1@sender.example>\nSubject: files\nMIME-Version: 1.0\n"
         + "Content-Type: multipart/mixed; boundary=\"XX\"\n\n--XX\nContent-Type: text/plain\n\nsee attached\n--XX\n"
         + $"Content-Type: application/octet-stream; name=\"{fileName}\"\nContent-Disposition: attachment; filename=\"{fileName}\"\n"
         + $"Content-Transfer-Encoding: base64\n\n{Convert.ToBase64String(content, Base64FormattingOptions.InsertLineBreaks)}\n--XX--\n";
 
-    private static ConfigSnapshot Cfg(string? knownGood, params (string, string)[] values) =>
+    internal static ConfigSnapshot Cfg(string? knownGood, params (string, string)[] values) =>
         TestConfig.Create(knownGood is null ? null : new Dictionary<string, string> { ["files/knowngoodattach.txt"] = knownGood },
             [("localDomains", "local.test"), ("DoBlockExes", "1"), ("BlockExes", "1"), .. values]);
 
-    private static async Task<(Verdict Verdict, FakeMailContext Ctx)> Run(ConfigSnapshot cfg, string message)
+    internal static async Task<(Verdict Verdict, FakeMailContext Ctx)> Run(ConfigSnapshot cfg, string message,
+        string from = "a@sender.example", string rcpt = "u@local.test", Action<FakeMailContext>? setup = null)
     {
         var pipeline = new DecisionPipeline(new DecisionEngine(new FakeIpReputation(), new FakeAddressReputation()), null, CheckCatalog.Discover(CheckServices.None));
         var ctx = new FakeMailContext(cfg);
-        var (verdict, _) = await Transaction.RunAsync(pipeline, ctx, "a@sender.example", ["u@local.test"], message);
+        setup?.Invoke(ctx);
+        var (verdict, _) = await Transaction.RunAsync(pipeline, ctx, from, [rcpt], message);
         return (verdict, ctx);
     }
 

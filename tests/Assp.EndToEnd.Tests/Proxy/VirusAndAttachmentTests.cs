@@ -158,6 +158,31 @@ public class VirusAndAttachmentTests(ClamdServer clamd) : IClassFixture<ClamdSer
     }
 
     [Fact]
+    public async Task With_ASSP_AFCReplViriParts_an_EICAR_attachment_is_cut_out_by_clamd_and_the_mail_reaches_the_MTA()
+    {
+        using var store = new MemoryStore();
+        await using var mta = await PostfixInstance.StartAsync();
+        var settings = Settings(clamd.SocketPath);
+        settings["DoASSP_AFC"] = "1";
+        settings["ASSP_AFCSelect"] = "2";
+        settings["ASSP_AFCReplViriParts"] = "1";
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, settings, pipeline: Pipeline(store));
+        await using (var client = await TestSmtpClient.ConnectAsync(proxy.Port))
+        {
+            await client.ReadReplyAsync();
+            Assert.Equal(250, (await client.SendMailAsync("friend@far.example", ["me@example.com"],
+                Attachment("infected", "eicar.dat", Encoding.ASCII.GetBytes(ClamdServer.Eicar)))).Code);
+        }
+        var got = Assert.Single(await mta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20)));
+        Assert.Contains("Subject: infected", got.Text);
+        Assert.Contains("see attached", got.Text);
+        Assert.Contains($"There was a virus ({ClamdServer.EicarName}", got.Text);
+        Assert.Contains("(attachment eicar.dat) by ASSP!", got.Text);
+        Assert.DoesNotContain(Convert.ToBase64String(Encoding.ASCII.GetBytes(ClamdServer.Eicar))[..40], got.Text);
+        await proxy.WaitForLogAsync("the part was replaced by a text (ASSP_AFCReplViriParts)");
+    }
+
+    [Fact]
     public async Task An_EICAR_mail_sends_a_virus_report_through_the_relay_to_the_MTA()
     {
         using var store = new MemoryStore();
