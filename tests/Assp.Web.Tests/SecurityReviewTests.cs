@@ -273,4 +273,23 @@ public sealed partial class SecurityReviewTests
         // Only the page's own script tag.
         Assert.Equal(1, Regex.Count(html, "<script", RegexOptions.IgnoreCase));
     }
+
+    private sealed class SteppingClock : TimeProvider
+    {
+        private DateTimeOffset _now = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+        public override DateTimeOffset GetUtcNow() => _now = _now.AddMilliseconds(1);
+    }
+
+    [Fact]
+    public void A_flood_of_login_page_requests_cannot_grow_the_session_table_without_end()
+    {
+        var store = new SessionStore(new SteppingClock());
+        var admin = store.Login(null, new AdminUser("admin", AdminRole.Admin, false, 0, 0, 1, "", ""));
+        var oldest = store.CreateAnonymous();
+        for (int i = 0; i < SessionStore.MaxAnonymous * 2; i++) store.CreateAnonymous();
+        Assert.InRange(store.Count, 2, SessionStore.MaxAnonymous + 1);
+        // The logged-in session stays; the oldest pre-login ones went first.
+        Assert.True(store.Get(admin.Id)!.IsAuthenticated);
+        Assert.Null(store.Get(oldest.Id));
+    }
 }
