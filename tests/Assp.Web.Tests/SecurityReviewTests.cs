@@ -3,6 +3,9 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Assp.Web.Security;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Patterns;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Assp.Web.Tests;
 
@@ -291,5 +294,77 @@ public sealed partial class SecurityReviewTests
         // The logged-in session stays; the oldest pre-login ones went first.
         Assert.True(store.Get(admin.Id)!.IsAuthenticated);
         Assert.Null(store.Get(oldest.Id));
+    }
+
+    /// <summary>Every route of the running web admin as (method, path with sample values, its least role, anonymous).</summary>
+    private static List<(string Method, string Path, AdminRole Role, bool Anonymous)> Routes(WebAdminInstance web)
+    {
+        var list = new List<(string, string, AdminRole, bool)>();
+        foreach (var e in web.Host.App!.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>())
+        {
+            var path = "/" + string.Join("/", e.RoutePattern.PathSegments.Select(seg => string.Concat(seg.Parts.Select(p => p switch
+            {
+                RoutePatternLiteralPart l => l.Content,
+                _ => "whitelist",
+            }))));
+            var role = e.Metadata.GetMetadata<RequiresRole>()?.Role ?? AdminRole.Viewer;
+            bool anonymous = e.Metadata.GetMetadata<AnonymousAccess>() is not null;
+            foreach (var method in e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["GET", "POST"])
+                list.Add((method, path, role, anonymous));
+        }
+        return list;
+    }
+
+    [Fact]
+    public async Task Every_state_changing_route_refuses_a_logged_in_admin_without_the_anti_forgery_token()
+    {
+        await using var web = await WebAdminInstance.StartAsync();
+        var (c, token) = await web.AdminClientAsync();
+        var changing = Routes(web).Where(r => r.Method is not ("GET" or "HEAD" or "OPTIONS")).ToList();
+        Assert.True(changing.Count > 20, $"only {changing.Count} state-changing routes");
+        var users = web.Context.Users.All().Count;
+        foreach (var (method, path, _, _) in changing)
+        {
+            foreach (var content in new HttpContent[]
+            {
+                new FormUrlEncodedContent(new Dictionary<string, string> { ["MaxErrors"] = "9", ["name"] = "mallory", ["password"] = "mallory-password-1", ["key"] = "evil@evil.example" }),
+                JsonContent.Create(new { values = new Dictionary<string, string> { ["MaxErrors"] = "9" }, name = "mallory", password = "mallory-password-1", key = "evil@evil.example" }),
+            })
+            {
+                var response = await c.SendAsync(new HttpRequestMessage(new HttpMethod(method), path + "?key=evil@evil.example") { Content = content });
+                Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{method} {path} answered {(int)response.StatusCode} without the token");
+            }
+        }
+        Assert.NotEqual("9", web.Config.Current["MaxErrors"]);
+        Assert.Equal(users, web.Context.Users.All().Count);
+        Assert.Empty(web.Restarts);
+        // The session is still there: logout without the token did not end it either.
+        Assert.Equal(HttpStatusCode.OK, (await c.GetAsync("api/session")).StatusCode);
+        Assert.NotEmpty(token);
+    }
+
+    [Fact]
+    public async Task Every_route_that_needs_a_role_refuses_a_lower_one_even_with_a_valid_token()
+    {
+        await using var web = await WebAdminInstance.StartAsync();
+        var (viewer, vt) = await UserAsync(web, "vince", "viewer");
+        var (op, ot) = await UserAsync(web, "olga", "operator");
+        var guarded = Routes(web).Where(r => r.Role > AdminRole.Viewer).ToList();
+        Assert.Contains(guarded, r => r.Role == AdminRole.Operator);
+        Assert.Contains(guarded, r => r.Role == AdminRole.Admin);
+        foreach (var (method, path, role, _) in guarded)
+        {
+            foreach (var (client, token, clientRole) in new[] { (viewer, vt, AdminRole.Viewer), (op, ot, AdminRole.Operator) })
+            {
+                if (clientRole >= role) continue;
+                var request = new HttpRequestMessage(new HttpMethod(method), path + "?path=spam%2Fx.eml&key=x");
+                request.Headers.Add("X-CSRF-Token", token);
+                if (method != "GET") request.Content = JsonContent.Create(new { values = new Dictionary<string, string> { ["MaxErrors"] = "9" }, name = "mallory" });
+                var response = await client.SendAsync(request);
+                Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{clientRole} {method} {path} answered {(int)response.StatusCode}");
+            }
+        }
+        Assert.NotEqual("9", web.Config.Current["MaxErrors"]);
+        Assert.Null(web.Context.Users.Find("mallory"));
     }
 }
