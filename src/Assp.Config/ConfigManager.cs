@@ -107,7 +107,7 @@ public sealed class ConfigManager : IDisposable
                 continue;
             }
             var error = def.Validate(value);
-            if (error is not null) problems.Add(new ConfigIssue(IssueSeverity.Error, def.Name, value, $"{error} (rule: {def.Rule})"));
+            if (error is not null) problems.Add(new ConfigIssue(IssueSeverity.Error, def.Name, def.IsSecret ? "********" : value, $"{error} (rule: {def.Rule})"));
             else resolved.Add((def, value));
         }
         if (problems.Count > 0) return problems;

@@ -121,7 +121,11 @@ public sealed partial class ConfigEditing(ConfigManager manager)
         return new ListFile(def.Name, relative, full, text, exists);
     }
 
-    /// <summary>The absolute path of <paramref name="relative"/> when it stays inside <paramref name="baseDir"/> (links followed), else null.</summary>
+    /// <summary>
+    /// The absolute path of <paramref name="relative"/> when it really stays inside <paramref name="baseDir"/>, else
+    /// null: "..", absolute names elsewhere, NUL bytes and symbolic links (of the file or of any folder on the way)
+    /// that lead out are all refused.
+    /// </summary>
     public static string? Confine(string baseDir, string relative)
     {
         if (relative.Contains('\0')) return null;
@@ -136,12 +140,7 @@ public sealed partial class ConfigEditing(ConfigManager manager)
             return null;
         }
         if (!full.StartsWith(root, StringComparison.Ordinal)) return null;
-        // A symbolic link inside the base folder must not lead out of it either.
-        var probe = new FileInfo(full);
-        if (probe.Exists && probe.LinkTarget is not null && probe.ResolveLinkTarget(returnFinalTarget: true) is { } target
-            && !Path.GetFullPath(target.FullName).StartsWith(root, StringComparison.Ordinal))
-            return null;
-        return full;
+        return SafePaths.IsInside(full, root) ? full : null;
     }
 
     /// <summary>

@@ -111,7 +111,9 @@ public static class MaillogTools
 
     /// <summary>
     /// The full path of a stored message file named by a maillog line (relative to the base folder, or absolute),
-    /// when it lies inside the base folder or one of the corpus folders and exists; otherwise why not.
+    /// when it really lies (links followed) inside one of the corpus folders the collection writes to and exists;
+    /// otherwise why not. The rest of the base folder (assp.cfg, the databases, the TLS key) is never served: an
+    /// operator may read and resend mail, not the secrets of the installation.
     /// </summary>
     public static (string? Path, string? Problem) ResolveStoredFile(ConfigSnapshot cfg, string? name)
     {
@@ -125,22 +127,18 @@ public static class MaillogTools
         {
             return (null, $"'{name}' is not a file name");
         }
-        var roots = new List<string> { cfg.BaseDirectory };
-        roots.AddRange(CorpusFolders.Options.Select(o => CorpusFolders.Resolve(cfg, o)).OfType<string>());
-        if (!roots.Any(r => IsInside(full, r))) return (null, $"'{name}' is outside the base folder");
-        // A link in the folder must not lead out of it either.
-        var info = new FileInfo(full);
-        if (info.LinkTarget is not null && info.ResolveLinkTarget(true) is { } target && !roots.Any(r => IsInside(target.FullName, r)))
-            return (null, $"'{name}' is outside the base folder");
-        if (!info.Exists) return (null, $"'{name}' does not exist (any more)");
+        if (!MailFolders(cfg).Any(root => SafePaths.IsInside(full, root))) return (null, $"'{name}' is not in a mail folder");
+        if (!File.Exists(full)) return (null, $"'{name}' does not exist (any more)");
         return (full, null);
     }
 
-    private static bool IsInside(string path, string root)
-    {
-        var r = Path.GetFullPath(root).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
-        return path.StartsWith(r, StringComparison.Ordinal);
-    }
+    /// <summary>
+    /// The corpus folders stored mail may be read from. A folder set to the base folder itself or to one above it
+    /// is left out: it would open every file of the installation.
+    /// </summary>
+    public static IReadOnlyList<string> MailFolders(ConfigSnapshot cfg) =>
+        CorpusFolders.Options.Select(o => CorpusFolders.Resolve(cfg, o)).OfType<string>()
+            .Where(folder => !SafePaths.Contains(folder, cfg.BaseDirectory)).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>The bytes of a stored message, or why it cannot be read.</summary>
     public static (byte[]? Bytes, string? Problem) ReadStoredFile(ConfigSnapshot cfg, string? name)

@@ -18,7 +18,11 @@ public sealed class OptionDefinition
     public required OptionRule Rule { get; init; }
     public required string Description { get; init; }
 
-    public bool IsSecret => Kind == OptionKind.Password;
+    /// <summary>
+    /// Values never shown back (GUI, API, problem reports): passwords, and the two keys ASSP keeps in plain text
+    /// fields (whoever knows SRSSecretKey can forge SRS addresses that pass as our own bounces).
+    /// </summary>
+    public bool IsSecret => Kind == OptionKind.Password || Name is "SRSSecretKey" or "VirusTotalAPIKey";
 
     /// <summary>Checks a value against the option's kind and rule. Returns null when valid, else a reason.</summary>
     public string? Validate(string value)

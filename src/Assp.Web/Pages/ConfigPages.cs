@@ -28,7 +28,7 @@ internal static class ConfigPages
                 // A checkbox sends its hidden 0 and, when ticked, 1: the last value counts.
                 var value = values.Count > 0 ? values[^1] ?? "" : "";
                 // An empty password field leaves the stored password as it is.
-                if (cfg.Registry.Find(key) is { Kind: OptionKind.Password } && value.Length == 0) continue;
+                if (cfg.Registry.Find(key) is { IsSecret: true } && value.Length == 0) continue;
                 posted.Add(new(key, value));
             }
             var result = new ConfigEditing(admin.Config).Apply(posted);
@@ -112,7 +112,7 @@ internal static class ConfigPages
         if (cfg.Registry.IsNotUsed(o)) sb.Append("<span class=\"badge\" title=\"kept in assp.cfg, not used by this implementation\">not used</span>");
         sb.Append("</div><div>");
         var disabled = canEdit ? "" : " disabled";
-        switch (o.Kind)
+        switch (o.IsSecret ? OptionKind.Password : o.Kind)
         {
             case OptionKind.Bool:
                 sb.Append("<input type=\"hidden\" name=\"").Append(E(o.Name)).Append("\" value=\"0\"><input type=\"checkbox\" value=\"1\" id=\"").Append(E(id))
@@ -136,7 +136,7 @@ internal static class ConfigPages
         }
         if (error is not null) sb.Append("<div class=\"notice error\">").Append(E(error)).Append("</div>");
         sb.Append("<div class=\"help\">").Append(E(o.Description)).Append("</div><div class=\"meta\">");
-        sb.Append("default: <code>").Append(E(o.Kind == OptionKind.Password ? (o.Default.Length > 0 ? "(set)" : "(empty)") : o.Default.Length == 0 ? "(empty)" : o.DisplayValue(o.Default))).Append("</code>");
+        sb.Append("default: <code>").Append(E(o.IsSecret ? (o.Default.Length > 0 ? "(set)" : "(empty)") : o.Default.Length == 0 ? "(empty)" : o.DisplayValue(o.Default))).Append("</code>");
         if (o.Kind.IsList() || o.Kind == OptionKind.File)
         {
             if (ConfigLoader.FileReference(cfg[o.Name]) is not null)

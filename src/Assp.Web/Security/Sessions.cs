@@ -69,17 +69,36 @@ public sealed class SessionStore(TimeProvider clock)
     /// <summary>Above this many sessions, expired ones are swept on every new session (pre-login sessions cost nothing to ask for).</summary>
     public const int SweepAbove = 1000;
 
+    /// <summary>
+    /// Pre-login sessions kept at most: anyone who reaches the port can ask for them, so a flood of requests for
+    /// the login page must not fill the memory. Above it the oldest pre-login sessions go (logged-in ones never).
+    /// </summary>
+    public const int MaxAnonymous = 10_000;
+
     private WebSession Add(string? user, AdminRole role, bool mustChange)
     {
-        if (_sessions.Count > SweepAbove) Prune();
+        // At most one sweep a second: under a flood every request would otherwise walk the whole table.
+        if (_sessions.Count > SweepAbove && clock.GetUtcNow() - _lastSweep >= TimeSpan.FromSeconds(1)) Prune();
+        if (user is null && _sessions.Count >= MaxAnonymous) DropOldestAnonymous();
         var s = new WebSession(NewToken(), NewToken(), user, role, mustChange, clock.GetUtcNow());
         _sessions[s.Id] = s;
         return s;
     }
 
+    private void DropOldestAnonymous()
+    {
+        var anonymous = _sessions.Values.Where(s => !s.IsAuthenticated).OrderBy(s => s.LastSeen).ToList();
+        // A tenth at a time, so a flood does not sort the table on every request.
+        int excess = anonymous.Count - MaxAnonymous + MaxAnonymous / 10;
+        foreach (var s in anonymous.Take(Math.Max(0, excess))) _sessions.TryRemove(s.Id, out _);
+    }
+
+    private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
+
     private void Prune()
     {
         var now = clock.GetUtcNow();
+        _lastSweep = now;
         foreach (var (id, s) in _sessions)
             if (now - s.LastSeen > IdleTimeout || now - s.Created > MaxAge) _sessions.TryRemove(id, out _);
     }

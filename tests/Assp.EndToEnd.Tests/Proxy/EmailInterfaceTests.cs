@@ -135,6 +135,46 @@ public class EmailInterfaceTests
         Assert.Empty(mta.GetCapturedMessages());
     }
 
+    [Fact]
+    public async Task A_forged_admin_sender_from_outside_is_refused_changes_nothing_and_causes_no_reply()
+    {
+        using var store = new MemoryStore();
+        await using var mta = await PostfixInstance.StartAsync();
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string>
+        {
+            ["EmailFrom"] = "spammaster@example.com",
+            ["EmailAdmins"] = "boss@example.com",
+            ["EmailAdminReportsTo"] = "postmaster@example.com",
+            ["blackListedDomains"] = "file:files/blackdomains.txt",
+            ["noProcessing"] = "file:files/noprocessing.txt",
+        }, pipeline: Pipeline(store));
+        proxy.Server.ReloadConfig = reason => proxy.Config.Reload(reason);
+        await File.WriteAllTextAsync(Path.Combine(proxy.BaseDirectory, "files", "blackdomains.txt"), "spam.example\n");
+        await File.WriteAllTextAsync(Path.Combine(proxy.BaseDirectory, "files", "noprocessing.txt"), "");
+        proxy.Config.Reload("test lists written");
+
+        // Envelope and header both claim an admin address; the client is an outsider all the same.
+        foreach (var (admin, command) in new[] { ("boss@example.com", "assp-black@example.com"), ("postmaster@example.com", "asspnpadd@assp.local"),
+                     ("<>", "assphelp@example.com"), ("boss@example.com", "asspwhite@assp.local") })
+        {
+            await using var outsider = await TestSmtpClient.ConnectAsync(proxy.Port, "127.0.0.2");
+            await outsider.ReadReplyAsync();
+            Assert.Equal(250, (await outsider.CommandAsync("EHLO mail.example.com")).Code);
+            Assert.Equal(250, (await outsider.CommandAsync($"MAIL FROM:<{admin.Trim('<', '>')}>")).Code);
+            var refused = await outsider.CommandAsync($"RCPT TO:<{command}>");
+            Assert.True(refused.Code == 550, $"{admin} -> {command}: {refused.Text}\n{proxy.ReadMaillog()}");
+            Assert.Equal(503, (await outsider.CommandAsync("DATA")).Code);
+        }
+        Assert.Equal("spam.example\n", await File.ReadAllTextAsync(Path.Combine(proxy.BaseDirectory, "files", "blackdomains.txt")));
+        Assert.Equal("", await File.ReadAllTextAsync(Path.Combine(proxy.BaseDirectory, "files", "noprocessing.txt")));
+        Assert.Empty(new WhitelistDb(store).EntriesOf("boss@example.com"));
+        Assert.Contains("email interface address refused", await proxy.WaitForLogAsync("email interface address refused"));
+        Assert.DoesNotContain("request from", proxy.ReadMaillog());
+        // No reply or notice goes to the forged address (no backscatter), and no request reaches Postfix.
+        await Task.Delay(500);
+        Assert.Empty(mta.GetCapturedMessages());
+    }
+
     private static async Task<int> OutsideMailAsync(ProxyInstance proxy, string from, string to, string subject)
     {
         await using var outside = await TestSmtpClient.ConnectAsync(proxy.Port, "127.0.0.2");
