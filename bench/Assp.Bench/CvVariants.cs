@@ -196,14 +196,46 @@ internal static class CvVariants
         return Math.Min(0, max + Math.Log(sum));
     }
 
+    /// <summary>The features mode 1 had before (words, pairs, header words), for the log.</summary>
+    internal static HashSet<ulong> PreviousFeatures(MimeMessage m, List<string> w)
+    {
+        var set = new HashSet<ulong>(w.Count * 2 + 64);
+        for (int i = 0; i < w.Count; i++)
+        {
+            set.Add(TokenHash.Finish(TokenHash.Append(TokenHash.Append(TokenHash.Seed, 'w'), w[i])));
+            if (i > 0) set.Add(Classifier.PairHash(TokenHash.Seed, w[i - 1], w[i]));
+        }
+        var headerWords = new List<string>();
+        foreach (var h in m.Headers)
+        {
+            string name = h.Name.ToLowerInvariant();
+            set.Add(TokenHash.Of("h:" + name));
+            if (!PreviousHeaders.Contains(name)) continue;
+            var value = h.UnfoldedValue;
+            if (value.Length > 300) value = value[..300];
+            headerWords.Clear();
+            Tokenizer.Words(value, headerWords);
+            ulong seed = TokenHash.Append(TokenHash.Append(TokenHash.Seed, name), ':');
+            foreach (var x in headerWords) set.Add(TokenHash.Finish(TokenHash.Append(seed, x)));
+        }
+        return set;
+    }
+
+    private static readonly HashSet<string> PreviousHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "from", "to", "cc", "reply-to", "return-path", "sender", "received", "message-id", "x-mailer", "user-agent",
+        "content-type", "content-transfer-encoding", "mime-version", "x-priority", "x-msmail-priority", "precedence",
+        "list-id", "list-unsubscribe", "organization", "errors-to", "x-originating-ip", "importance", "x-mimeole",
+    };
+
     internal static HashSet<ulong> WordsOnly(MimeMessage m, List<string> w)
     {
-        var set = EnhancedFilter.Features(m, []);
+        var set = PreviousFeatures(m, []);
         foreach (var x in w) set.Add(TokenHash.Finish(TokenHash.Append(TokenHash.Append(TokenHash.Seed, 'w'), x)));
         return set;
     }
 
-    internal static HashSet<ulong> CurrentFeatures(MimeMessage m, List<string> w) => EnhancedFilter.Features(m, w);
+    internal static HashSet<ulong> CurrentFeatures(MimeMessage m, List<string> w) => PreviousFeatures(m, w);
 
     [Flags]
     internal enum Extra
@@ -226,7 +258,7 @@ internal static class CvVariants
 
     internal static HashSet<ulong> RichFeatures(MimeMessage m, List<string> words, Extra extra)
     {
-        var set = EnhancedFilter.Features(m, words);
+        var set = PreviousFeatures(m, words);
         if ((extra & Extra.Mime) != 0)
         {
             int parts = 0;
