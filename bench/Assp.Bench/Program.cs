@@ -17,6 +17,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "prechecks") return PrecheckBenchmark.Run(args.Skip(1).ToArray());
         if (args.Length > 0 && args[0] == "dns") return DnsBenchmark.Run(args.Skip(1).ToArray());
         if (args.Length > 0 && args[0] == "accuracy") return AccuracyBenchmark.Run(args.Skip(1).ToArray());
+        if (args.Length > 0 && args[0] == "accuracy-cv") return AccuracyCvBenchmark.Run(args.Skip(1).ToArray());
         if (args.Length > 0 && args[0] == "bayes-speed") return BayesSpeedBenchmark.Run(args.Skip(1).ToArray());
         if (args.Length > 0 && args[0] == "regex") return RegexFilterBenchmark.Run(args.Skip(1).ToArray());
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

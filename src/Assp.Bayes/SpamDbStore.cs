@@ -20,6 +20,8 @@ public static class SpamDbStore
     public const string DbVersion = "net-1";
     /// <summary>The table of <see cref="EnhancedFilter"/> features (not an ASSP database), keyed by hash in hex.</summary>
     public const string FeaturesTable = "spamdb.features";
+    /// <summary>The features table's record of <see cref="EnhancedFilter.FeatureVersion"/>.</summary>
+    public const string FeatureVersionKey = "***features-version***";
 
     /// <summary>Replaces both tables with the new records and stamps a new generation; returns the generation.</summary>
     public static long Save(IStore store, IReadOnlyDictionary<string, double> bayes, IReadOnlyDictionary<ulong, double> hmm, double norm,
@@ -55,6 +57,7 @@ public static class SpamDbStore
             featureTable.Set(key.ToString("x16", CultureInfo.InvariantCulture), Format(p));
             if (++n % 50_000 == 0) progress?.Invoke(n);
         }
+        if (features is not null) featureTable.Set(FeatureVersionKey, EnhancedFilter.FeatureVersion);
         store.Flush();
         spamdb.Set(GenerationKey, generation.ToString(CultureInfo.InvariantCulture));
         store.Flush();
@@ -85,6 +88,7 @@ public static class SpamDbStore
             var featureTable = store.Table(FeaturesTable);
             featureTable.Clear();
             foreach (var (key, p) in features) featureTable.Set(key.ToString("x16", CultureInfo.InvariantCulture), Format(p));
+            featureTable.Set(FeatureVersionKey, EnhancedFilter.FeatureVersion);
         }
         store.Flush();
         spamdb.Set(GenerationKey, generation.ToString(CultureInfo.InvariantCulture));
@@ -114,8 +118,13 @@ public static class SpamDbStore
             if (TryProbability(rec.Value, out var p)) bayes.Add(new(TokenHash.Of(key), p));
         }
         return new SpamDatabase(ProbabilityTable.Build(bayes), LoadHashed(store.Table(AsspDatabases.HmmDb)), norm, generation,
-            LoadHashed(store.Table(FeaturesTable)));
+            LoadFeatures(store.Table(FeaturesTable)));
     }
+
+    /// <summary>The feature table, when it was built with this build's features; otherwise empty (the Bayesian check then
+    /// uses ASSP's formula until the next rebuild), since other features' probabilities would not fit.</summary>
+    private static ProbabilityTable LoadFeatures(IStoreTable table) =>
+        table.TryGetValue(FeatureVersionKey, out var version) && version == EnhancedFilter.FeatureVersion ? LoadHashed(table) : ProbabilityTable.Empty;
 
     private static ProbabilityTable LoadHashed(IStoreTable table)
     {
