@@ -152,7 +152,7 @@ public static class MessageConverter
             var line = isRoot ? HeaderLine(h, map, log) is { } l ? Encoding.Latin1.GetString(l) : Raw(h) : Raw(h);
             if (h.Name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
             {
-                line = s_charsetParam.Replace(line, m => m.Groups[1].Value + Quote(target.Name), 1);
+                line = s_charsetParam.Replace(line, m => m.Groups[1].Value + Quote(target.Name, m.Groups[2].Value.StartsWith('"')), 1);
             }
             else if (h.Name.Equals("Content-Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
             {
@@ -188,8 +188,10 @@ public static class MessageConverter
 
     private static string Raw(Header h) => Encoding.Latin1.GetString(h.RawLine.Span);
 
-    private static string Quote(string charset) => charset.Any(c => c is ' ' or ';' or '"' or '(' or ')' or ',' or '/' or ':' or '=' or '?' or '@' or '[' or ']' or '\\' or '<' or '>')
-        ? "\"" + charset.Replace("\"", "", StringComparison.Ordinal) + "\"" : charset;
+    /// <summary>The charset as a parameter value, quoted when the original was or when it has to be.</summary>
+    private static string Quote(string charset, bool wasQuoted) =>
+        wasQuoted || charset.Any(c => c is ' ' or ';' or '(' or ')' or ',' or '/' or ':' or '=' or '?' or '@' or '[' or ']' or '<' or '>')
+            ? "\"" + charset.Replace("\"", "", StringComparison.Ordinal).Replace("\\", "", StringComparison.Ordinal) + "\"" : charset;
 
     private static string Name(ContentEncoding e) => e switch
     {
