@@ -14,42 +14,6 @@ public class MessageConversionTests
     private const string Utf8Mail = "From: a@sender.example\nTo: u@local.test\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\nMIME-Version: 1.0\n"
         + "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\nGrüße und 5 €\n";
 
-    /// <summary>A TNEF stream (MS-OXTNEF): signature, key, then level/tag/length/data/checksum attributes.</summary>
-    internal static byte[] Tnef(params (string Name, byte[] Data)[] files)
-    {
-        var ms = new MemoryStream();
-        void U32(uint v) { Span<byte> b = stackalloc byte[4]; BinaryPrimitives.WriteUInt32LittleEndian(b, v); ms.Write(b); }
-        void Attr(byte level, uint tag, byte[] data)
-        {
-            ms.WriteByte(level);
-            U32(tag);
-            U32((uint)data.Length);
-            ms.Write(data);
-            int sum = 0;
-            foreach (var x in data) sum += x;
-            ms.WriteByte((byte)sum);
-            ms.WriteByte((byte)(sum >> 8));
-        }
-        U32(0x223E9F78);
-        ms.Write([0x01, 0x00]);
-        Attr(1, 0x00089006, [0, 0, 1, 0]);                                       // attTnefVersion
-        Attr(1, 0x00078008, Encoding.ASCII.GetBytes("IPM.Microsoft Mail.Note\0")); // attMessageClass
-        Attr(1, 0x0002800C, Encoding.ASCII.GetBytes("Please see the files.\r\n")); // attBody
-        foreach (var (name, data) in files)
-        {
-            Attr(2, 0x00069002, new byte[14]);                                   // attAttachRendData
-            Attr(2, 0x00018010, Encoding.ASCII.GetBytes(name + "\0"));            // attAttachTitle
-            Attr(2, 0x0006800F, data);                                            // attAttachData
-        }
-        return ms.ToArray();
-    }
-
-    internal static string TnefMail(byte[] tnef, string type = "application/ms-tnef") =>
-        "From: a@sender.example\nTo: u@local.test\nSubject: files\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"XX\"\n\n"
-        + "--XX\nContent-Type: text/plain\n\nsee attached\n--XX\n"
-        + $"Content-Type: {type}; name=\"winmail.dat\"\nContent-Disposition: attachment; filename=\"winmail.dat\"\n"
-        + $"Content-Transfer-Encoding: base64\n\n{Convert.ToBase64String(tnef, Base64FormattingOptions.InsertLineBreaks)}\n--XX--\n";
-
     private static ConfigSnapshot Cfg(params (string, string)[] values) => TestConfig.Create([("localDomains", "local.test"), .. values]);
 
     private static async Task<(Verdict Verdict, string Phase, FakeMailContext Ctx)> Run(ConfigSnapshot cfg, string message, Action<FakeMailContext>? setup = null)
@@ -126,7 +90,7 @@ public class MessageConversionTests
     public async Task Winmail_dat_becomes_mime_parts_with_doInFixTNEF()
     {
         var pdf = Encoding.ASCII.GetBytes("%PDF-1.4\nreport\n%%EOF\n");
-        var mail = TnefMail(Tnef(("report.pdf", pdf)));
+        var mail = TnefSample.TnefMail(TnefSample.Tnef(("report.pdf", pdf)));
         var (_, _, ctx) = await Run(Cfg(("doInFixTNEF", "1"), ("TNEFDEBUG", "1")), mail);
         var parts = Forwarded(ctx).Root.Children;
         Assert.Equal(["text/plain", "application/ms-tnef", "text/plain", "application/pdf"], parts.Select(p => p.MimeType));
@@ -142,7 +106,7 @@ public class MessageConversionTests
         (_, _, ctx) = await Run(Cfg(("doOutFixTNEF", "1")), mail, c => c.IsAuthenticated = true);
         Assert.Equal(4, Forwarded(ctx).Root.Children.Count);
         // Attached as application/octet-stream (not by Exchange): left alone.
-        (_, _, ctx) = await Run(Cfg(("doInFixTNEF", "1")), TnefMail(Tnef(("report.pdf", pdf)), "application/octet-stream"));
+        (_, _, ctx) = await Run(Cfg(("doInFixTNEF", "1")), TnefSample.TnefMail(TnefSample.Tnef(("report.pdf", pdf)), "application/octet-stream"));
         Assert.Null(ctx.State.ReplacementMessage);
     }
 
@@ -155,12 +119,12 @@ public class MessageConversionTests
         // Even as an octet-stream, a file called winmail.dat is looked into (as ASSP_AFC does).
         foreach (var type in new[] { "application/ms-tnef", "application/octet-stream" })
         {
-            var (verdict, phase, ctx) = await Run(Cfg(blocking), TnefMail(Tnef(("notes.txt", "hi"u8.ToArray()), ("invoice.pdf.exe", exe)), type));
+            var (verdict, phase, ctx) = await Run(Cfg(blocking), TnefSample.TnefMail(TnefSample.Tnef(("notes.txt", "hi"u8.ToArray()), ("invoice.pdf.exe", exe)), type));
             Assert.True(verdict.Refuses, type);
             Assert.Equal("DataBody", phase);
             Assert.Contains(ctx.LogLines, l => l.Contains("bad attachment 'invoice.pdf.exe'", StringComparison.Ordinal));
         }
-        var (ok, okPhase, _) = await Run(Cfg(blocking), TnefMail(Tnef(("notes.txt", "hi"u8.ToArray()))));
+        var (ok, okPhase, _) = await Run(Cfg(blocking), TnefSample.TnefMail(TnefSample.Tnef(("notes.txt", "hi"u8.ToArray()))));
         Assert.False(ok.Refuses);
         Assert.Equal("delivered", okPhase);
     }
