@@ -171,7 +171,7 @@ public class NotUsedOptionTests
         // doDKIMConv works now (the charset and TNEF conversions): nothing is said about it.
         Assert.DoesNotContain(cfg.Issues, i => i.Option == "doDKIMConv");
         // At the default nothing is said.
-        dir.File("assp.cfg", "AddURIS2MyHeader:=0\n");
+        dir.File("assp.cfg", "AddURIS2MyHeader:=\n");
         cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
         Assert.DoesNotContain(cfg.Issues, i => i.Option == "AddURIS2MyHeader");
     }
