@@ -89,6 +89,11 @@ public sealed class ConfigLoader(OptionRegistry registry)
             if (value.Trim().Length == 0 || def.Name == "Groups") continue;
             var entries = ExpandValue(def, value, reader, groups, issues);
             compiled[def.Name + "\0entries"] = entries;
+            // Charset rules in a file are checked line by line (an inline value was checked with the option).
+            if (def.Rule.ChecksCharsets && FileReference(value) is not null)
+                foreach (var e in entries)
+                    if (CharsetRules.Error(e.Text) is { } bad)
+                        issues.Add(new ConfigIssue(IssueSeverity.Error, def.Name, Shorten(e.Text), bad + "; this line is not used", e.File, e.Line));
             object? matcher = def.Kind switch
             {
                 OptionKind.IpList => IpList.Compile(ExpandScopedGroups(entries, def.Name, groups, issues), def.Name, issues, RegexTimeout, HostResolver),

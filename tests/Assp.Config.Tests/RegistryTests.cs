@@ -162,16 +162,18 @@ public class NotUsedOptionTests
     public void Module_switches_and_options_without_effect_yet_are_named_when_set()
     {
         using var dir = new TestPaths.TempDir();
-        dir.File("assp.cfg", "useMailDKIMVerifier:=0\ndoDKIMConv:=1\n");
+        dir.File("assp.cfg", "useMailDKIMVerifier:=0\nAddURIS2MyHeader:=1\ndoDKIMConv:=1\n");
         var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
         Assert.Contains(cfg.Issues, i => i.Option == "useMailDKIMVerifier" && i.Message.StartsWith("not used by this implementation", StringComparison.Ordinal));
-        Assert.Contains(cfg.Issues, i => i.Option == "doDKIMConv" && i.Severity == IssueSeverity.Info
-            && i.Message.StartsWith("has no effect yet: it allows the character set and TNEF conversions", StringComparison.Ordinal));
-        Assert.Equal("1", cfg["doDKIMConv"]);
-        // At the default nothing is said.
-        dir.File("assp.cfg", "doDKIMConv:=0\n");
-        cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        Assert.Contains(cfg.Issues, i => i.Option == "AddURIS2MyHeader" && i.Severity == IssueSeverity.Info
+            && i.Message.StartsWith("has no effect yet: the X-Assp-Detected-URI header is not written", StringComparison.Ordinal));
+        Assert.Equal("1", cfg["AddURIS2MyHeader"]);
+        // doDKIMConv works now (the charset and TNEF conversions): nothing is said about it.
         Assert.DoesNotContain(cfg.Issues, i => i.Option == "doDKIMConv");
+        // At the default nothing is said.
+        dir.File("assp.cfg", "AddURIS2MyHeader:=\n");
+        cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        Assert.DoesNotContain(cfg.Issues, i => i.Option == "AddURIS2MyHeader");
     }
 
     [Fact]

@@ -10,7 +10,8 @@ namespace Assp.Checks.Checks;
 /// DoBlockExes (0 disabled, 1 block, 2 monitor, 3 score): attachments are judged by their name's last extension
 /// against the level chosen for the mail (BlockExes for external mail, BlockWLExes for whitelisted and local mail,
 /// BlockNPExes for noprocessing mail) or against the UserAttach rules of the sender and first recipient, which
-/// replace the levels. With exe-bin in a rule the content decides too (an executable renamed .txt is caught), and
+/// replace the levels. With exe-bin in a rule the content decides too (an executable renamed .txt is caught), the files
+/// in a winmail.dat (TNEF) are judged like attachments (a hit stands for the whole winmail.dat), and
 /// archives are looked into: their members are judged by the block rule and by content. A hit scores baValencePB
 /// (message only for a user rule) and is refused with AttachmentError (FILENAME = the file's name).
 /// </summary>
@@ -251,7 +252,14 @@ public sealed class AttachmentCheck : IMessageCheck
             // ASSP judges named parts; an unnamed part still counts for content detection.
             var name = AttachmentName.Sanitize(part.ContentDisposition?.FileName ?? part.ContentType.Name).Name;
             var content = part.GetContentBytes();
-            yield return (name, content, afc.On ? outer : part);
+            var cutOut = afc.On ? outer : part;
+            yield return (name, content, cutOut);
+            // As ASSP_AFC: the files inside a winmail.dat (by name or by type) are judged like attachments of their own;
+            // a hit replaces or refuses the whole TNEF part.
+            if (IsTnef(part, name) && TnefReader.IsTnef(content.Span))
+                foreach (var inner in TnefReader.List(content.Span, TnefLimits).AllAttachments())
+                    if (inner.HasData || inner.FileName.Length > 0)
+                        yield return (AttachmentName.Sanitize(inner.FileName).Name, inner.OpenDataMemory(), cutOut);
             if (!extractEml || !name.EndsWith(".eml", StringComparison.OrdinalIgnoreCase)) continue;
             // An attached mail that came as a file (not as message/rfc822): its parts are read here.
             if (logLevel >= 2) c.Log($"info: attachment {name} will be split into its MIME parts");
@@ -273,6 +281,12 @@ public sealed class AttachmentCheck : IMessageCheck
         while (e.Owner != msg && e.Owner.Container is { } container) e = container;
         return e;
     }
+
+    /// <summary>TNEF is read within these limits (the message size limits apply before).</summary>
+    private static readonly TnefReadOptions TnefLimits = new() { MaxAttachments = 1000, MaxDepth = 3 };
+
+    private static bool IsTnef(MimeEntity part, string name) =>
+        name.Equals("winmail.dat", StringComparison.OrdinalIgnoreCase) || part.MimeType is "application/ms-tnef" or "application/vnd.ms-tnef";
 
     /// <summary>A name with other than 7-bit characters goes into the reply as an RFC 2047 word, as ASSP does.</summary>
     private static string MimeWord(string name) =>

@@ -52,6 +52,8 @@ public sealed class OptionDefinition
         };
         if (kindError is not null) return kindError;
         if (Rule.Pattern is not null && !Rule.Pattern.IsMatch(value)) return "does not have the accepted form";
+        // A file: reference is checked line by line when the file is read (ConfigLoader).
+        if (Rule.ChecksCharsets && ConfigLoader.FileReference(value) is null) return Registry.CharsetRules.Error(value);
         return null;
     }
 

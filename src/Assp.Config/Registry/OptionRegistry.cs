@@ -62,7 +62,6 @@ public sealed class OptionRegistry
     /// </summary>
     private static readonly FrozenDictionary<string, string> s_withoutEffectYet = new Dictionary<string, string>
     {
-        ["doDKIMConv"] = "it allows the character set and TNEF conversions on DKIM-signed mail, and those conversions are not implemented",
         ["URIBLsocktime"] = "URIBL queries use the DNS client's own query timeout and URIBLmaxtime",
         ["AddURIS2MyHeader"] = "the X-Assp-Detected-URI header is not written",
         ["ASSP_AFCPriority"] = "the checks run in a fixed order here, there is no plugin order to change",

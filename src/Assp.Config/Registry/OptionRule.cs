@@ -11,6 +11,10 @@ public sealed class OptionRule
 {
     public static readonly OptionRule None = new(true, null, null, null);
 
+    /// <summary>Token "charsets": the value (inline or each line of its file) is a list of FROM=>TO charset rules whose
+    /// names must be known (<see cref="CharsetRules"/>).</summary>
+    public bool ChecksCharsets { get; private init; }
+
     public bool AllowsEmpty { get; }
     public decimal? Min { get; }
     public decimal? Max { get; }
@@ -28,7 +32,7 @@ public sealed class OptionRule
     {
         text = text.Trim();
         if (text.Length == 0 || text == "-") return None;
-        bool empty = false;
+        bool empty = false, charsets = false;
         decimal? min = null, max = null;
         Regex? pattern = null;
         // A pattern may itself contain ';', so it is always the last token.
@@ -43,6 +47,7 @@ public sealed class OptionRule
         foreach (var raw in head.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (raw == "empty") empty = true;
+            else if (raw == "charsets") charsets = true;
             else if (raw.StartsWith("range:", StringComparison.Ordinal))
             {
                 var parts = raw["range:".Length..].Split("..");
@@ -52,7 +57,7 @@ public sealed class OptionRule
             }
             else if (raw != "-") throw new FormatException($"unknown rule token '{raw}'");
         }
-        return new OptionRule(empty, min, max, pattern);
+        return new OptionRule(empty, min, max, pattern) { ChecksCharsets = charsets };
     }
 
     public override string ToString()
@@ -62,6 +67,7 @@ public sealed class OptionRule
         if (Min is not null || Max is not null)
             parts.Add($"between {Min?.ToString(CultureInfo.InvariantCulture) ?? "-inf"} and {Max?.ToString(CultureInfo.InvariantCulture) ?? "inf"}");
         if (Pattern is not null) parts.Add("must match " + Pattern);
+        if (ChecksCharsets) parts.Add("FROM=>TO rules with known charset names");
         return parts.Count == 0 ? "any value" : string.Join(", ", parts);
     }
 }

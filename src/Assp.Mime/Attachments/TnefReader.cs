@@ -47,6 +47,9 @@ public sealed class TnefAttachment
     /// <summary>Opens the attachment data (empty when none). Each call returns a new read-only stream.</summary>
     public Stream OpenData() => new MemoryStream(_data ?? [], writable: false);
 
+    /// <summary>The attachment data as memory (empty when none); no copy is made.</summary>
+    public ReadOnlyMemory<byte> OpenDataMemory() => _data ?? ReadOnlyMemory<byte>.Empty;
+
     internal byte[]? Data => _data;
 
     internal void SetData(byte[] data, bool fromMapi)
