@@ -93,4 +93,25 @@ public class MailLogTests
         await log.DisposeAsync();
         Assert.False(Directory.Exists(Path.Combine(dir.Path, "logs")));
     }
+
+    [Fact]
+    public async Task A_full_disk_loses_lines_but_not_the_writer_and_the_gap_is_logged_once_space_is_back()
+    {
+        // /dev/full refuses every write with "No space left on device", like a full file system.
+        using var dir = new TestPaths.TempDir();
+        var full = Config(dir, "logfile:=/dev/full\nLogRollDays:=0\n");
+        var cfg = full;
+        var log = new MailLog(() => cfg);
+        log.Write("lost one");
+        log.Write("lost two");
+        // Let the writer meet the full disk before the log moves on.
+        await Task.Delay(300);
+        cfg = Config(dir, "LogRollDays:=0\n");
+        log.Write("after the disk has space again");
+        await log.DisposeAsync();   // must not throw: the writer survived
+        var text = File.ReadAllText(Path.Combine(dir.Path, "logs", "maillog.txt"));
+        Assert.Matches(@"\[Main_Thread\] error: [12] maillog line\(s\) could not be written: No space left on device", text);
+        Assert.Contains("after the disk has space again", text);
+        Assert.DoesNotContain("lost one", text);
+    }
 }

@@ -20,6 +20,9 @@ public sealed class MailLog : IAsyncDisposable
     private FileStream? _file;
     private string? _openPath;
     private long _openPeriod;
+    /// <summary>Lines that could not be written since the last good write (disk full, read-only), and why.</summary>
+    private long _lostLines;
+    private string? _lostReason;
 
     public MailLog(Func<ConfigSnapshot> config, TimeProvider? time = null, TextWriter? console = null)
     {
@@ -72,20 +75,31 @@ public sealed class MailLog : IAsyncDisposable
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
-            while (batch.Length < 1 << 20 && reader.TryRead(out var line)) batch.Append(line).Append('\n');
+            int lines = 0;
+            while (batch.Length < 1 << 20 && reader.TryRead(out var line))
+            {
+                batch.Append(line).Append('\n');
+                lines++;
+            }
             var cfg = _config();
             if (!cfg.GetBool("silent")) _console?.Write(batch.ToString());
             try
             {
                 var stream = OpenFor(cfg);
                 if (stream is null) continue;
+                // The gap left by a full or unwritable disk is named in the log once it can be written again.
+                if (_lostLines > 0)
+                    batch.Insert(0, FormatLine(cfg, Now(), "Main_Thread", null, $"error: {_lostLines} maillog line(s) could not be written: {_lostReason}") + "\n");
                 var bytes = Encoding.UTF8.GetBytes(batch.ToString());
                 await stream.WriteAsync(bytes).ConfigureAwait(false);
                 await stream.FlushAsync().ConfigureAwait(false);
+                _lostLines = 0;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 _console?.WriteLine($"maillog: cannot write: {ex.Message}");
+                _lostLines += lines;
+                _lostReason = ex.Message;
                 CloseFile();
             }
         }
@@ -164,9 +178,13 @@ public sealed class MailLog : IAsyncDisposable
 
     private void CloseFile()
     {
-        _file?.Dispose();
+        var file = _file;
         _file = null;
         _openPath = null;
+        // Closing flushes what is still buffered; on a full disk that fails again. Those lines are lost (counted by
+        // the caller) and the handle is released all the same: the writer must live on for when space is back.
+        try { file?.Dispose(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
     }
 
     /// <summary>Waits until every line written so far is on disk.</summary>

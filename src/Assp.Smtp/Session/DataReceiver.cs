@@ -42,7 +42,7 @@ internal sealed class DataReceiver(MessageBuffer buffer, long limit)
                 if (data[pos + 1] == (byte)'\n' || (data[pos + 1] == (byte)'\r' && data[pos + 2] == (byte)'\n'))
                 {
                     Store(data[run..pos]);
-                    Ended = true;
+                    End();
                     return pos + (data[pos + 1] == (byte)'\n' ? 2 : 3);
                 }
                 // A stuffed dot: left out.
@@ -77,6 +77,21 @@ internal sealed class DataReceiver(MessageBuffer buffer, long limit)
     {
         if (consumed > 0) _lastWasCr = data[consumed - 1] == (byte)'\r';
         return consumed;
+    }
+
+    /// <summary>The end line: what the spool file still buffers is written now, so a full disk still gets a 451.</summary>
+    private void End()
+    {
+        Ended = true;
+        if (TooLarge || StoreFailure is not null) return;
+        try
+        {
+            buffer.Flush();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            StoreFailure = ex;
+        }
     }
 
     private void Store(ReadOnlySpan<byte> bytes)

@@ -54,6 +54,12 @@ public sealed class MessageBuffer : IDisposable
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// Writes what the file still buffers, at the end of the data: a full disk is then found while the client can
+    /// still be told 451, not later when the message is read.
+    /// </summary>
+    public void Flush() => _file?.Flush();
+
     /// <summary>The whole message when it is held in memory (no copy); false when it is on disk.</summary>
     public bool TryGetMemory(out ReadOnlyMemory<byte> message)
     {
@@ -80,8 +86,7 @@ public sealed class MessageBuffer : IDisposable
 
     public void Reset()
     {
-        _file?.Dispose();
-        _file = null;
+        CloseFile();
         _memory ??= new MemoryStream();
         _memory.SetLength(0);
         Interlocked.Exchange(ref _written, 0);
@@ -89,7 +94,19 @@ public sealed class MessageBuffer : IDisposable
 
     public void Dispose()
     {
-        _file?.Dispose();
+        CloseFile();
         _memory?.Dispose();
+    }
+
+    /// <summary>
+    /// Closing flushes the file's buffer; after a failed write on a full disk that fails again. The message is
+    /// dropped anyway (the file deletes itself), so the failure must not stop the session from closing.
+    /// </summary>
+    private void CloseFile()
+    {
+        var file = _file;
+        _file = null;
+        try { file?.Dispose(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
     }
 }

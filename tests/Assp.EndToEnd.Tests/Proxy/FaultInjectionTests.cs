@@ -27,7 +27,7 @@ public sealed class FaultPostfix : IAsyncLifetime
 /// fault: every message the client saw 250 for is in Postfix's delivery exactly once, every other one was told a
 /// 4xx/5xx (never a silent close), nothing else arrived, and the proxy serves the next client.
 /// </summary>
-public class FaultInjectionTests(FaultPostfix postfix, ITestOutputHelper output) : IClassFixture<FaultPostfix>
+public partial class FaultInjectionTests(FaultPostfix postfix, ITestOutputHelper output) : IClassFixture<FaultPostfix>
 {
     private const int MessagesPerFault = 6;
 
@@ -179,13 +179,20 @@ public class FaultInjectionTests(FaultPostfix postfix, ITestOutputHelper output)
         }
     }
 
-    /// <summary>What the client saw for one message: the code of the step that ended it (0: closed without a reply).</summary>
-    private sealed record Outcome(string Subject, int Code, string Step);
+    /// <summary>What the client saw for one message: the code (and text) of the step that ended it (0: closed without a reply).</summary>
+    private sealed record Outcome(string Subject, int Code, string Step, string Text = "", TimeSpan Elapsed = default);
+
+    /// <summary>What a batch message carries besides the defaults: extra header lines and a body of its own.</summary>
+    private sealed record MessageParts(string ExtraHeaders = "", string? Body = null, int BodyBytes = 0);
 
     /// <summary>One message on its own connection; stops at the first reply that is not a go-ahead.</summary>
-    private static async Task<Outcome> SendOneAsync(int port, string subject, int bodyBytes = 0)
+    private static async Task<Outcome> SendOneAsync(int port, string subject, int bodyBytes = 0) =>
+        await SendOneAsync(port, subject, new MessageParts(BodyBytes: bodyBytes));
+
+    private static async Task<Outcome> SendOneAsync(int port, string subject, MessageParts parts)
     {
         string step = "connect";
+        var started = System.Diagnostics.Stopwatch.StartNew();
         try
         {
             await using var client = await TestSmtpClient.ConnectAsync(port);
@@ -203,15 +210,22 @@ public class FaultInjectionTests(FaultPostfix postfix, ITestOutputHelper output)
                 if (reply.Code != expected) return new Outcome(subject, reply.Code, step);
             }
             step = "DOT";
-            await client.SendAsync($"From: sender@client.example\r\nTo: user@example.com\r\nSubject: {subject}\r\n\r\n" +
-                                   "line one\r\nline two\r\nline three\r\n" + LargeBody(bodyBytes) + ".\r\n");
+            started.Restart();
+            await client.SendAsync($"From: sender@client.example\r\nTo: user@example.com\r\nSubject: {subject}\r\n{parts.ExtraHeaders}\r\n" +
+                                   (parts.Body ?? "line one\r\nline two\r\nline three\r\n") + LargeBody(parts.BodyBytes) + ".\r\n");
             reply = await client.ReadReplyAsync(TimeSpan.FromSeconds(60));
+            var elapsed = started.Elapsed;
             try { await client.CommandAsync("QUIT"); } catch (IOException) { }
-            return new Outcome(subject, reply.Code, step);
+            return new Outcome(subject, reply.Code, step, reply.Text, elapsed);
         }
         catch (IOException)
         {
             return new Outcome(subject, 0, step);
+        }
+        catch (OperationCanceledException)
+        {
+            // No reply within a minute: the session hung.
+            return new Outcome(subject, 0, step + " (no reply within 60 s)", Elapsed: started.Elapsed);
         }
     }
 
@@ -223,21 +237,25 @@ public class FaultInjectionTests(FaultPostfix postfix, ITestOutputHelper output)
         return sb.ToString();
     }
 
-    /// <summary>Sends the batch, then checks and reports the counts.</summary>
-    private async Task RunBatchAsync(string fault, int proxyUpstreamPort, Dictionary<string, string>? settings = null,
+    /// <summary>Sends the batch, then checks and reports the counts; returns what each client saw.</summary>
+    private async Task<List<Outcome>> RunBatchAsync(string fault, int proxyUpstreamPort, Dictionary<string, string>? settings = null,
         DecisionPipeline? pipeline = null, Func<ProxyInstance, Task>? afterStart = null, Func<ProxyInstance, Task>? beforeLast = null,
-        bool upstreamFault = true, Func<int, int>? bodyBytes = null)
+        bool upstreamFault = true, Func<int, int>? bodyBytes = null, Func<int, MessageParts>? message = null,
+        Func<ProxyInstance, int, Task>? beforeEach = null, string? baseDirectory = null, Func<ProxyInstance, Task>? afterBatch = null)
     {
         var values = new Dictionary<string, string> { ["smtpIdleTimeout"] = "3" };
         foreach (var (k, v) in settings ?? []) values[k] = v;
-        await using var proxy = await ProxyInstance.StartAsync(proxyUpstreamPort, values, pipeline: pipeline);
+        await using var proxy = await ProxyInstance.StartAsync(proxyUpstreamPort, values, pipeline: pipeline, baseDirectory: baseDirectory);
         if (afterStart is not null) await afterStart(proxy);
         var tag = "fault-" + Guid.NewGuid().ToString("N")[..8];
         var outcomes = new List<Outcome>();
         for (int i = 0; i < MessagesPerFault; i++)
         {
+            if (beforeEach is not null) await beforeEach(proxy, i);
             if (i == MessagesPerFault - 1 && beforeLast is not null) await beforeLast(proxy);
-            outcomes.Add(await SendOneAsync(proxy.Port, $"{tag} {fault} #{i}", bodyBytes?.Invoke(i) ?? 0));
+            var parts = message?.Invoke(i) ?? new MessageParts();
+            if (bodyBytes is not null) parts = parts with { BodyBytes = bodyBytes(i) };
+            outcomes.Add(await SendOneAsync(proxy.Port, $"{tag} {fault} #{i}", parts));
         }
 
         var accepted = outcomes.Where(o => o.Code == 250 && o.Step == "DOT").Select(o => o.Subject).ToHashSet();
@@ -258,7 +276,7 @@ public class FaultInjectionTests(FaultPostfix postfix, ITestOutputHelper output)
 
         output.WriteLine($"FAULT {fault}: sent {outcomes.Count}, 250 {accepted.Count}, 4xx {told4xx}, 5xx {told5xx}, " +
                          $"no reply {silent.Count}, delivered {delivered.Count}");
-        foreach (var o in outcomes) output.WriteLine($"  {o.Subject}: {o.Step} -> {o.Code}");
+        foreach (var o in outcomes) output.WriteLine($"  {o.Subject}: {o.Step} -> {o.Code} {o.Text.Trim()} ({o.Elapsed.TotalSeconds:0.0} s)");
         // What the admin sees (docs/operations.md quotes these).
         foreach (var line in proxy.ReadMaillog().Split('\n').Where(l => l.Contains("error", StringComparison.OrdinalIgnoreCase)
                      || l.Contains("MTA", StringComparison.Ordinal) || l.Contains("timeout", StringComparison.OrdinalIgnoreCase)
@@ -270,6 +288,8 @@ public class FaultInjectionTests(FaultPostfix postfix, ITestOutputHelper output)
         Assert.True(outcomes[^1].Code == 250 && outcomes[^1].Step == "DOT", $"the proxy did not serve again after {fault}: {outcomes[^1]}");
         // An upstream fault must have refused some; a fault of the proxy's own helpers need not refuse anything.
         if (upstreamFault) Assert.True(accepted.Count < outcomes.Count, "the fault was never hit");
+        if (afterBatch is not null) await afterBatch(proxy);
+        return outcomes;
     }
 
     private static string SubjectOf(string raw)

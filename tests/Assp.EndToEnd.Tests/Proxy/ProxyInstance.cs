@@ -46,9 +46,10 @@ public sealed class ProxyInstance : IAsyncDisposable
     /// (listenPort always). settings are written to assp.cfg.
     /// </summary>
     public static async Task<ProxyInstance> StartAsync(int mtaPort, IReadOnlyDictionary<string, string>? settings = null,
-        string[]? listeners = null, TimeSpan? stopGrace = null, Assp.Checks.ICheckPipeline? pipeline = null)
+        string[]? listeners = null, TimeSpan? stopGrace = null, Assp.Checks.ICheckPipeline? pipeline = null, string? baseDirectory = null)
     {
-        var baseDir = Path.Combine(Path.GetTempPath(), "assp-e2e-" + Guid.NewGuid().ToString("N"));
+        // baseDirectory: an (empty) folder prepared by the test, e.g. a small mount to fill up.
+        var baseDir = baseDirectory ?? Path.Combine(Path.GetTempPath(), "assp-e2e-" + Guid.NewGuid().ToString("N"));
         var ports = new Dictionary<string, int>();
         var values = new Dictionary<string, string>(StringComparer.Ordinal)
         {
