@@ -18,17 +18,21 @@ public sealed record DnsListAnswers(IReadOnlyList<DnsListReply> Replies, bool Ti
 /// <summary>
 /// Asks every provider at once and collects answers until <c>maxReplies</c> definite answers arrived, <c>maxHits</c>
 /// listings were seen (unless every reply is wanted), or <c>maxTime</c> ran out; then decides on what it has.
+/// With a <c>queryTimeout</c> a query whose answer takes longer counts as unanswered (URIBLsocktime).
 /// </summary>
 public static class DnsListLookup
 {
     public static async Task<DnsListAnswers> RunAsync(DnsResolver resolver, string label, IReadOnlyList<DnsListProvider> providers,
-        int maxReplies, int maxHits, TimeSpan maxTime, bool allReplies, CancellationToken cancellationToken = default)
+        int maxReplies, int maxHits, TimeSpan maxTime, bool allReplies, CancellationToken cancellationToken = default, TimeSpan? queryTimeout = null)
     {
         var sw = Stopwatch.StartNew();
         if (providers.Count == 0) return new DnsListAnswers([], false, TimeSpan.Zero);
         maxReplies = maxReplies <= 0 ? providers.Count : Math.Min(maxReplies, providers.Count);
         var pending = new Dictionary<Task<DnsResponse>, DnsListProvider>(providers.Count);
-        foreach (var p in providers) pending[resolver.QueryAsync(p.QueryName(label), DnsRecordType.A, cancellationToken)] = p;
+        // Every query starts now, so one timer gives each its own time; the resolver finishes (and caches) it anyway.
+        using var perQuery = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (queryTimeout is { } qt && qt > TimeSpan.Zero) perQuery.CancelAfter(qt);
+        foreach (var p in providers) pending[resolver.QueryAsync(p.QueryName(label), DnsRecordType.A, perQuery.Token)] = p;
 
         var replies = new List<DnsListReply>(providers.Count);
         int definite = 0, hits = 0;

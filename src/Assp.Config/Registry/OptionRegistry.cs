@@ -61,8 +61,6 @@ public sealed class OptionRegistry
     private static readonly FrozenDictionary<string, string> s_withoutEffectYet = new Dictionary<string, string>
     {
         ["doDKIMConv"] = "it allows the character set and TNEF conversions on DKIM-signed mail, and those conversions are not implemented",
-        ["URIBLsocktime"] = "URIBL queries use the DNS client's own query timeout and URIBLmaxtime",
-        ["AddURIS2MyHeader"] = "the X-Assp-Detected-URI header is not written",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Why a set option has no effect yet, or null when it works.</summary>
