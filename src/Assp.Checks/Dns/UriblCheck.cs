@@ -18,10 +18,10 @@ public sealed record UriblSettings(IReadOnlyList<DnsListProvider> Providers, int
     public bool CheckDotWord { get; init; }
 
     /// <summary>
-    /// URIBLsocktime: how long one URIBL query may wait for its answer (ASSP's read timeout on its URIBL sockets,
-    /// 2 s when empty or 0). URIBLmaxtime still bounds the whole lookup.
+    /// URIBLsocktime: ASSP's read timeout on its URIBL sockets (2 s when empty or 0): the longest single wait for the
+    /// next answer. URIBLmaxtime is looked at between waits, so a lookup may run up to this much past it.
     /// </summary>
-    public TimeSpan QueryTimeout { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// The hosts never looked up: URIBLwhitelist (end of the name, as ASSP's domain lists match), noProcessingDomains,
@@ -46,7 +46,7 @@ public sealed record UriblSettings(IReadOnlyList<DnsListProvider> Providers, int
         {
             BadIps = c.GetIpList("URIBLIPRe"),
             CheckDotWord = c.GetBool("URIBLcheckDOTinURI"),
-            QueryTimeout = TimeSpan.FromSeconds(c.GetDecimal("URIBLsocktime") is var t && t > 0 ? t : 2),
+            ReadTimeout = TimeSpan.FromSeconds(c.GetDecimal("URIBLsocktime") is var t && t > 0 ? t : 2),
             Skip = skip,
         };
     });
@@ -315,7 +315,7 @@ public sealed partial class UriblCheck(DnsResolver resolver)
     private async Task<IReadOnlyList<(string Zone, string Reply)>> LookupAsync(string domain, UriblSettings s, CancellationToken ct)
     {
         var answers = await DnsListLookup.RunAsync(resolver, domain, s.Providers, s.MaxReplies, s.MaxHits, s.MaxTime, s.AllReplies, ct,
-            queryTimeout: s.QueryTimeout).ConfigureAwait(false);
+            readTimeout: s.ReadTimeout).ConfigureAwait(false);
         IReadOnlyList<(string, string)> listed = [.. answers.Hits.Select(h => (h.Provider.Zone, h.Reply!))];
         if (answers.AnyDefinite) Cache.Set(domain, listed, listed.Count > 0 ? s.HitCache : s.MissCache);
         return listed;

@@ -116,16 +116,17 @@ public sealed class UriblOptionTests : IDisposable
     }
 
     [Fact]
-    public async Task URIBLsocktime_gives_up_a_query_answered_later()
+    public async Task URIBLsocktime_is_the_wait_for_an_answer_after_which_URIBLmaxtime_is_looked_at()
     {
-        // slow.test's answer comes 3 s late: a 1 s query time gives it up, 15 s waits for it (URIBLmaxtime 15 both times).
+        // slow.test answers 4 s late and URIBLmaxtime is 2 s. Waiting 1 s at a time, the lookup sees the time is up at
+        // the 2 s mark and gives up; one 10 s wait (begun before the time was up) takes the late answer, as ASSP does.
         var cfg = (string socktime) => TestConfig.Create(("URIBLServiceProvider", "slow.test"), ("URIBLmaxhits", "1"), ("URIBLmaxweight", "0"),
-            ("URIBLmaxtime", "15"), ("URIBLsocktime", socktime));
-        var delay = TimeSpan.FromSeconds(3);
-        Assert.Equal(TimeSpan.FromSeconds(1), UriblSettings.For(cfg("1")).QueryTimeout);
-        Assert.Equal(TimeSpan.FromSeconds(2), UriblSettings.For(cfg("0")).QueryTimeout); // ASSP's fallback
+            ("URIBLmaxtime", "2"), ("URIBLsocktime", socktime));
+        var delay = TimeSpan.FromSeconds(4);
+        Assert.Equal(TimeSpan.FromSeconds(1), UriblSettings.For(cfg("1")).ReadTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(2), UriblSettings.For(cfg("0")).ReadTimeout); // ASSP's fallback
         Assert.False((await Run(cfg("1"), resolver: SlowResolver(delay))).Verdict.Refuses);
-        Assert.StartsWith("554 5.7.1 Blacklisted by slow.test", (await Run(cfg("15"), resolver: SlowResolver(delay))).Verdict.Reply);
+        Assert.StartsWith("554 5.7.1 Blacklisted by slow.test", (await Run(cfg("10"), resolver: SlowResolver(delay))).Verdict.Reply);
     }
 
     [Fact]
