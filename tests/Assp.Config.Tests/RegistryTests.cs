@@ -162,18 +162,18 @@ public class NotUsedOptionTests
     public void Module_switches_and_options_without_effect_yet_are_named_when_set()
     {
         using var dir = new TestPaths.TempDir();
-        dir.File("assp.cfg", "useMailDKIMVerifier:=0\nAddURIS2MyHeader:=1\ndoDKIMConv:=1\n");
+        dir.File("assp.cfg", "useMailDKIMVerifier:=0\nASSP_AFCDoVirusTotalVirusScan:=1\ndoDKIMConv:=1\nAddURIS2MyHeader:=1\n");
         var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
         Assert.Contains(cfg.Issues, i => i.Option == "useMailDKIMVerifier" && i.Message.StartsWith("not used by this implementation", StringComparison.Ordinal));
-        Assert.Contains(cfg.Issues, i => i.Option == "AddURIS2MyHeader" && i.Severity == IssueSeverity.Info
-            && i.Message.StartsWith("has no effect yet: the X-Assp-Detected-URI header is not written", StringComparison.Ordinal));
-        Assert.Equal("1", cfg["AddURIS2MyHeader"]);
-        // doDKIMConv works now (the charset and TNEF conversions): nothing is said about it.
-        Assert.DoesNotContain(cfg.Issues, i => i.Option == "doDKIMConv");
+        Assert.Contains(cfg.Issues, i => i.Option == "ASSP_AFCDoVirusTotalVirusScan" && i.Severity == IssueSeverity.Info
+            && i.Message.StartsWith("has no effect yet: VirusTotal is not queried", StringComparison.Ordinal));
+        Assert.Equal("1", cfg["ASSP_AFCDoVirusTotalVirusScan"]);
+        // doDKIMConv and AddURIS2MyHeader work now: nothing is said about them.
+        Assert.DoesNotContain(cfg.Issues, i => i.Option is "doDKIMConv" or "AddURIS2MyHeader");
         // At the default nothing is said.
-        dir.File("assp.cfg", "AddURIS2MyHeader:=\n");
+        dir.File("assp.cfg", "ASSP_AFCDoVirusTotalVirusScan:=0\n");
         cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
-        Assert.DoesNotContain(cfg.Issues, i => i.Option == "AddURIS2MyHeader");
+        Assert.DoesNotContain(cfg.Issues, i => i.Option == "ASSP_AFCDoVirusTotalVirusScan");
     }
 
     [Fact]

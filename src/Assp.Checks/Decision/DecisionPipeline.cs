@@ -694,7 +694,7 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         var bodyChecks = await RunChecksAsync(SmtpPhase.DataBody, ctx, ct).ConfigureAwait(false);
         if (bodyChecks.Refuses) return bodyChecks;
         if (!st.Transparent && Dns is { } dns && st.Parsed is { } parsed && DecisionEngine.Applies(Checks.Uribl, cfg, st)
-            && (!st.IsIsp || cfg.GetBool("URIBLISP")) && UriblSettings.For(cfg) is { } settings && (settings.Providers.Count > 0 || settings.BadIps.Count > 0))
+            && (!st.IsIsp || cfg.GetBool("URIBLISP") || st.OriginalIp is not null) && UriblSettings.For(cfg) is { } settings && (settings.Providers.Count > 0 || settings.BadIps.Count > 0))
         {
             var verdict = await UriblAsync(ctx, st, parsed, settings, dns, ct).ConfigureAwait(false);
             if (verdict.Refuses) return verdict;
@@ -725,14 +725,16 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         var listed = await dns.Uribl.CheckAsync(uris, settings, facts, ct).ConfigureAwait(false);
         st.UriFindings = new UriFindings(listed.ObfuscatedIp, listed.ObfuscatedUri, listed.TooManyUris, listed.TooManyDomains);
         var zones = string.Join(' ', listed.ListedBy.Select(l => l.Zone).Distinct());
+        if (cfg.GetBool("AddURIS2MyHeader") && listed.Detected.Count > 0)
+            st.AddHeader("X-Assp-Detected-URI: " + string.Join(", ", listed.Detected.Select(d => $"{d.Uri}({d.Count})")));
         if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral && cfg.GetBool("AddURIBLHeader"))
-            st.AddHeader($"X-Assp-URIBL: {(listed.Outcome == DnsListOutcome.Failed ? "failed" : "neutral")} ({listed.ListedDomain} listed in {zones})");
+            st.AddHeader($"X-Assp-Received-URIBL: {(listed.Outcome == DnsListOutcome.Failed ? "failed" : "neutral")} ({listed.ListedDomain} listed in {zones})");
         if (listed.Outcome == DnsListOutcome.Failed)
         {
             var verdict = Engine.Hit(Checks.Uribl, cfg, st, ip, $"URIBL: failed, {listed.ListedDomain} listed in {zones}", ctx.Log,
                 DecisionEngine.Proportional(cfg, "uriblValencePB", listed.Score), done: true,
                 reply: cfg["URIBLError"].Replace("URIBLNAME", zones, StringComparison.Ordinal));
-            if (verdict.Refuses) return verdict;
+            if (verdict.Refuses) return DropWithoutUriblError(cfg, st, verdict, ctx.Log);
         }
         else if (listed.Outcome == DnsListOutcome.Neutral)
         {
@@ -756,9 +758,19 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             var verdict = Engine.ThisIsSpam(cfg, st, reason, (CollectTarget)cfg.GetChoice("URIBLFailLog"),
                 cfg["URIBLError"].Replace("URIBLNAME", bad.ToString(), StringComparison.Ordinal), null, false, ctx.Log);
             st.Reports.Add(new CheckReport(Checks.Uribl.Name, verdict.Refuses ? "block" : "tag", cfg.GetValence("uriblValencePB").Message, reason));
-            return verdict;
+            return DropWithoutUriblError(cfg, st, verdict, ctx.Log);
         }
         return Verdict.Pass;
+    }
+
+    /// <summary>An empty URIBLError means no reply at all: the refused client's connection is simply dropped.</summary>
+    private static Verdict DropWithoutUriblError(ConfigSnapshot cfg, MessageState st, Verdict verdict, Action<string> log)
+    {
+        if (verdict.Kind != VerdictKind.Block || cfg["URIBLError"].Trim().Length > 0) return verdict;
+        log("URIBLError is empty - the connection is dropped");
+        var drop = Verdict.Drop(verdict.Reason ?? "URIBL");
+        st.Refusal = drop;
+        return drop;
     }
 
     private Verdict DataBody(IMailContext ctx)

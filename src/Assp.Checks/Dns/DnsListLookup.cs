@@ -18,11 +18,14 @@ public sealed record DnsListAnswers(IReadOnlyList<DnsListReply> Replies, bool Ti
 /// <summary>
 /// Asks every provider at once and collects answers until <c>maxReplies</c> definite answers arrived, <c>maxHits</c>
 /// listings were seen (unless every reply is wanted), or <c>maxTime</c> ran out; then decides on what it has.
+/// With a <c>readTimeout</c> (URIBLsocktime) it works as ASSP's socket loop does: it waits that long for the next
+/// answer at a time and looks at <c>maxTime</c> only between such waits, so an answer that arrives during the
+/// wait that began before <c>maxTime</c> ran out still counts.
 /// </summary>
 public static class DnsListLookup
 {
     public static async Task<DnsListAnswers> RunAsync(DnsResolver resolver, string label, IReadOnlyList<DnsListProvider> providers,
-        int maxReplies, int maxHits, TimeSpan maxTime, bool allReplies, CancellationToken cancellationToken = default)
+        int maxReplies, int maxHits, TimeSpan maxTime, bool allReplies, CancellationToken cancellationToken = default, TimeSpan? readTimeout = null)
     {
         var sw = Stopwatch.StartNew();
         if (providers.Count == 0) return new DnsListAnswers([], false, TimeSpan.Zero);
@@ -36,11 +39,22 @@ public static class DnsListLookup
         timer.CancelAfter(maxTime);
         var deadline = Task.Delay(Timeout.Infinite, timer.Token);
         bool timedOut = false;
+        var read = readTimeout is { } rt && rt > TimeSpan.Zero ? rt : (TimeSpan?)null;
         while (pending.Count > 0)
         {
-            var done = await Task.WhenAny(pending.Keys.Append(deadline)).ConfigureAwait(false);
-            if (done == deadline)
+            if (read is not null && sw.Elapsed >= maxTime)
             {
+                timedOut = true;
+                break;
+            }
+            using var idle = read is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var wait = idle is null ? deadline : Task.Delay(read!.Value, idle.Token);
+            var done = await Task.WhenAny(pending.Keys.Append(wait)).ConfigureAwait(false);
+            idle?.Cancel();
+            if (done == wait)
+            {
+                // Without a read timeout this is the deadline; with one, the deadline is looked at on the next round.
+                if (idle is not null && !cancellationToken.IsCancellationRequested) continue;
                 timedOut = true;
                 break;
             }

@@ -18,6 +18,12 @@ public sealed record UriblSettings(IReadOnlyList<DnsListProvider> Providers, int
     public bool CheckDotWord { get; init; }
 
     /// <summary>
+    /// URIBLsocktime: ASSP's read timeout on its URIBL sockets (2 s when empty or 0): the longest single wait for the
+    /// next answer. URIBLmaxtime is looked at between waits, so a lookup may run up to this much past it.
+    /// </summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// The hosts never looked up: URIBLwhitelist (end of the name, as ASSP's domain lists match), noProcessingDomains,
     /// whiteListedDomains (also its sender=>recipient entries), this host's names (myName, myNameAlso) and the local domains.
     /// </summary>
@@ -40,6 +46,7 @@ public sealed record UriblSettings(IReadOnlyList<DnsListProvider> Providers, int
         {
             BadIps = c.GetIpList("URIBLIPRe"),
             CheckDotWord = c.GetBool("URIBLcheckDOTinURI"),
+            ReadTimeout = TimeSpan.FromSeconds(c.GetDecimal("URIBLsocktime") is var t && t > 0 ? t : 2),
             Skip = skip,
         };
     });
@@ -78,6 +85,12 @@ public sealed record UriblVerdict(DnsListOutcome Outcome, double Score, double W
 
     /// <summary>Domains asked for, in the order judged.</summary>
     public IReadOnlyList<string> Domains { get; init; } = [];
+
+    /// <summary>
+    /// What was registered for the lookup and how often it occurred, in the order judged: base domains, and IPs as
+    /// written in dotted form (AddURIS2MyHeader's X-Assp-Detected-URI line).
+    /// </summary>
+    public IReadOnlyList<(string Uri, int Count)> Detected { get; init; } = [];
 }
 
 /// <summary>What the body holds besides its links that URIBL looks at.</summary>
@@ -157,6 +170,8 @@ public sealed partial class UriblCheck(DnsResolver resolver)
     {
         var recipients = facts.Recipients ?? [];
         var domains = new SortedDictionary<string, bool>(StringComparer.Ordinal); // domain → obfuscated
+        var occurrences = new Dictionary<string, int>(StringComparer.Ordinal);
+        var shownAs = new Dictionary<string, string>(StringComparer.Ordinal); // reversed IP → the IP
         var hostsToResolve = new List<string>();
         var uriIps = new List<IPAddress>();
         int count = 0;
@@ -166,7 +181,10 @@ public sealed partial class UriblCheck(DnsResolver resolver)
         // The envelope sender's domain is looked up too (ASSP does), unless it is local or skipped.
         if (facts.SenderDomain is { Length: > 0 } senderDomain && !s.Skip(senderDomain, recipients) && BaseDomain(senderDomain, s.CcTlds) is { } sd
             && !s.Skip(sd, recipients) && !s.Whitelist.Contains(sd))
+        {
             domains[sd] = false;
+            occurrences[sd] = 1;
+        }
 
         foreach (var u in uris)
         {
@@ -174,6 +192,7 @@ public sealed partial class UriblCheck(DnsResolver resolver)
             if (u.IsIp && u.Ip is not null)
             {
                 d = DnsName.ReversedAddress(u.Ip);
+                shownAs[d] = u.Ip.ToString();
                 if (wantIps) uriIps.Add(u.Ip);
             }
             else
@@ -192,6 +211,7 @@ public sealed partial class UriblCheck(DnsResolver resolver)
             if (s.MaxUris > 0 && ++count > s.MaxUris) tooManyUris = true;
             if (!domains.TryGetValue(d, out var was)) domains[d] = obf;
             else domains[d] = was || obf;
+            occurrences[d] = occurrences.GetValueOrDefault(d) + 1;
             if (s.MaxDomains > 0 && domains.Count > s.MaxDomains) tooManyDomains = true;
         }
 
@@ -255,6 +275,7 @@ public sealed partial class UriblCheck(DnsResolver resolver)
             ObfuscatedIp = obfuscatedIp,
             ObfuscatedUri = obfuscatedUri,
             Domains = [.. domains.Keys],
+            Detected = [.. domains.Keys.Select(d => (shownAs.GetValueOrDefault(d, d), occurrences.GetValueOrDefault(d, 1)))],
         };
     }
 
@@ -293,7 +314,8 @@ public sealed partial class UriblCheck(DnsResolver resolver)
 
     private async Task<IReadOnlyList<(string Zone, string Reply)>> LookupAsync(string domain, UriblSettings s, CancellationToken ct)
     {
-        var answers = await DnsListLookup.RunAsync(resolver, domain, s.Providers, s.MaxReplies, s.MaxHits, s.MaxTime, s.AllReplies, ct).ConfigureAwait(false);
+        var answers = await DnsListLookup.RunAsync(resolver, domain, s.Providers, s.MaxReplies, s.MaxHits, s.MaxTime, s.AllReplies, ct,
+            readTimeout: s.ReadTimeout).ConfigureAwait(false);
         IReadOnlyList<(string, string)> listed = [.. answers.Hits.Select(h => (h.Provider.Zone, h.Reply!))];
         if (answers.AnyDefinite) Cache.Set(domain, listed, listed.Count > 0 ? s.HitCache : s.MissCache);
         return listed;

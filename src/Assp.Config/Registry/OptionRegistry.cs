@@ -62,8 +62,6 @@ public sealed class OptionRegistry
     /// </summary>
     private static readonly FrozenDictionary<string, string> s_withoutEffectYet = new Dictionary<string, string>
     {
-        ["URIBLsocktime"] = "URIBL queries use the DNS client's own query timeout and URIBLmaxtime",
-        ["AddURIS2MyHeader"] = "the X-Assp-Detected-URI header is not written",
         ["ASSP_AFCPriority"] = "the checks run in a fixed order here, there is no plugin order to change",
         ["ASSP_AFCDetectSpamAttachRe"] = "the Bayesian database keeps no attachment hashes, so MIME parts are not looked up as known spam",
         ["ASSP_AFCWebScript"] = "large attachments are not moved to a web server (ASSP_AFCinsize/ASSP_AFCoutsize go with it)",

@@ -181,6 +181,51 @@ public class RegexFilterCheckTests
     }
 
     [Fact]
+    public async Task BombReNPSearchesNoProcessingMail()
+    {
+        var np = ("noProcessingIPs", "203.0.113.9");
+        Assert.False((await Run(Cfg(np), Message("buy viagra"))).Verdict.Refuses);
+        Assert.True((await Run(Cfg(np, ("bombReNP", "1")), Message("buy viagra"))).Verdict.Refuses);
+    }
+
+    [Fact]
+    public async Task BombReLocalSearchesLocalMail()
+    {
+        static void Local(FakeMailContext c) => c.IsAuthenticated = true;
+        Assert.False((await Run(Cfg(), Message("buy viagra"), setup: Local)).Verdict.Refuses);
+        Assert.True((await Run(Cfg(("bombReLocal", "1")), Message("buy viagra"), setup: Local)).Verdict.Refuses);
+    }
+
+    [Fact]
+    public async Task BombReISPIPSearchesMailFromAnIspRelay()
+    {
+        var isp = ("ispip", "203.0.113.9");
+        Assert.True((await Run(Cfg(isp), Message("buy viagra"))).Verdict.Refuses);   // on by default
+        Assert.False((await Run(Cfg(isp, ("bombReISPIP", "0")), Message("buy viagra"))).Verdict.Refuses);
+    }
+
+    /// <summary>
+    /// ASSP's max-hits rule: a search whose hits cancel out to a sum of 0 still refuses once it has this many hits;
+    /// with fewer it passes (a positive sum is judged against the valence instead).
+    /// </summary>
+    [Theory]
+    [InlineData("bombRe", "bombReMaxHits", "DoBombRe")]
+    [InlineData("bombHeaderRe", "bombHeaderReMaxHits", "DoBombHeaderRe")]
+    [InlineData("bombDataRe", "bombDataReMaxHits", "DoBombRe")]
+    [InlineData("blackRe", "blackReMaxHits", "DoBlackRe")]
+    [InlineData("scriptRe", "scriptReMaxHits", "DoScriptRe")]
+    public async Task MaxHitsRefusesHitsWhoseWeightsCancelOut(string option, string maxHitsOption, string doOption)
+    {
+        var mail = Message("alpha and beta", extraHeaders: "X-Test: alpha and beta\n");
+        ConfigSnapshot With(string maxHits) => Cfg((doOption, "1"), (option, "alpha=>1|beta=>-1"), (maxHitsOption, maxHits));
+        var (verdict, _, ctx) = await Run(With("3"), mail);
+        Assert.False(verdict.Refuses);
+        Assert.Equal(0, ctx.State.MessageScore);
+        (verdict, _, _) = await Run(With("2"), mail);
+        Assert.True(verdict.Refuses);
+    }
+
+    [Fact]
     public async Task NoBombScriptSendersAreSkipped()
     {
         var (verdict, _, _) = await Run(Cfg(("noBombScript", "a@sender.example")), Message("buy viagra"));

@@ -82,7 +82,7 @@ public sealed class DnsPipelineTests : IDisposable
             "From: a@sender.example\nSubject: deal\nContent-Type: text/html\n\n<a href=\"http://www.spammy.com/buy\">buy</a> and http://fine.example/\n");
         Assert.Equal("DataBody", phase);
         Assert.StartsWith("554 5.7.1 Blacklisted by uribl.test", verdict.Reply);
-        Assert.Contains(ctx.State.Headers, h => h == "X-Assp-URIBL: failed (spammy.com listed in uribl.test)");
+        Assert.Contains(ctx.State.Headers, h => h == "X-Assp-Received-URIBL: failed (spammy.com listed in uribl.test)");
     }
 
     [Fact]

@@ -6,7 +6,7 @@ namespace Assp.Checks.Tests.Dns;
 
 /// <summary>
 /// A UDP relay in front of nsd that never answers questions about one zone: a DNS list that has gone silent,
-/// while the other lists keep answering through the same resolver.
+/// while the other lists keep answering through the same resolver. Given a delay, it answers that zone late instead.
 /// </summary>
 public sealed class SilentZoneForwarder : IDisposable
 {
@@ -18,7 +18,7 @@ public sealed class SilentZoneForwarder : IDisposable
     /// <summary>Questions swallowed so far.</summary>
     public int Dropped => Volatile.Read(ref _dropped);
 
-    public SilentZoneForwarder(IPEndPoint upstream, string silentZone)
+    public SilentZoneForwarder(IPEndPoint upstream, string silentZone, TimeSpan? delay = null)
     {
         var suffix = "." + silentZone.TrimEnd('.').ToLowerInvariant();
         _ = Task.Run(async () =>
@@ -28,7 +28,8 @@ public sealed class SilentZoneForwarder : IDisposable
                 UdpReceiveResult r;
                 try { r = await _udp.ReceiveAsync(_cts.Token); }
                 catch (Exception) { return; }
-                if (QuestionName(r.Buffer).EndsWith(suffix, StringComparison.Ordinal))
+                bool slowZone = QuestionName(r.Buffer).EndsWith(suffix, StringComparison.Ordinal);
+                if (slowZone && delay is null)
                 {
                     Interlocked.Increment(ref _dropped);
                     continue;
@@ -37,6 +38,7 @@ public sealed class SilentZoneForwarder : IDisposable
                 {
                     try
                     {
+                        if (slowZone) await Task.Delay(delay!.Value, _cts.Token);
                         using var up = new UdpClient();
                         up.Connect(upstream);
                         await up.SendAsync(r.Buffer, _cts.Token);

@@ -59,7 +59,7 @@ public sealed class UriblPipelineTests : IDisposable
     {
         var (verdict, ctx) = await Run(Cfg((option, value)), SpammyLink);
         Assert.False(verdict.Refuses);
-        Assert.DoesNotContain(ctx.State.Headers, h => h.StartsWith("X-Assp-URIBL", StringComparison.Ordinal));
+        Assert.DoesNotContain(ctx.State.Headers, h => h.StartsWith("X-Assp-Received-URIBL", StringComparison.Ordinal));
     }
 
     [Fact]
