@@ -32,10 +32,11 @@ public class SoakTests(ITestOutputHelper output)
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         // smtp-sink counts what arrives; without it the benchmark's own sink does.
         string sink = File.Exists("/usr/sbin/smtp-sink") ? "smtp-sink" : "internal";
+        // The default settle pause (25 s) lets the thread pool retire the workers the load added, so threads compare.
         string[] args =
         [
             LoadBenchDll(), "--mode", "soak", "--rounds", "2", "--messages", "2000", "--connections", "50",
-            "--idle", "200", "--slowloris", "20", "--slowloris-interval", "1", "--settle", "5",
+            "--idle", "200", "--slowloris", "20", "--slowloris-interval", "1",
             "--generated", "40", "--sink", sink, "--proxy-dll", AsspDll(), "--json", json,
             "--duration-limit", "300", "--reply-timeout", "60",
         ];
