@@ -12,7 +12,15 @@ internal static class Bench
                       $"open-files limit {ProcFs.OpenFilesLimit()?.ToString(CultureInfo.InvariantCulture) ?? "unknown"}");
 
         List<CorpusMessage> corpus = [];
-        if (o.Mode != BenchMode.Idle)
+        if (o.Mode != BenchMode.Idle && o.GeneratedMessages > 0)
+        {
+            // 3 lines per step: 5 to 250 lines, 6 KiB on average, near the corpus's mean of 5.3 KiB.
+            corpus = Corpus.Generate(o.GeneratedMessages, linesPerStep: 3);
+            long generatedBytes = corpus.Sum(m => (long)m.PayloadBytes);
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"corpus: {corpus.Count} generated messages (--generated), mean {generatedBytes / corpus.Count / 1024.0:0.0} KiB"));
+        }
+        else if (o.Mode != BenchMode.Idle)
         {
             if (!Corpus.LooksExported(o.CorpusDir) && !Corpus.Export(o.CorpusDir, log, out string? problem))
             {
@@ -31,7 +39,13 @@ internal static class Bench
                 $"mean {bytes / corpus.Count / 1024.0:0.0} KiB"));
         }
 
-        int sinkConnections = Math.Max(256, o.Mode == BenchMode.Idle ? 2 * o.Idle + 64 : 2 * o.Connections + 64);
+        int sinkConnections = Math.Max(256, o.Mode switch
+        {
+            BenchMode.Idle => 2 * o.Idle + 64,
+            // The proxy opens an upstream connection for every client, the held ones included.
+            BenchMode.Soak => 2 * (o.Connections + o.Idle + o.Slowloris) + 64,
+            _ => 2 * o.Connections + 64,
+        });
         var (sink, sinkProblem) = await StartSinkAsync(o, sinkConnections, log, ct);
         if (sink is null)
         {
@@ -42,6 +56,7 @@ internal static class Bench
         var runs = new List<RunResult>();
         Comparison? comparison = null;
         IdleResult? idle = null;
+        SoakResult? soak = null;
         int? idlePid = null;
         int exit = 0;
         await using (sink)
@@ -51,7 +66,7 @@ internal static class Bench
             if (o.Mode is BenchMode.Direct or BenchMode.Compare)
                 runs.Add(await MeasureAsync(o, "direct", sink.EndPoint, sink, null, corpus, log, ct));
 
-            if (o.Mode is BenchMode.Proxy or BenchMode.Compare or BenchMode.Idle)
+            if (o.Mode is BenchMode.Proxy or BenchMode.Compare or BenchMode.Idle or BenchMode.Soak)
             {
                 var (proxy, problem) = await ProxyTarget.StartAsync(o, sink, log, ct);
                 if (proxy is null)
@@ -65,7 +80,16 @@ internal static class Bench
                 }
                 await using (proxy)
                 {
-                    if (o.Mode == BenchMode.Idle)
+                    if (o.Mode == BenchMode.Soak)
+                    {
+                        if (proxy.Pid is null)
+                        {
+                            await Console.Error.WriteLineAsync("error: the soak samples the proxy from /proc: its pid is unknown (pass --proxy-pid)");
+                            return 3;
+                        }
+                        soak = await SoakTest.RunAsync(o, proxy, sink, corpus, log, ct);
+                    }
+                    else if (o.Mode == BenchMode.Idle)
                     {
                         idlePid = proxy.Pid;
                         idle = await IdleTest.RunAsync(proxy.EndPoint, o.Idle, proxy.Pid, TimeSpan.FromSeconds(o.IdleHoldSeconds),
@@ -95,10 +119,15 @@ internal static class Bench
             Report.PrintIdle(log, idle, idlePid);
             if (idle.Greeted < idle.Requested || idle.StillOpen < idle.Greeted) exit = 1;
         }
+        if (soak is not null)
+        {
+            SoakTest.Print(log, o, soak);
+            if (!soak.Passed) exit = 1;
+        }
         if (runs.Any(r => r.Failed > 0 || (r.NotSent > 0 && !r.StoppedByDurationLimit))) exit = 1;
         if (o.JsonPath is not null)
         {
-            Report.WriteJson(o.JsonPath, o, corpus.Count, runs, comparison, idle);
+            Report.WriteJson(o.JsonPath, o, corpus.Count, runs, comparison, idle, soak);
             log.WriteLine($"\nfigures written to {o.JsonPath}");
         }
         return exit;

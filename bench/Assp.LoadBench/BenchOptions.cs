@@ -3,7 +3,7 @@ using System.Net;
 
 namespace Assp.LoadBench;
 
-internal enum BenchMode { Compare, Direct, Proxy, Idle }
+internal enum BenchMode { Compare, Direct, Proxy, Idle, Soak }
 
 internal enum SinkKind { SmtpSink, Internal, Postfix }
 
@@ -29,7 +29,18 @@ internal sealed class BenchOptions
     public double ProxyStartTimeoutSeconds { get; set; } = 30;
     public bool ShowProxyOutput { get; set; }
     public List<KeyValuePair<string, string>> ProxyEnvironment { get; } = [];
+    public List<KeyValuePair<string, string>> ProxySettings { get; } = [];
     public int Idle { get; set; } = 2000;
+    public int Rounds { get; set; } = 3;
+    public int SoakMessages { get; set; } = 50_000;
+    public int Slowloris { get; set; } = 100;
+    public double SlowlorisIntervalSeconds { get; set; } = 5;
+    public double SettleSeconds { get; set; } = 25;
+    public double MinHoldSeconds { get; set; }
+    public int GeneratedMessages { get; set; }
+
+    /// <summary>The options given on the command line (mode-dependent defaults apply to the others).</summary>
+    public HashSet<string> Given { get; } = new(StringComparer.Ordinal);
     public double IdleHoldSeconds { get; set; } = 3;
     public string? JsonPath { get; set; }
     public bool SelfTest { get; set; }
@@ -47,6 +58,9 @@ internal sealed class BenchOptions
           --mode direct             client -> sink
           --mode proxy              client -> proxy -> sink
           --mode idle               hold --idle N connections open on the proxy and sample its RSS
+          --mode soak               against one proxy: --rounds R of --messages M over --connections C while
+                                    --idle I silent and --slowloris S dribbling connections are held open;
+                                    the proxy's RSS, descriptors and threads sampled every second; verdict
           --self-test               2 connections x 5 generated messages against the internal sink; exit 0 when OK
 
         load
@@ -61,6 +75,7 @@ internal sealed class BenchOptions
           --corpus-limit N          use only the first N corpus messages (default all)
           --rcpt-domain D           recipients are user<N>@D (default example.com, the proxy's localDomains)
           --helo NAME               EHLO name (default loadbench.example.net)
+          --generated N             N generated messages instead of the corpus (no export needed; for CI)
 
         sink
           --sink smtp-sink|internal|postfix
@@ -83,10 +98,23 @@ internal sealed class BenchOptions
           --show-proxy-output       echo the proxy's console output
           --proxy-env NAME=VALUE    environment variable for the proxy started here (repeatable), e.g.
                                     DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0
+          --proxy-set NAME=VALUE    assp option for the proxy started here (repeatable, after the bench's own),
+                                    e.g. smtpIdleTimeout=30
 
         idle
           --idle N                  connections to hold open (default 2000)
           --idle-hold S             how long to hold them while sampling RSS (default 3)
+
+        soak (defaults there: --connections 200, --idle 1000, --duration-limit 3600 per round, no warm-up)
+          --rounds R                rounds against the same proxy process (default 3)
+          --messages M              messages per round, spread over the connections (default 50000)
+          --slowloris S             connections that send one byte per interval and never finish (default 100):
+                                    half dribble an endless EHLO line, half an endless message after DATA
+          --slowloris-interval S    seconds between their bytes (default 5)
+          --min-hold S              hold the idle and slowloris connections at least S seconds per round, so
+                                    that the proxy's own timeouts can show (default 0: as long as the load runs)
+          --settle S                pause after closing everything, before the settled sample (default 25: the
+                                    thread pool retires idle workers after 20 s)
 
         output
           --json FILE               also write the figures as JSON
@@ -131,7 +159,8 @@ internal sealed class BenchOptions
                             "direct" => BenchMode.Direct,
                             "proxy" => BenchMode.Proxy,
                             "idle" => BenchMode.Idle,
-                            var v => throw new FormatException($"--mode {v}: expected compare, direct, proxy or idle"),
+                            "soak" => BenchMode.Soak,
+                            var v => throw new FormatException($"--mode {v}: expected compare, direct, proxy, idle or soak"),
                         };
                         break;
                     case "--corpus": o.CorpusDir = Value(); break;
@@ -169,15 +198,43 @@ internal sealed class BenchOptions
                             o.ProxyEnvironment.Add(new(v[..eqSign], v[(eqSign + 1)..]));
                             break;
                         }
-                    case "--idle": o.Idle = Int(arg, Value(), 1); break;
+                    case "--proxy-set":
+                        {
+                            string v = Value();
+                            int eqSign = v.IndexOf('=', StringComparison.Ordinal);
+                            if (eqSign <= 0) throw new FormatException($"--proxy-set {v}: expected NAME=VALUE");
+                            o.ProxySettings.Add(new(v[..eqSign], v[(eqSign + 1)..]));
+                            break;
+                        }
+                    case "--idle": o.Idle = Int(arg, Value(), 0); break;
+                    case "--rounds": o.Rounds = Int(arg, Value(), 1); break;
+                    case "--messages": o.SoakMessages = Int(arg, Value(), 1); break;
+                    case "--slowloris": o.Slowloris = Int(arg, Value(), 0); break;
+                    case "--slowloris-interval": o.SlowlorisIntervalSeconds = Seconds(arg, Value()); break;
+                    case "--min-hold": o.MinHoldSeconds = Seconds(arg, Value()); break;
+                    case "--settle": o.SettleSeconds = Seconds(arg, Value()); break;
+                    case "--generated": o.GeneratedMessages = Int(arg, Value(), 1); break;
                     case "--idle-hold": o.IdleHoldSeconds = Seconds(arg, Value()); break;
                     case "--json": o.JsonPath = Value(); break;
                     default: throw new FormatException($"unknown option '{args[i]}'");
                 }
+                o.Given.Add(arg);
             }
             catch (FormatException ex)
             {
                 error = ex.Message;
+                return null;
+            }
+        }
+        if (o.Mode == BenchMode.Soak)
+        {
+            if (!o.Given.Contains("--connections")) o.Connections = 200;
+            if (!o.Given.Contains("--idle")) o.Idle = 1000;
+            if (!o.Given.Contains("--duration-limit")) o.DurationLimitSeconds = 3600;
+            if (!o.Given.Contains("--warmup")) o.WarmupPerConnection = 0;
+            if (o.SoakMessages < o.Connections)
+            {
+                error = $"--messages {o.SoakMessages}: at least one per connection ({o.Connections})";
                 return null;
             }
         }

@@ -145,7 +145,7 @@ internal static class Corpus
     }
 
     /// <summary>Messages made up here, for the self-test: varied sizes, leading dots, a lone "." line, 8-bit bytes.</summary>
-    public static List<CorpusMessage> Generate(int count)
+    public static List<CorpusMessage> Generate(int count, int linesPerStep = 40)
     {
         var list = new List<CorpusMessage>(count);
         for (int i = 0; i < count; i++)
@@ -157,7 +157,7 @@ internal static class Corpus
             sb.Append("Message-ID: <selftest-").Append(i).Append("@loadbench.invalid>\n");
             sb.Append("MIME-Version: 1.0\nContent-Type: text/plain; charset=iso-8859-1\n\n");
             sb.Append(".a line that starts with a dot\n.\n..two dots\n");
-            int lines = 5 + i * i * 40; // up to ~3,300 lines, ~200 KB
+            int lines = 5 + (i % 10) * (i % 10) * linesPerStep; // up to ~3,300 lines (~200 KB) at 40; sizes repeat every 10
             for (int l = 0; l < lines; l++)
                 sb.Append("line ").Append(l).Append(" of message ").Append(i).Append(": the quick brown fox jumps over the lazy dog\n");
             if (i % 3 == 0) sb.Append("caf\u00e9 na\u00efve \u00fcber\n"); // Latin-1 encoded below: 8-bit bytes

@@ -26,6 +26,24 @@ internal static class ProcFs
     /// <summary>MB (10^6 bytes) of a /proc/PID/status kB field.</summary>
     public static double? StatusMb(int pid, string field) => StatusKb(pid, field) is { } kb ? kb * 1024 / 1e6 : null;
 
+    /// <summary>Open file descriptors of the process (entries of /proc/PID/fd), null when unreadable.</summary>
+    public static int? OpenFds(int pid)
+    {
+        try
+        {
+            int n = 0;
+            foreach (var _ in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd")) n++;
+            return n;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The thread count of the process (the Threads line of /proc/PID/status), null when unreadable.</summary>
+    public static int? Threads(int pid) => StatusKb(pid, "Threads") is { } n ? (int)n : null;
+
     /// <summary>User + system CPU seconds of the process (threads included), null when unreadable.</summary>
     public static double? CpuSeconds(int pid)
     {

@@ -86,8 +86,17 @@ internal sealed class ProxyTarget : IAsyncDisposable
                 "--set", "acceptAllMail=127.0.0.1",
             ];
             // assp turns away sessions beyond maxSMTPSessions (default 64, at most 999, 0 = no limit) with a 421.
-            int sessions = (o.Mode == BenchMode.Idle ? o.Idle : o.Connections) + 16;
+            int sessions = o.Mode switch
+            {
+                BenchMode.Idle => o.Idle,
+                BenchMode.Soak => o.Connections + o.Idle + o.Slowloris,
+                _ => o.Connections,
+            } + 16;
             if (sessions > 64) args.AddRange(["--set", $"maxSMTPSessions={(sessions <= 999 ? sessions : 0)}"]);
+            // Every soak connection comes from 127.0.0.1. It is in acceptAllMail, which exempts it from
+            // maxSMTPipSessions anyway; the limit is switched off as well so that the run does not depend on that.
+            if (o.Mode == BenchMode.Soak) args.AddRange(["--set", "maxSMTPipSessions=0"]);
+            foreach (var (name, value) in o.ProxySettings) args.AddRange(["--set", $"{name}={value}"]);
             description = string.Concat(o.ProxyEnvironment.Select(e => $"{e.Key}={e.Value} ")) + "dotnet " + string.Join(' ', args);
             log.WriteLine($"proxy: starting {description}");
             child = ChildProcess.Start("assp", "dotnet", args, echo: o.ShowProxyOutput, environment: o.ProxyEnvironment);

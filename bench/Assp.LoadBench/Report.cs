@@ -100,7 +100,7 @@ internal static class Report
 
     private static string Ms(double ms) => double.IsNaN(ms) ? "-" : ms.ToString(ms < 10 ? "0.00" : "0.0", Inv);
 
-    public static void WriteJson(string path, BenchOptions o, int corpusMessages, IReadOnlyList<RunResult> runs, Comparison? comparison, IdleResult? idle)
+    public static void WriteJson(string path, BenchOptions o, int corpusMessages, IReadOnlyList<RunResult> runs, Comparison? comparison, IdleResult? idle, SoakResult? soak = null)
     {
         using var stream = File.Create(path);
         using var j = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
@@ -188,6 +188,7 @@ internal static class Report
             j.WriteEndObject();
             j.WriteEndObject();
         }
+        if (soak is not null) SoakTest.WriteJson(j, o, soak);
         j.WriteEndObject();
     }
 

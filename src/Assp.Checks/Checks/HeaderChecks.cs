@@ -66,14 +66,16 @@ public sealed class MailLoopCheck : IMessageCheck
     private sealed record OwnNames(Regex Re);
 
     /// <summary>"… by &lt;one of our names&gt; with &lt;protocol&gt; (ASSP …": the line ASSP and this proxy write.</summary>
-    private static Regex OwnReceived(ConfigSnapshot cfg) => cfg.Derived("Checks.detectMailLoop", x =>
+    internal static Regex OwnReceived(ConfigSnapshot cfg) => cfg.Derived("Checks.detectMailLoop", x =>
     {
         var names = new List<string> { x["myName"].Trim() };
         names.AddRange(x["myNameAlso"].Split([' ', ',', '|'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         var alternatives = string.Join('|', names.Where(n => n.Length > 0).Select(Regex.Escape));
-        if (alternatives.Length == 0) alternatives = "(?!)";
+        if (alternatives.Length == 0) alternatives = @"[^\s\S]";   // no name: matches nothing
+        // Our own pattern of escaped names, run by the linear-time engine: no input can make it slow, so it has no
+        // time limit, which under a CPU starved by load fired on ordinary mail and cost the session (soak, issue 14).
         return new OwnNames(new Regex($@"\bby\s+(?:{alternatives})\s+with\s+\S+\s+\(ASSP\b",
-            RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)));
+            RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, Regex.InfiniteMatchTimeout));
     }).Re;
 }
 

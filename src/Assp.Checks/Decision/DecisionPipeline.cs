@@ -44,7 +44,18 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         {
             if (check.Phase != phase || (outgoingOnly && !check.Definition.RunsOnOutgoing && !LocalSwitchOn(check, ctx.Config))) continue;
             context ??= new CheckContext(ctx, Engine, _services);
-            var verdict = await check.RunAsync(context, ct).ConfigureAwait(false);
+            Verdict verdict;
+            try
+            {
+                verdict = await check.RunAsync(context, ct).ConfigureAwait(false);
+            }
+            catch (System.Text.RegularExpressions.RegexMatchTimeoutException ex)
+            {
+                // A regex ran past its time limit (a hostile input, or a CPU so busy that the match thread did not run
+                // for that long): the check found nothing. The mail goes on; before, the session ended with a 421.
+                ctx.Log($"warning: {check.Definition.Name} skipped: a regular expression took longer than {ex.MatchTimeout.TotalMilliseconds:0} ms");
+                continue;
+            }
             if (verdict.Refuses) return verdict;
         }
         return Verdict.Pass;

@@ -81,6 +81,42 @@ public class HeaderAndLocalSenderCheckTests
         Assert.False(verdict.Refuses);
     }
 
+    [Fact]
+    public void TheOwnReceivedPatternRunsWithoutATimeLimitOnTheLinearEngine()
+    {
+        // Under a CPU starved by load (the soak of issue 14) a 1 s limit fired on ordinary Received lines and the
+        // session ended with "421 internal error". The pattern is ours and linear, so it needs no limit.
+        var re = MailLoopCheck.OwnReceived(Cfg(("myNameAlso", "mx2.local.test, mx3.local.test")));
+        Assert.Equal(System.Text.RegularExpressions.Regex.InfiniteMatchTimeout, re.MatchTimeout);
+        Assert.True(re.Options.HasFlag(System.Text.RegularExpressions.RegexOptions.NonBacktracking));
+        Assert.Matches(re, "from unknown ([198.51.100.1] helo=x) by MX3.local.test with ESMTPSA (ASSP for .NET 1.0); date");
+        Assert.DoesNotMatch(re, "from unknown by mx3.local.test.evil with ESMTP (ASSP for .NET 1.0); date");
+        Assert.DoesNotMatch(re, "from unknown by mx3.local.test with ESMTP (Postfix); date");
+    }
+
+    /// <summary>A check whose regex ran past its time limit.</summary>
+    private sealed class TimingOutCheck : IMessageCheck
+    {
+        public CheckDefinition Definition { get; } = new("TimingOutTestCheck", "[Test]", null, RunsOnOutgoing: true);
+        public SmtpPhase Phase => SmtpPhase.DataHeader;
+        public int Order => 0;
+        public ValueTask<Verdict> RunAsync(CheckContext context, CancellationToken cancellationToken) =>
+            throw new System.Text.RegularExpressions.RegexMatchTimeoutException("x", "y", TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task ACheckWhoseRegexTimesOutIsSkippedAndTheMailGoesOn()
+    {
+        var pipeline = new DecisionPipeline(new DecisionEngine(new FakeIpReputation(), new FakeAddressReputation()), null,
+            [new TimingOutCheck(), .. CheckCatalog.Discover(CheckServices.None)]);
+        var (verdict, phase, ctx) = await Run(Cfg(), pipeline: pipeline);
+        Assert.False(verdict.Refuses);
+        Assert.Contains("warning: TimingOutTestCheck skipped: a regular expression took longer than 1000 ms", ctx.LogLines);
+        // The checks after it still run: a loop is still found.
+        (verdict, _, _) = await Run(Cfg(), message: Looped(4), pipeline: pipeline);
+        Assert.Equal("554 5.7.1 possible mailloop - found own received header more than 3 times", verdict.Reply);
+    }
+
     // ---- DoNoFrom ----
 
     [Theory]
