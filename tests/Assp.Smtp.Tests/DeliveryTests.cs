@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Assp.Checks;
 using Assp.Config;
 using Assp.Config.Files;
 using Assp.Config.Registry;
@@ -111,6 +112,32 @@ public class DeliveryTests
     }
 
     [Fact]
+    public async Task A_whitelisted_session_may_stay_idle_for_NpWlTimeOut()
+    {
+        await using var mta = new ScriptedMta(chunking: true);
+        await using var proxy = await Proxy.StartAsync(mta.Port, null, null, new WhitelistingPipeline(),
+            ("smtpIdleTimeout", "1"), ("NpWlTimeOut", "4"));
+        await using var client = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example");
+        // Twice as long as smtpIdleTimeout: a session that is not whitelisted is cut off by now (the test above).
+        await Task.Delay(2000);
+        Assert.Equal(250, (await client.CommandAsync("NOOP")).Code);
+        Assert.Equal(250, (await client.SendMessageAsync(Message)).Code);
+        // NpWlTimeOut still ends an idle session in the end.
+        Assert.Equal(451, (await client.ReadReplyAsync()).Code);
+    }
+
+    /// <summary>A pipeline that whitelists every client IP (as whiteListedIPs would) and passes everything.</summary>
+    private sealed class WhitelistingPipeline : ICheckPipeline
+    {
+        public ValueTask<Verdict> RunAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken)
+        {
+            if (phase == SmtpPhase.Connect) context.CheckState.IpWhitelisted = "test";
+            if (phase == SmtpPhase.MailFrom) context.CheckState.NewMessage();
+            return ValueTask.FromResult(Verdict.Pass);
+        }
+    }
+
+    [Fact]
     public async Task The_received_line_names_the_client_by_its_ptr_when_the_lookup_has_answered()
     {
         await using var mta = new ScriptedMta(chunking: true);
@@ -195,7 +222,11 @@ public class DeliveryTests
             params (string Name, string Value)[] settings) => StartAsync(mtaPort, reverseLookup, null, settings);
 
         public static Task<Proxy> StartAsync(int mtaPort, Func<IPAddress, CancellationToken, Task<string?>>? reverseLookup,
-            Action<ConfigSnapshot, IPAddress, string, string>? ipPenalty, params (string Name, string Value)[] settings)
+            Action<ConfigSnapshot, IPAddress, string, string>? ipPenalty, params (string Name, string Value)[] settings) =>
+            StartAsync(mtaPort, reverseLookup, ipPenalty, null, settings);
+
+        public static Task<Proxy> StartAsync(int mtaPort, Func<IPAddress, CancellationToken, Task<string?>>? reverseLookup,
+            Action<ConfigSnapshot, IPAddress, string, string>? ipPenalty, ICheckPipeline? pipeline, params (string Name, string Value)[] settings)
         {
             var baseDir = Path.Combine(Path.GetTempPath(), "assp-smtp-test-" + Guid.NewGuid().ToString("N"));
             int port = FreePort();
@@ -211,7 +242,7 @@ public class DeliveryTests
             foreach (var (name, value) in settings) values[name] = value;
             BaseFolder.Initialize(baseDir, OptionRegistry.Default, values);
             var config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(baseDir));
-            var server = new SmtpProxyServer(() => config.Current, null) { ReverseLookup = reverseLookup, IpPenalty = ipPenalty };
+            var server = new SmtpProxyServer(() => config.Current, null, pipeline) { ReverseLookup = reverseLookup, IpPenalty = ipPenalty };
             var problems = server.Start();
             Assert.Empty(problems);
             return Task.FromResult(new Proxy(baseDir, config, server, port));

@@ -70,6 +70,7 @@ public sealed partial class ProxySession
         MyName = cfg["myName"];
         _idleSeconds = cfg.GetInt("smtpIdleTimeout", 180);
         _noopIdleSeconds = cfg.GetInt("smtpNOOPIdleTimeout", 0);
+        _npWlIdleSeconds = cfg.GetInt("NpWlTimeOut", 0);
     }
 
     private readonly bool _logAllReplies;
@@ -101,6 +102,7 @@ public sealed partial class ProxySession
     // Read once per session: the session keeps its configuration snapshot to the end.
     private readonly int _idleSeconds;
     private readonly int _noopIdleSeconds;
+    private readonly int _npWlIdleSeconds;
 
     private ConnectionClass Classify()
     {
@@ -248,14 +250,29 @@ public sealed partial class ProxySession
     private CancellationTokenSource? _commandStop;
     private ReadDeadline? _commandDeadline;
 
-    /// <summary>smtpIdleTimeout, or the shorter smtpNOOPIdleTimeout right after a NOOP (clients that keep a session alive with NOOPs).</summary>
+    /// <summary>
+    /// smtpIdleTimeout, or the shorter smtpNOOPIdleTimeout right after a NOOP (clients that keep a session alive with
+    /// NOOPs). A whitelisted or noprocessing session gets at least NpWlTimeOut, as in ASSP: such senders may queue large
+    /// mail slowly, and ASSP does not cut them off before that much idle time.
+    /// </summary>
     private TimeSpan IdleTimeout
     {
         get
         {
             int seconds = _idleSeconds;
             if (_noopsInARow > 0 && _noopIdleSeconds > 0 && (seconds <= 0 || _noopIdleSeconds < seconds)) seconds = _noopIdleSeconds;
+            if (seconds > 0 && _npWlIdleSeconds > seconds && IsWhitelistedOrNoProcessing) seconds = _npWlIdleSeconds;
             return seconds <= 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(seconds);
+        }
+    }
+
+    private bool IsWhitelistedOrNoProcessing
+    {
+        get
+        {
+            var check = _ctx.CheckState;
+            return check.IpWhitelisted is not null || check.IpNoProcessing is not null
+                || check.Message.IsWhitelisted || check.Message.IsNoProcessing;
         }
     }
 
