@@ -69,10 +69,27 @@ public static class ProxyHost
         };
         manager.StartWatching(TimeSpan.FromSeconds(1));
 
+        // SIGHUP only wakes a thread of its own: the runtime calls the handler on the thread pool and drops what it
+        // throws, so a reload that fails (or waits) there would vanish without a word in the maillog.
+        var reloadRequests = new SemaphoreSlim(0);
+        var reloader = new Thread(() =>
+        {
+            while (true)
+            {
+                try { reloadRequests.Wait(stopping.Token); }
+                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { return; }
+                try { manager.Reload("SIGHUP"); }
+                catch (Exception ex)
+                {
+                    log.Write($"error: the configuration could not be reloaded (SIGHUP): {ex.GetType().Name}: {ex.Message}");
+                }
+            }
+        }) { IsBackground = true, Name = "SIGHUP reload" };
+        reloader.Start();
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
         {
             ctx.Cancel = true;
-            manager.Reload("SIGHUP");
+            reloadRequests.Release();
         });
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
         {
