@@ -24,7 +24,7 @@ public static class AccuracyCvBenchmark
     public static int Run(string[] args)
     {
         string root = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : Environment.GetEnvironmentVariable("ASSP_CORPUS") ?? "/tmp/sa-eml";
-        int folds = IntArg(args, "--folds", 5);
+        int folds = AccuracyBenchmark.IntArg(args, "--folds", 5);
         int vi = Array.IndexOf(args, "--variants");
         var only = vi >= 0 && vi + 1 < args.Length ? args[vi + 1].Split(',').ToHashSet() : null;
         if (!File.Exists(Path.Combine(root, "train.txt")))
@@ -112,12 +112,6 @@ public static class AccuracyCvBenchmark
             wins += lo + (hi - lo) / 2.0;
         }
         return wins / ((double)spam.Length * ham.Length);
-    }
-
-    private static int IntArg(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var v) ? v : fallback;
     }
 
     internal static List<Sample> Load(string root, string list, int maxBytes)
