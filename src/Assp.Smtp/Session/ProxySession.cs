@@ -26,12 +26,15 @@ public sealed partial class ProxySession
     private const int MaxRecipients = 1000;
     private const int MemoryLimitPerMessage = 1 << 20;
     /// <summary>
-    /// How long the MTA may take to answer a command: smtpIdleTimeout, as ASSP times out an idle session on either
-    /// side; with smtpIdleTimeout 0 the RFC 5321 limits (5 minutes).
+    /// How long the MTA may take to answer a command: smtpIdleTimeout (NpWlTimeOut when longer for a whitelisted or
+    /// noprocessing session), as ASSP times out an idle session on either side; with smtpIdleTimeout 0 the RFC 5321
+    /// limits (5 minutes).
     /// </summary>
-    private TimeSpan UpstreamCommandTimeout => _idleSeconds > 0 ? TimeSpan.FromSeconds(_idleSeconds) : TimeSpan.FromMinutes(5);
+    private TimeSpan UpstreamCommandTimeout => UpstreamIdleSeconds > 0 ? TimeSpan.FromSeconds(UpstreamIdleSeconds) : TimeSpan.FromMinutes(5);
     /// <summary>The same for the reply to the final dot (RFC 5321: 10 minutes when smtpIdleTimeout is 0).</summary>
-    private TimeSpan UpstreamDataTimeout => _idleSeconds > 0 ? TimeSpan.FromSeconds(_idleSeconds) : TimeSpan.FromMinutes(10);
+    private TimeSpan UpstreamDataTimeout => UpstreamIdleSeconds > 0 ? TimeSpan.FromSeconds(UpstreamIdleSeconds) : TimeSpan.FromMinutes(10);
+    private int UpstreamIdleSeconds =>
+        _idleSeconds > 0 && _npWlIdleSeconds > _idleSeconds && IsWhitelistedOrNoProcessing ? _npWlIdleSeconds : _idleSeconds;
     private static readonly TimeSpan TlsHandshakeTimeout = TimeSpan.FromSeconds(30);
 
     private readonly SmtpProxyServer _server;
