@@ -35,6 +35,9 @@ public sealed class ForwardingServiceTests : IDisposable
         cfg.Set("localDomains", "example.com");
         cfg.Set("ProxyConf", "file:files/proxy_conf.txt");
         cfg.Set("ReloadOptionFiles", "3600");
+        // Own web ports: another instance of the suite may hold the defaults (55555, 55553).
+        cfg.Set("webAdminPort", $"127.0.0.1:{Ports.FreeUnprivileged()}");
+        cfg.Set("webStatPort", $"127.0.0.1:{Ports.FreeUnprivileged()}");
         cfg.Save(cfgPath);
         var confFile = Path.Combine(baseDir, "files", "proxy_conf.txt");
         await File.WriteAllTextAsync(confFile, $"# submission straight to the MTA\n127.0.0.1:{forwardPort}=>127.0.0.1:{mta.Port}<=127.0.0.0/8\n");

@@ -248,7 +248,32 @@ public sealed class AsspService : IDisposable
             await Task.Delay(50);
         }
         throw new TimeoutException($"'{text}' did not appear in the maillog (process {(_process.HasExited ? "exited with " + _process.ExitCode : "runs")}).\n" +
-            $"--- maillog ---\n{ReadMaillog()}\n--- output ---\n{Output}");
+            $"--- maillog ---\n{ReadMaillog()}\n--- output ---\n{Output}\n--- process ---\n{ProcessState()}");
+    }
+
+    /// <summary>
+    /// What the kernel says of the process and each of its threads (run state, signal masks, where it waits): when a
+    /// signal seems to have no effect this tells a stopped process, a blocked or ignored signal and a hung thread apart.
+    /// </summary>
+    public string ProcessState()
+    {
+        if (_process.HasExited) return "(exited)";
+        var sb = new StringBuilder();
+        static string Read(string path)
+        {
+            try { return File.ReadAllText(path).Trim(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return "?"; }
+        }
+        static string Fields(string status, params string[] keys) => string.Join(" ", status.Split('\n')
+            .Where(l => keys.Any(k => l.StartsWith(k + ":", StringComparison.Ordinal))).Select(l => l.Replace('\t', ' ')));
+        sb.AppendLine(Fields(Read($"/proc/{Pid}/status"), "State", "SigQ", "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"));
+        try
+        {
+            foreach (var task in Directory.GetDirectories($"/proc/{Pid}/task"))
+                sb.AppendLine($"  {Path.GetFileName(task)} {Read(Path.Combine(task, "comm"))}: {Fields(Read(Path.Combine(task, "status")), "State", "SigPnd", "SigBlk")} wchan {Read(Path.Combine(task, "wchan"))}");
+        }
+        catch (IOException) { }
+        return sb.ToString();
     }
 
     /// <summary>Waits for the exit; false when it still runs after the timeout.</summary>

@@ -52,6 +52,9 @@ public sealed class ServiceTests : IDisposable
         cfg.Set("localDomains", "file:files/localdomains.txt");
         cfg.Set("myName", "proxy.assp-e2e.test");
         cfg.Set("maxSMTPipSessions", "0");
+        // Own web ports: another instance of the suite may hold the defaults (55555, 55553).
+        cfg.Set("webAdminPort", $"127.0.0.1:{Ports.FreeUnprivileged()}");
+        cfg.Set("webStatPort", $"127.0.0.1:{Ports.FreeUnprivileged()}");
         // List files are re-read only when asked (SIGHUP) during the test, not by the periodic check.
         cfg.Set("ReloadOptionFiles", "3600");
         cfg.Save(cfgPath);
