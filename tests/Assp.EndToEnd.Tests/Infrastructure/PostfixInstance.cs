@@ -364,11 +364,14 @@ public sealed class PostfixInstance : IAsyncDisposable
         var startTimeout = Options.StartTimeout;
         var deadline = Stopwatch.StartNew();
         _startRun = true;
-        var (exit, output) = await RunPostfixAsync("start", startTimeout, ct).ConfigureAwait(false);
+        // `postfix start` itself may take long on a loaded machine; StartTimeout is for the 220 that should follow.
+        var commandTimeout = startTimeout > TimeSpan.FromSeconds(60) ? startTimeout : TimeSpan.FromSeconds(60);
+        var (exit, output) = await RunPostfixAsync("start", commandTimeout, ct).ConfigureAwait(false);
         if (exit != 0)
             throw new PostfixStartException($"postfix start failed (exit {exit}) for {this}:\n{output}\n--- Postfix log ({LogFile}) ---\n{ReadLog()}");
         MasterProcessId = await ReadMasterPidAsync(RootDirectory).ConfigureAwait(false);
 
+        deadline.Restart();
         string? lastProblem = null;
         while (deadline.Elapsed < startTimeout)
         {
