@@ -19,7 +19,7 @@ namespace Assp.Server;
 internal sealed class StatServer : IAsyncDisposable
 {
     private const int MaxRequestBytes = 64 * 1024;
-    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
 
     private readonly Func<ConfigSnapshot> _config;
     private readonly InstanceHealth _health;
@@ -64,6 +64,9 @@ internal sealed class StatServer : IAsyncDisposable
         {
             return $"webStatPort: cannot listen on {first}: {ex.Message}";
         }
+        // The certificate (made on first use when there is none) is ready before the first client, not inside its time limit.
+        if (_tls && Assp.Smtp.Tls.CertificateProvider.Load(cfg, m => _log?.Write(m)) is null)
+            _log?.Write("webStatPort: TLS asked for but no certificate is available; statistics connections will be refused");
         _loop = Task.Run(AcceptLoopAsync);
         _log?.Write($"listening for statistics on {EndPoint} (webStatPort{(_tls ? ", SSL" : "")})");
         return null;
