@@ -33,7 +33,7 @@ public sealed record PostfixOptions
     public int? MessageSizeLimit { get; init; }
 
     /// <summary>How long start may take until the port answers 220.</summary>
-    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(20);
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>A message Postfix delivered into the capture folder.</summary>
