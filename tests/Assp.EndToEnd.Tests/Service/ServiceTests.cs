@@ -418,7 +418,7 @@ public sealed class ServiceTests : IDisposable
     {
         // Build it as a release would: scripts/publish.sh, then packaging/build-deb.sh (gzip: quicker than xz here).
         var publishDir = Path.Combine(_dir, "publish");
-        var (exit, output) = await Repo.RunAsync("bash", [Path.Combine(Repo.Root, "scripts", "publish.sh"), publishDir], TimeSpan.FromMinutes(10));
+        var (exit, output) = await Repo.RunAsync("bash", [Path.Combine(Repo.Root, "scripts", "publish.sh"), publishDir], TimeSpan.FromMinutes(20));
         Assert.True(exit == 0, output);
         var kind = output.TrimEnd().Split('\n')[^1];
         Assert.True(kind is "publish: self-contained" or "publish: framework-dependent", output);
