@@ -71,7 +71,6 @@ public sealed class OptionRegistry
     {
         ["ASSP_AFCDetectSpamAttachRe"] = "the Bayesian database keeps no attachment hashes, so MIME parts are not looked up as known spam",
         ["ASSP_AFCDoVirusTotalVirusScan"] = "VirusTotal is not queried: this implementation sends nothing about a mail (not even a hash) to a service on the internet; ClamAV and FileScan still scan every part",
-        ["ASSP_AFCSMIME"] = "outgoing mail is not S/MIME signed",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Why a set option has no effect yet, or null when it works.</summary>
