@@ -155,7 +155,7 @@ public sealed class ConfigLoader(OptionRegistry registry)
             if (NotNeeded.TryGetValue(def.Name, out var notNeeded) && entry.Value.Trim() != def.Default && !(def.Default.Length == 0 && entry.Value.Trim() == "0"))
                 issues.Add(new ConfigIssue(IssueSeverity.Warning, def.Name, Shorten(def.IsSecret ? "********" : entry.Value), notNeeded, display, entry.Line));
             if (Registry.IsNotUsed(def) && entry.Value != def.Default)
-                issues.Add(new ConfigIssue(IssueSeverity.Info, def.Name, entry.Value, "not used by this implementation (it tunes Perl); kept in assp.cfg", display, entry.Line));
+                issues.Add(new ConfigIssue(IssueSeverity.Info, def.Name, entry.Value, $"not used by this implementation ({Registry.NotUsedReason(def)}); kept in assp.cfg", display, entry.Line));
             if (Registry.WithoutEffectYet(def.Name) is { } noEffect && entry.Value != def.Default)
                 issues.Add(new ConfigIssue(IssueSeverity.Info, def.Name, entry.Value, $"has no effect yet: {noEffect}; kept in assp.cfg", display, entry.Line));
         }

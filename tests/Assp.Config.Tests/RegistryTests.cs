@@ -166,7 +166,7 @@ public class NotUsedOptionTests
         var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
         Assert.Contains(cfg.Issues, i => i.Option == "useMailDKIMVerifier" && i.Message.StartsWith("not used by this implementation", StringComparison.Ordinal));
         Assert.Contains(cfg.Issues, i => i.Option == "ASSP_AFCDoVirusTotalVirusScan" && i.Severity == IssueSeverity.Info
-            && i.Message.StartsWith("has no effect yet: VirusTotal is not queried", StringComparison.Ordinal));
+            && i.Message.StartsWith("has no effect yet: VirusTotal is not queried: this implementation sends nothing about a mail", StringComparison.Ordinal));
         Assert.Equal("1", cfg["ASSP_AFCDoVirusTotalVirusScan"]);
         // doDKIMConv and AddURIS2MyHeader work now: nothing is said about them.
         Assert.DoesNotContain(cfg.Issues, i => i.Option is "doDKIMConv" or "AddURIS2MyHeader");
@@ -181,12 +181,16 @@ public class NotUsedOptionTests
     {
         using var dir = new TestPaths.TempDir();
         dir.File("assp.cfg", "ASSP_AFCRepViriParts:=1\nASSP_AFCMSGSIZEcore:=500000=>10,1000000=>5\nASSP_AFCExtractAttMail:=1\n"
-                             + "ASSP_AFCWebScript:=/usr/bin/move.sh $relayok FILENAME\n");
+                             + "ASSP_AFCWebScript:=/usr/bin/move.sh $relayok FILENAME\nASSP_AFCPriority:=3\n");
         var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
         Assert.Equal("1", cfg["ASSP_AFCReplViriParts"]);
         Assert.Equal("1", cfg["ASSP_AFCextractAttMail"]);
         Assert.Equal("500000=>10,1000000=>5", cfg["ASSP_AFCMSGSIZEscore"]);
-        Assert.Contains(cfg.Issues, i => i.Option == "ASSP_AFCWebScript" && i.Message.StartsWith("has no effect yet", StringComparison.Ordinal));
+        Assert.DoesNotContain(cfg.Issues, i => i.Option == "ASSP_AFCWebScript");
+        // The plugin order has no meaning here: kept, and named as not used with the reason.
+        Assert.Equal("3", cfg["ASSP_AFCPriority"]);
+        Assert.Contains(cfg.Issues, i => i.Option == "ASSP_AFCPriority" && i.Severity == IssueSeverity.Info
+            && i.Message.StartsWith("not used by this implementation (it orders ASSP's Perl plugins", StringComparison.Ordinal));
         Assert.DoesNotContain(cfg.Issues, i => i.Option == "ASSP_AFCReplViriParts" && i.Message.StartsWith("has no effect", StringComparison.Ordinal));
         // A malformed size list is refused with the option named; the default (empty) is used.
         dir.File("assp.cfg", "ASSP_AFCMSGSIZEscore:=big=>10\n");

@@ -207,7 +207,7 @@ public sealed class AttachmentCheck : IMessageCheck
 
     /// <summary>The ASSP_AFC attachment options in force for a configuration (defaults when the plugin is off).</summary>
     /// <param name="On">DoASSP_AFC is enabled with ASSP_AFCSelect doing attachments (1 or 3).</param>
-    /// <param name="ExtractAttMail">ASSP_AFCextractAttMail: bit 1 opens attached .eml mails.</param>
+    /// <param name="ExtractAttMail">ASSP_AFCextractAttMail: bit 1 opens attached .eml mails, bit 2 Outlook .msg files.</param>
     private sealed record AfcOptions(bool On, ArchiveListOptions ListOptions, bool BlockEncrypted, KnownGoodAttachments KnownGood, int ExtractAttMail)
     {
         public static AfcOptions For(ConfigSnapshot cfg, Action<string>? log)
@@ -241,10 +241,12 @@ public sealed class AttachmentCheck : IMessageCheck
     /// (named or not) and uuencoded blocks. With ASSP_AFC doing attachments, ASSP_AFCextractAttMail decides about
     /// attached mails: with .eml (1 or 3) their files are judged too - also an .eml file sent as a plain attachment -
     /// and a bad one stands for the whole attached mail; without it an attached mail's own files are not looked at.
+    /// With .msg (2 or 3) the files of an attached Outlook message (and of messages attached to it) are judged the same way.
     /// </summary>
     private static IEnumerable<(string Name, ReadOnlyMemory<byte> Content, MimeEntity? Part)> Files(MimeMessage msg, AfcOptions afc, CheckContext c, int logLevel)
     {
         bool extractEml = afc.On && (afc.ExtractAttMail & 1) != 0;
+        bool extractMsg = afc.On && (afc.ExtractAttMail & 2) != 0;
         foreach (var part in msg.Attachments)
         {
             var outer = OuterPart(msg, part);
@@ -260,6 +262,12 @@ public sealed class AttachmentCheck : IMessageCheck
                 foreach (var inner in TnefReader.List(content.Span, TnefLimits).AllAttachments())
                     if (inner.HasData || inner.FileName.Length > 0)
                         yield return (AttachmentName.Sanitize(inner.FileName).Name, inner.OpenDataMemory(), cutOut);
+            if (extractMsg && name.EndsWith(".msg", StringComparison.OrdinalIgnoreCase))
+            {
+                foreach (var file in OutlookFiles(name, content, c, logLevel))
+                    yield return (AttachmentName.Sanitize(file.FileName).Name, file.Data, cutOut);
+                continue;
+            }
             if (!extractEml || !name.EndsWith(".eml", StringComparison.OrdinalIgnoreCase)) continue;
             // An attached mail that came as a file (not as message/rfc822): its parts are read here.
             if (logLevel >= 2) c.Log($"info: attachment {name} will be split into its MIME parts");
@@ -272,6 +280,27 @@ public sealed class AttachmentCheck : IMessageCheck
         foreach (var uu in msg.UuencodedAttachments)
             yield return (AttachmentName.Sanitize(uu.FileName).Name, uu.Content, null);
     }
+
+    /// <summary>The files of an attached Outlook .msg (also those of messages attached to it); a damaged one is
+    /// logged and its files are not judged (the .msg itself still is, by name and content).</summary>
+    private static IReadOnlyList<OutlookAttachment> OutlookFiles(string name, ReadOnlyMemory<byte> content, CheckContext c, int logLevel)
+    {
+        if (!OutlookMessage.IsOutlookMessage(content.Span)) return [];
+        try
+        {
+            var message = OutlookMessage.Read(content, OutlookLimits);
+            if (logLevel >= 2) c.Log($"info: Outlook attachment {name} was converted to MIME for analysing");
+            return message.AllFiles().ToList();
+        }
+        catch (InvalidDataException ex)
+        {
+            if (logLevel >= 1) c.Log($"warning: can't get the message from Outlook attachment {name} - {ex.Message}");
+            return [];
+        }
+    }
+
+    /// <summary>An attached .msg is read within these limits (the message size limits apply before).</summary>
+    private static readonly CompoundFileLimits OutlookLimits = new() { MaxEntries = 10_000, MaxStreamBytes = 32 * 1024 * 1024, MaxDepth = 16 };
 
     /// <summary>The part of the message itself that holds <paramref name="part"/>: the part, or for a part of an
     /// attached mail the attached mail's part (ASSP_AFC replaces the whole attached mail).</summary>

@@ -21,17 +21,22 @@ public static class AttachmentReplacer
     }
 
     /// <summary>The message with each listed part replaced by a text/plain part holding its text.</summary>
-    public static byte[] Replace(MimeMessage message, IReadOnlyList<(MimeEntity Part, string Text)> replacements)
+    public static byte[] Replace(MimeMessage message, IReadOnlyList<(MimeEntity Part, string Text)> replacements) =>
+        ReplaceParts(message, replacements.Select(r => (r.Part, (Func<string, string>)(eol => Part(r.Text, eol)))).ToList());
+
+    /// <summary>The message with each listed part replaced by the whole part (header lines, blank line, body) that
+    /// its builder writes for the message's line end.</summary>
+    public static byte[] ReplaceParts(MimeMessage message, IReadOnlyList<(MimeEntity Part, Func<string, string> Build)> replacements)
     {
         var src = message.Source.Span;
         var output = new ArrayBufferWriter<byte>(src.Length);
         int cursor = 0;
-        foreach (var (part, text) in replacements.OrderBy(r => r.Part.HeaderStart))
+        foreach (var (part, build) in replacements.OrderBy(r => r.Part.HeaderStart))
         {
             if (part.HeaderStart < cursor) continue; // inside a part already replaced
             output.Write(src[cursor..part.HeaderStart]);
             var eol = Eol(src, part.HeaderStart);
-            output.Write(Encoding.UTF8.GetBytes(Part(text, eol)));
+            output.Write(Encoding.UTF8.GetBytes(build(eol)));
             // The line end before the next boundary belongs to the boundary; keep the part's own if it took one.
             if (part.BodyEnd > part.BodyStart && src[part.BodyEnd - 1] == (byte)'\n') output.Write(Encoding.ASCII.GetBytes(eol));
             cursor = part.BodyEnd;

@@ -54,6 +54,13 @@ public sealed class OptionRegistry
         "useDB4IntCache", "AutoUpdateASSP", "noModuleAutoUpdate", "AutoRestartAfterCodeChange", "ALARMtimeout",
     }.ToFrozenSet(StringComparer.Ordinal);
 
+    /// <summary>Options that are not used for a reason other than tuning Perl; the reason is what the load says.</summary>
+    private static readonly FrozenDictionary<string, string> s_notUsedBecause = new Dictionary<string, string>
+    {
+        // ASSP orders its Perl plugins by these numbers; here the checks have one fixed order (ASSP's default one).
+        ["ASSP_AFCPriority"] = "it orders ASSP's Perl plugins; the checks here run in one fixed order",
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
     private const string PerlModuleSection = "(generated: Perl module switch)";
 
     /// <summary>
@@ -62,13 +69,8 @@ public sealed class OptionRegistry
     /// </summary>
     private static readonly FrozenDictionary<string, string> s_withoutEffectYet = new Dictionary<string, string>
     {
-        ["ASSP_AFCPriority"] = "the checks run in a fixed order here, there is no plugin order to change",
         ["ASSP_AFCDetectSpamAttachRe"] = "the Bayesian database keeps no attachment hashes, so MIME parts are not looked up as known spam",
-        ["ASSP_AFCWebScript"] = "large attachments are not moved to a web server (ASSP_AFCinsize/ASSP_AFCoutsize go with it)",
-        ["ASSP_AFCinsize"] = "it is the size limit of ASSP_AFCWebScript, which is not carried out",
-        ["ASSP_AFCoutsize"] = "it is the size limit of ASSP_AFCWebScript, which is not carried out",
-        ["ASSP_AFCDoVirusTotalVirusScan"] = "VirusTotal is not queried",
-        ["ASSP_AFCSMIME"] = "outgoing mail is not S/MIME signed",
+        ["ASSP_AFCDoVirusTotalVirusScan"] = "VirusTotal is not queried: this implementation sends nothing about a mail (not even a hash) to a service on the internet; ClamAV and FileScan still scan every part",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Why a set option has no effect yet, or null when it works.</summary>
@@ -104,8 +106,12 @@ public sealed class OptionRegistry
 
     public bool IsObsolete(string name) => s_obsolete.Contains(name);
 
-    /// <summary>True for ASSP options that tune Perl (modules, threads, self-update): accepted, kept, not used.</summary>
-    public bool IsNotUsed(OptionDefinition option) => option.Section == PerlModuleSection || s_notUsed.Contains(option.Name);
+    /// <summary>True for ASSP options that tune Perl (modules, threads, self-update) or order Perl plugins: accepted, kept, not used.</summary>
+    public bool IsNotUsed(OptionDefinition option) =>
+        option.Section == PerlModuleSection || s_notUsed.Contains(option.Name) || s_notUsedBecause.ContainsKey(option.Name);
+
+    /// <summary>Why a not-used option is not used (for the load's notice).</summary>
+    public string NotUsedReason(OptionDefinition option) => s_notUsedBecause.GetValueOrDefault(option.Name) ?? "it tunes Perl";
 
     /// <summary>
     /// Maps a name as written in a config file to the real option: exact, then a known misspelling, then a
