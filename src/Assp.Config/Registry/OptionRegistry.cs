@@ -69,6 +69,12 @@ public sealed class OptionRegistry
         ["ASSP_AFCoutsize"] = "it is the size limit of ASSP_AFCWebScript, which is not carried out",
         ["ASSP_AFCDoVirusTotalVirusScan"] = "VirusTotal is not queried",
         ["ASSP_AFCSMIME"] = "outgoing mail is not S/MIME signed",
+        ["send250toIP"] = "neither ASSP's sources nor its reference say what it does, so nothing is guessed",
+        ["bccValencePB"] = "country blocking (DoCountryBlocking, CountryCodeBlockedRe) is not carried out here, so nothing scores it",
+        ["DelayShowDB"] = "the greylisting database is kept in data/assp.db, not in a file; there is no file view to point at",
+        ["DelayShowDBwhite"] = "the greylisting database is kept in data/assp.db, not in a file; the web list editor searches its delaydb.white tuplets",
+        ["signedSenders"] = "mail is not yet tested for an S/MIME or PGP signature, so unsigned mail from these senders is not refused",
+        ["AUTHUserIPfrequency"] = "logins are not yet counted per user and IP, so a user is not limited in how many IPs it logs in from",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Why a set option has no effect yet, or null when it works.</summary>
