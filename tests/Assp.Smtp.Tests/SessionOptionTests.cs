@@ -239,3 +239,19 @@ public partial class DeliveryTests
         Assert.DoesNotContain(mta.Commands, c => c.StartsWith("AUTH", StringComparison.Ordinal));
     }
 }
+
+public partial class DeliveryTests
+{
+    [Fact]
+    public async Task Failed_logins_past_MaxAUTHErrors_score_autValencePB()
+    {
+        var scored = new ConcurrentQueue<(string, string)>();
+        await using var mta = new ScriptedMta(chunking: false) { AuthPlain = "right" };
+        await using var proxy = await Proxy.StartAsync(mta.Port, null, Recorder(scored), ("MaxAUTHErrors", "1"), ("DisableExtAUTH", "0"));
+        await using var client = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example");
+        Assert.Equal(535, (await client.CommandAsync("AUTH PLAIN wrong1")).Code);
+        Assert.Empty(scored);
+        Assert.Equal(535, (await client.CommandAsync("AUTH PLAIN wrong2")).Code);
+        Assert.Equal(("autValencePB", "AUTHErrors"), Assert.Single(scored));
+    }
+}
