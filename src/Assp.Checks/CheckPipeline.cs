@@ -79,6 +79,11 @@ public interface ICheckPipeline
     ValueTask<bool> IsLocalDomainAsync(Assp.Config.ConfigSnapshot cfg, string domain, CancellationToken cancellationToken) =>
         ValueTask.FromResult(LocalDomains.For(cfg).IsLocal(domain));
 
+    /// <summary>Is this a valid local address (LocalAddresses_Flat, LDAP, VRFY; true when nothing validates addresses
+    /// or the lookup could not answer)? RelayOnlyLocalSender asks it for the sender of relayed mail.</summary>
+    ValueTask<bool> IsLocalAddressAsync(Assp.Config.ConfigSnapshot cfg, string address, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(true);
+
     /// <summary>The email interface's list and corpus actions; null when this pipeline has no databases (the interface is off).</summary>
     EmailInterface.EmailInterfaceProcessor? EmailInterface => null;
 }

@@ -252,7 +252,10 @@ public sealed class SmtpProxyServer : IAsyncDisposable
         }
         reason = "MaxAUTHErrors";
         if (!privileged && AuthFailures.IsBlocked(remote, cfg))
+        {
+            IpPenalty?.Invoke(cfg, remote, "autValencePB", "AUTHErrors");
             return $"521 {cfg["myName"]} does not accept mail - closing transmission - too many previous AUTH errors from {remote}";
+        }
         return null;
     }
 

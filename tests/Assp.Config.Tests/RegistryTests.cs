@@ -176,6 +176,35 @@ public class NotUsedOptionTests
         Assert.DoesNotContain(cfg.Issues, i => i.Option == "ASSP_AFCDoVirusTotalVirusScan");
     }
 
+    [Theory]
+    [InlineData("send250toIP", "192.0.2.1")]
+    [InlineData("bccValencePB", "30")]
+    [InlineData("DelayShowDB", "file:otherdelaydb")]
+    [InlineData("DelayShowDBwhite", "file:otherdelaydb.white")]
+    [InlineData("signedSenders", "example.com")]
+    [InlineData("AUTHUserIPfrequency", "2 600")]
+    public void Scoring_and_session_options_without_effect_yet_are_named_when_set(string option, string value)
+    {
+        using var dir = new TestPaths.TempDir();
+        dir.File("assp.cfg", $"{option}:={value}\n");
+        var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        Assert.Contains(cfg.Issues, i => i.Option == option && i.Severity == IssueSeverity.Info && i.Message.StartsWith("has no effect yet", StringComparison.Ordinal));
+        Assert.Equal(value, cfg[option]);
+    }
+
+    [Theory]
+    [InlineData("autValencePB", "70")]
+    [InlineData("myHelo", "MYNAME")]
+    [InlineData("DisableVRFY", "1")]
+    [InlineData("baysSpamHaters", "a@example.com")]
+    public void Options_that_work_now_are_not_named(string option, string value)
+    {
+        using var dir = new TestPaths.TempDir();
+        dir.File("assp.cfg", $"{option}:={value}\n");
+        var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        Assert.DoesNotContain(cfg.Issues, i => i.Option == option && i.Message.StartsWith("has no effect", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void The_ASSP_AFC_options_load_with_their_misspellings_and_the_ones_not_carried_out_are_named()
     {

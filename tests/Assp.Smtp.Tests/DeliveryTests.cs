@@ -13,7 +13,7 @@ namespace Assp.Smtp.Tests;
 /// after 354) when the MTA does not offer CHUNKING, one "BDAT size LAST" when it does, and what the client is
 /// told when the MTA refuses or fails.
 /// </summary>
-public class DeliveryTests
+public partial class DeliveryTests
 {
     private const string Message = "From: a@client.example\r\nSubject: hello\r\nX-Assp-Spam: forged\r\n\tcontinued\r\n\r\n"
                                    + "line one\r\n.starts with a dot\r\n..two dots\r\n.\r\nlast\r\n";
@@ -285,6 +285,10 @@ public class DeliveryTests
         public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
         public string? FinalReply { get; set; }
         public bool CloseInsteadOfFinalReply { get; init; }
+        /// <summary>How long the MTA waits before its greeting (the proxy greets its client only after it).</summary>
+        public TimeSpan GreetingDelay { get; init; }
+        /// <summary>When set, the MTA offers AUTH PLAIN and accepts exactly this initial response.</summary>
+        public string? AuthPlain { get; init; }
         public List<string> Commands { get; } = [];
         public List<(string Command, string Raw)> Transfers { get; } = [];
         public int PipelinedBytesAfterBdat { get; private set; }
@@ -337,12 +341,15 @@ public class DeliveryTests
                 }
                 try
                 {
+                    if (GreetingDelay > TimeSpan.Zero) await Task.Delay(GreetingDelay, _stop.Token);
                     await Say("220 mta.test ESMTP");
                     while (await Line() is { } line)
                     {
                         lock (Commands) Commands.Add(line);
                         var verb = line.Split(' ')[0].ToUpperInvariant();
-                        if (verb == "EHLO") await Say("250-mta.test\r\n250-PIPELINING\r\n" + (_chunking ? "250-CHUNKING\r\n" : "") + "250 8BITMIME");
+                        if (verb == "EHLO") await Say("250-mta.test\r\n250-PIPELINING\r\n" + (_chunking ? "250-CHUNKING\r\n" : "")
+                            + (AuthPlain is null ? "" : "250-AUTH PLAIN\r\n") + "250 8BITMIME");
+                        else if (verb == "AUTH") await Say(AuthPlain is not null && line == "AUTH PLAIN " + AuthPlain ? "235 2.7.0 ok" : "535 5.7.8 bad credentials");
                         else if (verb == "DATA")
                         {
                             await Say("354 go ahead");

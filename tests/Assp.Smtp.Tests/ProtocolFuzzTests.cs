@@ -196,6 +196,8 @@ public class ProtocolFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
             ["DoDamping"] = "0",
             ["MaxErrors"] = "1000",
             ["smtpIdleTimeout"] = "5",
+            // The fuzz sessions write without waiting for the greeting; etValencePB would drop them as early talkers.
+            ["etValencePB"] = "0",
         });
         using var config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(baseDir));
         var server = new SmtpProxyServer(() => config.Current, null);

@@ -53,6 +53,26 @@ internal static class Statistical
         return false;
     }
 
+    /// <summary>
+    /// baysSpamLoversRe: a message whose header or first MaxBytes of body match is a Bayesian spam-lover message (its
+    /// Bayesian and HMM spam verdicts pass tagged), as if every recipient were on baysSpamLovers.
+    /// </summary>
+    public static void BayesLoversRe(CheckContext c)
+    {
+        var st = c.State;
+        if (st.AllLove("baysSpamLovers") || st.Parsed is not { } msg) return;
+        var re = c.Config.GetRegex("baysSpamLoversRe");
+        if (re.Count == 0) return;
+        int maxBytes = c.Config.GetInt("MaxBytes", 4000);
+        if (maxBytes <= 0) maxBytes = 10000;
+        var raw = msg.Root.RawEntity.Span;
+        int headerLength = msg.Root.BodyStart - msg.Root.HeaderStart;
+        var text = System.Text.Encoding.Latin1.GetString(raw[..Math.Min(raw.Length, headerLength + maxBytes)]);
+        if (re.Match(text) is not { } hit) return;
+        st.LoverBits["baysSpamLovers"] = 1;
+        c.Log($"baysSpamLoversRe found '{hit}' - Bayesian spamlover");
+    }
+
     /// <summary>The words of the message, read once for both checks.</summary>
     public static List<string> Words(CheckContext c)
     {
@@ -189,7 +209,7 @@ public sealed class HmmCheck : IMessageCheck
 {
     public static readonly CheckDefinition Check = new("DoHMM", "[HMM]", "HMMValencePB", TestModeOption: "baysTestMode",
         LoverList: "baysSpamLovers", WhitelistSwitch: "BayesWL", NoProcessingSwitch: "BayesNP", CollectOption: "baysSpamLog",
-        LocalSwitch: "BayesLocal");
+        LocalSwitch: "BayesLocal", HaterList: "baysSpamHaters", TestModeUsers: "baysTestModeUserAddresses");
 
     private readonly CheckServices _services;
 
@@ -212,6 +232,7 @@ public sealed class HmmCheck : IMessageCheck
             return Verdict.Pass;
         }
         if (Statistical.Exempt(c, "HMM-Check")) return Verdict.Pass;
+        Statistical.BayesLoversRe(c);
         var stats = c.State.Statistics;
         var words = Statistical.Words(c);
         int maxValues = Statistical.MaxValues(cfg);
@@ -277,7 +298,7 @@ public sealed class BayesianCheck : IMessageCheck
 {
     public static readonly CheckDefinition Check = new("DoBayesian", "[Bayesian]", "baysValencePB", TestModeOption: "baysTestMode",
         LoverList: "baysSpamLovers", WhitelistSwitch: "BayesWL", NoProcessingSwitch: "BayesNP", CollectOption: "baysSpamLog",
-        LocalSwitch: "BayesLocal");
+        LocalSwitch: "BayesLocal", HaterList: "baysSpamHaters", TestModeUsers: "baysTestModeUserAddresses");
 
     private readonly CheckServices _services;
 
@@ -302,6 +323,7 @@ public sealed class BayesianCheck : IMessageCheck
             return Verdict.Pass;
         }
         if (Statistical.Exempt(c, "Bayesian Check")) return Verdict.Pass;
+        Statistical.BayesLoversRe(c);
         var words = Statistical.Words(c);
         var result = cfg.GetChoice("BayesAlgorithm") == 1 && db.Features.Count > 0 && stats.Limited is { } limited
             ? Enhanced(db, limited, words)

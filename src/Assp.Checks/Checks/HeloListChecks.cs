@@ -68,7 +68,8 @@ public sealed class ImmediateInvalidHeloCheck : IMessageCheck
 public sealed class BlackHeloCheck(CheckServices services) : IMessageCheck
 {
     public static readonly CheckDefinition Check = new("useHeloBlacklist", "[BlackHELO]", "hlValencePB", TestModeOption: "hlTestMode",
-        LoverList: "hlSpamLovers", WhitelistSwitch: "DoHeloWL", NoProcessingSwitch: "DoHeloNP", CollectOption: "spamHeloLog");
+        LoverList: "hlSpamLovers", WhitelistSwitch: "DoHeloWL", NoProcessingSwitch: "DoHeloNP", CollectOption: "spamHeloLog",
+        HaterList: "hlSpamHaters");
 
     public CheckDefinition Definition => Check;
     public SmtpPhase Phase => SmtpPhase.DataHeader;

@@ -9,7 +9,9 @@ public enum CollectTarget { None = 0, Spam = 1, NotSpam = 2, SpamAndCopy = 3, Ok
 /// <summary>
 /// One check as the decision engine sees it: the ASSP options that drive its mode, score, test mode, spam
 /// lovers, whitelist/noprocessing/local-mail switches (…WL, …NP, …Local), collection and reply. The name is the enabling option and is what
-/// the maillog, the X-Assp headers and the analyzer show.
+/// the maillog, the X-Assp headers and the analyzer show. HaterList (e.g. baysSpamHaters): when every recipient is on it,
+/// the check's test mode and spam-lover pass do not count. TestModeUsers (baysTestModeUserAddresses): when every
+/// recipient is on it, a spam verdict of the check only tags.
 /// </summary>
 public sealed record CheckDefinition(
     string Name,
@@ -22,7 +24,9 @@ public sealed record CheckDefinition(
     string? CollectOption = null,
     string ReplyOption = "SpamError",
     bool RunsOnOutgoing = false,
-    string? LocalSwitch = null)
+    string? LocalSwitch = null,
+    string? HaterList = null,
+    string? TestModeUsers = null)
 {
     /// <summary>The drop-down value as configured (0 when the option is not a mode option of this build).</summary>
     public CheckMode ConfiguredMode(Assp.Config.ConfigSnapshot cfg) =>
@@ -53,7 +57,8 @@ public static class Checks
 
     /// <summary>DNSBL on the sending IP (ValidateRBL); RBLWL also checks whitelisted mail.</summary>
     public static readonly CheckDefinition Dnsbl = new("ValidateRBL", "[DNSBL]", "rblValencePB",
-        TestModeOption: "rblTestMode", LoverList: "rblSpamLovers", WhitelistSwitch: "RBLWL", CollectOption: "RBLFailLog", ReplyOption: "RBLError");
+        TestModeOption: "rblTestMode", LoverList: "rblSpamLovers", WhitelistSwitch: "RBLWL", CollectOption: "RBLFailLog", ReplyOption: "RBLError",
+        HaterList: "rblSpamHaters");
 
     /// <summary>URIBL on the domains of the message's links (ValidateURIBL).</summary>
     public static readonly CheckDefinition Uribl = new("ValidateURIBL", "[URIBL]", "uriblValencePB",

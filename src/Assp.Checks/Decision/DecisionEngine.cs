@@ -141,8 +141,12 @@ public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputatio
             return Verdict.Pass;
         }
         string? testMode = mode == CheckMode.TestMode || InTestMode(check, cfg) ? "testmode" : null;
+        bool loverOk = st.AllLove(check.LoverList);
+        // The check's own haters cancel its test mode and lover pass; its test-mode users (checked after) tag only.
+        if (st.AllRecipientsIn(check.HaterList)) (testMode, loverOk) = (null, false);
+        if (st.AllRecipientsIn(check.TestModeUsers)) (testMode, loverOk) = ("bayesian test mode user", false);
         var collect = check.CollectOption is null ? CollectTarget.Spam : (CollectTarget)cfg.GetChoice(check.CollectOption);
-        var verdict = ThisIsSpam(cfg, st, reason, collect, reply ?? ReplyTemplate(cfg, check.ReplyOption), testMode, st.AllLove(check.LoverList), log, done);
+        var verdict = ThisIsSpam(cfg, st, reason, collect, reply ?? ReplyTemplate(cfg, check.ReplyOption), testMode, loverOk, log, done);
         st.Reports.Add(new CheckReport(check.Name, verdict.Refuses ? "block" : "tag", m, reason));
         return verdict;
     }
@@ -303,10 +307,10 @@ public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputatio
 
     private static (int Mode, double Low, double Limit) Limits(ConfigSnapshot cfg, MessageState st)
     {
-        string prefix = st.RelayOk ? "Local" : "";
+        // Local and outgoing mail has its own limits (LocalPenaltyMessageLow/Limit).
         int mode = cfg.GetChoice(st.RelayOk ? "DoLocalPenaltyMessage" : "DoPenaltyMessage");
-        double low = cfg.GetDecimal(prefix + "PenaltyMessageLow");
-        double limit = cfg.GetDecimal(prefix + "PenaltyMessageLimit");
+        double low = cfg.GetDecimal(st.RelayOk ? "LocalPenaltyMessageLow" : "PenaltyMessageLow");
+        double limit = cfg.GetDecimal(st.RelayOk ? "LocalPenaltyMessageLimit" : "PenaltyMessageLimit");
         if (st.SpamMaxScore is { } max)
         {
             if (max != limit) low = max - (limit - low);
@@ -424,7 +428,7 @@ public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputatio
         if (target is CollectTarget.SpamAndCopy or CollectTarget.Spam)
         {
             bool copy = target == CollectTarget.SpamAndCopy;
-            if (st.IsNoProcessing || (st.IsRed && cfg.GetBool("DoNotCollectRedRe")) || st.MessageLow)
+            if (st.IsNoProcessing || (st.IsRed && cfg.GetBool("DoNotCollectRedRe")) || st.MessageLow || st.BayesLoverNotCollected)
                 target = copy ? CollectTarget.DiscardAndCopy : CollectTarget.Discard;
             if (target == CollectTarget.Spam || target == CollectTarget.SpamAndCopy)
                 if (cfg.GetChoice("SpamLog") == 0) target = copy ? CollectTarget.DiscardAndCopy : CollectTarget.Discard;

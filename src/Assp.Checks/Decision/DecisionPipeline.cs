@@ -29,6 +29,10 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
     public ValueTask<bool> IsLocalDomainAsync(ConfigSnapshot cfg, string domain, CancellationToken cancellationToken) =>
         (_domains ??= Recipients.LocalAddressValidator.For(_services)).IsLocalDomainAsync(cfg, domain, cancellationToken);
 
+    public async ValueTask<bool> IsLocalAddressAsync(ConfigSnapshot cfg, string address, CancellationToken cancellationToken) =>
+        (await (_domains ??= Recipients.LocalAddressValidator.For(_services)).ValidateAsync(cfg, address, cancellationToken).ConfigureAwait(false)).Status
+            != Recipients.AddressStatus.Invalid;
+
     /// <summary>The email interface works on the stored whitelist, redlist and personal blacklist (none without them).</summary>
     public EmailInterface.EmailInterfaceProcessor? EmailInterface => _emailInterface ??= Engine.AddressReputation is StoredAddressReputation db
         ? new EmailInterface.EmailInterfaceProcessor(db.Whitelist, db.Redlist, db.PersonalBlacklist, _services.Time)
@@ -179,6 +183,7 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
                 if (cfg.GetBool("AddRWLHeader")) st.AddHeader($"X-Assp-Received-RWL: lookup passed (trust: {rwl.Trust}) {text}");
             }
         }
+        if (!verdict.Refuses && MalformedSender(ctx, st) is { } malformed) return malformed;
         if (!verdict.Refuses && Dns is { } cacheDns && ForceRblCache(ctx, st, cacheDns) is { Refuses: true } cached) return cached;
         return verdict.Refuses ? verdict : await RunChecksAsync(SmtpPhase.MailFrom, ctx, ct).ConfigureAwait(false);
     }
@@ -251,6 +256,8 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             if (!st.RelayOk && cfg.GetDomainList("whiteListedDomains").Matches(from)) st.Whitelisted ??= $"whiteListedDomains '{from}'";
         }
         if (st.RelayOk && ctx.IsAuthenticated && cfg.GetBool("WhitelistAuth")) st.Whitelisted ??= "authenticated (WhitelistAuth)";
+        // tlsValencePB: mail over an encrypted connection (STARTTLS or an SSL listener) gets this score, usually a bonus.
+        if (ctx.IsTls && !st.IsIsp) Engine.AddPenalty(cfg, st, ctx.RemoteAddress, "tlsValencePB", "SSL-TLS-connection-OK", 0, ctx.Log);
         if (st.NoProcessing is not null && !st.RelayOk) ctx.Log($"noprocessing: {st.NoProcessing}");
         return Verdict.Pass;
     }
@@ -266,12 +273,42 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         "pbSpamLovers", "sbSpamLovers", "atSpamLovers", "isSpamLovers",
     ];
 
+    /// <summary>The address lists a check asks "is every recipient on it" of (its haters, its test-mode users).</summary>
+    private static readonly string[] RecipientLists = ["baysSpamHaters", "hlSpamHaters", "rblSpamHaters", "baysTestModeUserAddresses"];
+
+    /// <summary>
+    /// DoRFC822 "sender" (2) or "both" (3): an incoming sender outside our domains must be a well-formed RFC 822 address;
+    /// otherwise 553 and nofromValencePB. Whitelisted, noprocessing, PenaltyBox-white, noPB, RWL and acceptAllMail senders
+    /// are not checked. (ASSP also looks up the domain's name servers here; this build checks the form only.)
+    /// </summary>
+    private Verdict? MalformedSender(IMailContext ctx, MessageState st)
+    {
+        var cfg = ctx.Config;
+        var from = ctx.MailFrom ?? "";
+        if ((cfg.GetChoice("DoRFC822") & 2) == 0 || from.Length == 0 || st.RelayOk || st.IsNoProcessing || st.IsWhitelisted
+            || st.PenaltyWhite || st.NoPenaltyBox || st.RwlOk || cfg.GetIpList("acceptAllMail").Contains(ctx.RemoteAddress)) return null;
+        int at = from.LastIndexOf('@');
+        if (at <= 0 || LocalDomains.For(cfg).IsLocal(from[(at + 1)..]) || Recipients.Rfc822.IsValid(from)) return null;
+        st.Prepend.Clear().Append("[MalformedAddress]");
+        ctx.Log($"malformed address: '{from}' - RFC822");
+        Engine.AddPenalty(cfg, st, st.ScoredIp ?? ctx.RemoteAddress, "nofromValencePB", "From-missing", 0, ctx.Log);
+        return Verdict.Block($"553 Malformed (RFC822) address: {from}", "malformed sender address (RFC822)");
+    }
+
     private Verdict RcptTo(IMailContext ctx)
     {
         var cfg = ctx.Config;
         var st = ctx.CheckState.Message;
         var rcpt = ctx.Recipients[^1];
         var from = ctx.MailFrom ?? "";
+        // DoRFC822 "recipients" (1) or "both" (3): a malformed recipient is refused and scored with irValencePB.
+        if ((cfg.GetChoice("DoRFC822") & 1) != 0 && !Recipients.Rfc822.IsValid(rcpt))
+        {
+            st.Prepend.Clear().Append("[MalformedAddress]");
+            ctx.Log($"malformed address: '{rcpt}' - RFC822");
+            Engine.AddPenalty(cfg, st, st.ScoredIp ?? ctx.RemoteAddress, "irValencePB", "InvalidAddress", 0, ctx.Log);
+            return Verdict.Block($"553 Malformed (RFC822) address: {rcpt}", "malformed recipient address (RFC822)");
+        }
         st.FirstRecipient ??= rcpt;
         int count = ctx.Recipients.Count;
 
@@ -286,6 +323,13 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         if (!cfg.GetIpList("acceptAllMail").Contains(ctx.RemoteAddress) && !cfg.GetAddressList("noPenaltyMakeTraps").Contains(rcpt)
             && (cfg.GetAddressList("spamtrapaddresses").Contains(rcpt) || (Engine.IpReputation is IpPenaltyBox traps && traps.FindTrap(cfg, rcpt).ActsAsTrap)))
         {
+            // UseTrapToCollect: the trap takes the mail like a collect address instead of refusing it.
+            if (cfg.GetBool("UseTrapToCollect"))
+            {
+                st.AddressedToSpamBucket ??= rcpt;
+                ctx.Log($"trap address {rcpt} used to collect (UseTrapToCollect)");
+                return Verdict.Pass;
+            }
             var ip = st.ScoredIp ?? ctx.RemoteAddress;
             st.Whitelisted = null;
             Engine.IpReputation.DeleteWhite(cfg, ip);
@@ -353,6 +397,9 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             bool loves = matched.GetValueOrDefault(list) || (all && list is not "atSpamLovers");
             st.LoverBits[list] = st.LoverBits.GetValueOrDefault(list) | (loves ? 1 : 2);
         }
+        if (cfg.GetBool("baysSpamLoversRed") && matched.GetValueOrDefault("baysSpamLovers")) st.BayesLoverNotCollected = true;
+        foreach (var list in RecipientLists)
+            st.RecipientListBits[list] = st.RecipientListBits.GetValueOrDefault(list) | (cfg.GetAddressList(list).Contains(rcpt) ? 1 : 2);
         bool hater = cfg.GetAddressList("spamHaters").Contains(rcpt);
         st.HaterCount += hater ? 1 : 0;
         st.AllHaters = st.HaterCount == count;
@@ -370,11 +417,34 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
     {
         var verdict = RcptTo(ctx);
         var st = ctx.CheckState.Message;
+        if (!verdict.Refuses && !st.Transparent) await ProcessOnlyAsync(ctx, st, ct).ConfigureAwait(false);
         if (verdict.Refuses || st.Transparent || st.RelayOk) return verdict;
         verdict = await RunChecksAsync(SmtpPhase.RcptTo, ctx, ct).ConfigureAwait(false);
         if (verdict.Refuses) return verdict;
         // Greylisting comes last, as in ASSP: the other recipient checks decide first.
         return Delay(ctx, st, ctx.Recipients[^1], st.LastRecipientNoProcessing);
+    }
+
+    /// <summary>
+    /// poTestMode: only mail from or to a processOnlyAddresses address is checked; a message with a local recipient that
+    /// is not on the list (nor from a listed sender) is passed on without processing. noprocessing lists go first.
+    /// </summary>
+    private async ValueTask ProcessOnlyAsync(IMailContext ctx, MessageState st, CancellationToken ct)
+    {
+        var cfg = ctx.Config;
+        if (!cfg.GetBool("poTestMode") || st.IsNoProcessing) return;
+        var rcpt = ctx.Recipients[^1];
+        int at = rcpt.LastIndexOf('@');
+        if (at < 0 || !await IsLocalDomainAsync(cfg, rcpt[(at + 1)..], ct).ConfigureAwait(false)) return;
+        var list = cfg.GetAddressList("processOnlyAddresses");
+        var from = ctx.MailFrom ?? "";
+        if (from.Length > 0 && list.Contains(from)) st.PassingReason = $"envelope sender {from} is on processOnlyAddresses";
+        else if (list.Contains(rcpt)) st.PassingReason = $"envelope recipient {rcpt} is on processOnlyAddresses";
+        else
+        {
+            st.NoProcessing = "poTestMode: not on processOnlyAddresses";
+            ctx.Log("message proxied without processing - poTestMode('Enable Process Only Addresses') is enabled");
+        }
     }
 
     /// <summary>ASSP's Delayok: greylisting for this recipient, after the exemptions ASSP grants.</summary>
@@ -573,7 +643,28 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             return Engine.ThisIsSpam(cfg, st, "sender is not whitelisted (WhitelistOnly)", (CollectTarget)cfg.GetChoice("spamBucketLog"),
                 cfg["SpamError"], null, false, ctx.Log);
         }
-        return Engine.MessageScoreTooHigh(cfg, st, ctx.Log, done: false) ?? Verdict.Pass;
+        if (Engine.MessageScoreTooHigh(cfg, st, ctx.Log, done: false) is { } tooHigh) return tooHigh;
+        return cfg.GetBool("DoNotBlockCollect") ? Verdict.Pass : CollectAddress(ctx, st) ?? Verdict.Pass;
+    }
+
+    /// <summary>
+    /// Mail to a collect address (spamaddresses; with UseTrapToCollect also the traps) is spam whoever sent it, unless
+    /// whitelisted or noprocessing: the IP scores saValencePB, the mail is collected per spamBucketLog and the client
+    /// hears "250 OK" while nothing reaches the MTA. Decided after the header checks, or with DoNotBlockCollect only
+    /// after every other check, so the filters can be watched on such mail.
+    /// </summary>
+    private Verdict? CollectAddress(IMailContext ctx, MessageState st)
+    {
+        var cfg = ctx.Config;
+        if (st.AddressedToSpamBucket is not { } bucket || st.IsWhitelisted || st.IsNoProcessing || st.RelayOk || st.Refusal is not null) return null;
+        var ip = st.ScoredIp ?? ctx.RemoteAddress;
+        Engine.IpReputation.DeleteWhite(cfg, ip);
+        var reason = $"Collect Address: {bucket}";
+        Engine.AddPenalty(cfg, st, ip, "saValencePB", "SpamCollectAddress", 2, ctx.Log);
+        st.Prepend.Clear().Append("[Collect]");
+        var verdict = Engine.ThisIsSpam(cfg, st, reason, (CollectTarget)cfg.GetChoice("spamBucketLog"), "250 OK", null, false, ctx.Log);
+        st.Reports.Add(new CheckReport("spamaddresses", verdict.Refuses ? "block" : "tag", 0, reason));
+        return verdict.Refuses ? verdict : null;
     }
 
     private Verdict DnsblVerdict(IMailContext ctx, MessageState st, IPAddress ip, DnsListVerdict listed)
@@ -798,6 +889,7 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             var text = Encoding.Latin1.GetString(raw[..Math.Min(raw.Length, headerLength + maxBytes)]);
             ApplyContentRegexes(ctx, st, text, "body");
         }
+        if (cfg.GetBool("DoNotBlockCollect") && CollectAddress(ctx, st) is { } collected) return collected;
         var ip = st.ScoredIp ?? ctx.RemoteAddress;
         var verdict = Engine.Finish(cfg, st, ip, ctx.Log);
         if (verdict.Refuses) return verdict;

@@ -58,6 +58,10 @@ public sealed class MessageState
     /// <summary>Recipients so far on the noProcessing list (every one must be for noprocessing by recipient).</summary>
     public int NpRecipients { get; set; }
     public int HaterCount { get; set; }
+    /// <summary>Per recipient list (the per-check haters, baysTestModeUserAddresses): 1 = every recipient so far is on it.</summary>
+    public Dictionary<string, int> RecipientListBits { get; } = new(StringComparer.Ordinal);
+    /// <summary>baysSpamLoversRed: some recipient is a Bayesian spam lover, so spam is collected as discarded, not as spam.</summary>
+    public bool BayesLoverNotCollected { get; set; }
     /// <summary>The last recipient is on the noProcessing list (it is not greylisted).</summary>
     public bool LastRecipientNoProcessing { get; set; }
     /// <summary>groupSpamLovers: whether the first recipient was a lover (later ones must agree).</summary>
@@ -142,6 +146,9 @@ public sealed class MessageState
 
     /// <summary>True when every local recipient is on this lover list (ASSP's allLove…==1).</summary>
     public bool AllLove(string? loverList) => loverList is not null && LoverBits.TryGetValue(loverList, out var bits) && bits == 1;
+
+    /// <summary>True when every recipient is on this address list (ASSP's allSH).</summary>
+    public bool AllRecipientsIn(string? list) => list is not null && RecipientListBits.TryGetValue(list, out var bits) && bits == 1;
 
     public void AddHeader(string line)
     {

@@ -43,11 +43,11 @@ public sealed class RecipientValidationCheck(CheckServices services) : IMessageC
         int logLevel = cfg.GetChoice("ValidateUserLog");
         // sendAllPostmaster/sendAllAbuse: every local postmaster@/abuse@ goes to one address (…NP: unchecked).
         var localPart = rcpt[..at];
-        foreach (var (user, option) in new[] { ("abuse", "sendAllAbuse"), ("postmaster", "sendAllPostmaster") })
+        foreach (var (user, option, noProcessing) in new[] { ("abuse", "sendAllAbuse", "sendAllAbuseNP"), ("postmaster", "sendAllPostmaster", "sendAllPostmasterNP") })
         {
             if (!localPart.Equals(user, StringComparison.OrdinalIgnoreCase) || cfg[option].Trim() is not { Length: > 0 } target || !target.Contains('@')) continue;
             if (!target.Equals(rcpt, StringComparison.OrdinalIgnoreCase)) st.RecipientRewrite = target;
-            if (cfg.GetBool(option + "NP")) st.NoProcessing ??= $"{option}NP";
+            if (cfg.GetBool(noProcessing)) st.NoProcessing ??= noProcessing;
             if (logLevel >= 2) c.Log($"recipient {rcpt} goes to {option} {target}");
             return Verdict.Pass;
         }

@@ -71,6 +71,12 @@ public sealed class OptionRegistry
     {
         ["ASSP_AFCDetectSpamAttachRe"] = "the Bayesian database keeps no attachment hashes, so MIME parts are not looked up as known spam",
         ["ASSP_AFCDoVirusTotalVirusScan"] = "VirusTotal is not queried: this implementation sends nothing about a mail (not even a hash) to a service on the internet; ClamAV and FileScan still scan every part",
+        ["send250toIP"] = "neither ASSP's sources nor its reference say what it does, so nothing is guessed",
+        ["bccValencePB"] = "country blocking (DoCountryBlocking, CountryCodeBlockedRe) is not carried out here, so nothing scores it",
+        ["DelayShowDB"] = "the greylisting database is kept in data/assp.db, not in a file; there is no file view to point at",
+        ["DelayShowDBwhite"] = "the greylisting database is kept in data/assp.db, not in a file; the web list editor searches its delaydb.white tuplets",
+        ["signedSenders"] = "mail is not yet tested for an S/MIME or PGP signature, so unsigned mail from these senders is not refused",
+        ["AUTHUserIPfrequency"] = "logins are not yet counted per user and IP, so a user is not limited in how many IPs it logs in from",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Why a set option has no effect yet, or null when it works.</summary>

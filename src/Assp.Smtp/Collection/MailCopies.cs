@@ -140,7 +140,7 @@ public static class MailCopies
     public static string Substitute(string template, string user, string domain) =>
         template.Replace("USERNAME", user, StringComparison.Ordinal).Replace("DOMAIN", domain, StringComparison.Ordinal);
 
-    private static IEnumerable<string> SplitAddresses(string value) =>
+    internal static IEnumerable<string> SplitAddresses(string value) =>
         value.Split([',', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries).Select(a => a.Trim('<', '>')).Where(a => a.Contains('@'));
 
     private static void Add(List<string> list, string address)

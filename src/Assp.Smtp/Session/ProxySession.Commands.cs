@@ -36,7 +36,7 @@ public sealed partial class ProxySession
         // The MTA hears the client's own greeting, so its logs show the real sender. sendEHLO turns a client's HELO
         // into EHLO towards the MTA (the client then gets a plain 250 OK), as ASSP does.
         bool ehloUpstream = _ctx.Esmtp || _cfg.GetBool("sendEHLO");
-        var reply = await _upstream!.CommandAsync($"{(ehloUpstream ? "EHLO" : "HELO")} {name}", UpstreamCommandTimeout, ct).ConfigureAwait(false);
+        var reply = await _upstream!.CommandAsync($"{(ehloUpstream ? "EHLO" : "HELO")} {UpstreamHelo(name)}", UpstreamCommandTimeout, ct).ConfigureAwait(false);
         if (!reply.IsSuccess)
         {
             await ErrorAsync(reply, ct).ConfigureAwait(false);
@@ -53,6 +53,27 @@ public sealed partial class ProxySession
         Queue(FilterEhlo(reply).ToWire());
     }
 
+    private static readonly System.Text.RegularExpressions.Regex s_heloLiterals = new("SENDERHELO|MYNAME|FQDN|IP",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+
+    /// <summary>
+    /// myHelo "incoming|outgoing": the name we greet the MTA with, per direction (relayPort/acceptAllMail are outgoing);
+    /// an empty part keeps the client's own HELO. SENDERHELO, IP, MYNAME and FQDN (case-sensitive) are filled in.
+    /// </summary>
+    internal string UpstreamHelo(string clientHelo)
+    {
+        var parts = _cfg["myHelo"].Split('|');
+        var part = (_ctx.RelayAllowed ? (parts.Length > 1 ? parts[1] : "") : parts[0]).Trim();
+        if (part.Length == 0) return clientHelo;
+        return s_heloLiterals.Replace(part, m => m.Value switch
+        {
+            "SENDERHELO" => clientHelo,
+            "MYNAME" => MyName,
+            "FQDN" => System.Net.Dns.GetHostName(),
+            _ => _ctx.RemoteAddress.ToString(),
+        });
+    }
+
     private SmtpReply FilterEhlo(SmtpReply upstream)
     {
         var lines = new List<string> { upstream.Lines[0] };
@@ -64,6 +85,7 @@ public sealed partial class ProxySession
             if (!s_allowedExtensions.Contains(keyword)) continue;
             if (keyword.Equals("STARTTLS", StringComparison.OrdinalIgnoreCase)) continue;   // added below, by our rules
             if (keyword.Equals("AUTH", StringComparison.OrdinalIgnoreCase) && !offerAuth) continue;
+            if (keyword.Equals("8BITMIME", StringComparison.OrdinalIgnoreCase) && !_cfg.GetBool("enable8BITMIME")) continue;
             if (keyword.Equals("SIZE", StringComparison.OrdinalIgnoreCase))
             {
                 long limit = MaxMessageSize;
@@ -224,6 +246,8 @@ public sealed partial class ProxySession
         if (!AuthAllowed(out var reason))
         {
             Log($"{_ctx.RemoteAddress} AUTH refused: {reason}");
+            // An external client that tries AUTH where DisableExtAUTH forbids it scores autValencePB.
+            if (_cfg.GetBool("DisableExtAUTH") && _ctx.Class == ConnectionClass.External) Penalize("autValencePB", "AUTHErrors");
             await ErrorAsync("502 AUTH not supported", ct).ConfigureAwait(false);
             return;
         }
@@ -263,7 +287,51 @@ public sealed partial class ProxySession
         }
         _server.AuthFailures.RecordFailure(_ctx.RemoteAddress, _cfg);
         Log($"{_ctx.RemoteAddress} authentication failed ({mechanism}): {reply}");
+        if (_server.AuthFailures.IsBlocked(_ctx.RemoteAddress, _cfg))
+        {
+            Log($"too many AUTH errors from {_ctx.RemoteAddress} (MaxAUTHErrors)");
+            Penalize("autValencePB", "AUTHErrors");
+        }
         await ErrorAsync(reply, ct).ConfigureAwait(false);
+    }
+
+    private bool _relayHostAuthDone;
+
+    /// <summary>
+    /// relayAuthUser/relayAuthPass: a relayPort session that goes to relayHost logs in there (PLAIN, else LOGIN) before
+    /// its first MAIL FROM, unless the client authenticated itself. Returns the relay host's refusal, or null.
+    /// </summary>
+    private async Task<SmtpReply?> RelayHostAuthAsync(CancellationToken ct)
+    {
+        var user = _cfg["relayAuthUser"];
+        if (_relayHostAuthDone || user.Length == 0 || _ctx.IsAuthenticated || _ctx.Listener.Kind != ListenerKind.Relay
+            || _cfg["relayHost"].Trim().Length == 0) return null;
+        _relayHostAuthDone = true;
+        var pass = _cfg["relayAuthPass"];
+        var offered = _upstreamEhlo?.Lines.Skip(1).FirstOrDefault(l => l.StartsWith("AUTH", StringComparison.OrdinalIgnoreCase)) ?? "";
+        var mechanisms = offered.Split([' ', '='], StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(m => m.ToUpperInvariant()).ToHashSet();
+        static string B64(string s) => Convert.ToBase64String(Encoding.UTF8.GetBytes(s));
+        SmtpReply reply;
+        if (mechanisms.Contains("PLAIN"))
+            reply = await _upstream!.CommandAsync("AUTH PLAIN " + B64("\0" + user + "\0" + pass), UpstreamCommandTimeout, ct).ConfigureAwait(false);
+        else if (mechanisms.Contains("LOGIN"))
+        {
+            reply = await _upstream!.CommandAsync("AUTH LOGIN", UpstreamCommandTimeout, ct).ConfigureAwait(false);
+            if (reply.Code == 334) reply = await _upstream.CommandAsync(B64(user), UpstreamCommandTimeout, ct).ConfigureAwait(false);
+            if (reply.Code == 334) reply = await _upstream.CommandAsync(B64(pass), UpstreamCommandTimeout, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            Log($"warning: relayAuthUser is set, but the relay host {_upstream!.Target.Host} offers neither AUTH PLAIN nor AUTH LOGIN - sending without login");
+            return null;
+        }
+        if (reply.Code == 235)
+        {
+            Log($"authenticated as {user} to the relay host {_upstream!.Target.Host}");
+            return null;
+        }
+        Log($"error: login as {user} to the relay host {_upstream!.Target.Host} failed: {reply}");
+        return reply.Code is >= 400 and < 600 ? reply : new SmtpReply(451, ["4.7.0 login to the relay host failed"]);
     }
 
     private bool RequiresTls(string mechanism) => _cfg.GetChoice("AUTHrequireTLS") switch
@@ -324,9 +392,17 @@ public sealed partial class ProxySession
             await RefuseAsync(verdict, "mail", ct).ConfigureAwait(false);
             return;
         }
+        if (await RelayHostAuthAsync(ct).ConfigureAwait(false) is { } authFailure)
+        {
+            _ctx.MailFrom = null;
+            await ErrorAsync(authFailure, ct).ConfigureAwait(false);
+            return;
+        }
         // Envelope tags (SRS, BATV): the MTA gets the sender as the pipeline rewrote it.
         var upstreamFrom = _pipeline.RewriteSender(_ctx, path.Address);
-        var command = "MAIL FROM:<" + upstreamFrom + ">" + Parameters(path, "SIZE", "BODY", "RET", "ENVID", "AUTH");
+        // Without enable8BITMIME the extension was not offered, so its BODY= parameter does not go on either.
+        var command = "MAIL FROM:<" + upstreamFrom + ">" + (_cfg.GetBool("enable8BITMIME")
+            ? Parameters(path, "SIZE", "BODY", "RET", "ENVID", "AUTH") : Parameters(path, "SIZE", "RET", "ENVID", "AUTH"));
         if (UpstreamPipelines)
         {
             // The MTA pipelines: MAIL goes out together with the first RCPT, saving one round trip per message.
@@ -429,6 +505,13 @@ public sealed partial class ProxySession
             await ErrorAsync("452 4.5.3 too many recipients", ct).ConfigureAwait(false);
             return;
         }
+        // ---- EnableBangPath: "domain!user" becomes "user@domain" ----
+        if (_cfg.GetBool("EnableBangPath") && BangPath(path.Address) is { } converted
+            && SmtpPath.Parse("TO:<" + converted + ">", "TO", out _) is { IsNull: false } bangPath)
+        {
+            Log($"info: bang path {path.Address} converted to {converted}");
+            path = bangPath with { Parameters = path.Parameters };
+        }
         // ---- ReplaceRecpt (Recipients/RecipientRules): the rules rewrite the recipient before any check ----
         var address = path.Address;
         var rules = Assp.Checks.Recipients.RecipientRules.For(_cfg);
@@ -447,7 +530,8 @@ public sealed partial class ProxySession
         if (await EmailInterfaceRcptAsync(address, local, ct).ConfigureAwait(false)) return;
         // A local domain does not make "user%other@local", "host!user@local" or a quoted local part safe: MTAs
         // may route those onward. Only sessions with relay rights may use them.
-        if ((!local || path.HasRoutingLocalPart || domain.Length == 0) && !_ctx.RelayAllowed)
+        // nolocalDomains leaves the domain part of the relay decision to the MTA.
+        if (((!local && !_cfg.GetBool("nolocalDomains")) || path.HasRoutingLocalPart || domain.Length == 0) && !_ctx.RelayAllowed)
         {
             Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> to: {path.Address} relay attempt blocked");
             _server.Statistics.Reject("NoRelaying");
@@ -501,4 +585,11 @@ public sealed partial class ProxySession
     }
 
     private int _unknownUserReplies;
+
+    private static readonly System.Text.RegularExpressions.Regex s_bangPath = new(@"^([a-z\-_\.]+)!([a-z\-_\.]+)$",
+        System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+
+    /// <summary>"domain!user" as "user@domain", or null when the address is no bang path.</summary>
+    internal static string? BangPath(string address) =>
+        s_bangPath.Match(address) is { Success: true } m ? $"{m.Groups[2].Value}@{m.Groups[1].Value}" : null;
 }

@@ -18,7 +18,11 @@ public sealed partial class ProxySession
         {
             var st = _ctx.CheckState.Message;
             if (_ctx.Message is null || st.Collect is not { } collect || _ctx.RecipientList.Count == 0) return;
-            if (_cfg["sendAllSpam"].Trim().Length == 0 && MailCopies.PerDomainAddresses(_cfg).Count == 0) return;
+            // sendAllCollect: mail to a collect address goes there (instead of to sendAllSpam).
+            var sendAllCollect = _cfg["sendAllCollect"].Trim();
+            bool toCollect = st.AddressedToSpamBucket is not null && st.Prepend.ToString().Contains("[Collect]", StringComparison.Ordinal)
+                && sendAllCollect.Contains('@');
+            if (!toCollect && _cfg["sendAllSpam"].Trim().Length == 0 && MailCopies.PerDomainAddresses(_cfg).Count == 0) return;
             var message = MessageBytes();
             var asspHeaders = AsspHeaders();
             bool never = MailCopies.NeverCopy(_cfg, MailCopies.HeaderOf(message), asspHeaders,
@@ -26,7 +30,7 @@ public sealed partial class ProxySession
             var sender = WhitelistAddress.StripBatv(_ctx.MailFrom ?? "");
             var facts = new CopyFacts(collect, _ctx.RecipientList, sender, st.MessageScore, st.NoCollect, st.IsBounce,
                 st.Red is not null, st.NoProcessing is not null, st.MessageLow, never);
-            var to = ReplaceCopyRecipients(MailCopies.SpamCopyTargets(_cfg, facts), sender);
+            var to = ReplaceCopyRecipients(toCollect ? MailCopies.SplitAddresses(sendAllCollect).ToList() : MailCopies.SpamCopyTargets(_cfg, facts), sender);
             if (to.Count == 0) return;
             var copy = MailCopies.BuildSpamCopy(_cfg, message, ReceivedHeader(), asspHeaders, st.Prepend.ToString(), _ctx.RecipientList[0]);
             _server.Copier.Enqueue(_cfg, spam: true, sender, to, copy, _ctx.MessageId, HaveToScan());

@@ -24,7 +24,13 @@ public sealed partial class ProxySession
         }
         if (_ctx.RecipientList.Count == 0 && _emailCommand is null && !_blockReportRequest)
         {
+            if (!_ctx.RelayAllowed) Penalize("erValencePB", "EmptyRecipient");
             await ErrorAsync("503 5.5.2 Need Recipient", ct).ConfigureAwait(false);
+            return;
+        }
+        if (await RelaySenderRefusedAsync(ct).ConfigureAwait(false))
+        {
+            _closing = true;
             return;
         }
         Queue("354 End data with <CR><LF>.<CR><LF>\r\n");
@@ -421,11 +427,46 @@ public sealed partial class ProxySession
     /// <summary>Incoming mail may not bring X-Assp- headers of its own: only this proxy writes them.</summary>
     private bool StripOwnHeaders => !_ctx.RelayAllowed;
 
-    /// <summary>ASSP's Received: line, put in front of the message: the client's PTR name (or "unknown"), IP and HELO.</summary>
+    /// <summary>
+    /// ASSP's Received: line, put in front of the message: the client's PTR name (or "unknown"), IP and HELO. For outgoing
+    /// mail HideIPandHelo ("ip=… helo=…") puts other values in place of the internal client's IP and HELO.
+    /// </summary>
     private string ReceivedHeader()
     {
         var with = (_ctx.Esmtp ? "ESMTP" : "SMTP") + (_ctx.IsTls ? "S" : "") + (_ctx.IsAuthenticated ? "A" : "");
-        return $"Received: from {ReverseName() ?? "unknown"} ([{_ctx.RemoteAddress}] helo={_ctx.Helo})\r\n\tby {MyName} with {with} (ASSP for .NET {SmtpProxyServer.Version});\r\n\t{ReceivedDate()}\r\n";
+        string ip = _ctx.RemoteAddress.ToString(), helo = _ctx.Helo ?? "";
+        if (_ctx.RelayAllowed)
+        {
+            foreach (var token in _cfg["HideIPandHelo"].Split([' ', ',', '|'], StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (token.StartsWith("ip=", StringComparison.OrdinalIgnoreCase) && token.Length > 3) ip = token[3..];
+                else if (token.StartsWith("helo=", StringComparison.OrdinalIgnoreCase) && token.Length > 5) helo = token[5..];
+            }
+        }
+        return $"Received: from {ReverseName() ?? "unknown"} ([{ip}] helo={helo})\r\n\tby {MyName} with {with} (ASSP for .NET {SmtpProxyServer.Version});\r\n\t{ReceivedDate()}\r\n";
+    }
+
+    /// <summary>
+    /// RelayOnlyLocalDomains / RelayOnlyLocalSender: at DATA, mail relayed by a local client must come from a local domain
+    /// (or a valid local address); otherwise the connection is dropped without a reply. Bounces and EmailSenderOK
+    /// senders may always relay.
+    /// </summary>
+    private async Task<bool> RelaySenderRefusedAsync(CancellationToken ct)
+    {
+        bool domains = _cfg.GetBool("RelayOnlyLocalDomains"), sender = _cfg.GetBool("RelayOnlyLocalSender");
+        if (!_ctx.RelayAllowed || !(domains || sender)) return false;
+        var from = _ctx.MailFrom ?? "";
+        if (from.Length == 0 || _ctx.CheckState.Message.IsBounce || _cfg.GetAddressList("EmailSenderOK").Contains(from)) return false;
+        int at = from.LastIndexOf('@');
+        var domain = at >= 0 ? from[(at + 1)..] : "";
+        string? why = null;
+        if (domain.Length == 0 || !await _pipeline.IsLocalDomainAsync(_cfg, domain, ct).ConfigureAwait(false))
+            why = "the sender domain is not local";
+        else if (sender && !await _pipeline.IsLocalAddressAsync(_cfg, from, ct).ConfigureAwait(false))
+            why = "the sender is not a valid local address";
+        if (why is null) return false;
+        Log($"{_ctx.RemoteAddress} <{from}> relaying refused: {why} ({(sender ? "RelayOnlyLocalSender" : "RelayOnlyLocalDomains")}) -- dropping connection");
+        return true;
     }
 
     private sealed record DateText(long Second, string Text);

@@ -236,8 +236,33 @@ public sealed partial class ProxySession
             await SendNowAsync(greeting.ToWire(), stopping).ConfigureAwait(false);
             return;
         }
+        if (IsEarlyTalker())
+        {
+            // etValencePB: a client that talks before our greeting is a spam engine that does not wait; scored and dropped.
+            Log($"{_ctx.RemoteAddress} early talker - the client sent data before the greeting -- dropping connection");
+            Penalize("etValencePB", "EarlyTalker");
+            _closing = true;
+            return;
+        }
         await SendNowAsync(Greeting(greeting), stopping).ConfigureAwait(false);
         await CommandLoopAsync(stopping).ConfigureAwait(false);
+    }
+
+    /// <summary>Scores the client IP in the PenaltyBox (the IP part of the valence) for something in the session itself.</summary>
+    private void Penalize(string valenceOption, string reason) => _server.IpPenalty?.Invoke(_cfg, _ctx.RemoteAddress, valenceOption, reason);
+
+    /// <summary>etValencePB (0 disables): unread bytes from an incoming client before the greeting went out.</summary>
+    private bool IsEarlyTalker()
+    {
+        if (_ctx.RelayAllowed || _ctx.Listener.ImplicitTls || _cfg.GetValence("etValencePB").Message == 0) return false;
+        try
+        {
+            return _socket.Available > 0;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
     }
 
     private string Greeting(SmtpReply upstreamGreeting)
@@ -300,6 +325,7 @@ public sealed partial class ProxySession
             catch (OperationCanceledException)
             {
                 Log($"{_ctx.RemoteAddress} idle timeout after {IdleTimeout.TotalSeconds:0} seconds");
+                Penalize("idleValencePB", "TimeOut");
                 await SendNowAsync("451 Connection timeout, try later\r\n", CancellationToken.None).ConfigureAwait(false);
                 return;
             }
@@ -418,9 +444,18 @@ public sealed partial class ProxySession
                 }
                 await RelayAsync(line, ct).ConfigureAwait(false);
                 return;
-            case "HELP":
             case "VRFY":
             case "EXPN":
+                // DisableVRFY: only local clients may probe addresses through the MTA.
+                if (_cfg.GetBool("DisableVRFY") && !_ctx.RelayAllowed)
+                {
+                    Log($"{verb} not allowed");
+                    await ErrorAsync($"502 {verb} not supported", ct).ConfigureAwait(false);
+                    break;
+                }
+                await RelayAsync(line, ct).ConfigureAwait(false);
+                break;
+            case "HELP":
                 await RelayAsync(line, ct).ConfigureAwait(false);
                 break;
             case "BDAT":
@@ -509,6 +544,8 @@ public sealed partial class ProxySession
         if (max > 0 && _errors > max)
         {
             Log($"{_ctx.RemoteAddress} max errors ({max}) exceeded -- dropping connection");
+            // meValencePB; a noprocessing message only scores the message, which ends here, so its IP is left alone.
+            if (!_ctx.CheckState.Message.IsNoProcessing && _ctx.CheckState.IpNoProcessing is null) Penalize("meValencePB", "MaxErrors");
             Queue($"421 {MyName} closing transmission\r\n");
             await FlushAsync(ct).ConfigureAwait(false);
             _closing = true;
@@ -541,7 +578,9 @@ public sealed partial class ProxySession
             _closing = true;
             return;
         }
-        await ErrorAsync(reply, ct).ConfigureAwait(false);
+        // A check that takes the mail without delivering it (a collect address) answers with a positive reply.
+        if (reply.IsPositive) Queue(reply.ToWire());
+        else await ErrorAsync(reply, ct).ConfigureAwait(false);
         if (phase == "connect" || verdict.Close)
         {
             await FlushAsync(ct).ConfigureAwait(false);

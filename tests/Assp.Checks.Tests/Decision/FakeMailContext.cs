@@ -16,7 +16,7 @@ internal sealed class FakeMailContext(ConfigSnapshot config, string ip = "203.0.
     public int LocalPort => 25;
     public ConnectionClass Class { get; set; } = ConnectionClass.External;
     public bool IsAuthenticated { get; set; }
-    public bool IsTls => false;
+    public bool IsTls { get; set; }
     public string? Helo { get; set; } = "mx.example.net";
     public string? MailFrom { get; set; }
     public List<string> RecipientList { get; } = [];

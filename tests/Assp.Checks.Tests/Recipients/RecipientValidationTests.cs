@@ -267,6 +267,17 @@ public class RecipientValidationTests
         Assert.Equal("abuse-desk@other.test", s.Ctx.State.RecipientRewrite);
     }
 
+    [Theory]
+    [InlineData("1", "sendAllAbuseNP")]
+    [InlineData("0", null)]
+    public async Task AbuseCatchAllSkipsTheChecksWithItsNpSwitch(string np, string? noProcessing)
+    {
+        var s = await Start(Cfg(("LocalAddresses_Flat", "alice@local.test"), ("sendAllAbuse", "abuse-desk@other.test"), ("sendAllAbuseNP", np)));
+        Assert.False((await s.Rcpt("abuse@local.test")).Refuses);
+        Assert.Equal("abuse-desk@other.test", s.Ctx.State.RecipientRewrite);
+        Assert.Equal(noProcessing, s.Ctx.State.NoProcessing);
+    }
+
     [Fact]
     public void VrfyRoutesFromLocalDomainsAndLocalAddressesFlat()
     {
