@@ -56,6 +56,12 @@ public sealed class OptionRegistry
 
     private const string PerlModuleSection = "(generated: Perl module switch)";
 
+    private const string GlobalPenaltyBox = "the global PenaltyBox is a subscription service on the ASSP project's servers, and this build exchanges no data with them";
+    private const string Griplist = "the griplist (IP reputation shared by ASSP installations) is only exchanged with the ASSP project's servers, which this build never contacts, so there is no grip value to score";
+    private const string Snmp = "there is no SNMP AgentX subagent; the statistics port's /metrics page gives the counters";
+    private const string ConfigSync = "configuration sharing between ASSP nodes is not built; several proxies share their databases through PostgreSQL instead";
+    private const string Pop3Collect = "collecting mail from POP3 mailboxes (ASSP's assp_pop3.pl) is not built";
+
     /// <summary>
     /// Options that only change features this implementation does not have yet: they load and are kept, and a value
     /// other than the default is reported (with the reason) so it is never silently ignored.
@@ -69,6 +75,37 @@ public sealed class OptionRegistry
         ["ASSP_AFCoutsize"] = "it is the size limit of ASSP_AFCWebScript, which is not carried out",
         ["ASSP_AFCDoVirusTotalVirusScan"] = "VirusTotal is not queried",
         ["ASSP_AFCSMIME"] = "outgoing mail is not S/MIME signed",
+        ["DoGlobalBlack"] = GlobalPenaltyBox,
+        ["DoGlobalWhite"] = GlobalPenaltyBox,
+        ["GPBDownloadLists"] = GlobalPenaltyBox,
+        ["GPBautoLibUpdate"] = GlobalPenaltyBox,
+        ["globalClientName"] = GlobalPenaltyBox,
+        ["globalClientPass"] = GlobalPenaltyBox,
+        ["globalClientLicDate"] = GlobalPenaltyBox,
+        ["globalValencePB"] = GlobalPenaltyBox,
+        ["noGriplistDownload"] = Griplist,
+        ["noGriplistUpload"] = Griplist,
+        ["gripValencePB"] = Griplist,
+        ["ispgripvalue"] = Griplist,
+        ["SNMP"] = Snmp,
+        ["SNMPAgentXSocket"] = Snmp,
+        ["SNMPBaseOID"] = Snmp,
+        ["SNMPUser"] = Snmp,
+        ["SNMPreturnBOOL"] = Snmp,
+        ["enableCFGShare"] = ConfigSync,
+        ["isShareMaster"] = ConfigSync,
+        ["isShareSlave"] = ConfigSync,
+        ["syncCFGPass"] = ConfigSync,
+        ["syncConfigFile"] = ConfigSync,
+        ["syncServer"] = ConfigSync,
+        ["syncShowGUIDetails"] = ConfigSync,
+        ["syncTestMode"] = ConfigSync,
+        ["syncUsesSSL"] = ConfigSync,
+        ["POP3ConfigFile"] = Pop3Collect,
+        ["POP3Interval"] = Pop3Collect,
+        ["POP3KeepRejected"] = Pop3Collect,
+        ["POP3debug"] = Pop3Collect,
+        ["POP3fork"] = Pop3Collect,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Why a set option has no effect yet, or null when it works.</summary>
