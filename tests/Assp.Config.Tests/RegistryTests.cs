@@ -189,6 +189,7 @@ public class NotUsedOptionTests
     [InlineData("syncServer", "10.1.1.2:25", "configuration sharing")]
     [InlineData("syncCFGPass", "secret", "configuration sharing")]
     [InlineData("POP3Interval", "10", "POP3")]
+    [InlineData("enableWhois", "2", "WHOIS")]
     [InlineData("POP3ConfigFile", "file:files/mypop3.txt", "POP3")]
     public void Internet_service_groups_not_built_are_named_when_set(string option, string value, string reason)
     {

@@ -75,6 +75,7 @@ public sealed class OptionRegistry
         ["ASSP_AFCoutsize"] = "it is the size limit of ASSP_AFCWebScript, which is not carried out",
         ["ASSP_AFCDoVirusTotalVirusScan"] = "VirusTotal is not queried",
         ["ASSP_AFCSMIME"] = "outgoing mail is not S/MIME signed",
+        ["enableWhois"] = "there is no WHOIS client: \"SenderBase first\" and \"WHOIS first\" ask SenderBase only, \"WHOIS only\" looks nothing up",
         ["DoGlobalBlack"] = GlobalPenaltyBox,
         ["DoGlobalWhite"] = GlobalPenaltyBox,
         ["GPBDownloadLists"] = GlobalPenaltyBox,

@@ -240,6 +240,21 @@ public sealed class SenderBaseCheckTests : IDisposable
     }
 
     [Fact]
+    public async Task Behind_an_ISP_relay_the_IP_it_received_the_mail_from_is_looked_up()
+    {
+        var services = Services();
+        var cfg = Cfg(("ispip", "127.0.0.1"), ("ispHostnames", @"relay\.example\.net"), ("DoCountryBlocking", "1"));
+        var pipeline = new DecisionPipeline(new DecisionEngine(new FakeIpReputation(), new FakeAddressReputation()), services.Dns,
+            [new SenderBaseCheck(services)], services);
+        var ctx = new FakeMailContext(cfg, "127.0.0.1") { Class = ConnectionClass.Isp };
+        var (verdict, _) = await Transaction.RunAsync(pipeline, ctx, "a@far.example", ["user@local.test"],
+            $"Received: from far.example (far.example [{ChinaIp}]) by relay.example.net with ESMTP id 1; Sat, 21 Nov 2026 10:00:00 +0000\n" +
+            "From: a@far.example\nSubject: s\n\nb\n");
+        Assert.True(verdict.Refuses, string.Join("\n", ctx.LogLines));
+        Assert.Equal("554 5.7.1 Blocked IP-Country CN (China Net) .", verdict.Reply);
+    }
+
+    [Fact]
     public async Task Outgoing_whitelisted_private_and_unknown_IPs_are_not_looked_at()
     {
         var (verdict, ctx, _) = await Send(Services(), Cfg(("DoCountryBlocking", "1"), ("acceptAllMail", ChinaIp)), ChinaIp);
