@@ -22,9 +22,11 @@
 # libicu-dev pulls in the current libicu (its runtime name carries the version): DoTransliterate loads ICU's
 # transliterator from it; the package name is the stable one. No service.
 # tnef (Debian's TNEF decoder) is the independent check of our winmail.dat decoding. No service.
+# perl (with its DB_File and libdb, as pop-before-smtp uses them) writes the Berkeley DB files the PopB4SMTPFile
+# tests read. No service.
 set -euo pipefail
 
-packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl libmail-dkim-perl slapd ldap-utils clamav-daemon postgresql chromium fonts-liberation libicu-dev tnef)
+packages=(postfix swaks libnet-ssleay-perl openssl libsasl2-modules libsasl2-modules-db sasl2-bin nsd python3-dkim python3-nacl libmail-dkim-perl slapd ldap-utils clamav-daemon postgresql chromium fonts-liberation libicu-dev tnef perl)
 missing=()
 for p in "${packages[@]}"; do
   # "install ok installed" only; a removed-but-configured package must be reinstalled.

@@ -126,6 +126,14 @@ internal sealed class DecisionServices : IDisposable
             if (removed > 0) log.Write($"SPF cache: {removed} entries older than SPFCacheInterval days removed");
             return Task.CompletedTask;
         }, "remove SPF cache entries older than SPFCacheInterval days");
+        // SBCacheExp (days): old SenderBase country/organization records leave pbdb.sb.db.
+        scheduler.AddOrUpdate("SBCacheCleanup", () => Schedule.Parse("37 3 * * *", TimeSpan.FromHours(1)), _ =>
+        {
+            if (StoreFactory.LeftToMaster(manager.Current, Assp.Checks.Checks.SenderBaseCache.Table)) return Task.CompletedTask;
+            int removed = Assp.Checks.Checks.SenderBaseCache.Clean(manager.Current, Store, Store.Clock);
+            if (removed > 0) log.Write($"SenderBase cache: {removed} entries older than SBCacheExp days removed");
+            return Task.CompletedTask;
+        }, "remove SenderBase cache entries older than SBCacheExp days");
         // DMARCReportFrom: the aggregate reports of the last day go out through relayHost (else smtpDestination).
         scheduler.AddOrUpdate("DMARCReports", () => manager.Current["DMARCReportFrom"].Trim().Length > 0
             ? Schedule.Parse("7 * * * *", TimeSpan.FromHours(1)) : Schedule.Never, async ct =>

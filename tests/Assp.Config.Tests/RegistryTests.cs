@@ -178,7 +178,6 @@ public class NotUsedOptionTests
 
     [Theory]
     [InlineData("send250toIP", "192.0.2.1")]
-    [InlineData("bccValencePB", "30")]
     [InlineData("DelayShowDB", "file:otherdelaydb")]
     [InlineData("DelayShowDBwhite", "file:otherdelaydb.white")]
     [InlineData("signedSenders", "example.com")]
@@ -197,11 +196,43 @@ public class NotUsedOptionTests
     [InlineData("myHelo", "MYNAME")]
     [InlineData("DisableVRFY", "1")]
     [InlineData("baysSpamHaters", "a@example.com")]
+    [InlineData("bccValencePB", "30")]
     public void Options_that_work_now_are_not_named(string option, string value)
     {
         using var dir = new TestPaths.TempDir();
         dir.File("assp.cfg", $"{option}:={value}\n");
         var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        Assert.DoesNotContain(cfg.Issues, i => i.Option == option && i.Message.StartsWith("has no effect", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("DoGlobalBlack", "1", "global PenaltyBox")]
+    [InlineData("GPBDownloadLists", "0", "global PenaltyBox")]
+    [InlineData("globalValencePB", "150", "global PenaltyBox")]
+    [InlineData("gripValencePB", "10", "griplist")]
+    [InlineData("ispgripvalue", "0.3", "griplist")]
+    [InlineData("noGriplistUpload", "1", "griplist")]
+    [InlineData("SNMP", "1", "SNMP")]
+    [InlineData("SNMPAgentXSocket", "tcp:localhost:7050", "SNMP")]
+    [InlineData("enableCFGShare", "1", "configuration sharing")]
+    [InlineData("syncServer", "10.1.1.2:25", "configuration sharing")]
+    [InlineData("syncCFGPass", "secret", "configuration sharing")]
+    [InlineData("POP3Interval", "10", "POP3")]
+    [InlineData("enableWhois", "2", "WHOIS")]
+    [InlineData("POP3ConfigFile", "file:files/mypop3.txt", "POP3")]
+    public void Internet_service_groups_not_built_are_named_when_set(string option, string value, string reason)
+    {
+        using var dir = new TestPaths.TempDir();
+        dir.File("assp.cfg", $"{option}:={value}\n");
+        var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        var notice = Assert.Single(cfg.Issues, i => i.Option == option && i.Message.StartsWith("has no effect yet: ", StringComparison.Ordinal));
+        Assert.Equal(IssueSeverity.Info, notice.Severity);
+        Assert.Contains(reason, notice.Message, StringComparison.Ordinal);
+        Assert.Equal(value, cfg[option]);
+        // At its default nothing is said about it.
+        var def = Assp.Config.Registry.OptionRegistry.Default.Get(option).Default;
+        dir.File("assp.cfg", $"{option}:={def}\n");
+        cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
         Assert.DoesNotContain(cfg.Issues, i => i.Option == option && i.Message.StartsWith("has no effect", StringComparison.Ordinal));
     }
 

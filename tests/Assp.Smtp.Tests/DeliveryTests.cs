@@ -202,6 +202,32 @@ public partial class DeliveryTests
         Assert.Equal((IPAddress.Loopback, "iplValencePB", "LimitingIP"), hit);
     }
 
+    [Fact]
+    public async Task An_ip_in_the_PopB4SMTPFile_may_relay_and_others_may_not()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "assp-popb4-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var allowed = Path.Combine(dir, "popip.db");
+            PopBeforeSmtpTests.WriteBerkeleyHash(allowed, ("127.0.0.1", "1763800000"));
+            var other = Path.Combine(dir, "other.db");
+            PopBeforeSmtpTests.WriteBerkeleyHash(other, ("198.51.100.7", "1763800000"));
+            await using var mta = new ScriptedMta(chunking: false);
+            foreach (var (file, expected) in new[] { (allowed, 250), (other, 530), ("", 530) })
+            {
+                await using var proxy = await Proxy.StartAsync(mta.Port, ("PopB4SMTPFile", file));
+                await using var client = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example");
+                Assert.Equal(250, (await client.CommandAsync("MAIL FROM:<a@example.com>")).Code);
+                Assert.Equal(expected, (await client.CommandAsync("RCPT TO:<someone@remote.example>")).Code);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     /// <summary>SmtpProxyServer on a free loopback port in front of the MTA, with a fresh base folder.</summary>
     private sealed class Proxy : IAsyncDisposable
     {

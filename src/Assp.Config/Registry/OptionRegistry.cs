@@ -63,6 +63,12 @@ public sealed class OptionRegistry
 
     private const string PerlModuleSection = "(generated: Perl module switch)";
 
+    private const string GlobalPenaltyBox = "the global PenaltyBox is a subscription service on the ASSP project's servers, and this build exchanges no data with them";
+    private const string Griplist = "the griplist (IP reputation shared by ASSP installations) is only exchanged with the ASSP project's servers, which this build never contacts, so there is no grip value to score";
+    private const string Snmp = "there is no SNMP AgentX subagent; the statistics port's /metrics page gives the counters";
+    private const string ConfigSync = "configuration sharing between ASSP nodes is not built; several proxies share their databases through PostgreSQL instead";
+    private const string Pop3Collect = "collecting mail from POP3 mailboxes (ASSP's assp_pop3.pl) is not built";
+
     /// <summary>
     /// Options that only change features this implementation does not have yet: they load and are kept, and a value
     /// other than the default is reported (with the reason) so it is never silently ignored.
@@ -72,11 +78,42 @@ public sealed class OptionRegistry
         ["ASSP_AFCDetectSpamAttachRe"] = "the Bayesian database keeps no attachment hashes, so MIME parts are not looked up as known spam",
         ["ASSP_AFCDoVirusTotalVirusScan"] = "VirusTotal is not queried: this implementation sends nothing about a mail (not even a hash) to a service on the internet; ClamAV and FileScan still scan every part",
         ["send250toIP"] = "neither ASSP's sources nor its reference say what it does, so nothing is guessed",
-        ["bccValencePB"] = "country blocking (DoCountryBlocking, CountryCodeBlockedRe) is not carried out here, so nothing scores it",
         ["DelayShowDB"] = "the greylisting database is kept in data/assp.db, not in a file; there is no file view to point at",
         ["DelayShowDBwhite"] = "the greylisting database is kept in data/assp.db, not in a file; the web list editor searches its delaydb.white tuplets",
         ["signedSenders"] = "mail is not yet tested for an S/MIME or PGP signature, so unsigned mail from these senders is not refused",
         ["AUTHUserIPfrequency"] = "logins are not yet counted per user and IP, so a user is not limited in how many IPs it logs in from",
+        ["enableWhois"] = "there is no WHOIS client: \"SenderBase first\" and \"WHOIS first\" ask SenderBase only, \"WHOIS only\" looks nothing up",
+        ["DoGlobalBlack"] = GlobalPenaltyBox,
+        ["DoGlobalWhite"] = GlobalPenaltyBox,
+        ["GPBDownloadLists"] = GlobalPenaltyBox,
+        ["GPBautoLibUpdate"] = GlobalPenaltyBox,
+        ["globalClientName"] = GlobalPenaltyBox,
+        ["globalClientPass"] = GlobalPenaltyBox,
+        ["globalClientLicDate"] = GlobalPenaltyBox,
+        ["globalValencePB"] = GlobalPenaltyBox,
+        ["noGriplistDownload"] = Griplist,
+        ["noGriplistUpload"] = Griplist,
+        ["gripValencePB"] = Griplist,
+        ["ispgripvalue"] = Griplist,
+        ["SNMP"] = Snmp,
+        ["SNMPAgentXSocket"] = Snmp,
+        ["SNMPBaseOID"] = Snmp,
+        ["SNMPUser"] = Snmp,
+        ["SNMPreturnBOOL"] = Snmp,
+        ["enableCFGShare"] = ConfigSync,
+        ["isShareMaster"] = ConfigSync,
+        ["isShareSlave"] = ConfigSync,
+        ["syncCFGPass"] = ConfigSync,
+        ["syncConfigFile"] = ConfigSync,
+        ["syncServer"] = ConfigSync,
+        ["syncShowGUIDetails"] = ConfigSync,
+        ["syncTestMode"] = ConfigSync,
+        ["syncUsesSSL"] = ConfigSync,
+        ["POP3ConfigFile"] = Pop3Collect,
+        ["POP3Interval"] = Pop3Collect,
+        ["POP3KeepRejected"] = Pop3Collect,
+        ["POP3debug"] = Pop3Collect,
+        ["POP3fork"] = Pop3Collect,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Why a set option has no effect yet, or null when it works.</summary>

@@ -113,6 +113,8 @@ public sealed partial class ProxySession
         // relayPort is where local users send: its sessions are local mail, like acceptAllMail's.
         if (_ctx.Listener.Kind == ListenerKind.Relay) return ConnectionClass.Relay;
         if (_cfg.GetIpList("acceptAllMail").Contains(ip)) return ConnectionClass.Relay;
+        // PopB4SMTPFile: an IP that recently logged in to the POP server relays like acceptAllMail (ASSP's isOk2Relay).
+        if (PopBeforeSmtp.Allows(_cfg, (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString(), Log)) return ConnectionClass.Relay;
         if (_cfg.GetIpList("ispip").Contains(ip)) return ConnectionClass.Isp;
         return ConnectionClass.External;
     }
