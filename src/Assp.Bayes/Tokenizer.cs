@@ -46,6 +46,49 @@ public static partial class Tokenizer
         return list;
     }
 
+    /// <summary>
+    /// Adds to <paramref name="hashes"/> the hash of every word <see cref="Words(string, List{string})"/> would give for
+    /// <paramref name="text"/>, continued from <paramref name="seed"/>. A word of ASCII letters that no cleaning rule
+    /// changes is hashed straight from the text, lower-cased on the way; only the others become strings.
+    /// </summary>
+    public static void AddWordHashes(ReadOnlySpan<char> text, ulong seed, HashSet<ulong> hashes)
+    {
+        List<string>? pieces = null;
+        int i = 0;
+        while (i < text.Length)
+        {
+            while (i < text.Length && !IsWordChar(text[i])) i++;
+            int start = i;
+            while (i < text.Length && IsWordChar(text[i])) i++;
+            if (i - start < 2) continue;
+            var raw = text[start..i];
+            if (TryHashPlain(raw, seed, out ulong hash)) { hashes.Add(hash); continue; }
+            pieces ??= new List<string>(8);
+            pieces.Clear();
+            CleanWord(raw, pieces);
+            foreach (var p in pieces)
+                if (p.Length > 0) hashes.Add(TokenHash.Finish(TokenHash.Append(seed, p.AsSpan(0, Math.Min(p.Length, MaxWordLength)))));
+        }
+    }
+
+    /// <summary>The hash of a raw word made only of ASCII letters with no run of six hex letters (CleanWord returns such
+    /// a word lower-cased and unchanged); false for any other word.</summary>
+    private static bool TryHashPlain(ReadOnlySpan<char> raw, ulong seed, out ulong hash)
+    {
+        hash = seed;
+        int hexRun = 0;
+        for (int k = 0; k < raw.Length; k++)
+        {
+            char lower = (char)(raw[k] | 0x20);
+            if (lower is < 'a' or > 'z' || raw[k] > 127) return false;
+            if (lower <= 'f') { if (++hexRun >= 6) return false; }
+            else hexRun = 0;
+            if (k < MaxWordLength) hash = TokenHash.Append(hash, lower);
+        }
+        hash = TokenHash.Finish(hash);
+        return true;
+    }
+
     /// <summary>The characters a word is made of (ASSP's BayesCont, extended to every Unicode letter and digit).</summary>
     internal static bool IsWordChar(char c)
     {
@@ -80,7 +123,7 @@ public static partial class Tokenizer
             output.Add(Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(word)))[..24]);
             return;
         }
-        if (word.Contains("tp", StringComparison.Ordinal) && UrlRe().Match(word) is { Success: true } url && url.Groups[1].Length > 1)
+        if (word.Contains("://", StringComparison.Ordinal) && UrlRe().Match(word) is { Success: true } url && url.Groups[1].Length > 1)
         {
             string host = CharClean(url.Groups[1].Value);
             output.Add(host);
@@ -109,8 +152,8 @@ public static partial class Tokenizer
             w = ColorRe().Replace(w, "randcolor");
             w = DecNumRe().Replace(w, "randdecnum");
         }
-        if (HasHexRun(w)) w = HexRe().Replace(w, "randword");
-        if (HasNumberRun(w)) w = NumberRe().Replace(w, "randnumber");
+        if (HasHexRun(w)) w = ReplaceHexRuns(w);
+        if (HasNumberRun(w)) w = ReplaceNumberRuns(w);
         w = w.TrimEnd(Punctuation).TrimStart(Punctuation);
         if (w.Contains("!!!", StringComparison.Ordinal)) w = BangsRe().Replace(w, "!!");
         if (w.Contains("**", StringComparison.Ordinal)) w = StarsRe().Replace(w, "**");
@@ -155,8 +198,46 @@ public static partial class Tokenizer
         for (int i = 1; i < w.Length; i++)
             if (IsNumberChar(w[i]) && IsNumberChar(w[i - 1])) return true;
         return false;
+    }
 
-        static bool IsNumberChar(char c) => c is ',' or '.' || char.IsDigit(c);
+    private static bool IsHex(char c) => c is (>= '0' and <= '9') or (>= 'a' and <= 'f');
+
+    private static bool IsNumberChar(char c) => c is ',' or '.' || char.IsDigit(c);
+
+    /// <summary>HexRe.Replace(w, "randword") as a loop: in every run of at least six hex characters, the longest
+    /// even-length start becomes "randword" (an odd last character stays).</summary>
+    internal static string ReplaceHexRuns(string w)
+    {
+        var result = new System.Text.StringBuilder(w.Length + 8);
+        int i = 0;
+        while (i < w.Length)
+        {
+            if (!IsHex(w[i])) { result.Append(w[i++]); continue; }
+            int end = i;
+            while (end < w.Length && IsHex(w[end])) end++;
+            int run = end - i;
+            if (run >= 6) result.Append("randword").Append(w, i + (run & ~1), run & 1);
+            else result.Append(w, i, run);
+            i = end;
+        }
+        return result.ToString();
+    }
+
+    /// <summary>NumberRe.Replace(w, "randnumber") as a loop: every run of two or more digits, commas and dots.</summary>
+    internal static string ReplaceNumberRuns(string w)
+    {
+        var result = new System.Text.StringBuilder(w.Length + 16);
+        int i = 0;
+        while (i < w.Length)
+        {
+            if (!IsNumberChar(w[i])) { result.Append(w[i++]); continue; }
+            int end = i;
+            while (end < w.Length && IsNumberChar(w[end])) end++;
+            if (end - i >= 2) result.Append("randnumber");
+            else result.Append(w[i]);
+            i = end;
+        }
+        return result.ToString();
     }
 
     private static readonly char[] Punctuation = "_[]~@%$&{}<>#(),.'\";:=!?*+/\\-".ToCharArray();
@@ -182,10 +263,11 @@ public static partial class Tokenizer
     private static partial Regex ColorRe();
     [GeneratedRegex(@"^#\d+", RegexOptions.None, 1000)]
     private static partial Regex DecNumRe();
+    // ASSP's patterns for ReplaceHexRuns and ReplaceNumberRuns, kept for the test that compares both.
     [GeneratedRegex("(?:[a-f0-9]{2}){3,}", RegexOptions.NonBacktracking, 1000)]
-    private static partial Regex HexRe();
+    internal static partial Regex HexRe();
     [GeneratedRegex(@"[\d,.]{2,}", RegexOptions.NonBacktracking, 1000)]
-    private static partial Regex NumberRe();
+    internal static partial Regex NumberRe();
     [GeneratedRegex("!!!+", RegexOptions.None, 1000)]
     private static partial Regex BangsRe();
     [GeneratedRegex(@"\*\*+", RegexOptions.None, 1000)]

@@ -111,3 +111,40 @@ public class TokenizerTests
     public void IsWildNum_agrees_with_the_reference_pattern(string word) =>
         Assert.Equal(Tokenizer.WildNumRe().IsMatch(word), Tokenizer.IsWildNum(word));
 }
+
+public class TokenizerLoopTests
+{
+    [Theory]
+    [InlineData("abcdef")]
+    [InlineData("abcdef1")]
+    [InlineData("x0123456789abcdefz")]
+    [InlineData("abcde")]
+    [InlineData("deadbeef.cafe12345")]
+    [InlineData("gg")]
+    [InlineData("")]
+    public void ReplaceHexRuns_agrees_with_the_reference_pattern(string word) =>
+        Assert.Equal(Tokenizer.HexRe().Replace(word, "randword"), Tokenizer.ReplaceHexRuns(word));
+
+    [Theory]
+    [InlineData("10.0.0.1")]
+    [InlineData("a1b22c333")]
+    [InlineData("1,000.50$")]
+    [InlineData("x.y")]
+    [InlineData("٣٤٥")]
+    [InlineData("7")]
+    [InlineData("")]
+    public void ReplaceNumberRuns_agrees_with_the_reference_pattern(string word) =>
+        Assert.Equal(Tokenizer.NumberRe().Replace(word, "randnumber"), Tokenizer.ReplaceNumberRuns(word));
+
+    [Theory]
+    [InlineData("Received: from Mail.Example.COM ([10.0.0.1]) by mx.example.org with ESMTP id 4A1B2C3D4E5F for <bob@example.org>; Mon, 2 Nov 2026 08:00:00 +0000")]
+    [InlineData("Deadbeef CAFEBABE Straße abcdefghijklmnopqrstuvwxyzabcdefghijklmnop http://smtp.example.com/x?y=1 \"quoted\" it's")]
+    public void Word_hashes_are_the_hashes_of_the_words(string text)
+    {
+        ulong seed = TokenHash.Append(TokenHash.Seed, "received:");
+        var expected = Tokenizer.Words(text).Select(w => TokenHash.Finish(TokenHash.Append(seed, w))).ToHashSet();
+        var hashes = new HashSet<ulong>();
+        Tokenizer.AddWordHashes(text, seed, hashes);
+        Assert.Equal(expected.Order(), hashes.Order());
+    }
+}
