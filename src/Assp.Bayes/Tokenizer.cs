@@ -32,6 +32,7 @@ public static partial class Tokenizer
             int start = i;
             while (i < span.Length && IsWordChar(span[i])) i++;
             if (i - start < 2) continue;
+            if (IsUnchangedByCleaning(span[start..i])) { words.Add(LowerAscii(span[start..i])); continue; }
             pieces.Clear();
             CleanWord(span[start..i], pieces);
             foreach (var p in pieces)
@@ -71,22 +72,48 @@ public static partial class Tokenizer
         }
     }
 
-    /// <summary>The hash of a raw word made only of ASCII letters with no run of six hex letters (CleanWord returns such
-    /// a word lower-cased and unchanged); false for any other word.</summary>
+    /// <summary>
+    /// True for a raw word that CleanWord returns lower-cased and otherwise unchanged. Such a word is made of ASCII
+    /// letters, digits, dots and hyphens, starts with a letter (so it is no number or time) and ends with a letter or
+    /// digit (nothing to trim), and has no six hex characters, no two of digit and dot and no two hyphens in a row
+    /// (the rules that would replace them): most words of text and of host names.
+    /// </summary>
+    internal static bool IsUnchangedByCleaning(ReadOnlySpan<char> raw)
+    {
+        if (raw.Length == 0 || !char.IsAsciiLetter(raw[0]) || !char.IsAsciiLetterOrDigit(raw[^1])) return false;
+        int hexRun = 0;
+        char previous = ' ';
+        foreach (char original in raw)
+        {
+            char c = original;
+            if (c is >= 'A' and <= 'Z') c = (char)(c | 0x20);
+            else if (!(c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '-')) return false;
+            if (c is (>= '0' and <= '9') or (>= 'a' and <= 'f')) { if (++hexRun >= 6) return false; }
+            else hexRun = 0;
+            if (c is (>= '0' and <= '9') or '.' && previous is (>= '0' and <= '9') or '.') return false;
+            if (c == '-' && previous == '-') return false;
+            previous = c;
+        }
+        return true;
+    }
+
+    /// <summary>The hash of the word CleanWord makes of <paramref name="raw"/> when it only lower-cases it.</summary>
     private static bool TryHashPlain(ReadOnlySpan<char> raw, ulong seed, out ulong hash)
     {
         hash = seed;
-        int hexRun = 0;
-        for (int k = 0; k < raw.Length; k++)
-        {
-            char lower = (char)(raw[k] | 0x20);
-            if (lower is < 'a' or > 'z' || raw[k] > 127) return false;
-            if (lower <= 'f') { if (++hexRun >= 6) return false; }
-            else hexRun = 0;
-            if (k < MaxWordLength) hash = TokenHash.Append(hash, lower);
-        }
+        if (!IsUnchangedByCleaning(raw)) return false;
+        foreach (char c in raw[..Math.Min(raw.Length, MaxWordLength)]) hash = TokenHash.Append(hash, c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c);
         hash = TokenHash.Finish(hash);
         return true;
+    }
+
+    /// <summary>The word lower-cased (ASCII) and cut to <see cref="MaxWordLength"/>.</summary>
+    private static string LowerAscii(ReadOnlySpan<char> raw)
+    {
+        Span<char> buffer = stackalloc char[MaxWordLength];
+        int n = Math.Min(raw.Length, MaxWordLength);
+        for (int k = 0; k < n; k++) buffer[k] = raw[k] is >= 'A' and <= 'Z' ? (char)(raw[k] | 0x20) : raw[k];
+        return new string(buffer[..n]);
     }
 
     /// <summary>The characters a word is made of (ASSP's BayesCont, extended to every Unicode letter and digit).</summary>
