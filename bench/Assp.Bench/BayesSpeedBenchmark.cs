@@ -58,19 +58,45 @@ public static class BayesSpeedBenchmark
             trainer.Add(EnhancedFilter.Features(m, Tokenizer.Words(CorpusText.FromMessage(m, BayesBenchData.MaxBytes))), rel.StartsWith("spam/", StringComparison.Ordinal), 1);
         }
         var features = ProbabilityTable.Build(trainer.Build().Select(kv => new KeyValuePair<ulong, float>(kv.Key, (float)kv.Value)).ToList());
+        // Mode 1's fingerprint: its verdict at 0.6 and its probability to six places (the order in which a set of
+        // features is summed may change the last bits of a double, which no admin can see).
+        foreach (var (m, w) in messages.Zip(lists))
+        {
+            double p = EnhancedFilter.Classify(features, EnhancedFilter.Features(m, w)).Probability;
+            hash.AppendData(Encoding.ASCII.GetBytes(p.ToString("0.000000 ", System.Globalization.CultureInfo.InvariantCulture) + (p >= 0.6 ? "spam\n" : "ham\n")));
+        }
+        Console.WriteLine($"mode 1 fingerprint {Convert.ToHexStringLower(hash.GetHashAndReset())[..16]}");
+        double hmm = Best(rounds, () => { foreach (var w in lists) Classifier.Hmm(db, w, PrivateScope.None, 60); });
+        double featureOnly = Best(rounds, () => { for (int n = 0; n < messages.Count; n++) EnhancedFilter.Features(messages[n], lists[n]); });
+        var sets = messages.Zip(lists).Select(x => EnhancedFilter.Features(x.First, x.Second)).ToList();
+        double fisher = Best(rounds, () => { foreach (var set in sets) EnhancedFilter.Classify(features, set); });
         double enhanced = Best(rounds, () =>
         {
             for (int n = 0; n < messages.Count; n++) EnhancedFilter.Classify(features, EnhancedFilter.Features(messages[n], lists[n]));
         });
+        // What the proxy does with BayesAlgorithm 1: parse, text, words, mode 1 in place of the word-pair formula, HMM.
+        double allMode1 = Best(rounds, () =>
+        {
+            foreach (var raw in raws)
+            {
+                var m = Assp.Mime.MimeParser.Parse(CorpusText.Limit(raw, BayesBenchData.MaxBytes));
+                var w = Tokenizer.Words(CorpusText.FromMessage(m, BayesBenchData.MaxBytes));
+                EnhancedFilter.Classify(features, EnhancedFilter.Features(m, w));
+                Classifier.Hmm(db, w, PrivateScope.None, 60);
+            }
+        });
         void Row(string what, double seconds) =>
-            Console.WriteLine($"{what,-28} {seconds * 1e6 / raws.Count,8:0.0} µs/msg  {raws.Count / seconds,8:N0} msg/CPU-s");
+            Console.WriteLine($"{what,-32} {seconds * 1e6 / raws.Count,8:0.0} µs/msg  {raws.Count / seconds,8:N0} msg/CPU-s");
         Row("MIME parse", parse);
         Row("text (FromMessage)", text);
         Row("words (Tokenizer)", words);
         Row("Bayes + HMM", filters);
+        Row("HMM", hmm);
         Row("all (classify)", all);
+        Row("mode 1: features", featureOnly);
+        Row("mode 1: Fisher", fisher);
         Row("mode 1: features + Fisher", enhanced);
-        Row("all + mode 1", all + enhanced);
+        Row("all with mode 1 (+ HMM)", allMode1);
         return 0;
     }
 

@@ -32,8 +32,9 @@ public sealed record RebuildOptions
     public bool TestMode { get; init; }
     /// <summary>The extension of corpus files (maillogExt); files with other extensions are also read.</summary>
     public string Extension { get; init; } = ".eml";
-    /// <summary>ReplaceOldSpamdb: the new spamdb.helo replaces the old one (off: new records are added to it).</summary>
-    public bool ReplaceOldHelo { get; init; } = true;
+    /// <summary>ReplaceOldSpamdb: the new spamdb and spamdb.helo records replace the old ones; off, they are written
+    /// over them and old records the new corpus does not give stay (HMMdb is always replaced, as in ASSP).</summary>
+    public bool ReplaceOldSpamdb { get; init; } = true;
     /// <summary>Keep the corpus weights after the rebuild (for newReportedInterval's incremental updates).</summary>
     public bool KeepWeights { get; init; }
 }
@@ -118,21 +119,23 @@ public static partial class CorpusRebuild
         var hmm = options.BuildHmm ? trainer.BuildHmm() : [];
         var features = featureTrainer?.Build();
         long generation = 0;
-        int heloRecords = 0;
+        int heloRecords = 0, bayesRecords = bayes.Count;
         bool written = false;
         SpamDatabase db;
         if (store is not null && !options.TestMode)
         {
             progress?.Report(new RebuildProgress(done, total, "writing spamdb and HMMdb"));
-            generation = SpamDbStore.Save(store, bayes, hmm, trainer.Norm, options.BuildHmm, features: features);
-            db = SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation, features);
+            generation = SpamDbStore.Save(store, bayes, hmm, trainer.Norm, options.BuildHmm, features: features, replaceSpamdb: options.ReplaceOldSpamdb);
+            // Added to the old records, spamdb holds more than this corpus gave: what the filter uses is read back.
+            db = options.ReplaceOldSpamdb ? SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation, features) : SpamDbStore.Load(store);
+            bayesRecords = options.ReplaceOldSpamdb ? bayes.Count : SpamDbStore.BayesRecordCount(store);
             SpamDbProvider.For(store).Publish(db);
-            heloRecords = helos.Save(store, options.ReplaceOldHelo);
+            heloRecords = helos.Save(store, options.ReplaceOldSpamdb);
             written = true;
         }
         else db = SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation, features);
         progress?.Report(new RebuildProgress(total, total, "done"));
-        return new RebuildSummary(counts, trainer.SpamWeight, trainer.HamWeight, trainer.Norm, bayes.Count, hmm.Count, generation,
+        return new RebuildSummary(counts, trainer.SpamWeight, trainer.HamWeight, trainer.Norm, bayesRecords, hmm.Count, generation,
             clock.Elapsed, db.MemoryBytes, unreadable, written)
         {
             HeloRecords = heloRecords,
@@ -169,7 +172,7 @@ public static partial class CorpusRebuild
             if (added == 0 || options.TestMode) return added;
             var (bayes, hmm) = weights.Trainer.TakeChanges();
             SpamDbStore.ApplyChanges(store, bayes, options.BuildHmm ? hmm : new Dictionary<ulong, double?>(), weights.Trainer.Norm, weights.Features?.Build());
-            weights.Helos.Save(store, options.ReplaceOldHelo);
+            weights.Helos.Save(store, options.ReplaceOldSpamdb);
         }
         SpamDbProvider.For(store).Publish(SpamDbStore.Load(store));
         return added;

@@ -35,36 +35,101 @@ public static class EnhancedFilter
         "list-id", "list-unsubscribe", "organization", "errors-to", "x-originating-ip", "importance", "x-mimeole",
     };
 
+    // Hash states of the tags, computed once: a tagged feature continues from its tag's state.
+    private static readonly ulong WordSeed = TokenHash.Append(TokenHash.Seed, 'w');
+    private static readonly ulong HeaderNameSeed = TokenHash.Append(TokenHash.Seed, "h:");
+    private static readonly ulong TypeSeed = TokenHash.Append(TokenHash.Seed, "ct:"), CharsetSeed = TokenHash.Append(TokenHash.Seed, "cs:"),
+        EncodingSeed = TokenHash.Append(TokenHash.Seed, "cte:"), AttachmentSeed = TokenHash.Append(TokenHash.Seed, "att:"),
+        PartsSeed = TokenHash.Append(TokenHash.Seed, "parts:"), FromNameSeed = TokenHash.Append(TokenHash.Seed, "fromname:"),
+        FromDomainSeed = TokenHash.Append(TokenHash.Seed, "fromdom:"), FromUserLengthSeed = TokenHash.Append(TokenHash.Seed, "fromuser-len:"),
+        ReplyDomainSeed = TokenHash.Append(TokenHash.Seed, "replydom:"), TldSeed = TokenHash.Append(TokenHash.Seed, "tld:"),
+        DomainSeed = TokenHash.Append(TokenHash.Seed, "dom:");
+
     /// <summary>The features of a message (hashed, each once): its words and word pairs, its header words, its MIME
     /// structure, its From name and domains and the domains in its text.</summary>
+    /// <remarks>Every key is the FNV hash of a tagged string ("w" + word, "prev cur", "from:" + header word,
+    /// "ct:text/html", ...); the strings themselves are never built (this runs on every message).</remarks>
     public static HashSet<ulong> Features(MimeMessage message, IReadOnlyList<string> words)
     {
         var set = new HashSet<ulong>(words.Count * 2 + 64);
-        for (int i = 0; i < words.Count; i++)
-        {
-            set.Add(TokenHash.Finish(TokenHash.Append(TokenHash.Append(TokenHash.Seed, 'w'), words[i])));
-            if (i > 0) set.Add(Classifier.PairHash(TokenHash.Seed, words[i - 1], words[i]));
-        }
-        var headerWords = new List<string>();
-        foreach (var h in message.Headers)
-        {
-            string name = h.Name.ToLowerInvariant();
-            set.Add(TokenHash.Of("h:" + name));
-            if (!InformativeHeaders.Contains(name)) continue;
-            var value = h.UnfoldedValue;
-            if (value.Length > 300) value = value[..300];
-            headerWords.Clear();
-            Tokenizer.Words(value, headerWords);
-            ulong seed = TokenHash.Append(TokenHash.Append(TokenHash.Seed, name), ':');
-            foreach (var w in headerWords) set.Add(TokenHash.Finish(TokenHash.Append(seed, w)));
-        }
+        AddWordFeatures(words, set);
+        AddHeaderFeatures(message, set);
         AddMimeFeatures(message, set);
         AddSenderFeatures(message, set);
         AddDomainFeatures(words, set);
         return set;
     }
 
-    private static ulong Tagged(string tag, string value) => TokenHash.Finish(TokenHash.Append(TokenHash.Append(TokenHash.Seed, tag), value));
+    /// <summary>"w" + every word and every "prev cur" pair: one pass over each word's characters feeds three hash
+    /// states (the word alone, to continue the next pair from; the tagged word; the pair ending here).</summary>
+    private static void AddWordFeatures(IReadOnlyList<string> words, HashSet<ulong> set)
+    {
+        const ulong prime = 1099511628211UL;
+        ulong previous = 0;
+        for (int i = 0; i < words.Count; i++)
+        {
+            string word = words[i];
+            ulong plain = TokenHash.Seed, tagged = WordSeed;
+            if (i == 0)
+            {
+                foreach (char c in word)
+                {
+                    plain = ((plain ^ (byte)c) * prime ^ (byte)(c >> 8)) * prime;
+                    tagged = ((tagged ^ (byte)c) * prime ^ (byte)(c >> 8)) * prime;
+                }
+            }
+            else
+            {
+                ulong pair = TokenHash.Append(previous, ' ');
+                foreach (char c in word)
+                {
+                    plain = ((plain ^ (byte)c) * prime ^ (byte)(c >> 8)) * prime;
+                    tagged = ((tagged ^ (byte)c) * prime ^ (byte)(c >> 8)) * prime;
+                    pair = ((pair ^ (byte)c) * prime ^ (byte)(c >> 8)) * prime;
+                }
+                set.Add(TokenHash.Finish(tagged));
+                set.Add(TokenHash.Finish(pair));
+                previous = plain;
+                continue;
+            }
+            set.Add(TokenHash.Finish(tagged));
+            previous = plain;
+        }
+    }
+
+    /// <summary>Every header's name ("h:" + lower-cased name) and the words of the informative ones (name + ":" + word;
+    /// the first 300 characters of the value).</summary>
+    private static void AddHeaderFeatures(MimeMessage message, HashSet<ulong> set)
+    {
+        foreach (var h in message.Headers)
+        {
+            string name = h.Name;
+            set.Add(TokenHash.Finish(AppendLower(HeaderNameSeed, name)));
+            if (!InformativeHeaders.Contains(name)) continue;
+            var value = h.UnfoldedValue.AsSpan();
+            if (value.Length > 300) value = value[..300];
+            Tokenizer.AddWordHashes(value, TokenHash.Append(AppendLower(TokenHash.Seed, name), ':'), set);
+        }
+    }
+
+    /// <summary>Continues the hash with the text lower-cased as <see cref="string.ToLowerInvariant()"/> would.</summary>
+    private static ulong AppendLower(ulong hash, ReadOnlySpan<char> text)
+    {
+        if (!System.Text.Ascii.IsValid(text)) return TokenHash.Append(hash, text.ToString().ToLowerInvariant());
+        foreach (char c in text) hash = TokenHash.Append(hash, c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c);
+        return hash;
+    }
+
+    private static ulong Tagged(ulong tagSeed, ReadOnlySpan<char> value) => TokenHash.Finish(TokenHash.Append(tagSeed, value));
+
+    private static ulong TaggedLower(ulong tagSeed, ReadOnlySpan<char> value) => TokenHash.Finish(AppendLower(tagSeed, value));
+
+    private static ulong TaggedNumber(ulong tagSeed, int n)
+    {
+        Span<char> digits = stackalloc char[11];
+        n.TryFormat(digits, out int length, default, System.Globalization.CultureInfo.InvariantCulture);
+        return Tagged(tagSeed, digits[..length]);
+    }
 
     /// <summary>Rounded log2 of a count, so that sizes fall into a few buckets.</summary>
     private static int Bucket(int n) => n <= 0 ? 0 : (int)Math.Log2(n) + 1;
@@ -76,16 +141,16 @@ public static class EnhancedFilter
         foreach (var part in message.Entities)
         {
             parts++;
-            set.Add(Tagged("ct:", part.MimeType));
-            if (part.ContentType.Charset is { } charset) set.Add(Tagged("cs:", charset.ToLowerInvariant()));
-            set.Add(Tagged("cte:", part.ContentTransferEncoding.ToString()));
+            set.Add(Tagged(TypeSeed, part.MimeType));
+            if (part.ContentType.Charset is { } charset) set.Add(TaggedLower(CharsetSeed, charset));
+            set.Add(Tagged(EncodingSeed, part.ContentTransferEncoding.ToString()));
             if (part.FileName is { } file)
             {
                 int dot = file.LastIndexOf('.');
-                set.Add(Tagged("att:", dot >= 0 ? file[(dot + 1)..].ToLowerInvariant() : "(none)"));
+                set.Add(dot >= 0 ? TaggedLower(AttachmentSeed, file.AsSpan(dot + 1)) : Tagged(AttachmentSeed, "(none)"));
             }
         }
-        set.Add(Tagged("parts:", Bucket(parts).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        set.Add(TaggedNumber(PartsSeed, Bucket(parts)));
     }
 
     /// <summary>The words of the From display name (or its absence), the From and Reply-To domains, the length of the
@@ -95,23 +160,26 @@ public static class EnhancedFilter
         foreach (var from in message.From)
         {
             if (from.DisplayName is { Length: > 0 } name)
-                foreach (var w in name.Split(NameSeparators, StringSplitOptions.RemoveEmptyEntries)) set.Add(Tagged("fromname:", w.ToLowerInvariant()));
-            else set.Add(Tagged("fromname:", "(none)"));
-            var address = from.Address.ToLowerInvariant();
+            {
+                foreach (var range in name.AsSpan().SplitAny(NameSeparators))
+                    if (range.End.Value > range.Start.Value) set.Add(TaggedLower(FromNameSeed, name.AsSpan()[range]));
+            }
+            else set.Add(Tagged(FromNameSeed, "(none)"));
+            var address = from.Address.AsSpan();
             int at = address.IndexOf('@');
             if (at < 0) continue;
-            set.Add(Tagged("fromdom:", address[(at + 1)..]));
-            set.Add(Tagged("fromuser-len:", Bucket(at).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            set.Add(TaggedLower(FromDomainSeed, address[(at + 1)..]));
+            set.Add(TaggedNumber(FromUserLengthSeed, Bucket(at)));   // lower-casing maps char to char: '@' stays where it is
         }
         foreach (var reply in message.ReplyTo)
         {
-            var address = reply.Address.ToLowerInvariant();
+            var address = reply.Address.AsSpan();
             int at = address.IndexOf('@');
-            if (at >= 0) set.Add(Tagged("replydom:", address[(at + 1)..]));
+            if (at >= 0) set.Add(TaggedLower(ReplyDomainSeed, address[(at + 1)..]));
         }
     }
 
-    private static readonly char[] NameSeparators = [' ', '\t', '"', ','];
+    private static readonly System.Buffers.SearchValues<char> NameSeparators = System.Buffers.SearchValues.Create(" \t\",");
 
     /// <summary>For every dotted word of the text (link hosts among them): its last label and its last two labels.</summary>
     private static void AddDomainFeatures(IReadOnlyList<string> words, HashSet<ulong> set)
@@ -120,9 +188,9 @@ public static class EnhancedFilter
         {
             int dot = w.LastIndexOf('.');
             if (dot <= 0 || dot == w.Length - 1) continue;
-            set.Add(Tagged("tld:", w[(dot + 1)..]));
+            set.Add(Tagged(TldSeed, w.AsSpan(dot + 1)));
             int dot2 = w.LastIndexOf('.', dot - 1);
-            set.Add(Tagged("dom:", dot2 >= 0 ? w[(dot2 + 1)..] : w));
+            set.Add(Tagged(DomainSeed, dot2 >= 0 ? w.AsSpan(dot2 + 1) : w));
         }
     }
 
@@ -167,26 +235,44 @@ public static class EnhancedFilter
     /// </summary>
     public static Combined Classify(ProbabilityTable table, HashSet<ulong> features)
     {
-        var values = new List<double>(256);
-        foreach (var f in features)
-            if (table.Get(f) is var p and > 0 && Math.Abs(p - 0.5) >= MinDeviation) values.Add(p);
-        if (values.Count == 0) return new Combined(0.5, 0, 0);
-        if (values.Count > MaxFeatures)
+        // The telling features' probabilities, with their distance from 0.5 negated as sort keys (most telling first).
+        var pool = System.Buffers.ArrayPool<double>.Shared;
+        double[] values = pool.Rent(features.Count), keys = pool.Rent(features.Count);
+        try
         {
-            values.Sort(static (a, b) => Math.Abs(b - 0.5).CompareTo(Math.Abs(a - 0.5)));
-            values.RemoveRange(MaxFeatures, values.Count - MaxFeatures);
+            int n = 0;
+            foreach (var f in features)
+            {
+                float p = table.Get(f);
+                double deviation = Math.Abs(p - 0.5);
+                if (p > 0 && deviation >= MinDeviation)
+                {
+                    values[n] = p;
+                    keys[n++] = -deviation;
+                }
+            }
+            if (n == 0) return new Combined(0.5, 0, 0);
+            if (n > MaxFeatures)
+            {
+                Array.Sort(keys, values, 0, n);
+                n = MaxFeatures;
+            }
+            double lnSpam = 0, lnHam = 0;
+            for (int k = 0; k < n; k++)
+            {
+                lnSpam += Math.Log(1 - values[k]);
+                lnHam += Math.Log(values[k]);
+            }
+            double s = 1 - ChiSquareTail(-2 * lnSpam, 2 * n);
+            double h = 1 - ChiSquareTail(-2 * lnHam, 2 * n);
+            double i = (1 + s - h) / 2;
+            return new Combined(Calibrate(Score(i, lnHam - lnSpam)), Math.Abs(s - h), n, lnHam - lnSpam);
         }
-        double lnSpam = 0, lnHam = 0;
-        foreach (var p in values)
+        finally
         {
-            lnSpam += Math.Log(1 - p);
-            lnHam += Math.Log(p);
+            pool.Return(values);
+            pool.Return(keys);
         }
-        int n = values.Count;
-        double s = 1 - ChiSquareTail(-2 * lnSpam, 2 * n);
-        double h = 1 - ChiSquareTail(-2 * lnHam, 2 * n);
-        double i = (1 + s - h) / 2;
-        return new Combined(Calibrate(Score(i, lnHam - lnSpam)), Math.Abs(s - h), n, lnHam - lnSpam);
     }
 
     /// <summary>

@@ -3,14 +3,20 @@ using System.Runtime.CompilerServices;
 namespace Assp.Bayes;
 
 /// <summary>
-/// An immutable token → probability map: open addressing over a power-of-two array of 64-bit key hashes and a
-/// parallel array of floats (12 bytes a slot, at most half the slots used: about 24 MB for 1,000,000 tokens).
+/// An immutable token → probability map: open addressing over a power-of-two array of slots, each a 64-bit key hash
+/// with its float beside it (16 bytes a slot, so a lookup touches one cache line; at most half the slots used: about
+/// 32 MB for 1,000,000 tokens).
 /// Readers never lock; a rebuilt table replaces the old one as a whole.
 /// </summary>
 public sealed class ProbabilityTable
 {
-    private readonly ulong[] _keys;
-    private readonly float[] _values;
+    private struct Slot
+    {
+        public ulong Key;
+        public float Value;
+    }
+
+    private readonly Slot[] _slots;
     private readonly int _mask;
 
     public static readonly ProbabilityTable Empty = new(0);
@@ -21,8 +27,7 @@ public sealed class ProbabilityTable
     {
         int size = 16;
         while (size < expected * 2) size <<= 1;
-        _keys = new ulong[size];
-        _values = new float[size];
+        _slots = new Slot[size];
         _mask = size - 1;
     }
 
@@ -39,37 +44,38 @@ public sealed class ProbabilityTable
     private void Put(ulong key, float value)
     {
         key = TokenHash.Finish(key);
-        if (Count * 2 >= _keys.Length) throw new InvalidOperationException("probability table is full");
-        int slot = Slot(key);
-        while (_keys[slot] != 0 && _keys[slot] != key) slot = (slot + 1) & _mask;
-        if (_keys[slot] == 0) Count++;
-        _keys[slot] = key;
-        _values[slot] = value;
+        if (Count * 2 >= _slots.Length) throw new InvalidOperationException("probability table is full");
+        int slot = SlotOf(key);
+        while (_slots[slot].Key != 0 && _slots[slot].Key != key) slot = (slot + 1) & _mask;
+        if (_slots[slot].Key == 0) Count++;
+        _slots[slot] = new Slot { Key = key, Value = value };
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Slot(ulong key) => (int)((key * 0x9E3779B97F4A7C15UL) >> 32) & _mask;
+    private int SlotOf(ulong key) => (int)((key * 0x9E3779B97F4A7C15UL) >> 32) & _mask;
 
     /// <summary>The probability stored for the hash, or 0 when the token is unknown.</summary>
     public float Get(ulong key)
     {
         key = TokenHash.Finish(key);
-        int slot = Slot(key);
+        var slots = _slots;
+        int slot = SlotOf(key);
         while (true)
         {
-            ulong k = _keys[slot];
-            if (k == key) return _values[slot];
+            ref readonly var entry = ref slots[slot];
+            ulong k = entry.Key;
+            if (k == key) return entry.Value;
             if (k == 0) return 0;
             slot = (slot + 1) & _mask;
         }
     }
 
     /// <summary>Bytes held by the arrays.</summary>
-    public long MemoryBytes => (long)_keys.Length * (sizeof(ulong) + sizeof(float));
+    public long MemoryBytes => (long)_slots.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<Slot>();
 
     public IEnumerable<KeyValuePair<ulong, float>> Entries()
     {
-        for (int i = 0; i < _keys.Length; i++)
-            if (_keys[i] != 0) yield return new(_keys[i], _values[i]);
+        for (int i = 0; i < _slots.Length; i++)
+            if (_slots[i].Key != 0) yield return new(_slots[i].Key, _slots[i].Value);
     }
 }

@@ -23,13 +23,15 @@ public static class SpamDbStore
     /// <summary>The features table's record of <see cref="EnhancedFilter.FeatureVersion"/>.</summary>
     public const string FeatureVersionKey = "***features-version***";
 
-    /// <summary>Replaces both tables with the new records and stamps a new generation; returns the generation.</summary>
+    /// <summary>Replaces both tables with the new records and stamps a new generation; returns the generation. With
+    /// <paramref name="replaceSpamdb"/> false (ReplaceOldSpamdb off) spamdb is not emptied first: the new records are
+    /// written over the old ones, and old records the new corpus does not give stay.</summary>
     public static long Save(IStore store, IReadOnlyDictionary<string, double> bayes, IReadOnlyDictionary<ulong, double> hmm, double norm,
-        bool writeHmm, Action<int>? progress = null, IReadOnlyDictionary<ulong, double>? features = null)
+        bool writeHmm, Action<int>? progress = null, IReadOnlyDictionary<ulong, double>? features = null, bool replaceSpamdb = true)
     {
         var spamdb = store.Table(StoreTables.SpamDb);
         long generation = Math.Max(ReadGeneration(store) + 1, store.Clock.GetUtcNow().ToUnixTimeMilliseconds());
-        spamdb.Clear();
+        if (replaceSpamdb) spamdb.Clear();
         int n = 0;
         foreach (var (key, p) in bayes)
         {
@@ -97,6 +99,15 @@ public static class SpamDbStore
     }
 
     private static string Format(double p) => p.ToString("0.0######", CultureInfo.InvariantCulture);
+
+    /// <summary>The word-pair records in spamdb (its *** records not counted).</summary>
+    public static int BayesRecordCount(IStore store)
+    {
+        int n = 0;
+        foreach (var (key, _) in store.Table(StoreTables.SpamDb).Scan())
+            if (!key.StartsWith("***", StringComparison.Ordinal)) n++;
+        return n;
+    }
 
     public static long ReadGeneration(IStore store) =>
         store.Table(StoreTables.SpamDb).TryGetValue(GenerationKey, out var v) && long.TryParse(v, CultureInfo.InvariantCulture, out var g) ? g : 0;

@@ -32,6 +32,7 @@ public static partial class Tokenizer
             int start = i;
             while (i < span.Length && IsWordChar(span[i])) i++;
             if (i - start < 2) continue;
+            if (IsUnchangedByCleaning(span[start..i])) { words.Add(LowerAscii(span[start..i])); continue; }
             pieces.Clear();
             CleanWord(span[start..i], pieces);
             foreach (var p in pieces)
@@ -44,6 +45,75 @@ public static partial class Tokenizer
         var list = new List<string>(Math.Min(text.Length / 5 + 4, 1 << 16));
         Words(text, list);
         return list;
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="hashes"/> the hash of every word <see cref="Words(string, List{string})"/> would give for
+    /// <paramref name="text"/>, continued from <paramref name="seed"/>. A word of ASCII letters that no cleaning rule
+    /// changes is hashed straight from the text, lower-cased on the way; only the others become strings.
+    /// </summary>
+    public static void AddWordHashes(ReadOnlySpan<char> text, ulong seed, HashSet<ulong> hashes)
+    {
+        List<string>? pieces = null;
+        int i = 0;
+        while (i < text.Length)
+        {
+            while (i < text.Length && !IsWordChar(text[i])) i++;
+            int start = i;
+            while (i < text.Length && IsWordChar(text[i])) i++;
+            if (i - start < 2) continue;
+            var raw = text[start..i];
+            if (TryHashPlain(raw, seed, out ulong hash)) { hashes.Add(hash); continue; }
+            pieces ??= new List<string>(8);
+            pieces.Clear();
+            CleanWord(raw, pieces);
+            foreach (var p in pieces)
+                if (p.Length > 0) hashes.Add(TokenHash.Finish(TokenHash.Append(seed, p.AsSpan(0, Math.Min(p.Length, MaxWordLength)))));
+        }
+    }
+
+    /// <summary>
+    /// True for a raw word that CleanWord returns lower-cased and otherwise unchanged. Such a word is made of ASCII
+    /// letters, digits, dots and hyphens, starts with a letter (so it is no number or time) and ends with a letter or
+    /// digit (nothing to trim), and has no six hex characters, no two of digit and dot and no two hyphens in a row
+    /// (the rules that would replace them): most words of text and of host names.
+    /// </summary>
+    internal static bool IsUnchangedByCleaning(ReadOnlySpan<char> raw)
+    {
+        if (raw.Length == 0 || !char.IsAsciiLetter(raw[0]) || !char.IsAsciiLetterOrDigit(raw[^1])) return false;
+        int hexRun = 0;
+        char previous = ' ';
+        foreach (char original in raw)
+        {
+            char c = original;
+            if (c is >= 'A' and <= 'Z') c = (char)(c | 0x20);
+            else if (!(c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '-')) return false;
+            if (c is (>= '0' and <= '9') or (>= 'a' and <= 'f')) { if (++hexRun >= 6) return false; }
+            else hexRun = 0;
+            if (c is (>= '0' and <= '9') or '.' && previous is (>= '0' and <= '9') or '.') return false;
+            if (c == '-' && previous == '-') return false;
+            previous = c;
+        }
+        return true;
+    }
+
+    /// <summary>The hash of the word CleanWord makes of <paramref name="raw"/> when it only lower-cases it.</summary>
+    private static bool TryHashPlain(ReadOnlySpan<char> raw, ulong seed, out ulong hash)
+    {
+        hash = seed;
+        if (!IsUnchangedByCleaning(raw)) return false;
+        foreach (char c in raw[..Math.Min(raw.Length, MaxWordLength)]) hash = TokenHash.Append(hash, c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c);
+        hash = TokenHash.Finish(hash);
+        return true;
+    }
+
+    /// <summary>The word lower-cased (ASCII) and cut to <see cref="MaxWordLength"/>.</summary>
+    private static string LowerAscii(ReadOnlySpan<char> raw)
+    {
+        Span<char> buffer = stackalloc char[MaxWordLength];
+        int n = Math.Min(raw.Length, MaxWordLength);
+        for (int k = 0; k < n; k++) buffer[k] = raw[k] is >= 'A' and <= 'Z' ? (char)(raw[k] | 0x20) : raw[k];
+        return new string(buffer[..n]);
     }
 
     /// <summary>The characters a word is made of (ASSP's BayesCont, extended to every Unicode letter and digit).</summary>
@@ -80,7 +150,7 @@ public static partial class Tokenizer
             output.Add(Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(word)))[..24]);
             return;
         }
-        if (word.Contains("tp", StringComparison.Ordinal) && UrlRe().Match(word) is { Success: true } url && url.Groups[1].Length > 1)
+        if (word.Contains("://", StringComparison.Ordinal) && UrlRe().Match(word) is { Success: true } url && url.Groups[1].Length > 1)
         {
             string host = CharClean(url.Groups[1].Value);
             output.Add(host);
@@ -109,8 +179,8 @@ public static partial class Tokenizer
             w = ColorRe().Replace(w, "randcolor");
             w = DecNumRe().Replace(w, "randdecnum");
         }
-        if (HasHexRun(w)) w = HexRe().Replace(w, "randword");
-        if (HasNumberRun(w)) w = NumberRe().Replace(w, "randnumber");
+        if (HasHexRun(w)) w = ReplaceHexRuns(w);
+        if (HasNumberRun(w)) w = ReplaceNumberRuns(w);
         w = w.TrimEnd(Punctuation).TrimStart(Punctuation);
         if (w.Contains("!!!", StringComparison.Ordinal)) w = BangsRe().Replace(w, "!!");
         if (w.Contains("**", StringComparison.Ordinal)) w = StarsRe().Replace(w, "**");
@@ -155,8 +225,46 @@ public static partial class Tokenizer
         for (int i = 1; i < w.Length; i++)
             if (IsNumberChar(w[i]) && IsNumberChar(w[i - 1])) return true;
         return false;
+    }
 
-        static bool IsNumberChar(char c) => c is ',' or '.' || char.IsDigit(c);
+    private static bool IsHex(char c) => c is (>= '0' and <= '9') or (>= 'a' and <= 'f');
+
+    private static bool IsNumberChar(char c) => c is ',' or '.' || char.IsDigit(c);
+
+    /// <summary>HexRe.Replace(w, "randword") as a loop: in every run of at least six hex characters, the longest
+    /// even-length start becomes "randword" (an odd last character stays).</summary>
+    internal static string ReplaceHexRuns(string w)
+    {
+        var result = new System.Text.StringBuilder(w.Length + 8);
+        int i = 0;
+        while (i < w.Length)
+        {
+            if (!IsHex(w[i])) { result.Append(w[i++]); continue; }
+            int end = i;
+            while (end < w.Length && IsHex(w[end])) end++;
+            int run = end - i;
+            if (run >= 6) result.Append("randword").Append(w, i + (run & ~1), run & 1);
+            else result.Append(w, i, run);
+            i = end;
+        }
+        return result.ToString();
+    }
+
+    /// <summary>NumberRe.Replace(w, "randnumber") as a loop: every run of two or more digits, commas and dots.</summary>
+    internal static string ReplaceNumberRuns(string w)
+    {
+        var result = new System.Text.StringBuilder(w.Length + 16);
+        int i = 0;
+        while (i < w.Length)
+        {
+            if (!IsNumberChar(w[i])) { result.Append(w[i++]); continue; }
+            int end = i;
+            while (end < w.Length && IsNumberChar(w[end])) end++;
+            if (end - i >= 2) result.Append("randnumber");
+            else result.Append(w[i]);
+            i = end;
+        }
+        return result.ToString();
     }
 
     private static readonly char[] Punctuation = "_[]~@%$&{}<>#(),.'\";:=!?*+/\\-".ToCharArray();
@@ -182,10 +290,11 @@ public static partial class Tokenizer
     private static partial Regex ColorRe();
     [GeneratedRegex(@"^#\d+", RegexOptions.None, 1000)]
     private static partial Regex DecNumRe();
+    // ASSP's patterns for ReplaceHexRuns and ReplaceNumberRuns, kept for the test that compares both.
     [GeneratedRegex("(?:[a-f0-9]{2}){3,}", RegexOptions.NonBacktracking, 1000)]
-    private static partial Regex HexRe();
+    internal static partial Regex HexRe();
     [GeneratedRegex(@"[\d,.]{2,}", RegexOptions.NonBacktracking, 1000)]
-    private static partial Regex NumberRe();
+    internal static partial Regex NumberRe();
     [GeneratedRegex("!!!+", RegexOptions.None, 1000)]
     private static partial Regex BangsRe();
     [GeneratedRegex(@"\*\*+", RegexOptions.None, 1000)]

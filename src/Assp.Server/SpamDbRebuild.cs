@@ -46,7 +46,7 @@ internal static class SpamDbRebuild
             Disclaimer = File.Exists(disclaimerFile) ? CorpusRebuild.CompileDisclaimers(File.ReadAllText(disclaimerFile)) : null,
             TestMode = cfg.GetBool("RebuildTestMode"),
             Extension = cfg["maillogExt"],
-            ReplaceOldHelo = cfg.GetBool("ReplaceOldSpamdb"),
+            ReplaceOldSpamdb = cfg.GetBool("ReplaceOldSpamdb"),
             // newReportedInterval's updates need the weights of the last full rebuild.
             KeepWeights = NewReportedValues(cfg["newReportedInterval"]).Count > 0,
         };

@@ -42,6 +42,28 @@ public class EnhancedFilterTests
     }
 
     [Fact]
+    public void Word_pair_and_header_features_are_the_hashes_of_their_tagged_strings()
+    {
+        var m = Message("\"Cheap Deals\" <Offers@Deals.Example.com>", "Hello THERE", "text/plain", "Visit our SHOP today 10.0.0.1 cafebabe12");
+        var words = Tokenizer.Words(CorpusText.FromMessage(m));
+        var f = EnhancedFilter.Features(m, words);
+        for (int i = 0; i < words.Count; i++)
+        {
+            Assert.Contains(TokenHash.Of("w" + words[i]), f);
+            if (i > 0) Assert.Contains(TokenHash.Of(words[i - 1] + " " + words[i]), f);
+        }
+        foreach (var h in m.Headers)
+        {
+            Assert.Contains(TokenHash.Of("h:" + h.Name.ToLowerInvariant()), f);
+            if (h.Name is "From" or "Content-Type")
+                foreach (var w in Tokenizer.Words(h.UnfoldedValue)) Assert.Contains(TokenHash.Of(h.Name.ToLowerInvariant() + ":" + w), f);
+        }
+        Assert.Contains(TokenHash.Of("fromname:cheap"), f);
+        Assert.Contains(TokenHash.Of("fromuser-len:3"), f);
+        Assert.Contains(TokenHash.Of("parts:1"), f);
+    }
+
+    [Fact]
     public void Calibration_puts_the_cross_validated_point_at_the_default_threshold()
     {
         Assert.Equal(0.6, EnhancedFilter.Calibrate(EnhancedFilter.CalibrationPoint), 12);

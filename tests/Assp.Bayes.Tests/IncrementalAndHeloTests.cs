@@ -84,12 +84,33 @@ public sealed class IncrementalAndHeloTests : IDisposable
         Assert.False(helo.ContainsKey("stale.example"));    // replaced
 
         helo.Set("stale.example", "1");
-        CorpusRebuild.Run(Options() with { ReplaceOldHelo = false }, store);
+        CorpusRebuild.Run(Options() with { ReplaceOldSpamdb = false }, store);
         Assert.True(helo.ContainsKey("stale.example"));     // added to
 
         helo.Clear();
         CorpusRebuild.Run(Options() with { TestMode = true }, store);
         Assert.Equal(0, helo.Count);                         // RebuildTestMode writes nothing
+    }
+
+    [Fact]
+    public void ReplaceOldSpamdb_off_writes_the_new_pairs_over_spamdb_and_keeps_the_old_ones()
+    {
+        FillCorpus();
+        using var store = new MemoryStore();
+        var spamdb = store.Table(StoreTables.SpamDb);
+        spamdb.Set("stale pair", "0.9900000");
+        var replaced = CorpusRebuild.Run(Options(), store);
+        Assert.False(spamdb.ContainsKey("stale pair"));                     // replaced (the default)
+        Assert.Equal(0, SpamDbProvider.For(store).Current.Bayes.Get(TokenHash.Of("stale pair")));
+
+        spamdb.Set("stale pair", "0.9900000");
+        var added = CorpusRebuild.Run(Options() with { ReplaceOldSpamdb = false }, store);
+        Assert.True(spamdb.ContainsKey("stale pair"));                      // added to
+        Assert.Equal(replaced.BayesRecords + 1, added.BayesRecords);        // "now in list" counts the old record too
+        var db = SpamDbProvider.For(store).Current;
+        Assert.Equal(0.99f, db.Bayes.Get(TokenHash.Of("stale pair")), 5);   // and the filter in use knows it
+        Assert.Equal(added.Generation, db.Generation);
+        Assert.True(db.Bayes.Count >= replaced.BayesRecords + 1);
     }
 
     [Fact]

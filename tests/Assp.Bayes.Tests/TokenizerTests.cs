@@ -111,3 +111,60 @@ public class TokenizerTests
     public void IsWildNum_agrees_with_the_reference_pattern(string word) =>
         Assert.Equal(Tokenizer.WildNumRe().IsMatch(word), Tokenizer.IsWildNum(word));
 }
+
+public class TokenizerLoopTests
+{
+    [Theory]
+    [InlineData("abcdef")]
+    [InlineData("abcdef1")]
+    [InlineData("x0123456789abcdefz")]
+    [InlineData("abcde")]
+    [InlineData("deadbeef.cafe12345")]
+    [InlineData("gg")]
+    [InlineData("")]
+    public void ReplaceHexRuns_agrees_with_the_reference_pattern(string word) =>
+        Assert.Equal(Tokenizer.HexRe().Replace(word, "randword"), Tokenizer.ReplaceHexRuns(word));
+
+    [Theory]
+    [InlineData("10.0.0.1")]
+    [InlineData("a1b22c333")]
+    [InlineData("1,000.50$")]
+    [InlineData("x.y")]
+    [InlineData("٣٤٥")]
+    [InlineData("7")]
+    [InlineData("")]
+    public void ReplaceNumberRuns_agrees_with_the_reference_pattern(string word) =>
+        Assert.Equal(Tokenizer.NumberRe().Replace(word, "randnumber"), Tokenizer.ReplaceNumberRuns(word));
+
+    [Theory]
+    [InlineData("mx1.google.com a-b--c abc- x1am 10am deadbe.ef Mail.Example.COM a.b ab..cd ab.c1.2 abcdef0 ab-12 w3.org a.b.c-d x.y. é.a")]
+    [InlineData("Hello WORLD thequickbrownfoxjumpsoverthelazydogagainandagain ab-cd-ef1 DeadBeef cafe12 a1b2c3 Zz9 x9.y8 q-")]
+    public void Words_that_cleaning_leaves_alone_are_only_lower_cased(string text)
+    {
+        var pieces = new List<string>();
+        foreach (var raw in text.Split(' '))
+        {
+            if (!Tokenizer.IsUnchangedByCleaning(raw)) continue;
+            pieces.Clear();
+            Tokenizer.CleanWord(raw, pieces);
+            var lower = raw.ToLowerInvariant();
+            Assert.Equal([lower.Length > Tokenizer.MaxWordLength ? lower[..Tokenizer.MaxWordLength] : lower], pieces.Select(p => p.Length > Tokenizer.MaxWordLength ? p[..Tokenizer.MaxWordLength] : p));
+        }
+        Assert.False(Tokenizer.IsUnchangedByCleaning("mx1.google.com"));
+        Assert.False(Tokenizer.IsUnchangedByCleaning("1am"));
+        Assert.True(Tokenizer.IsUnchangedByCleaning("Mail.Example.COM"));
+    }
+
+    [Theory]
+    [InlineData("Received: from Mail.Example.COM ([10.0.0.1]) by mx.example.org with ESMTP id 4A1B2C3D4E5F for <bob@example.org>; Mon, 2 Nov 2026 08:00:00 +0000")]
+    [InlineData("mx1.google.com a-b--c abc- x1am 10am deadbe.ef Mail.Example.COM a.b ab..cd ab.c1.2 abcdef0 ab-12 w3.org a.b.c-d x.y. é.a")]
+    [InlineData("Deadbeef CAFEBABE Straße abcdefghijklmnopqrstuvwxyzabcdefghijklmnop http://smtp.example.com/x?y=1 \"quoted\" it's")]
+    public void Word_hashes_are_the_hashes_of_the_words(string text)
+    {
+        ulong seed = TokenHash.Append(TokenHash.Seed, "received:");
+        var expected = Tokenizer.Words(text).Select(w => TokenHash.Finish(TokenHash.Append(seed, w))).ToHashSet();
+        var hashes = new HashSet<ulong>();
+        Tokenizer.AddWordHashes(text, seed, hashes);
+        Assert.Equal(expected.Order(), hashes.Order());
+    }
+}

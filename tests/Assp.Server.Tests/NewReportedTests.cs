@@ -64,7 +64,7 @@ public sealed class NewReportedTests : IDisposable
     {
         Assert.True(SpamDbRebuild.Options(Config(("newReportedInterval", "10 5"))).KeepWeights);
         Assert.False(SpamDbRebuild.Options(Config(("newReportedInterval", "0 5"))).KeepWeights);
-        Assert.False(SpamDbRebuild.Options(Config(("ReplaceOldSpamdb", "0"))).ReplaceOldHelo);
+        Assert.False(SpamDbRebuild.Options(Config(("ReplaceOldSpamdb", "0"))).ReplaceOldSpamdb);
         int sent = 0;
         await SpamDbRebuild.NotifyAsync(Config(("RebuildNotify", "")), "report", _ => { }, CancellationToken.None,
             (_, _, _, _, _) => { sent++; return Task.FromResult<string?>(null); });

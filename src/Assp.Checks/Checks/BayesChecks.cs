@@ -325,9 +325,14 @@ public sealed class BayesianCheck : IMessageCheck
         if (Statistical.Exempt(c, "Bayesian Check")) return Verdict.Pass;
         Statistical.BayesLoversRe(c);
         var words = Statistical.Words(c);
-        var result = cfg.GetChoice("BayesAlgorithm") == 1 && db.Features.Count > 0 && stats.Limited is { } limited
+        bool enhanced = cfg.GetChoice("BayesAlgorithm") == 1;
+        if (enhanced && db.Features.Count == 0 && cfg.GetChoice("BayesianLog") >= 2)
+            c.Log("BayesAlgorithm 1 has no feature table yet (a rebuild makes it) - ASSP's formula is used");
+        var result = enhanced && db.Features.Count > 0 && stats.Limited is { } limited
             ? Enhanced(db, limited, words)
             : Classifier.Bayes(db, words, Statistical.Scope(c), Statistical.MaxValues(cfg), stats.Explain);
+        if (enhanced && db.Features.Count > 0 && stats.Limited is not null && cfg.GetChoice("BayesianLog") >= 2)
+            c.Log($"Bayesian check uses BayesAlgorithm 1 - {result.Results} features combined");
         stats.Bayes = result;
         if (result.Results == 0) return Verdict.Pass;
         Statistical.Headers(c, "X-Assp-Spam-Prob", "X-Assp-Bayes-Confidence", result);
