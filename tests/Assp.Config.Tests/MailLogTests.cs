@@ -116,21 +116,21 @@ public class MailLogTests
     }
 
     [Fact]
-    public async Task NoLogLineRe_drops_matching_lines_unless_the_line_is_forced()
+    public async Task NoLogLineRe_drops_matching_lines_after_the_notifier_saw_them()
     {
         using var dir = new TestPaths.TempDir();
         var cfg = Config(dir, "noLogLineRe:=monitoring probe|skip me\n");
         var seen = new List<string>();
         var log = new MailLog(() => cfg) { LineObserver = (_, m) => seen.Add(m) };
         log.Write("Worker_1", null, "a monitoring probe connected");
-        log.Write("Worker_1", null, "please skip me, forced", force: true);
+        log.Write("Worker_1", null, "a line of a noLog session", recorded: false);
         log.Write("Worker_1", null, "an ordinary line");
         await log.DisposeAsync();
         var text = File.ReadAllText(Path.Combine(dir.Path, "logs", "maillog.txt"));
         Assert.DoesNotContain("monitoring probe", text);
-        Assert.Contains("please skip me, forced", text);
+        Assert.DoesNotContain("noLog session", text);
         Assert.Contains("an ordinary line", text);
-        Assert.DoesNotContain("a monitoring probe connected", seen);
+        Assert.Equal(["a monitoring probe connected", "a line of a noLog session", "an ordinary line"], seen);
     }
 
     [Theory]

@@ -9,7 +9,7 @@ namespace Assp.Config.Logging;
 /// "DATE.name" (DATE is the day that ended, per LogNameDate); LogRollDays 0 or a file named maillog.log do not
 /// roll (ASSP's rules). Rolled logs older than MaxLogAge days are deleted at roll time. Lines also go to the
 /// console unless `silent` is set. Log times are local time, as in ASSP (UseLocalTime is about mail headers).
-/// Lines matching noLogLineRe are dropped (unless forced: allLogRe sessions); with sysLog every line also goes to
+/// Lines matching noLogLineRe are dropped (after the notifier saw them); with sysLog every line also goes to
 /// syslog (<see cref="SyslogSender"/>), whether or not asspLog writes the file.
 /// </summary>
 public sealed class MailLog : IAsyncDisposable
@@ -63,22 +63,22 @@ public sealed class MailLog : IAsyncDisposable
 
     public const string NoNotifyMarker = "*x*";
 
-    public void Write(string? worker, string? messageId, string message) => Write(worker, messageId, message, force: false);
+    public void Write(string? worker, string? messageId, string message) => Write(worker, messageId, message, recorded: true);
 
     /// <summary>
-    /// Queues one line. noLogLineRe drops matching lines unless <paramref name="force"/> is set (a session whose mail
-    /// matched allLogRe is logged completely); a dropped line does not notify either.
+    /// Queues one line. As in ASSP the notifier sees every line first; then noLogLineRe drops matching lines, and
+    /// <paramref name="recorded"/> false (a session kept out by noLog or noLogRe) writes nothing either.
     /// </summary>
-    public void Write(string? worker, string? messageId, string message, bool force)
+    public void Write(string? worker, string? messageId, string message, bool recorded)
     {
         var cfg = _config();
         bool noNotify = message.StartsWith(NoNotifyMarker, StringComparison.Ordinal);
         if (noNotify) message = message[NoNotifyMarker.Length..];
-        if (!force && cfg.GetRegex("noLogLineRe").IsMatch(message)) return;
         var now = Now();
         var line = FormatLine(cfg, now, worker, messageId, message);
-        _lines.Writer.TryWrite(new Entry(line, message, now));
         if (!noNotify) LineObserver?.Invoke(line, message);
+        if (!recorded || cfg.GetRegex("noLogLineRe").IsMatch(message)) return;
+        _lines.Writer.TryWrite(new Entry(line, message, now));
     }
 
     public void Write(string message) => Write("Main_Thread", null, message);

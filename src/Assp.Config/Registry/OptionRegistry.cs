@@ -52,6 +52,9 @@ public sealed class OptionRegistry
         "ThreadCycleTime", "MaintThreadCycleTime", "RebuildThreadCycleTime", "ThreadStackSize", "IOEngine", "MinPollTime",
         "WorkerCPUPriority", "asspCpuAffinity", "PreAllocMem", "FreeupMemoryGarbage", "OrderedTieHashTableSize",
         "useDB4IntCache", "AutoUpdateASSP", "noModuleAutoUpdate", "AutoRestartAfterCodeChange", "ALARMtimeout",
+        // Logging of Perl's own machinery: worker thread actions, a Perl expression that switches debugging on, and
+        // the trace of Perl DBI's database connections.
+        "WorkerLog", "debugCode", "DataBaseDebug",
     }.ToFrozenSet(StringComparer.Ordinal);
 
     private const string PerlModuleSection = "(generated: Perl module switch)";
@@ -69,6 +72,12 @@ public sealed class OptionRegistry
         ["ASSP_AFCoutsize"] = "it is the size limit of ASSP_AFCWebScript, which is not carried out",
         ["ASSP_AFCDoVirusTotalVirusScan"] = "VirusTotal is not queried",
         ["ASSP_AFCSMIME"] = "outgoing mail is not S/MIME signed",
+        ["SNMPLog"] = "there is no SNMP agent, so there is nothing SNMP to log",
+        ["SenderBaseLog"] = "SenderBase/WhoisIP country lookups are not made, so there is nothing to log",
+        ["spamSBLog"] = "SenderBase/WhoisIP country lookups are not made, so no mail is collected for them",
+        ["DNSResponseLog"] = "the DNS client does not write its answers to the maillog; the checks log what the answers meant",
+        ["regexLogging"] = "the check lines always show the text a regex or list matched; no separate regex line is written",
+        ["AddRegexHeader"] = "no X-Assp header naming the matching regex is added; the X-Assp check headers name what matched",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Why a set option has no effect yet, or null when it works.</summary>
