@@ -223,7 +223,9 @@ public partial class DeliveryTests
         public string BaseDirectory => _base;
 
         /// <summary>A proxy that writes its maillog (logs/maillog.txt), for the logging tests.</summary>
-        public static Task<Proxy> StartWithLogAsync(int mtaPort, params (string Name, string Value)[] settings)
+        public static Task<Proxy> StartWithLogAsync(int mtaPort, params (string Name, string Value)[] settings) => StartWithLogAsync(mtaPort, null, settings);
+
+        public static Task<Proxy> StartWithLogAsync(int mtaPort, ICheckPipeline? pipeline, params (string Name, string Value)[] settings)
         {
             var baseDir = Path.Combine(Path.GetTempPath(), "assp-smtp-test-" + Guid.NewGuid().ToString("N"));
             int port = FreePort();
@@ -240,7 +242,7 @@ public partial class DeliveryTests
             BaseFolder.Initialize(baseDir, OptionRegistry.Default, values);
             var config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(baseDir));
             var log = new Assp.Config.Logging.MailLog(() => config.Current);
-            var server = new SmtpProxyServer(() => config.Current, log);
+            var server = new SmtpProxyServer(() => config.Current, log, pipeline);
             Assert.Empty(server.Start());
             return Task.FromResult(new Proxy(baseDir, config, server, port, log));
         }

@@ -1,3 +1,5 @@
+using Assp.Checks;
+
 namespace Assp.Smtp.Tests;
 
 /// <summary>
@@ -55,9 +57,9 @@ public partial class DeliveryTests
     }
 
     [Fact]
-    public async Task AllLogRe_wins_over_noLog_and_noLogLineRe_for_a_problem_address()
+    public async Task AllLogRe_wins_over_noLog_for_a_problem_address()
     {
-        var log = await OneMessageLogAsync(("noLog", "127.0.0.1"), ("allLogRe", "user@example\\.com"), ("noLogLineRe", "MessageOK"));
+        var log = await OneMessageLogAsync(("noLog", "127.0.0.1"), ("allLogRe", "user@example\\.com"));
         Assert.Contains("allLogRe: 'user@example.com' found in the recipient", log);
         Assert.Contains("[MessageOK]", log);
     }
@@ -163,5 +165,52 @@ public partial class DeliveryTests
         Assert.Contains("ConTimeOutDebug: session", log);
         Assert.Contains("mail from=<a@client.example>", log);
         Assert.Matches(@"\d\d:\d\d:\d\d MAIL FROM:<a@client\.example>", log);
+    }
+
+    /// <summary>A pipeline whose MAIL FROM check tags the mail [Tagged] and logs a line, as a scoring check does.</summary>
+    private sealed class TaggingPipeline : ICheckPipeline
+    {
+        public ValueTask<Verdict> RunAsync(SmtpPhase phase, IMailContext context, CancellationToken cancellationToken)
+        {
+            if (phase == SmtpPhase.MailFrom)
+            {
+                context.CheckState.NewMessage();
+                context.CheckState.Message.Prepend.Clear().Append("[Tagged]");
+                context.Log("test check scored this mail");
+            }
+            return ValueTask.FromResult(Verdict.Pass);
+        }
+    }
+
+    [Theory]
+    [InlineData("1", "[Tagged] 127.0.0.1 <a@client.example> test check scored this mail")]
+    [InlineData("", "127.0.0.1 <a@client.example> test check scored this mail")]
+    public async Task TagLogging_puts_the_check_tag_in_front_of_the_session_lines(string tagLogging, string expected)
+    {
+        await using var mta = new ScriptedMta(chunking: false);
+        await using var proxy = await Proxy.StartWithLogAsync(mta.Port, new TaggingPipeline(), ("tagLogging", tagLogging));
+        await using (var client = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example"))
+        {
+            Assert.Equal(250, (await client.SendMessageAsync(SubjectMessage)).Code);
+        }
+        var log = await proxy.StopAndReadLogAsync();
+        var line = Assert.Single(log.Split('\n'), l => l.Contains("test check scored this mail"));
+        // As in ASSP the tag stands before the client IP and addresses that expandedLogging adds.
+        Assert.True(line.Contains("[Worker_1] " + expected, StringComparison.Ordinal), line);
+        Assert.Equal(tagLogging == "1", log.Split('\n').Single(l => l.Contains("[MessageOK]")).Contains("[Tagged] [MessageOK]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task IpmatchLogging_and_slmatchLogging_name_the_lists_the_client_and_addresses_are_on()
+    {
+        var settings = new[] { ("noPB", "127.0.0.1"), ("noDelay", "127.0.0.0/8"), ("noCollecting", "user@example.com"), ("noScan", "@client.example") };
+        var log = await OneMessageLogAsync([.. settings, ("ipmatchLogging", "1"), ("slmatchLogging", "1")]);
+        Assert.True(log.Contains("IP 127.0.0.1 matches noPB: 127.0.0.1", StringComparison.Ordinal), log);
+        Assert.Contains("IP 127.0.0.1 matches noDelay: 127.0.0.0/8", log);
+        Assert.Matches(@"sender a@client\.example matches [^\n]*\bnoScan\b", log);
+        Assert.Matches(@"recipient user@example\.com matches [^\n]*\bnoCollecting\b", log);
+        var quiet = await OneMessageLogAsync(settings);
+        Assert.DoesNotContain("matches noPB", quiet);
+        Assert.DoesNotContain("matches noCollecting", quiet);
     }
 }

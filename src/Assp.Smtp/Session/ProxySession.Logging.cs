@@ -6,7 +6,10 @@ namespace Assp.Smtp.Session;
 /// <summary>
 /// What a session writes to the maillog and its debug file:
 /// noLog (client or local IP) and noLogRe (a mail's addresses or header) keep the session out of the maillog from
-/// then on; allLogRe (addresses or header) logs it completely, noLogLineRe included, and stores its mail complete;
+/// then on (the notifier still sees its lines, as in ASSP); allLogRe (addresses or header) logs it even so and stores
+/// its mail complete; noLogLineRe drops single lines whatever the session; tagLogging puts the check's tag (e.g.
+/// [DNSBL]) in front of the session's lines once a check has set one; ipmatchLogging and slmatchLogging name the IP
+/// and address lists the client, the sender and the recipients are on;
 /// debug, debugIP and debugRe open a debug file for it (<see cref="SessionDebugLog"/>); subjectLogging puts the
 /// subject on the lines that say what became of a mail.
 /// </summary>
@@ -20,11 +23,13 @@ public sealed partial class ProxySession
     {
         var text = _expandedLogging ? Expand(message) : message;
         if (_subjectLogging && text.Contains("[spam found]", StringComparison.Ordinal)) text += SubjectForLog();
+        if (_tagLogging && _ctx.CheckState.Message.Prepend is { Length: > 0 } tags && tags.ToString() is var prepend && !text.StartsWith(prepend, StringComparison.Ordinal))
+            text = prepend + " " + text;
         _debug?.Line(text);
-        if (_log is null) return;
-        if (_logForced) _log.Write("Worker_1", _ctx.MessageId, text, force: true);
-        else if (!_logSuppressed) _log.Write("Worker_1", _ctx.MessageId, text);
+        _log?.Write("Worker_1", _ctx.MessageId, text, recorded: _logForced || !_logSuppressed);
     }
+
+    private bool _tagLogging;
 
     private bool _subjectLogging;
 
@@ -35,6 +40,7 @@ public sealed partial class ProxySession
     private void StartSessionLogging()
     {
         _subjectLogging = _cfg.GetBool("subjectLogging");
+        _tagLogging = _cfg.GetBool("tagLogging");
         var remote = _ctx.RemoteAddress;
         var local = _ctx.LocalAddress;
         var noLog = _cfg.GetIpList("noLog");
@@ -42,6 +48,39 @@ public sealed partial class ProxySession
         if (_cfg.GetBool("debug")) StartDebug("debug is on");
         else if (_cfg.GetIpList("debugIP") is { Count: > 0 } debugIp && (debugIp.Contains(remote) || debugIp.Contains(local)))
             StartDebug($"{remote} or {local} is in debugIP");
+        LogIpMatches();
+    }
+
+    /// <summary>IP lists of the web admin and the statistics server, which say nothing about an SMTP client.</summary>
+    private static readonly HashSet<string> s_notClientIpLists = new(StringComparer.Ordinal)
+    {
+        "allowAdminConnectionsFrom", "allowStatConnectionsFrom", "URIBLIPRe",
+    };
+
+    /// <summary>
+    /// ipmatchLogging: at connect, every IP list the client is on, with the matching entry's comment (the text after
+    /// the range) or, without one, the range itself.
+    /// </summary>
+    private void LogIpMatches()
+    {
+        if (!_cfg.GetBool("ipmatchLogging")) return;
+        var ip = _ctx.RemoteAddress;
+        foreach (var option in _cfg.Registry.Options)
+        {
+            if (option.Kind != Assp.Config.Registry.OptionKind.IpList || s_notClientIpLists.Contains(option.Name)) continue;
+            if (_cfg.GetIpList(option.Name).Match(ip) is { } hit)
+                Log($"IP {ip} matches {option.Name}: {(hit.Comment.Trim().Length > 0 ? hit.Comment.Trim() : hit.Network.ToString())}");
+        }
+    }
+
+    /// <summary>slmatchLogging: the address lists a sender or recipient is on.</summary>
+    private void LogAddressMatches(string address, string what)
+    {
+        if (!_cfg.GetBool("slmatchLogging") || address.Length == 0) return;
+        var lists = _cfg.Registry.Options
+            .Where(o => o.Kind == Assp.Config.Registry.OptionKind.AddressList && _cfg.GetAddressList(o.Name).Contains(address))
+            .Select(o => o.Name).ToList();
+        if (lists.Count > 0) Log($"{what} {address} matches {string.Join(", ", lists)}");
     }
 
     private void StartDebug(string why)
@@ -62,6 +101,7 @@ public sealed partial class ProxySession
     private void InspectForLogging(string text, string what)
     {
         if (text.Length == 0) return;
+        if (what != "header") LogAddressMatches(text, what);
         if (!_logForced && _cfg.GetRegex("allLogRe").Match(text) is { } all)
         {
             _logForced = true;
