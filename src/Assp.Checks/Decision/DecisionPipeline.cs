@@ -735,7 +735,7 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         var from = ctx.MailFrom ?? "";
         if (from.Length > 0 && cfg.GetAddressList("noURIBL").Contains(from))
         {
-            if (cfg.GetChoice("URIBLLog") >= 2) ctx.Log("URIBL lookup skipped (noURIBL sender)");
+            if (cfg.GetChoice("URIBLLog") >= 1) ctx.Log("URIBL lookup skipped (noURIBL sender)");
             return Verdict.Pass;
         }
         var uris = new List<Assp.Mime.Uris.FoundUri>();
