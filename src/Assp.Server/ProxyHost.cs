@@ -51,7 +51,10 @@ public static class ProxyHost
         log.Write($"ASSP for .NET {typeof(ProxyHost).Assembly.GetName().Version} starting in {cfg.BaseDirectory}");
         LogIssues(log, cfg);
         // One scheduler for every periodic job; a reload re-reads their schedules.
-        await using var scheduler = new Scheduler(TimeProvider.System, TimeZoneInfo.Local, m => log.Write(m));
+        await using var scheduler = new Scheduler(TimeProvider.System, TimeZoneInfo.Local, m => log.Write(m))
+        {
+            LogLevel = () => manager.Current.GetChoice("ScheduleLog"),
+        };
         string? restartReason = null;
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
         void RequestRestart(string reason)
@@ -89,16 +92,19 @@ public static class ProxyHost
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
         {
             ctx.Cancel = true;
+            SignalLogging.Received(manager.Current, log, "SIGHUP", "reloading the configuration");
             reloadRequests.Release();
         });
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
         {
             ctx.Cancel = true;
+            SignalLogging.Received(manager.Current, log, "SIGTERM", "stopping");
             stopping.Cancel();
         });
         using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
         {
             ctx.Cancel = true;
+            SignalLogging.Received(manager.Current, log, "SIGINT", "stopping");
             stopping.Cancel();
         });
 

@@ -38,6 +38,37 @@ public static class MaillogTools
         cfg["logfile"].Trim() is { Length: > 0 } name ? Path.GetFullPath(Path.Combine(cfg.BaseDirectory, name)) : null;
 
     /// <summary>
+    /// MaillogTailBytes: the records in the last <paramref name="bytes"/> bytes of the current logfile, oldest first
+    /// (a record cut by the window's start is left out), as ASSP's "View Maillog Tail" shows them.
+    /// </summary>
+    public static MaillogTailPage LastBytes(ConfigSnapshot cfg, long bytes, MaillogFilter filter)
+    {
+        long end = EndOffset(cfg);
+        if (bytes <= 0 || end <= bytes) return Tail(cfg, 0, filter);
+        var file = CurrentLog(cfg)!;
+        long start = end - Math.Min(bytes, MaxTailBytes);
+        try
+        {
+            // Start after the first line break inside the window, and skip continuation lines of a cut record.
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            stream.Position = start - 1;
+            int b;
+            bool atLineStart = false;
+            while ((b = stream.ReadByte()) >= 0)
+            {
+                if (atLineStart && b != '\t') break;
+                atLineStart = b == '\n';
+            }
+            start = b < 0 ? stream.Length : stream.Position - 1;
+        }
+        catch (IOException ex)
+        {
+            return new MaillogTailPage([], end, $"cannot read the maillog: {ex.Message}");
+        }
+        return Tail(cfg, start, filter);
+    }
+
+    /// <summary>
     /// The complete records written after <paramref name="offset"/>, oldest first, that pass the filter. A log that
     /// is shorter than the offset was rolled over: reading starts again at its beginning.
     /// </summary>

@@ -114,4 +114,73 @@ public class MailLogTests
         Assert.Contains("after the disk has space again", text);
         Assert.DoesNotContain("lost one", text);
     }
+
+    [Fact]
+    public async Task NoLogLineRe_drops_matching_lines_after_the_notifier_saw_them()
+    {
+        using var dir = new TestPaths.TempDir();
+        var cfg = Config(dir, "noLogLineRe:=monitoring probe|skip me\n");
+        var seen = new List<string>();
+        var log = new MailLog(() => cfg) { LineObserver = (_, m) => seen.Add(m) };
+        log.Write("Worker_1", null, "a monitoring probe connected");
+        log.Write("Worker_1", null, "a line of a noLog session", recorded: false);
+        log.Write("Worker_1", null, "an ordinary line");
+        await log.DisposeAsync();
+        var text = File.ReadAllText(Path.Combine(dir.Path, "logs", "maillog.txt"));
+        Assert.DoesNotContain("monitoring probe", text);
+        Assert.DoesNotContain("noLog session", text);
+        Assert.Contains("an ordinary line", text);
+        Assert.Equal(["a monitoring probe connected", "a line of a noLog session", "an ordinary line"], seen);
+    }
+
+    [Theory]
+    [InlineData("mail", 2)]
+    [InlineData("LOCAL3", 19)]
+    [InlineData("authpriv", 10)]
+    [InlineData("local8", null)]
+    [InlineData("nonsense", null)]
+    public void Syslog_facilities_have_their_RFC_numbers(string name, int? expected) => Assert.Equal(expected, SyslogSender.Facility(name));
+
+    [Fact]
+    public async Task SysLog_sends_every_line_over_UDP_with_facility_and_severity()
+    {
+        using var dir = new TestPaths.TempDir();
+        using var receiver = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        int port = ((System.Net.IPEndPoint)receiver.Client.LocalEndPoint!).Port;
+        // asspLog off: syslog still gets the lines.
+        var cfg = Config(dir, $"sysLog:=1\nsysLogIp:=127.0.0.1\nsysLogPort:={port}\nSysLogFac:=local4\nasspLog:=\n");
+        var log = new MailLog(() => cfg);
+        log.Write("Worker_1", "m1-1", "info: hello syslog");
+        log.Write("Worker_1", "m1-1", "error: something broke");
+        log.Write("warning: watch out");
+        var got = new List<string>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (got.Count < 3)
+        {
+            var packet = await receiver.ReceiveAsync(timeout.Token);
+            got.Add(System.Text.Encoding.UTF8.GetString(packet.Buffer));
+        }
+        await log.DisposeAsync();
+        // local4 = 20: info 20*8+6, err 20*8+3, warning 20*8+4.
+        Assert.Matches(@"^<166>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ assp\[\d+\]: info: hello syslog$", got[0]);
+        Assert.StartsWith("<163>", got[1]);
+        Assert.EndsWith(": error: something broke", got[1]);
+        Assert.StartsWith("<164>", got[2]);
+        Assert.False(File.Exists(Path.Combine(dir.Path, "logs", "maillog.txt")));
+    }
+
+    [Fact]
+    public async Task An_unknown_SysLogFac_is_reported_in_the_maillog_once()
+    {
+        using var dir = new TestPaths.TempDir();
+        var cfg = Config(dir, "sysLog:=1\nsysLogIp:=127.0.0.1\nSysLogFac:=nonsense\n");
+        var log = new MailLog(() => cfg);
+        log.Write("one");
+        await WaitForFile(Path.Combine(dir.Path, "logs", "maillog.txt"), "one");
+        log.Write("two");
+        await log.DisposeAsync();
+        var text = File.ReadAllText(Path.Combine(dir.Path, "logs", "maillog.txt"));
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "SysLogFac 'nonsense' is not a syslog facility"));
+        Assert.Contains("two", text);
+    }
 }

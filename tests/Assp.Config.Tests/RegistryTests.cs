@@ -111,6 +111,25 @@ public class RegistryTests
 public class NotUsedOptionTests
 {
     [Fact]
+    public void Logging_options_without_a_counterpart_here_say_so_when_set()
+    {
+        using var dir = new TestPaths.TempDir();
+        dir.File("assp.cfg", "WorkerLog:=2\ndebugCode:=$Con{$fh}->{isbounce}\nDataBaseDebug:=1\nSNMPLog:=2\nSenderBaseLog:=0\nspamSBLog:=1\n"
+            + "DNSResponseLog:=1\nregexLogging:=0\nAddRegexHeader:=1\nConfigSavedOK:=1\n");
+        var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        Assert.DoesNotContain(cfg.Issues, i => i.Severity == IssueSeverity.Error);
+        Assert.Equal(["DataBaseDebug", "WorkerLog", "debugCode"],
+            cfg.Issues.Where(i => i.Message.StartsWith("not used by this implementation", StringComparison.Ordinal)).Select(i => i.Option!).Order(StringComparer.Ordinal));
+        // SenderBaseLog and spamSBLog work (the SenderBase check): nothing is said about them.
+        Assert.Equal(["AddRegexHeader", "DNSResponseLog", "SNMPLog", "regexLogging"],
+            cfg.Issues.Where(i => i.Message.StartsWith("has no effect yet", StringComparison.Ordinal)).Select(i => i.Option!).Order(StringComparer.Ordinal));
+        // At their defaults nothing is said.
+        File.WriteAllText(Path.Combine(dir.Path, "assp.cfg"), "regexLogging:=1\nSNMPLog:=1\nConfigSavedOK:=1\n");
+        var quiet = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        Assert.DoesNotContain(quiet.Issues, i => i.Option is "regexLogging" or "SNMPLog");
+    }
+
+    [Fact]
     public void Perl_tuning_options_load_and_are_reported_as_not_used()
     {
         using var dir = new TestPaths.TempDir();

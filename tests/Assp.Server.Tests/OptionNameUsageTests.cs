@@ -52,4 +52,28 @@ public partial class OptionNameUsageTests
         }
         Assert.True(wrong.Count == 0, string.Join("\n", wrong));
     }
+
+    /// <summary>The logging options: each is read by the code, or reported as not used / without effect when set.</summary>
+    [Theory]
+    [InlineData("noLog")] [InlineData("noLogRe")] [InlineData("noLogLineRe")] [InlineData("allLogRe")] [InlineData("subjectLogging")]
+    [InlineData("subjectStart")] [InlineData("subjectEnd")] [InlineData("UseUnicode4SubjectLogging")] [InlineData("regexLogging")]
+    [InlineData("tagLogging")] [InlineData("ipmatchLogging")] [InlineData("slmatchLogging")] [InlineData("MessageLog")]
+    [InlineData("sendNoopInfo")] [InlineData("ConTimeOutDebug")] [InlineData("IgnoreMIMEErrors")] [InlineData("AddRegexHeader")]
+    [InlineData("RBLLog")] [InlineData("URIBLLog")] [InlineData("RWLLog")] [InlineData("BacksctrLog")] [InlineData("LDAPLog")]
+    [InlineData("VRFYLog")] [InlineData("ReportLog")] [InlineData("ScheduleLog")] [InlineData("SenderBaseLog")] [InlineData("SignalLog")]
+    [InlineData("WorkerLog")] [InlineData("SNMPLog")] [InlineData("DataBaseDebug")] [InlineData("DNSResponseLog")] [InlineData("spamSBLog")]
+    [InlineData("debug")] [InlineData("debugCode")] [InlineData("debugIP")] [InlineData("debugRe")] [InlineData("debugNoWriteBody")]
+    [InlineData("sysLog")] [InlineData("sysLogIp")] [InlineData("sysLogPort")] [InlineData("SysLogFac")]
+    [InlineData("MaillogTailBytes")] [InlineData("MaillogTailJump")]
+    public void Logging_options_are_read_or_reported(string name)
+    {
+        var registry = OptionRegistry.Default;
+        var option = registry.Get(name);
+        if (registry.IsNotUsed(option) || registry.WithoutEffectYet(name) is not null) return;
+        var src = Path.Combine(RepoRoot(), "src");
+        var readers = Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.EndsWith("OptionRegistry.cs", StringComparison.Ordinal))
+            .Where(f => File.ReadAllText(f).Contains($"\"{name}\"", StringComparison.Ordinal));
+        Assert.NotEmpty(readers);
+    }
 }

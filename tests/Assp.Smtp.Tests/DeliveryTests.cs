@@ -236,12 +236,50 @@ public partial class DeliveryTests
         private readonly SmtpProxyServer _server;
         public int Port { get; }
 
-        private Proxy(string baseDir, ConfigManager config, SmtpProxyServer server, int port)
+        private Proxy(string baseDir, ConfigManager config, SmtpProxyServer server, int port, Assp.Config.Logging.MailLog? log = null)
         {
             _base = baseDir;
             _config = config;
             _server = server;
             Port = port;
+            _log = log;
+        }
+
+        private readonly Assp.Config.Logging.MailLog? _log;
+        public string BaseDirectory => _base;
+
+        /// <summary>A proxy that writes its maillog (logs/maillog.txt), for the logging tests.</summary>
+        public static Task<Proxy> StartWithLogAsync(int mtaPort, params (string Name, string Value)[] settings) => StartWithLogAsync(mtaPort, null, settings);
+
+        public static Task<Proxy> StartWithLogAsync(int mtaPort, ICheckPipeline? pipeline, params (string Name, string Value)[] settings)
+        {
+            var baseDir = Path.Combine(Path.GetTempPath(), "assp-smtp-test-" + Guid.NewGuid().ToString("N"));
+            int port = FreePort();
+            var values = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["listenPort"] = $"127.0.0.1:{port}",
+                ["smtpDestination"] = $"127.0.0.1:{mtaPort}",
+                ["localDomains"] = "example.com",
+                ["myName"] = "proxy.test",
+                ["DoTLS"] = "0",
+                ["maxSMTPipSessions"] = "0",
+            };
+            foreach (var (name, value) in settings) values[name] = value;
+            BaseFolder.Initialize(baseDir, OptionRegistry.Default, values);
+            var config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(baseDir));
+            var log = new Assp.Config.Logging.MailLog(() => config.Current);
+            var server = new SmtpProxyServer(() => config.Current, log, pipeline);
+            Assert.Empty(server.Start());
+            return Task.FromResult(new Proxy(baseDir, config, server, port, log));
+        }
+
+        /// <summary>Stops the proxy and returns its whole maillog (sessions end first, so every line is written).</summary>
+        public async Task<string> StopAndReadLogAsync()
+        {
+            await _server.StopAsync(TimeSpan.FromSeconds(5));
+            if (_log is not null) await _log.DisposeAsync();
+            var path = Path.Combine(_base, "logs", "maillog.txt");
+            return File.Exists(path) ? await File.ReadAllTextAsync(path) : "";
         }
 
         public static Task<Proxy> StartAsync(int mtaPort, params (string Name, string Value)[] settings) => StartAsync(mtaPort, null, settings);

@@ -263,6 +263,23 @@ public sealed partial class LivePageTests
     }
 
     [Fact]
+    public async Task The_maillog_page_opens_with_the_last_MaillogTailBytes_of_the_log_and_MaillogTailJump_marks_the_table()
+    {
+        await using var web = await WebAdminInstance.StartAsync(new Dictionary<string, string> { ["MaillogTailBytes"] = "300", ["MaillogTailJump"] = "1" });
+        var (c, _) = await web.AdminClientAsync();
+        WriteLog(web, Enumerable.Range(1, 20).Select(i => $"m1-12345-{i:00000} [Worker_1] line number {i:00} 192.0.2.{i}").ToArray());
+        var html = await c.GetStringAsync("maillog");
+        Assert.Contains("line number 20", html);
+        Assert.DoesNotContain("line number 01 ", html);
+        Assert.Contains("The last 300 bytes of the current maillog", html);
+        Assert.Contains("data-jump=\"1\"", html);
+        // The newest line comes first, as in the live tail.
+        Assert.True(html.IndexOf("line number 20", StringComparison.Ordinal) < html.IndexOf("line number 19", StringComparison.Ordinal));
+        // "Search all logs" shows everything (the search), also the old lines.
+        Assert.Contains("line number 01 ", await c.GetStringAsync("maillog?full=1"));
+    }
+
+    [Fact]
     public async Task Maillog_tail_returns_only_the_lines_written_since_the_offset()
     {
         await using var web = await WebAdminInstance.StartAsync();

@@ -82,7 +82,8 @@ public sealed class DecisionEngine(IIpReputation ipReputation, IAddressReputatio
             st.MessageScore += messageScore;
             st.Scores.Add(new ScoreEntry(valenceOption ?? reason, messageScore, status == 1 ? 0 : ipScore, shownReason));
             var added = valenceOption is null ? Num(messageScore) : $"{Num(messageScore)} ({valenceOption})";
-            if (cfg.GetChoice("PenaltyLog") >= 1)
+            // ASSP writes the message score with MessageLog, or with a verbose PenaltyLog.
+            if (cfg.GetChoice("MessageLog") >= 1 || cfg.GetChoice("PenaltyLog") >= 2)
                 log?.Invoke($"Message-Score: added {added} for {shownReason}, total score for this message is now {Num(st.MessageScore)}");
         }
         if (st.RelayOk || status == 1 || ipScore == 0 || ip is null) return;

@@ -179,8 +179,14 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
                 st.RwlOk = true;
                 if (rwl.Status == RwlStatus.Whitelisted) st.Whitelisted ??= "RWL";
                 var text = string.Join("; ", rwl.ListedBy.Select(l => $"{l.Zone}<-{l.Reply}"));
-                ctx.Log($"[RWL] {ctx.RemoteAddress} is in RWL ({text}), trust {rwl.Trust}");
+                if (cfg.GetChoice("RWLLog") >= 1) ctx.Log($"[RWL] {ctx.RemoteAddress} is in RWL ({text}), trust {rwl.Trust}");
                 if (cfg.GetBool("AddRWLHeader")) st.AddHeader($"X-Assp-Received-RWL: lookup passed (trust: {rwl.Trust}) {text}");
+            }
+            else if (cfg.GetChoice("RWLLog") >= 2)
+            {
+                // RWLLog verbose: also the clients the RWLs do not vouch for.
+                var text = string.Join("; ", rwl.ListedBy.Select(l => $"{l.Zone}<-{l.Reply}"));
+                ctx.Log($"[RWL] {ctx.RemoteAddress} is not trusted by the RWLs ({(text.Length > 0 ? text : rwl.Status.ToString())}){(rwl.FromCache ? " (cached)" : "")}");
             }
         }
         if (!verdict.Refuses && MalformedSender(ctx, st) is { } malformed) return malformed;
@@ -206,7 +212,7 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         if (listed.Outcome == DnsListOutcome.Neutral)
         {
             var reason = $"DNSBL (cache): neutral, {ip} listed in {listed.ListedText}";
-            ctx.Log($"[DNSBL] {reason}");
+            if (cfg.GetChoice("RBLLog") >= 1) ctx.Log($"[DNSBL] {reason}");
             if (mode != CheckMode.Monitor)
             {
                 var (m, i) = DecisionEngine.Proportional(cfg, "rblnValencePB", listed.Score);
@@ -516,6 +522,10 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             if (stream is not null) st.Parsed = await MimeParser.ParseAsync(stream, null, ct).ConfigureAwait(false);
         }
         var msg = st.Parsed;
+        // IgnoreMIMEErrors off: what the parser had to repair in the message is logged (the first few of each kind).
+        if (msg is { Problems.Count: > 0 } && !cfg.GetBool("IgnoreMIMEErrors"))
+            foreach (var group in msg.Problems.GroupBy(p => p.Kind).Take(10))
+                ctx.Log($"MIME error: {group.Key} at byte {group.First().Offset}{(group.First().Detail is { Length: > 0 } d ? " - " + d : "")}{(group.Count() > 1 ? $" ({group.Count()} times)" : "")}");
         var headerText = msg is null ? "" : Encoding.Latin1.GetString(msg.Root.RawHeaders.Span);
         st.OriginalSubject = msg?.Subject;
         var ip = st.ScoredIp ?? ctx.RemoteAddress;
@@ -629,6 +639,8 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         if (backscatterLookup is not null)
         {
             var listed = await backscatterLookup.ConfigureAwait(false);
+            // BacksctrLog verbose: a bounce from an IP no backscatter list names is logged too.
+            if (listed.Outcome == DnsListOutcome.Pass && cfg.GetChoice("BacksctrLog") >= 2) ctx.Log($"[Backscatter] bounce from {ip}: not listed");
             if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral)
             {
                 var verdict = DecisionEngine.OkForIspBounce(cfg, st,
@@ -670,6 +682,9 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
     private Verdict DnsblVerdict(IMailContext ctx, MessageState st, IPAddress ip, DnsListVerdict listed)
     {
         var cfg = ctx.Config;
+        // RBLLog verbose: the lookups that found nothing (or ran out of time) are logged too.
+        if (listed.Outcome is DnsListOutcome.Pass && cfg.GetChoice("RBLLog") >= 2)
+            ctx.Log($"[DNSBL] {ip} not listed{(listed.TimedOut ? " (some DNSBLs did not answer in time)" : "")}{(listed.FromCache ? " (cached)" : "")}");
         if (listed.Outcome is DnsListOutcome.Failed or DnsListOutcome.Neutral && cfg.GetBool("AddRBLHeader"))
             st.AddHeader($"X-Assp-DNSBL: {(listed.Outcome == DnsListOutcome.Failed ? "failed" : "neutral")} ({ip} listed in {listed.ListedText})");
         if (listed.Outcome == DnsListOutcome.Failed)
@@ -678,7 +693,7 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         if (listed.Outcome == DnsListOutcome.Neutral)
         {
             var reason = $"DNSBL: neutral, {ip} listed in {listed.ListedText}";
-            ctx.Log($"[DNSBL] {reason}");
+            if (cfg.GetChoice("RBLLog") >= 1) ctx.Log($"[DNSBL] {reason}");
             if (Checks.Dnsbl.ConfiguredMode(cfg) != CheckMode.Monitor)
             {
                 var (m, i) = DecisionEngine.Proportional(cfg, "rblnValencePB", listed.Score);
@@ -811,7 +826,7 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         var from = ctx.MailFrom ?? "";
         if (from.Length > 0 && cfg.GetAddressList("noURIBL").Contains(from))
         {
-            ctx.Log("URIBL lookup skipped (noURIBL sender)");
+            if (cfg.GetChoice("URIBLLog") >= 1) ctx.Log("URIBL lookup skipped (noURIBL sender)");
             return Verdict.Pass;
         }
         var uris = new List<Assp.Mime.Uris.FoundUri>();
@@ -825,6 +840,10 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         var facts = new UriblMailFacts(at >= 0 ? from[(at + 1)..].Trim('>', ' ').ToLowerInvariant() : null, ctx.Recipients);
         var ip = st.ScoredIp ?? ctx.RemoteAddress;
         var listed = await dns.Uribl.CheckAsync(uris, settings, facts, ct).ConfigureAwait(false);
+        int uriblLog = cfg.GetChoice("URIBLLog");
+        // URIBLLog diagnostic: every URI found; verbose: the outcome of a lookup that found nothing.
+        if (uriblLog >= 3 && uris.Count > 0) ctx.Log("[URIBL] URIs found: " + string.Join(", ", uris.Select(u => u.Original).Distinct().Take(100)));
+        if (uriblLog >= 2 && listed.Outcome == DnsListOutcome.Pass) ctx.Log($"[URIBL] passed, {uris.Count} URI(s) checked, none listed");
         st.UriFindings = new UriFindings(listed.ObfuscatedIp, listed.ObfuscatedUri, listed.TooManyUris, listed.TooManyDomains);
         var zones = string.Join(' ', listed.ListedBy.Select(l => l.Zone).Distinct());
         if (cfg.GetBool("AddURIS2MyHeader") && listed.Detected.Count > 0)
@@ -841,7 +860,7 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         else if (listed.Outcome == DnsListOutcome.Neutral)
         {
             var reason = $"URIBL: neutral, {listed.ListedDomain} listed in {zones}";
-            ctx.Log($"[URIBL] {reason}");
+            if (uriblLog >= 1) ctx.Log($"[URIBL] {reason}");
             if (Checks.Uribl.ConfiguredMode(cfg) != CheckMode.Monitor)
             {
                 var (m, i) = DecisionEngine.Proportional(cfg, "uriblnValencePB", listed.Score);
@@ -854,7 +873,7 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         if (listed.BadIp is { } bad)
         {
             var reason = "IP check for URI's failed";
-            ctx.Log($"URIBLIP: resolved URI-IP {bad} listed in URIBLIPRe");
+            if (uriblLog >= 1) ctx.Log($"URIBLIP: resolved URI-IP {bad} listed in URIBLIPRe");
             st.Prepend.Clear().Append(Checks.Uribl.Tag);
             Engine.AddPenalty(cfg, st, ip, "uriblValencePB", reason, 0, ctx.Log);
             var verdict = Engine.ThisIsSpam(cfg, st, reason, (CollectTarget)cfg.GetChoice("URIBLFailLog"),

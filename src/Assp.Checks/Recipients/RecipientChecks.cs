@@ -24,6 +24,30 @@ public sealed class RecipientValidationCheck(CheckServices services) : IMessageC
     public SmtpPhase Phase => SmtpPhase.RcptTo;
     public int Order => 10;
 
+    /// <summary>
+    /// LDAPLog and VRFYLog: what the directory or the MTA said about a recipient (standard), with its details
+    /// (verbose and up). Answers from the address cache or the flat lists are not lookups and say nothing here.
+    /// </summary>
+    internal static void LogLookup(CheckContext c, string rcpt, AddressValidation result)
+    {
+        bool failed = result.Detail.StartsWith("lookup failed", StringComparison.Ordinal);
+        var outcome = result.Status switch
+        {
+            AddressStatus.Valid when failed => "could not be checked - accepted",
+            AddressStatus.Valid => "found",
+            AddressStatus.Invalid => "not found",
+            _ => "could not be checked",
+        };
+        foreach (var (source, option) in new[] { ("LDAP", "LDAPLog"), ("VRFY", "VRFYLog") })
+        {
+            if (!result.Source.Contains(source, StringComparison.Ordinal)) continue;
+            int level = c.Config.GetChoice(option);
+            if (level <= 0) continue;
+            var detail = level >= 2 && result.Detail.Length > 0 ? " - " + result.Detail : "";
+            c.Log($"{source}: {rcpt} {outcome}{detail}");
+        }
+    }
+
     public async ValueTask<Verdict> RunAsync(CheckContext c, CancellationToken ct)
     {
         var cfg = c.Config;
@@ -67,6 +91,7 @@ public sealed class RecipientValidationCheck(CheckServices services) : IMessageC
         if (cfg.GetAddressList("spamtrapaddresses").Contains(rcpt) && !cfg.GetAddressList("noPenaltyMakeTraps").Contains(rcpt)) return Verdict.Pass;
 
         var result = await _validator.ValidateAsync(cfg, rcpt, ct).ConfigureAwait(false);
+        LogLookup(c, rcpt, result);
         var box = c.Engine.IpReputation as IpPenaltyBox;
         if (result.Status == AddressStatus.Valid)
         {

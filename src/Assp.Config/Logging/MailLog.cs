@@ -9,12 +9,19 @@ namespace Assp.Config.Logging;
 /// "DATE.name" (DATE is the day that ended, per LogNameDate); LogRollDays 0 or a file named maillog.log do not
 /// roll (ASSP's rules). Rolled logs older than MaxLogAge days are deleted at roll time. Lines also go to the
 /// console unless `silent` is set. Log times are local time, as in ASSP (UseLocalTime is about mail headers).
+/// Lines matching noLogLineRe are dropped (after the notifier saw them); with sysLog every line also goes to
+/// syslog (<see cref="SyslogSender"/>), whether or not asspLog writes the file.
 /// </summary>
 public sealed class MailLog : IAsyncDisposable
 {
     private readonly Func<ConfigSnapshot> _config;
     private readonly TimeProvider _time;
-    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<Entry> _lines = Channel.CreateUnbounded<Entry>(new UnboundedChannelOptions { SingleReader = true });
+    private SyslogSender? _syslog;
+    private string _syslogSettings = "";
+
+    /// <summary>A queued line: the formatted text for the file, and the bare message and time for syslog.</summary>
+    private readonly record struct Entry(string Line, string Message, DateTime When);
     private readonly Task _writer;
     private readonly TextWriter? _console;
     private FileStream? _file;
@@ -56,14 +63,22 @@ public sealed class MailLog : IAsyncDisposable
 
     public const string NoNotifyMarker = "*x*";
 
-    public void Write(string? worker, string? messageId, string message)
+    public void Write(string? worker, string? messageId, string message) => Write(worker, messageId, message, recorded: true);
+
+    /// <summary>
+    /// Queues one line. As in ASSP the notifier sees every line first; then noLogLineRe drops matching lines, and
+    /// <paramref name="recorded"/> false (a session kept out by noLog or noLogRe) writes nothing either.
+    /// </summary>
+    public void Write(string? worker, string? messageId, string message, bool recorded)
     {
         var cfg = _config();
         bool noNotify = message.StartsWith(NoNotifyMarker, StringComparison.Ordinal);
         if (noNotify) message = message[NoNotifyMarker.Length..];
-        var line = FormatLine(cfg, Now(), worker, messageId, message);
-        _lines.Writer.TryWrite(line);
+        var now = Now();
+        var line = FormatLine(cfg, now, worker, messageId, message);
         if (!noNotify) LineObserver?.Invoke(line, message);
+        if (!recorded || cfg.GetRegex("noLogLineRe").IsMatch(message)) return;
+        _lines.Writer.TryWrite(new Entry(line, message, now));
     }
 
     public void Write(string message) => Write("Main_Thread", null, message);
@@ -76,12 +91,14 @@ public sealed class MailLog : IAsyncDisposable
         {
             batch.Clear();
             int lines = 0;
-            while (batch.Length < 1 << 20 && reader.TryRead(out var line))
+            var cfg = _config();
+            var syslog = SyslogFor(cfg);
+            while (batch.Length < 1 << 20 && reader.TryRead(out var entry))
             {
-                batch.Append(line).Append('\n');
+                batch.Append(entry.Line).Append('\n');
+                syslog?.Send(entry.When, entry.Message);
                 lines++;
             }
-            var cfg = _config();
             if (!cfg.GetBool("silent")) _console?.Write(batch.ToString());
             try
             {
@@ -104,6 +121,30 @@ public sealed class MailLog : IAsyncDisposable
             }
         }
         CloseFile();
+        _syslog?.Dispose();
+    }
+
+    /// <summary>The syslog sender for the current settings; reopened when they change, null when sysLog is off or unusable.</summary>
+    private SyslogSender? SyslogFor(ConfigSnapshot cfg)
+    {
+        var settings = SyslogSender.SettingsOf(cfg);
+        if (settings == _syslogSettings) return _syslog;
+        _syslog?.Dispose();
+        _syslog = null;
+        _syslogSettings = settings;
+        if (settings.Length == 0) return null;
+        try
+        {
+            _syslog = SyslogSender.Open(cfg);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            // Said once per settings change, in the file and on the console; the maillog itself goes on.
+            var note = FormatLine(cfg, Now(), "Main_Thread", null, $"error: sysLog: {ex.Message}; lines are not sent to syslog");
+            _console?.WriteLine(note);
+            _lines.Writer.TryWrite(new Entry(note, note, Now()));
+        }
+        return _syslog;
     }
 
     /// <summary>Which LogRollDays-long period of local days a time falls in (ASSP counts from the epoch).</summary>

@@ -52,6 +52,9 @@ public sealed class OptionRegistry
         "ThreadCycleTime", "MaintThreadCycleTime", "RebuildThreadCycleTime", "ThreadStackSize", "IOEngine", "MinPollTime",
         "WorkerCPUPriority", "asspCpuAffinity", "PreAllocMem", "FreeupMemoryGarbage", "OrderedTieHashTableSize",
         "useDB4IntCache", "AutoUpdateASSP", "noModuleAutoUpdate", "AutoRestartAfterCodeChange", "ALARMtimeout",
+        // Logging of Perl's own machinery: worker thread actions, a Perl expression that switches debugging on, and
+        // the trace of Perl DBI's database connections.
+        "WorkerLog", "debugCode", "DataBaseDebug",
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Options that are not used for a reason other than tuning Perl; the reason is what the load says.</summary>
@@ -114,6 +117,10 @@ public sealed class OptionRegistry
         ["POP3KeepRejected"] = Pop3Collect,
         ["POP3debug"] = Pop3Collect,
         ["POP3fork"] = Pop3Collect,
+        ["SNMPLog"] = "there is no SNMP agent, so there is nothing SNMP to log",
+        ["DNSResponseLog"] = "the DNS client does not write its answers to the maillog; the checks log what the answers meant",
+        ["regexLogging"] = "the check lines always show the text a regex or list matched; no separate regex line is written",
+        ["AddRegexHeader"] = "no X-Assp header naming the matching regex is added; the X-Assp check headers name what matched",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Why a set option has no effect yet, or null when it works.</summary>

@@ -36,6 +36,14 @@ public sealed class Scheduler : IAsyncDisposable
         _log = log;
     }
 
+    /// <summary>
+    /// ScheduleLog: 0 writes only failures, 1 (standard) also skipped runs and schedule changes, 2 (verbose) also
+    /// every start and end of a run. Without it everything but the start/end lines is written.
+    /// </summary>
+    public Func<int>? LogLevel { get; init; }
+
+    private int Level => LogLevel?.Invoke() ?? 1;
+
     /// <summary>How long <see cref="DisposeAsync"/> waits for running jobs (real time) before giving up on them.</summary>
     public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -221,6 +229,7 @@ public sealed class Scheduler : IAsyncDisposable
     {
         job.LastStart = now;
         job.Runs++;
+        if (Level >= 2) Emit([$"scheduler: job '{job.Name}' started"]);
         var task = Task.Run(() => RunAsync(job, now));
         job.Running = task;
         _running.Add(task);
@@ -256,6 +265,10 @@ public sealed class Scheduler : IAsyncDisposable
             {
                 job.Failures++;
                 logs.Add($"scheduler: job '{job.Name}' failed: {failure.GetType().Name}: {failure.Message}");
+            }
+            else if (Level >= 2)
+            {
+                logs.Add($"scheduler: job '{job.Name}' finished after {(job.LastDuration ?? TimeSpan.Zero).TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s: {result}");
             }
             _running.Remove(job.Running!);
             job.Running = null;
@@ -329,8 +342,11 @@ public sealed class Scheduler : IAsyncDisposable
     private void Emit(List<string> lines)
     {
         if (_log is null) return;
+        int level = Level;
         foreach (var line in lines)
         {
+            // ScheduleLog nolog: failures are still written; a job that fails unseen is worse than a noisy log.
+            if (level <= 0 && !line.Contains("' failed: ", StringComparison.Ordinal)) continue;
             try
             {
                 _log(line);

@@ -52,7 +52,8 @@ public sealed class MessageCollector : IAsyncDisposable
     private long _failed;
 
     /// <summary>A message to store: the header block goes first, then the message from its spool.</summary>
-    internal sealed record Request(CollectTarget Target, string? Subject, byte[] HeaderBlock, bool StripAsspHeaders, string? MessageId);
+    /// <param name="Complete">keep the whole message whatever StoreCompleteMail says (allLogRe).</param>
+    internal sealed record Request(CollectTarget Target, string? Subject, byte[] HeaderBlock, bool StripAsspHeaders, string? MessageId, bool Complete = false);
 
     private sealed record Job(string Path, string TempFolder, byte[] HeaderBlock, byte[]? Pooled, int PooledLength, Stream? Source,
         long StoreComplete, long MaxBytes, bool Strip, string? MessageId, Assp.Config.Regexes.RegexList NoCollect, ConfigSnapshot? VirusScan)
@@ -102,7 +103,7 @@ public sealed class MessageCollector : IAsyncDisposable
         lock (_lock) random = CollectFileNames.RandomNumber(cfg.GetLong("MaxFiles", 14000), Double(cfg["FilesDistribution"], 1), _random);
         var name = CollectFileNames.FileName(cfg, plan.Target, request.Subject, counter, random);
         var path = Path.Combine(folder, name);
-        long storeComplete = Math.Max(0, cfg.GetLong("StoreCompleteMail", 0));
+        long storeComplete = request.Complete ? long.MaxValue : Math.Max(0, cfg.GetLong("StoreCompleteMail", 0));
         long maxBytes = Math.Max(0, cfg.GetLong("MaxBytes", 4000));
         var temp = Path.Combine(cfg.BaseDirectory, "tmp", "collect");
         byte[]? pooled = null;

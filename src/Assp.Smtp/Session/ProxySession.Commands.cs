@@ -385,6 +385,7 @@ public sealed partial class ProxySession
         _ctx.MailFrom = path.Address;
         _ctx.MessageCount++;
         _ctx.MessageId = _server.NewMessageId(_cfg);
+        InspectForLogging(path.Address, "sender");
         var verdict = await _pipeline.RunAsync(SmtpPhase.MailFrom, _ctx, ct).ConfigureAwait(false);
         if (verdict.Refuses)
         {
@@ -547,6 +548,7 @@ public sealed partial class ProxySession
         }
         address = untagged;
         _ctx.RecipientList.Add(address);
+        InspectForLogging(address, "recipient");
         var verdict = await _pipeline.RunAsync(SmtpPhase.RcptTo, _ctx, ct).ConfigureAwait(false);
         if (verdict.Refuses)
         {

@@ -62,6 +62,7 @@ public sealed partial class ProxySession
             await ResetUpstreamTransactionAsync(ct).ConfigureAwait(false);
             return;
         }
+        InspectMessageForLogging();
 
         // maxRealSize: the size times the number of recipients (what the MTA will store in the end).
         long realLimit = _ctx.RelayAllowed ? SizeLimit("maxRealSize", "MaxRealSizeAdr") : SizeLimit("maxRealSizeExternal", "MaxRealSizeExternalAdr");
@@ -144,7 +145,7 @@ public sealed partial class ProxySession
             _server.Statistics.MessageDone(_ctx.CheckState.Message, Assp.Checks.Statistics.MessageOutcome.Delivered, size);
             Queue(reply.ToWire());
             foreach (var rcpt in _ctx.RecipientList)
-                Log($"[MessageOK] {_ctx.RemoteAddress} <{_ctx.MailFrom}> to: {rcpt} message ok - {size} bytes - {reply}{storedFile}");
+                Log($"[MessageOK] {_ctx.RemoteAddress} <{_ctx.MailFrom}> to: {rcpt} message ok - {size} bytes - {reply}{LoggedSubject}{storedFile}");
         }
         else
         {
@@ -178,7 +179,7 @@ public sealed partial class ProxySession
         block.Append(ReceivedHeader());
         var subject = st.Parsed is { } parsed ? parsed.Subject : RawSubject(_ctx.Message);
         return _server.Collector.Collect(_cfg, new Collection.MessageCollector.Request(target, subject, Encoding.UTF8.GetBytes(block.ToString()),
-            StripOwnHeaders, _ctx.MessageId), _ctx.Message);
+            StripOwnHeaders, _ctx.MessageId, _logForced), _ctx.Message);
     }
 
     /// <summary>The maillog's " -> folder/file" for a stored message when fileLogging is on (inclResendLink other than
@@ -237,6 +238,8 @@ public sealed partial class ProxySession
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
+            if (_cfg.GetBool("ConTimeOutDebug"))
+                Log($"{_ctx.RemoteAddress} <{_ctx.MailFrom}> timeout while receiving the message after {buffer.Length} bytes{TimeoutDebug()}");
             return ReceiveOutcome.Disconnected;
         }
         finally

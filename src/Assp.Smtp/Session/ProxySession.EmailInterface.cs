@@ -59,7 +59,7 @@ public sealed partial class ProxySession
         _emailAddress = address;
         // Recipients accepted before the command address are part of the request as well.
         _emailOthers.AddRange(_ctx.RecipientList);
-        Log($"email interface: {EmailCommands.OptionOf(command)} request from {sender} to {address}");
+        if (ReportLog >= 1) Log($"email interface: {EmailCommands.OptionOf(command)} request from {sender} to {address}");
         Queue("250 OK\r\n");
         return true;
     }
@@ -85,7 +85,7 @@ public sealed partial class ProxySession
             var outcome = command == EmailCommand.Analyze
                 ? await AnalyzeAsync(cfg, message, ct).ConfigureAwait(false)
                 : _pipeline.EmailInterface!.Process(cfg, new EmailRequest(command, sender, others, message), IsLocal);
-            foreach (var line in outcome.Lines) Log($"email interface {EmailCommands.OptionOf(command)}: {line}");
+            if (ReportLog >= 1) foreach (var line in outcome.Lines) Log($"email interface {EmailCommands.OptionOf(command)}: {line}");
             if (outcome.ChangedLists.Count > 0 && _server.ReloadConfig is { } reload)
             {
                 try
@@ -144,20 +144,24 @@ public sealed partial class ProxySession
     }
 
     /// <summary>The replies go out in the background; the client does not wait for the relay.</summary>
+    /// <summary>ReportLog: 0 only failures of the email interface, 1 its requests and what they did, 2 and up also every reply sent.</summary>
+    private int ReportLog => _cfg.GetChoice("ReportLog");
+
     private void SendReplies(IReadOnlyList<EmailReply> replies)
     {
         if (replies.Count == 0) return;
         var cfg = _cfg;
         var log = _log;
         var id = _ctx.MessageId;
+        bool verbose = ReportLog >= 2;
         _ = Task.Run(async () =>
         {
             foreach (var reply in replies)
             {
                 var failure = await EmailInterfaceReplies.SendAsync(cfg, reply, CancellationToken.None).ConfigureAwait(false);
-                log?.Write("Worker_1", id, failure is null
-                    ? $"email interface: reply sent to {string.Join(", ", reply.To)}"
-                    : $"email interface: reply to {string.Join(", ", reply.To)} could not be sent: {failure}");
+                // ReportLog verbose names every reply sent; a reply that could not be sent is always logged.
+                if (failure is not null) log?.Write("Worker_1", id, $"email interface: reply to {string.Join(", ", reply.To)} could not be sent: {failure}");
+                else if (verbose) log?.Write("Worker_1", id, $"email interface: reply sent to {string.Join(", ", reply.To)}");
             }
         });
     }

@@ -74,6 +74,7 @@ public sealed partial class ProxySession
         _idleSeconds = cfg.GetInt("smtpIdleTimeout", 180);
         _noopIdleSeconds = cfg.GetInt("smtpNOOPIdleTimeout", 0);
         _npWlIdleSeconds = cfg.GetInt("NpWlTimeOut", 0);
+        StartSessionLogging();
     }
 
     private readonly bool _logAllReplies;
@@ -118,8 +119,6 @@ public sealed partial class ProxySession
         if (_cfg.GetIpList("ispip").Contains(ip)) return ConnectionClass.Isp;
         return ConnectionClass.External;
     }
-
-    private void Log(string message) => _log?.Write("Worker_1", _ctx.MessageId, _expandedLogging ? Expand(message) : message);
 
     private readonly bool _expandedLogging;
 
@@ -174,6 +173,7 @@ public sealed partial class ProxySession
             if (_cfg.GetChoice("ConnectionLog") >= 1)
                 Log($"disconnected: session:{_ctx.SessionId} {_ctx.RemoteAddress} - processing time {(DateTime.UtcNow - _started).TotalSeconds:0} seconds");
             _ctx.Message?.Dispose();
+            _debug?.Dispose();
             _commandDeadline?.Dispose();
             _commandStop?.Dispose();
             _dataDeadline?.Dispose();
@@ -245,6 +245,12 @@ public sealed partial class ProxySession
             Penalize("etValencePB", "EarlyTalker");
             _closing = true;
             return;
+        }
+        if (_cfg.GetBool("sendNoopInfo"))
+        {
+            // ASSP's legacy hint for the MTA's own log: which client the proxied connection is for.
+            var noop = await _upstream.CommandAsync($"NOOP Connection from: {_ctx.RemoteAddress}", UpstreamCommandTimeout, stopping).ConfigureAwait(false);
+            _debug?.Line($"sendNoopInfo: the MTA answered {noop}");
         }
         await SendNowAsync(Greeting(greeting), stopping).ConfigureAwait(false);
         await CommandLoopAsync(stopping).ConfigureAwait(false);
@@ -326,7 +332,7 @@ public sealed partial class ProxySession
             }
             catch (OperationCanceledException)
             {
-                Log($"{_ctx.RemoteAddress} idle timeout after {IdleTimeout.TotalSeconds:0} seconds");
+                Log($"{_ctx.RemoteAddress} idle timeout after {IdleTimeout.TotalSeconds:0} seconds{TimeoutDebug()}");
                 Penalize("idleValencePB", "TimeOut");
                 await SendNowAsync("451 Connection timeout, try later\r\n", CancellationToken.None).ConfigureAwait(false);
                 return;
@@ -348,6 +354,8 @@ public sealed partial class ProxySession
                 await ErrorAsync("500 5.5.2 command contains invalid characters", stopping).ConfigureAwait(false);
                 continue;
             }
+            _debug?.Command(text);
+            RememberForTimeout(text);
             // preHeaderRe (issue 9): the handshake lines of an incoming client are tested before they are acted on.
             if (!_ctx.RelayAllowed && PreHeaderScanner.For(_cfg)?.CheckLine(text) is { } preHeaderHit)
             {
@@ -489,6 +497,7 @@ public sealed partial class ProxySession
         int max = Encoding.UTF8.GetMaxByteCount(wire.Length);
         if (_pendingCount + max > _pending.Length) Array.Resize(ref _pending, Math.Max(2 * _pending.Length, _pendingCount + max));
         _pendingCount += Encoding.UTF8.GetBytes(wire, _pending.AsSpan(_pendingCount));
+        _debug?.Reply(wire);
         // replyLogging 2 ("enabled - all") logs positive replies too; errors are logged where they are sent.
         if (_logAllReplies && wire.Length > 3 && wire[0] is '1' or '2' or '3')
         {
@@ -556,7 +565,7 @@ public sealed partial class ProxySession
 
     private async Task RefuseAsync(Verdict verdict, string phase, CancellationToken ct, string logSuffix = "")
     {
-        Log($"[{phase}] refused: {verdict.Reason}{logSuffix}");
+        Log($"[{phase}] refused: {verdict.Reason}{(phase is "header" or "body" ? LoggedSubject : "")}{logSuffix}");
         _server.Statistics.Refused(_ctx.CheckState.Message, phase, verdict.Kind == VerdictKind.TempFail,
             inTransaction: phase is "header" or "body");
         if (verdict.Kind == VerdictKind.Drop)

@@ -113,13 +113,14 @@ document.addEventListener('DOMContentLoaded',()=>{
  if(conns)poll(()=>'/connections/rows?since='+encodeURIComponent(conns.dataset.version),d=>{conns.dataset.version=d.version;conns.innerHTML=d.html;
   const c=document.getElementById('conncount');if(c)c.textContent=d.count},0);
  const logs=document.getElementById('logrows'),live=document.getElementById('livetail');
- if(logs&&live){const state=document.getElementById('tailstate');
+ if(logs&&live){const state=document.getElementById('tailstate');if(logs.dataset.jump)logs.scrollIntoView();
   poll(()=>'/maillog/tail'+(logs.dataset.query.length>1?logs.dataset.query+'&':'?')+'offset='+encodeURIComponent(logs.dataset.offset),d=>{
    if(d.error){state.textContent=d.error;return}
    logs.dataset.offset=d.offset;if(!live.checked||!d.count)return;
    const empty=logs.querySelector('tr.empty');if(empty)empty.remove();
    logs.insertAdjacentHTML('afterbegin',d.html);
    for(let i=0;i<d.count&&i<logs.rows.length;i++)logs.rows[i].classList.add('fresh');
+   if(logs.dataset.jump&&logs.rows.length)logs.rows[0].scrollIntoView({block:'nearest'});
    while(logs.rows.length>500)logs.deleteRow(-1)},2000);}
 
  const f=document.getElementById('optfilter');

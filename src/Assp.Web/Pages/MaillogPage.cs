@@ -181,7 +181,11 @@ internal static class MaillogPage
         var q = ctx.Request.Query;
         var (filter, problem) = ReadFilter(q);
         int skip = int.TryParse(q["skip"], NumberStyles.None, CultureInfo.InvariantCulture, out var sk) ? Math.Min(sk, 1_000_000) : 0;
-        var page = problem is null ? MaillogSearch.Search(cfg, filter.ToQuery(skip, PageSize), ctx.RequestAborted) : null;
+        // The first view without a search is the tail of the current log (MaillogTailBytes, 0 = search all logs).
+        long tailBytes = cfg.GetLong("MaillogTailBytes", 10000);
+        bool showTail = problem is null && filter.IsEmpty && skip == 0 && tailBytes > 0 && q["full"] != "1";
+        var tail = showTail ? MaillogTools.LastBytes(cfg, tailBytes, filter) : null;
+        var page = problem is null && !showTail ? MaillogSearch.Search(cfg, filter.ToQuery(skip, PageSize), ctx.RequestAborted) : null;
         var back = Back(q);
         var sb = new StringBuilder();
         sb.Append(Notice(q["done"], q.ContainsKey("error"))).Append(Notice(problem ?? page?.Error, error: true));
@@ -197,10 +201,20 @@ internal static class MaillogPage
         sb.Append("<div class=\"card\"><p class=\"row muted small\"><label><input type=\"checkbox\" id=\"livetail\"").Append(skip == 0 ? " checked" : "")
           .Append("> live: new lines appear at the top</label><span id=\"tailstate\"></span></p>")
           .Append("<table class=\"resp maillog\"><thead><tr><th>Time</th><th>Verdict</th><th>Line</th><th>Actions</th></tr></thead><tbody id=\"logrows\" data-offset=\"")
-          .Append(MaillogTools.EndOffset(cfg).ToString(CultureInfo.InvariantCulture)).Append("\" data-query=\"").Append(E(back)).Append("\">");
+          .Append(MaillogTools.EndOffset(cfg).ToString(CultureInfo.InvariantCulture)).Append("\" data-query=\"").Append(E(back)).Append('"')
+          // MaillogTailJump: the page opens at the log lines (past the search form) and follows the newest one.
+          .Append(cfg.GetBool("MaillogTailJump") ? " data-jump=\"1\"" : "").Append('>');
         if (page is not null) foreach (var entry in page.Entries) Row(sb, entry, s, back);
+        if (tail is not null)
+        {
+            for (int i = tail.Entries.Count - 1; i >= 0; i--) Row(sb, tail.Entries[i], s, back);
+            if (tail.Entries.Count == 0) sb.Append("<tr class=\"empty\"><td colspan=\"4\" class=\"muted\">No lines in the last ").Append(tailBytes).Append(" bytes.</td></tr>");
+        }
         if (page is { Entries.Count: 0 }) sb.Append("<tr class=\"empty\"><td colspan=\"4\" class=\"muted\">No matching lines.</td></tr>");
         sb.Append("</tbody></table>");
+        if (tail is not null)
+            sb.Append("<p class=\"muted small\">The last ").Append(tailBytes).Append(" bytes of the current maillog (MaillogTailBytes)")
+              .Append(tail.Error is null ? "" : ": " + E(tail.Error)).Append(". <a href=\"/maillog?full=1\">Search all logs</a></p>");
         if (page is not null)
         {
             sb.Append("<p class=\"muted small\">").Append(page.FilesSearched).Append(" file(s), ").Append(page.RecordsScanned).Append(" lines searched")

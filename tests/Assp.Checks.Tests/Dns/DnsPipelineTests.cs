@@ -60,6 +60,78 @@ public sealed class DnsPipelineTests : IDisposable
         Assert.Contains(ctx.State.Reports, r => r.Check == "ValidateRBL" && r.Outcome == "neutral");
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1")]
+    [InlineData("2")]
+    public async Task RblLogDecidesWhichDnsblLinesAreWritten(string level)
+    {
+        // 203.0.113.20 is listed once (neutral), 198.51.100.5 nowhere.
+        var cfg = TestConfig.Create(("RBLServiceProvider", "bl.test=>127.0.0.10=>20|bl2.test=>2"), ("RBLLog", level));
+        var neutral = new FakeMailContext(cfg, "203.0.113.20");
+        await Transaction.RunAsync(Pipeline(), neutral, "a@sender.example", ["user@local.test"], Plain);
+        Assert.Equal(level != "0", neutral.LogLines.Any(l => l.StartsWith("[DNSBL] DNSBL: neutral, 203.0.113.20 listed in bl.test", StringComparison.Ordinal)));
+        var clean = new FakeMailContext(cfg, "198.51.100.5");
+        await Transaction.RunAsync(Pipeline(), clean, "a@sender.example", ["user@local.test"], Plain);
+        Assert.Equal(level == "2", clean.LogLines.Contains("[DNSBL] 198.51.100.5 not listed"));
+    }
+
+    [Theory]
+    [InlineData("0", "0", false)]
+    [InlineData("1", "0", true)]
+    [InlineData("0", "2", true)]   // a verbose PenaltyLog shows the message score too (ASSP's rule)
+    [InlineData("0", "1", false)]
+    public async Task MessageLogWritesTheMessageScoreLines(string messageLog, string penaltyLog, bool scoreLine)
+    {
+        var cfg = TestConfig.Create(("RBLServiceProvider", "bl.test=>127.0.0.10=>20|bl2.test=>2"), ("MessageLog", messageLog), ("PenaltyLog", penaltyLog));
+        var ctx = new FakeMailContext(cfg, "203.0.113.20");
+        await Transaction.RunAsync(Pipeline(), ctx, "a@sender.example", ["user@local.test"], Plain);
+        Assert.Equal(20, ctx.State.MessageScore);
+        Assert.Equal(scoreLine, ctx.LogLines.Any(l => l.StartsWith("Message-Score: added 20 (rblnValencePB)", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("0", false, false)]
+    [InlineData("1", true, false)]
+    [InlineData("2", true, true)]
+    public async Task RwlLogDecidesWhichRwlLinesAreWritten(string level, bool trustedLine, bool untrustedLine)
+    {
+        var cfg = TestConfig.Create(("ValidateRWL", "1"), ("RWLServiceProvider", "list.dnswl.org.test"), ("RWLLog", level));
+        var trusted = new FakeMailContext(cfg, "203.0.113.30");
+        await Transaction.RunAsync(Pipeline(), trusted, "a@sender.example", ["user@local.test"], Plain);
+        Assert.Equal(trustedLine, trusted.LogLines.Any(l => l.StartsWith("[RWL] 203.0.113.30 is in RWL", StringComparison.Ordinal)));
+        var other = new FakeMailContext(cfg, "198.51.100.5");
+        await Transaction.RunAsync(Pipeline(), other, "a@sender.example", ["user@local.test"], Plain);
+        Assert.Equal(untrustedLine, other.LogLines.Any(l => l.StartsWith("[RWL] 198.51.100.5 is not trusted by the RWLs", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("1", false, false)]
+    [InlineData("2", true, false)]
+    [InlineData("3", true, true)]
+    public async Task UriblLogVerboseAndDiagnosticLines(string level, bool passedLine, bool uriLine)
+    {
+        var cfg = TestConfig.Create(("URIBLServiceProvider", "uribl.test"), ("URIBLLog", level));
+        var ctx = new FakeMailContext(cfg, "198.51.100.5");
+        var (verdict, _) = await Transaction.RunAsync(Pipeline(), ctx, "a@sender.example", ["user@local.test"],
+            "From: a@sender.example\nSubject: deal\n\nsee http://fine.example/page\n");
+        Assert.False(verdict.Refuses);
+        Assert.Equal(passedLine, ctx.LogLines.Any(l => l.StartsWith("[URIBL] passed,", StringComparison.Ordinal)));
+        Assert.Equal(uriLine, ctx.LogLines.Any(l => l.StartsWith("[URIBL] URIs found: ", StringComparison.Ordinal) && l.Contains("fine.example")));
+    }
+
+    [Theory]
+    [InlineData("1", false)]
+    [InlineData("2", true)]
+    public async Task BacksctrLogVerboseNamesBouncesFromUnlistedIps(string level, bool line)
+    {
+        var cfg = TestConfig.Create(("DoBackSctr", "1"), ("BackSctrServiceProvider", "bs.test"), ("BacksctrLog", level));
+        var bounce = new FakeMailContext(cfg, "198.51.100.5");
+        var (verdict, _) = await Transaction.RunAsync(Pipeline(), bounce, "", ["user@local.test"], "From: MAILER-DAEMON@far.example\nSubject: Undelivered\n\nx\n");
+        Assert.False(verdict.Refuses);
+        Assert.Equal(line, bounce.LogLines.Contains("[Backscatter] bounce from 198.51.100.5: not listed"));
+    }
+
     [Fact]
     public async Task RwlTrustSkipsTheDnsblAndWhitelistsWithRwlWhitelisting()
     {

@@ -170,6 +170,21 @@ public class RecipientValidationTests
     }
 
     [Theory]
+    [InlineData("0", null)]
+    [InlineData("1", "LDAP: bob@local.test could not be checked - accepted")]
+    [InlineData("2", "LDAP: bob@local.test could not be checked - accepted - lookup failed: ")]
+    public async Task LdapLogSaysWhatTheDirectoryAnswered(string level, string? expected)
+    {
+        var down = new[] { ("DoLDAP", "1"), ("LDAPHost", "127.0.0.1:1"), ("LDAPRoot", SlapdServer.Suffix), ("LDAPFilter", "(mail=EMAILADDRESS)"), ("LDAPtimeout", "2"), ("LDAPLog", level) };
+        var s = await Start(Cfg(down));
+        Assert.False((await s.Rcpt("bob@local.test")).Refuses);
+        var lines = s.Ctx.LogLines.Where(l => l.StartsWith("LDAP:", StringComparison.Ordinal)).ToList();
+        if (expected is null) Assert.Empty(lines);
+        else Assert.StartsWith(expected, Assert.Single(lines));
+        if (level == "1") Assert.DoesNotContain("lookup failed", lines[0]);
+    }
+
+    [Theory]
     [InlineData(CheckMode.Block)]
     [InlineData(CheckMode.Monitor)]
     [InlineData(CheckMode.Score)]

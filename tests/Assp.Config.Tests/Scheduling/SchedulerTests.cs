@@ -176,6 +176,31 @@ public class SchedulerTests
         Assert.Equal(2, rig.Log.Count(l => l == "scheduler: job 'throws' failed: IOException: disk gone"));
     }
 
+    [Theory]
+    [InlineData(0, false, false)]
+    [InlineData(1, false, true)]
+    [InlineData(2, true, true)]
+    public async Task ScheduleLog_decides_which_scheduler_lines_are_written(int level, bool runLines, bool skipLines)
+    {
+        var clock = new ManualClock(Start, null);
+        var log = new ConcurrentQueue<string>();
+        await using var scheduler = new Scheduler(clock, log: log.Enqueue) { LogLevel = () => level };
+        var release = new TaskCompletionSource();
+        scheduler.AddOrUpdate("good", Cron("0 * * * *"), _ => Task.CompletedTask);
+        scheduler.AddOrUpdate("broken", Cron("0 * * * *"), _ => Task.FromException(new InvalidOperationException("boom")));
+        scheduler.AddOrUpdate("slow", Cron("0 * * * *"), _ => release.Task);
+        scheduler.Start();
+        clock.AdvanceTo(At(1));
+        clock.AdvanceTo(At(2));   // 'slow' still runs: this run is skipped
+        release.SetResult();
+        await scheduler.WhenIdleAsync();
+
+        Assert.Contains("scheduler: job 'broken' failed: InvalidOperationException: boom", log);   // failures always
+        Assert.Equal(runLines, log.Contains("scheduler: job 'good' started"));
+        Assert.Equal(runLines, log.Any(l => l.StartsWith("scheduler: job 'good' finished after ", StringComparison.Ordinal) && l.EndsWith(": ok", StringComparison.Ordinal)));
+        Assert.Equal(skipLines, log.Any(l => l.Contains("'slow' is due but still running", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public async Task RunNowAsync_runs_outside_the_schedule_and_waits_for_the_run()
     {

@@ -225,6 +225,9 @@ public class RecipientTests
         Assert.Equal(["carol@example.com"], Assert.Single(await mta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Recipients.Order(StringComparer.Ordinal));
         Assert.True(store.Table(StoreTables.LdapList).ContainsKey("carol@example.com"));
         Assert.Contains("reject: VRFY from", users.ReadLog());
+        // VRFYLog (standard): what the MTA said about each address.
+        var log = await proxy.WaitForLogAsync("VRFY: carol@example.com found");
+        Assert.Contains("VRFY: ghost@example.com not found", log);
 
         // The users' MTA goes away: carol is known from the cache; an unknown address cannot be checked (LDAPFail: 450).
         await users.StopAsync();
