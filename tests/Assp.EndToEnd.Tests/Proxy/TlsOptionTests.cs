@@ -32,7 +32,7 @@ public sealed class TlsOptionTests
     public async Task SSL_version_limits_the_versions_the_proxy_accepts()
     {
         await using var mta = await PostfixInstance.StartAsync();
-        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string> { ["SSL_version"] = "SSLv23:!TLSv1:!TLSv1_1:!TLSv1_2", ["banFailedSSLIP"] = "0" });
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string> { ["DoTLS"] = "2", ["SSL_version"] = "SSLv23:!TLSv1:!TLSv1_1:!TLSv1_2", ["banFailedSSLIP"] = "0" });
         await using (var old = await ReadyForTlsAsync(proxy))
         {
             await Assert.ThrowsAnyAsync<Exception>(() => old.StartTlsAsync(SslProtocols.Tls12));
@@ -49,13 +49,14 @@ public sealed class TlsOptionTests
         await using var mta = await PostfixInstance.StartAsync();
         await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string>
         {
+            ["DoTLS"] = "2",
             ["SSL_version"] = "TLSv1_2",
-            ["SSL_cipher_list"] = "ECDHE-RSA-AES256-GCM-SHA384:!AES128",
+            ["SSL_cipher_list"] = "ECDHE-RSA-CHACHA20-POLY1305:!AES128",
         });
         await using var client = await ReadyForTlsAsync(proxy);
         await client.StartTlsAsync();
         Assert.Equal(SslProtocols.Tls12, client.Tls!.SslProtocol);
-        Assert.Equal(TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, client.Tls.NegotiatedCipherSuite);
+        Assert.Equal(TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, client.Tls.NegotiatedCipherSuite);
         var reply = await client.SendMailAsync("a@c.example", ["u@example.com"], "Subject: cipher\r\n\r\nover TLS 1.2\r\n");
         Assert.Equal(250, reply.Code);
     }
@@ -64,7 +65,7 @@ public sealed class TlsOptionTests
     public async Task SSLtimeout_ends_a_handshake_that_never_comes()
     {
         await using var mta = await PostfixInstance.StartAsync();
-        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string> { ["SSLtimeout"] = "1", ["banFailedSSLIP"] = "0" });
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string> { ["DoTLS"] = "2", ["SSLtimeout"] = "1", ["banFailedSSLIP"] = "0" });
         await using var client = await ReadyForTlsAsync(proxy);
         // The client says nothing after 220: the proxy gives up after SSLtimeout, long before smtpIdleTimeout (180 s).
         Assert.True(await client.IsClosedAsync(TimeSpan.FromSeconds(60)));
@@ -75,7 +76,7 @@ public sealed class TlsOptionTests
     public async Task A_private_ip_that_fails_twice_gets_no_more_tls_and_is_refused_at_the_ssl_listener()
     {
         await using var mta = await PostfixInstance.StartAsync();
-        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string> { ["SSLDEBUG"] = "3" }, listeners: ["listenPortSSL"]);
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string> { ["DoTLS"] = "2", ["SSLDEBUG"] = "3" }, listeners: ["listenPortSSL"]);
         await FailHandshakeAsync(proxy);
         // Loopback is private: one more try is given.
         Assert.Empty(proxy.Server.SslFailed.Banned());
@@ -104,7 +105,7 @@ public sealed class TlsOptionTests
     public async Task Disabled_public_only_or_excluded_keeps_a_failing_private_ip_out_of_the_cache(string option, string value)
     {
         await using var mta = await PostfixInstance.StartAsync();
-        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string> { [option] = value });
+        await using var proxy = await ProxyInstance.StartAsync(mta.Port, new Dictionary<string, string> { ["DoTLS"] = "2", [option] = value });
         await FailHandshakeAsync(proxy);
         await FailHandshakeAsync(proxy);
         Assert.Empty(proxy.Server.SslFailed.Banned());
