@@ -166,6 +166,8 @@ public sealed class SmtpProxyServer : IAsyncDisposable
                 continue;
             }
             client.NoDelay = true;
+            try { Assp.Config.Net.TcpBufferSizes.For(_config()).Apply(client); }
+            catch (SocketException ex) { Log($"warning: TCPBufferSize cannot be set: {ex.Message}"); }
             _ = HandleAsync(def, client);
         }
     }

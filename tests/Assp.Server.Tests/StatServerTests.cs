@@ -195,6 +195,15 @@ public sealed class StatServerTests : IDisposable
     }
 
     [Fact]
+    public async Task MaxFinConWaitTime_is_the_wait_for_sessions_at_shutdown()
+    {
+        var (run, stop) = await StartAsync("MaxFinConWaitTime=12");
+        stop.Cancel();
+        Assert.Equal(0, await run);
+        Assert.Contains("waiting up to 12 s (MaxFinConWaitTime)", File.ReadAllText(Path.Combine(_base, "logs", "maillog.txt")));
+    }
+
+    [Fact]
     public async Task Clients_outside_allowStatConnectionsFrom_get_nothing()
     {
         int port = FreePort();

@@ -65,6 +65,7 @@ public sealed class OptionDefinition
         {
             case "SSL_version": Tls.TlsProtocolSpec.Parse(value, out error); break;
             case "SSL_cipher_list": Tls.OpenSslCipherList.Parse(value, out error); break;
+            case "TCPBufferSize": Net.TcpBufferSizes.Parse(value, out error); break;
         }
         return error;
     }

@@ -217,7 +217,8 @@ public sealed partial class ProxySession
             {
                 var map = LocalAddressMap.For(_cfg);
                 // ASSP gives each destination a short connect timeout, so a dead one does not hold up the failover.
-                _upstream = await UpstreamConnection.ConnectAsync(target, ip => map.For(target.Host, ip), TimeSpan.FromSeconds(5), stopping, Assp.Config.Tls.TlsSettings.For(_cfg)).ConfigureAwait(false);
+                _upstream = await UpstreamConnection.ConnectAsync(target, ip => map.For(target.Host, ip), TimeSpan.FromSeconds(5), stopping, Assp.Config.Tls.TlsSettings.For(_cfg),
+                    Assp.Config.Net.TcpBufferSizes.For(_cfg)).ConfigureAwait(false);
                 break;
             }
             catch (IOException ex)

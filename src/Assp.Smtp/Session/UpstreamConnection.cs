@@ -43,7 +43,7 @@ public sealed class UpstreamConnection : IAsyncDisposable
 
     /// <summary>Connects to the first address of the target that answers; localFor picks the source address per resolved IP.</summary>
     public static async Task<UpstreamConnection> ConnectAsync(UpstreamTarget target, Func<IPAddress, IPAddress?> localFor, TimeSpan timeout, CancellationToken cancellationToken,
-        Assp.Config.Tls.TlsSettings? tls = null)
+        Assp.Config.Tls.TlsSettings? tls = null, Assp.Config.Net.TcpBufferSizes? tcpBuffers = null)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
@@ -54,6 +54,7 @@ public sealed class UpstreamConnection : IAsyncDisposable
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
+                tcpBuffers?.Apply(socket);
                 var localAddress = localFor(address);
                 if (localAddress is not null && localAddress.AddressFamily == address.AddressFamily) socket.Bind(new IPEndPoint(localAddress, 0));
                 await socket.ConnectAsync(new IPEndPoint(address, target.Port), cts.Token).ConfigureAwait(false);
