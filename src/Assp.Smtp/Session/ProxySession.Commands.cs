@@ -192,7 +192,8 @@ public sealed partial class ProxySession
             var why = ex is OperationCanceledException && !ct.IsCancellationRequested ? $"no handshake within {tls.HandshakeTimeout ?? IdleTimeout}" : ex.Message;
             Log($"{_ctx.RemoteAddress} TLS handshake failed: {why}");
             if (tls.DebugLevel >= 2 && ex.InnerException is { } inner) Log($"SSL: {inner.GetType().Name}: {inner.Message}");
-            if (_server.SslFailed.RecordFailure(_ctx.RemoteAddress, _cfg))
+            // A handshake cut short by our own shutdown is not the client's failure.
+            if (!ct.IsCancellationRequested && _server.SslFailed.RecordFailure(_ctx.RemoteAddress, _cfg))
                 Log($"{_ctx.RemoteAddress} added to the SSL-failed cache (banFailedSSLIP): no TLS for it for {SslFailedCache.BanTime.TotalHours:0} hours");
             return false;
         }
