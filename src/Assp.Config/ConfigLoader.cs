@@ -82,6 +82,9 @@ public sealed class ConfigLoader(OptionRegistry registry)
         var reader = new ListFileReader(baseDir);
         var groups = GroupDefinitions.Load(values["Groups"], reader, issues, ExportGroups, AllowExec);
         var compiled = new Dictionary<string, object>(StringComparer.Ordinal);
+        bool resolvedHostNames = false;
+        var hostResolver = HostResolver ?? IpList.SystemResolver;
+        IpList.HostResolver noteHostNames = host => { resolvedHostNames = true; return hostResolver(host); };
         foreach (var def in Registry.Options)
         {
             if (!def.Kind.IsList()) continue;
@@ -96,7 +99,7 @@ public sealed class ConfigLoader(OptionRegistry registry)
                         issues.Add(new ConfigIssue(IssueSeverity.Error, def.Name, Shorten(e.Text), bad + "; this line is not used", e.File, e.Line));
             object? matcher = def.Kind switch
             {
-                OptionKind.IpList => IpList.Compile(ExpandScopedGroups(entries, def.Name, groups, issues), def.Name, issues, RegexTimeout, HostResolver),
+                OptionKind.IpList => IpList.Compile(ExpandScopedGroups(entries, def.Name, groups, issues), def.Name, issues, RegexTimeout, noteHostNames),
                 OptionKind.AddressList => AddressList.Compile(entries, def.Name, issues, RegexTimeout),
                 OptionKind.DomainList => DomainList.Compile(ExpandScopedGroups(entries, def.Name, groups, issues), def.Name, issues, RegexTimeout),
                 OptionKind.Regex => RegexList.Compile(entries, def.Name, issues, RegexTimeout, RegexIgnoresCase(def)),
@@ -108,7 +111,7 @@ public sealed class ConfigLoader(OptionRegistry registry)
 
         return new ConfigSnapshot(Registry, baseDir, cfgPath, Interlocked.Increment(ref _generation),
             values.ToFrozenDictionary(StringComparer.Ordinal), compiled.ToFrozenDictionary(StringComparer.Ordinal), issues,
-            unknown, new Dictionary<string, DateTime>(reader.FilesRead), groups);
+            unknown, new Dictionary<string, DateTime>(reader.FilesRead), groups) { ResolvesHostNames = resolvedHostNames };
     }
 
     private void ApplyFile(AsspConfigFile file, string display, Dictionary<string, string> values, Dictionary<string, string> unknown, List<ConfigIssue> issues)

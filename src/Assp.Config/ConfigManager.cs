@@ -18,6 +18,7 @@ public sealed class ConfigManager : IDisposable
     private ITimer? _timer;
     private (DateTime Write, long Length) _cfgStamp;
     private DateTimeOffset _lastListCheck;
+    private DateTimeOffset _loadedAt;
 
     public ConfigManager(ConfigLoader loader, ConfigSource source, TimeProvider? time = null)
     {
@@ -26,7 +27,7 @@ public sealed class ConfigManager : IDisposable
         _time = time ?? TimeProvider.System;
         _cfgStamp = Stamp(source.ResolvedConfigPath);
         _current = loader.Load(source);
-        _lastListCheck = _time.GetUtcNow();
+        _lastListCheck = _loadedAt = _time.GetUtcNow();
     }
 
     public ConfigSnapshot Current => Volatile.Read(ref _current);
@@ -51,13 +52,14 @@ public sealed class ConfigManager : IDisposable
             _cfgStamp = Stamp(_source.ResolvedConfigPath);
             var next = _loader.Load(_source);
             Volatile.Write(ref _current, next);
-            _lastListCheck = _time.GetUtcNow();
+            _lastListCheck = _loadedAt = _time.GetUtcNow();
             Reloaded?.Invoke(next, reason);
             return next;
         }
     }
 
-    /// <summary>One poll: reloads if assp.cfg changed (AutoReloadCfg) or a list file changed (ReloadOptionFiles).</summary>
+    /// <summary>One poll: reloads if assp.cfg changed (AutoReloadCfg), host names in IP lists are due to be resolved again
+    /// (host2IPminTTL) or a list file changed (ReloadOptionFiles).</summary>
     public bool CheckForChanges()
     {
         var cfg = Current;
@@ -66,6 +68,12 @@ public sealed class ConfigManager : IDisposable
             if (cfg.GetBool("AutoReloadCfg") && Stamp(_source.ResolvedConfigPath) != _cfgStamp)
             {
                 Reload("assp.cfg changed");
+                return true;
+            }
+            // host2IPminTTL: host names in IP lists are looked up again this often (the system resolver tells no TTL).
+            if (cfg.ResolvesHostNames && _time.GetUtcNow() - _loadedAt >= TimeSpan.FromSeconds(Math.Max(1, cfg.GetInt("host2IPminTTL", 300))))
+            {
+                Reload("host names in IP lists are resolved again (host2IPminTTL)");
                 return true;
             }
             var every = cfg.GetInt("ReloadOptionFiles", 300);

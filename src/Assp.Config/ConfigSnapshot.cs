@@ -28,6 +28,9 @@ public sealed class ConfigSnapshot
     public IReadOnlyDictionary<string, DateTime> FilesRead { get; }
     public GroupDefinitions Groups { get; }
 
+    /// <summary>True when an IP list held host names that were resolved into addresses (they age; see host2IPminTTL).</summary>
+    public bool ResolvesHostNames { get; internal init; }
+
     internal ConfigSnapshot(OptionRegistry registry, string baseDirectory, string configPath, long generation,
         FrozenDictionary<string, string> values, FrozenDictionary<string, object> compiled, IReadOnlyList<ConfigIssue> issues,
         IReadOnlyDictionary<string, string> unknown, IReadOnlyDictionary<string, DateTime> filesRead, GroupDefinitions groups)

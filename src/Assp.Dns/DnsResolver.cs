@@ -24,7 +24,9 @@ public sealed class DnsResolver
     private readonly Lock _reconfigureLock = new();
     private volatile int _serverGeneration;
     private readonly ConcurrentDictionary<(string, DnsRecordType), Task<DnsResponse>> _inflight = new();
-    private long _upstreamLookups, _packetsSent, _packetsRejected;
+    private long _upstreamLookups, _packetsSent, _packetsRejected, _udpSocketsOpened;
+    private const int MaxIdleUdpSocketsPerServer = 32;
+    private readonly ConcurrentDictionary<IPEndPoint, ConcurrentBag<Socket>> _idleUdpSockets = new();
 
     public DnsResolver(DnsResolverOptions options, DnsCache? cache = null)
     {
@@ -56,6 +58,9 @@ public sealed class DnsResolver
                     ? kept.WithIndex(i) : new DnsServerHealth(ep, i))];
             }
             _options = options;
+            // Idle sockets may be bound to a local address that is no longer wanted.
+            foreach (var idle in _idleUdpSockets.Values)
+                while (idle.TryTake(out var socket)) socket.Dispose();
             if (!sameServers)
             {
                 _serverGeneration++;
@@ -70,6 +75,9 @@ public sealed class DnsResolver
     /// <summary>Lookups that went to the network (cache misses not joined to one already running).</summary>
     public long UpstreamLookups => Interlocked.Read(ref _upstreamLookups);
     public long PacketsSent => Interlocked.Read(ref _packetsSent);
+
+    /// <summary>UDP sockets opened so far (with ReuseUdpSockets far fewer than packets sent).</summary>
+    public long UdpSocketsOpened => Interlocked.Read(ref _udpSocketsOpened);
     /// <summary>Packets that were received and thrown away: unparsable, wrong ID, wrong question.</summary>
     public long PacketsRejected => Interlocked.Read(ref _packetsRejected);
 
@@ -347,20 +355,27 @@ public sealed class DnsResolver
             int qlen = DnsMessageWriter.WriteQuery(query, id, name, type, edns ? _options.EdnsUdpSize : 0);
             if (qlen < 0) return new Attempt(null, DnsStatus.InvalidName, default, "name cannot be encoded");
 
-            using var socket = new Socket(server.EndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-            BindLocal(socket, server.EndPoint);
-            // Connecting makes the kernel drop datagrams from any other address and gives us a fresh random port.
-            await socket.ConnectAsync(server.EndPoint, ct).ConfigureAwait(false);
-            await socket.SendAsync(query.AsMemory(0, qlen), SocketFlags.None, ct).ConfigureAwait(false);
-            Interlocked.Increment(ref _packetsSent);
-            while (true)
+            var socket = await RentUdpSocketAsync(server.EndPoint, ct).ConfigureAwait(false);
+            bool reusable = false;
+            try
             {
-                int n = await socket.ReceiveAsync(buffer.AsMemory(0, ReceiveBufferSize), SocketFlags.None, ct).ConfigureAwait(false);
-                var msg = Validate(buffer.AsSpan(0, n), id, name, type);
-                if (msg is null) continue;
-                if (msg.Truncated && _options.TcpFallback)
-                    return await TcpAttemptAsync(server, name, type, edns, started, ct).ConfigureAwait(false);
-                return new Attempt(msg, DnsStatus.Success, Stopwatch.GetElapsedTime(started), null);
+                await socket.SendAsync(query.AsMemory(0, qlen), SocketFlags.None, ct).ConfigureAwait(false);
+                Interlocked.Increment(ref _packetsSent);
+                while (true)
+                {
+                    int n = await socket.ReceiveAsync(buffer.AsMemory(0, ReceiveBufferSize), SocketFlags.None, ct).ConfigureAwait(false);
+                    var msg = Validate(buffer.AsSpan(0, n), id, name, type);
+                    if (msg is null) continue;
+                    // Only a socket whose question was answered goes back: no late answer can be waiting in it.
+                    reusable = true;
+                    if (msg.Truncated && _options.TcpFallback)
+                        return await TcpAttemptAsync(server, name, type, edns, started, ct).ConfigureAwait(false);
+                    return new Attempt(msg, DnsStatus.Success, Stopwatch.GetElapsedTime(started), null);
+                }
+            }
+            finally
+            {
+                ReturnUdpSocket(server.EndPoint, socket, reusable);
             }
         }
         catch (OperationCanceledException)
@@ -419,6 +434,43 @@ public sealed class DnsResolver
             read += n;
         }
         return true;
+    }
+
+    /// <summary>
+    /// A connected UDP socket for the server. Connecting makes the kernel drop datagrams from any other address. With
+    /// ReuseUdpSockets (DNSReuseSocket) an idle one is taken when there is one; otherwise each query gets a new socket
+    /// and so a fresh random port.
+    /// </summary>
+    private async ValueTask<Socket> RentUdpSocketAsync(IPEndPoint server, CancellationToken ct)
+    {
+        if (_options.ReuseUdpSockets && _idleUdpSockets.TryGetValue(server, out var idle) && idle.TryTake(out var pooled)) return pooled;
+        var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            BindLocal(socket, server);
+            await socket.ConnectAsync(server, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        Interlocked.Increment(ref _udpSocketsOpened);
+        return socket;
+    }
+
+    private void ReturnUdpSocket(IPEndPoint server, Socket socket, bool reusable)
+    {
+        if (reusable && _options.ReuseUdpSockets)
+        {
+            var idle = _idleUdpSockets.GetOrAdd(server, _ => []);
+            if (idle.Count < MaxIdleUdpSocketsPerServer)
+            {
+                idle.Add(socket);
+                return;
+            }
+        }
+        socket.Dispose();
     }
 
     private void BindLocal(Socket socket, IPEndPoint server)

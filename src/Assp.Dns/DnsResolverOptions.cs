@@ -29,6 +29,12 @@ public sealed record DnsResolverOptions
     /// <summary>Repeat a truncated UDP answer over TCP.</summary>
     public bool TcpFallback { get; init; } = true;
 
+    /// <summary>
+    /// Keep UDP sockets that got their answer and use them for the next query to the same server (ASSP's
+    /// DNSReuseSocket), so a busy proxy does not run through the system's UDP ports; off gives each query a new socket.
+    /// </summary>
+    public bool ReuseUdpSockets { get; init; }
+
     /// <summary>Local address to send from (null: the system's choice).</summary>
     public IPAddress? LocalAddress { get; init; }
 

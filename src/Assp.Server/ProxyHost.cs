@@ -231,9 +231,11 @@ public static class ProxyHost
         catch (OperationCanceledException)
         {
         }
-        log.Write($"ASSP for .NET stopping; waiting for {smtp.ActiveSessions} sessions to finish");
+        log.Write($"ASSP for .NET stopping; waiting up to {manager.Current.GetInt("MaxFinConWaitTime", 45)} s (MaxFinConWaitTime) for {smtp.ActiveSessions} sessions to finish");
         await statusTimer.DisposeAsync();
-        await Task.WhenAll(smtp.StopAsync(TimeSpan.FromSeconds(30)), forwarder.StopAsync(TimeSpan.FromSeconds(30)));
+        // MaxFinConWaitTime: how long running sessions may take to finish before they are cut.
+        var grace = TimeSpan.FromSeconds(Math.Clamp(manager.Current.GetInt("MaxFinConWaitTime", 45), 10, 599));
+        await Task.WhenAll(smtp.StopAsync(grace), forwarder.StopAsync(grace));
         statistics.Save(statsTable);
         InstanceFiles.RemovePid(manager.Current);
         try { File.Delete(InstanceFiles.StatusPath(cfg.BaseDirectory)); } catch (IOException) { }

@@ -14,7 +14,8 @@ namespace Assp.Server;
 /// line. An empty request is answered with one line, webStatHealthyResp or webStatNotHealthyResp; "stat" gets the
 /// statistics as plain lines; an HTTP GET gets them as a text/plain page, and "GET /extremeblack" the
 /// exportExtremeBlack file for firewalls, "GET /metrics" the Prometheus text metrics. Only clients in allowStatConnectionsFrom (when set) are served;
-/// "SSL:" in front of the port or enableWebStatSSL makes it TLS with the proxy's certificate.
+/// "SSL:" in front of the port or enableWebStatSSL makes it TLS with the proxy's certificate (and the TLS options of
+/// TlsSettings); statSSLRequireClientCert then demands a client certificate that chains to SSLCaFile or a system root.
 /// </summary>
 internal sealed class StatServer : IAsyncDisposable
 {
@@ -117,8 +118,27 @@ internal sealed class StatServer : IAsyncDisposable
                         return;
                     }
                     var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                    await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate }, timeout.Token)
-                        .ConfigureAwait(false);
+                    bool requireCertificate = cfg.GetBool("statSSLRequireClientCert");
+                    var options = new SslServerAuthenticationOptions
+                    {
+                        ServerCertificate = certificate,
+                        ClientCertificateRequired = requireCertificate,
+                        RemoteCertificateValidationCallback = (_, cert, _, errors) =>
+                            !requireCertificate || Assp.Smtp.Tls.ClientCertificateCheck.Accepts(cfg, cert, errors),
+                    };
+                    var tls = Assp.Config.Tls.TlsSettings.For(cfg);
+                    tls.Apply(options);
+                    using var handshake = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+                    if (tls.HandshakeTimeout is { } limit) handshake.CancelAfter(limit);
+                    try
+                    {
+                        await ssl.AuthenticateAsServerAsync(options, handshake.Token).ConfigureAwait(false);
+                    }
+                    catch (System.Security.Authentication.AuthenticationException ex)
+                    {
+                        if (requireCertificate) _log?.Write($"statistics connection from {remote} refused: TLS failed ({ex.Message}); statSSLRequireClientCert asks for a valid client certificate");
+                        throw;
+                    }
                     stream = ssl;
                 }
                 await using (stream.ConfigureAwait(false))

@@ -31,6 +31,9 @@ public sealed class SmtpProxyServer : IAsyncDisposable
 
     public AuthFailureTracker AuthFailures { get; }
 
+    /// <summary>IPs that failed a TLS handshake (banFailedSSLIP): no STARTTLS and no SSL listener for them for 12 hours.</summary>
+    public Tls.SslFailedCache SslFailed { get; }
+
     /// <summary>
     /// The client's PTR name for our Received: line, looked up when the session starts and used if it has come back
     /// by delivery (never waited for). Null: no lookup, the line says "unknown".
@@ -59,6 +62,7 @@ public sealed class SmtpProxyServer : IAsyncDisposable
         _log = log;
         _pipeline = pipeline ?? PassAllPipeline.Instance;
         AuthFailures = new AuthFailureTracker(time ?? TimeProvider.System);
+        SslFailed = new Tls.SslFailedCache(time ?? TimeProvider.System);
         Collector = new Collection.MessageCollector((id, line) => _log?.Write("Collect", id, line));
         Copier = new Collection.MailCopier((id, line) => _log?.Write("ccMail", id, line));
     }
@@ -162,6 +166,8 @@ public sealed class SmtpProxyServer : IAsyncDisposable
                 continue;
             }
             client.NoDelay = true;
+            try { Assp.Config.Net.TcpBufferSizes.For(_config()).Apply(client); }
+            catch (SocketException ex) { Log($"warning: TCPBufferSize cannot be set: {ex.Message}"); }
             _ = HandleAsync(def, client);
         }
     }

@@ -59,6 +59,35 @@ public class ConfigManagerTests
     }
 
     [Fact]
+    public void Host_names_in_ip_lists_are_resolved_again_after_host2IPminTTL_seconds()
+    {
+        using var dir = new TestPaths.TempDir();
+        dir.File("assp.cfg", "host2IPminTTL:=120\nReloadOptionFiles:=0\nwhiteListedIPs:=mx.partner.example\nConfigSavedOK:=1\n");
+        var time = new FakeTime(DateTimeOffset.UtcNow);
+        var address = "192.0.2.1";
+        var loader = new ConfigLoader(OptionRegistry.Default) { ExportGroups = false, HostResolver = _ => [System.Net.IPAddress.Parse(address)] };
+        using var manager = new ConfigManager(loader, new ConfigSource(dir.Path), time);
+        Assert.True(manager.Current.ResolvesHostNames);
+        Assert.True(manager.Current.GetIpList("whiteListedIPs").Contains("192.0.2.1"));
+        address = "192.0.2.2";   // the partner's MX moved
+        time.Advance(TimeSpan.FromSeconds(100));
+        Assert.False(manager.CheckForChanges());
+        time.Advance(TimeSpan.FromSeconds(21));
+        string? reason = null;
+        manager.Reloaded += (_, r) => reason = r;
+        Assert.True(manager.CheckForChanges());
+        Assert.Contains("host2IPminTTL", reason);
+        Assert.True(manager.Current.GetIpList("whiteListedIPs").Contains("192.0.2.2"));
+
+        // Without host names nothing ages.
+        dir.File("assp.cfg", "host2IPminTTL:=120\nReloadOptionFiles:=0\nwhiteListedIPs:=192.0.2.9\nConfigSavedOK:=1\n");
+        manager.Reload("test");
+        Assert.False(manager.Current.ResolvesHostNames);
+        time.Advance(TimeSpan.FromSeconds(500));
+        Assert.False(manager.CheckForChanges());
+    }
+
+    [Fact]
     public void SetValues_validates_writes_one_line_and_reloads()
     {
         using var dir = new TestPaths.TempDir();

@@ -256,6 +256,30 @@ public class NotUsedOptionTests
     }
 
     [Fact]
+    public void Perl_ssl_hooks_and_perl_internals_are_not_used_and_missing_features_are_named()
+    {
+        using var dir = new TestPaths.TempDir();
+        dir.File("assp.cfg", "SSLSMTPConfigure:=CorrectASSPcfg::configSMTPSSL\nSSLWEBCertVerifyCB:=CorrectASSPcfg::checkWebSSLCert\n"
+                             + "SSLAdvancedServerConfigFile:=/etc/assp/ssl.txt\nSSLRetryOnError:=3\nConnectionTransferTimeOut:=60\nuseDB4Rebuild:=0\n"
+                             + "QueueUserBlockReports:=2\nproxyserver:=proxy.example:3128\nBayesMaxProcessTime:=30\nhideAlphaIndex:=1\n");
+        var cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        Assert.DoesNotContain(cfg.Issues, i => i.Severity == IssueSeverity.Error);
+        foreach (var name in new[] { "SSLSMTPConfigure", "SSLWEBCertVerifyCB", "SSLAdvancedServerConfigFile", "SSLRetryOnError", "ConnectionTransferTimeOut", "useDB4Rebuild" })
+            Assert.Contains(cfg.Issues, i => i.Option == name && i.Message.StartsWith("not used by this implementation", StringComparison.Ordinal));
+        Assert.Contains(cfg.Issues, i => i.Option == "QueueUserBlockReports" && i.Message.Contains("always answered at once", StringComparison.Ordinal));
+        Assert.Contains(cfg.Issues, i => i.Option == "proxyserver" && i.Message.StartsWith("has no effect yet: nothing is downloaded", StringComparison.Ordinal));
+        Assert.Contains(cfg.Issues, i => i.Option == "BayesMaxProcessTime" && i.Message.StartsWith("has no effect yet", StringComparison.Ordinal));
+        Assert.Contains(cfg.Issues, i => i.Option == "hideAlphaIndex" && i.Message.StartsWith("has no effect yet", StringComparison.Ordinal));
+        Assert.Equal("CorrectASSPcfg::configSMTPSSL", cfg["SSLSMTPConfigure"]);   // kept for assp.cfg
+        // The TLS and DNS options that work now say nothing.
+        dir.File("assp.cfg", "SSL_version:=TLSv1_2\nSSLtimeout:=9\nbanFailedSSLIP:=2\nDNSReuseSocket:=0\nRBLsocktime:=3\nhost2IPminTTL:=600\nTCPBufferSize:=tcprecv=65536\nMaxFinConWaitTime:=20\n");
+        cfg = new ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false }.Load(new ConfigSource(dir.Path));
+        string[] working = ["SSL_version", "SSLtimeout", "banFailedSSLIP", "DNSReuseSocket", "RBLsocktime", "host2IPminTTL", "TCPBufferSize", "MaxFinConWaitTime"];
+        Assert.DoesNotContain(cfg.Issues, i => working.Contains(i.Option));
+        Assert.Equal("tcprecv=65536", cfg["TCPBufferSize"]);
+    }
+
+    [Fact]
     public void The_ASSP_AFC_options_load_with_their_misspellings_and_the_ones_not_carried_out_are_named()
     {
         using var dir = new TestPaths.TempDir();

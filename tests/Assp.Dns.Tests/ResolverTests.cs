@@ -132,6 +132,22 @@ public sealed class ResolverTests(TestZones zones)
     }
 
     [Fact]
+    public async Task ReuseUdpSockets_sends_one_query_after_the_other_over_the_same_socket()
+    {
+        // DNSReuseSocket: the answered socket goes back and carries the next question; without it each query opens one.
+        string[] names = ["example.test", "host.example.test", "mx1.example.test", "mx2.example.test"];
+        var reusing = zones.NewResolver(o => o with { ReuseUdpSockets = true, MinTtl = TimeSpan.Zero });
+        foreach (var name in names) Assert.True((await reusing.QueryAsync(name, DnsRecordType.A, default)).IsDefinite);
+        Assert.Equal(names.Length, reusing.PacketsSent);
+        Assert.Equal(1, reusing.UdpSocketsOpened);
+
+        var fresh = zones.NewResolver();
+        foreach (var name in names) await fresh.QueryAsync(name, DnsRecordType.A, default);
+        Assert.Equal(names.Length, fresh.PacketsSent);
+        Assert.Equal(names.Length, fresh.UdpSocketsOpened);
+    }
+
+    [Fact]
     public async Task Invalid_names_never_reach_the_network()
     {
         var r = zones.NewResolver();

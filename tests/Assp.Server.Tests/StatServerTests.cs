@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace Assp.Server.Tests;
@@ -129,6 +130,77 @@ public sealed class StatServerTests : IDisposable
             stop.Cancel();
             Assert.Equal(0, await run);
         }
+    }
+
+    [Fact]
+    public async Task StatSSLRequireClientCert_lets_only_clients_with_a_certificate_from_SSLCaFile_in()
+    {
+        // A private CA in SSLCaFile and a client certificate it signed; a self-made certificate is not enough.
+        using var caKey = System.Security.Cryptography.RSA.Create(2048);
+        var caRequest = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=Test CA", caKey,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        caRequest.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509BasicConstraintsExtension(true, false, 0, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-2), DateTimeOffset.UtcNow.AddDays(60));
+        Directory.CreateDirectory(Path.Combine(_base, "certs"));
+        File.WriteAllText(Path.Combine(_base, "certs", "ca.pem"), ca.ExportCertificatePem());
+        System.Security.Cryptography.X509Certificates.X509Certificate2 ClientCertificate(System.Security.Cryptography.X509Certificates.X509Certificate2? issuer)
+        {
+            var key = System.Security.Cryptography.RSA.Create(2048);
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=monitor", key,
+                System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            using var cert = issuer is null
+                ? request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30))
+                : request.Create(issuer, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), [1, 2, 3, 4]).CopyWithPrivateKey(key);
+            return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(cert.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+        }
+        using var good = ClientCertificate(ca);
+        using var stranger = ClientCertificate(null);
+
+        int port = FreePort();
+        var (run, stop) = await StartAsync($"webStatPort=SSL:127.0.0.1:{port}", "statSSLRequireClientCert=1", "SSLCaFile=certs/ca.pem");
+        async Task<string?> AskWithAsync(System.Security.Cryptography.X509Certificates.X509Certificate2? certificate)
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            await using var tls = new System.Net.Security.SslStream(client.GetStream(), false, (_, _, _, _) => true);
+            try
+            {
+                await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+                {
+                    TargetHost = "localhost",
+                    ClientCertificates = certificate is null ? null : [certificate],
+                    EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12,   // the server's verdict comes within the handshake
+                });
+                await tls.WriteAsync("\r\n\r\n"u8.ToArray());
+                return await new StreamReader(tls, Encoding.ASCII).ReadLineAsync();
+            }
+            catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException)
+            {
+                return null;
+            }
+        }
+        try
+        {
+            Assert.Equal("healthy", await AskWithAsync(good));
+            Assert.Null(await AskWithAsync(stranger));
+            Assert.Null(await AskWithAsync(null));
+            var log = Path.Combine(_base, "logs", "maillog.txt");
+            Assert.Contains("statSSLRequireClientCert asks for a valid client certificate", File.ReadAllText(log));
+        }
+        finally
+        {
+            stop.Cancel();
+            Assert.Equal(0, await run);
+        }
+    }
+
+    [Fact]
+    public async Task MaxFinConWaitTime_is_the_wait_for_sessions_at_shutdown()
+    {
+        var (run, stop) = await StartAsync("MaxFinConWaitTime=12");
+        stop.Cancel();
+        Assert.Equal(0, await run);
+        Assert.Contains("waiting up to 12 s (MaxFinConWaitTime)", File.ReadAllText(Path.Combine(_base, "logs", "maillog.txt")));
     }
 
     [Fact]

@@ -9,7 +9,7 @@ public static class DnsClientSettings
 {
     /// <summary>
     /// DNSServers (or the system's resolv.conf with UseLocalDNS), DNStimeout, DNSretry, DNSretrans, DNSServerLimit,
-    /// maxDNSRespDist, dnsLocalIPAddress (first IP found). ASSP's DNStimeout is per try; here the lookup budget is
+    /// maxDNSRespDist, dnsLocalIPAddress (first IP found), DNSReuseSocket. ASSP's DNStimeout is per try; here the lookup budget is
     /// that times the number of tries, so the same worst case holds.
     /// </summary>
     public static DnsResolverOptions FromConfig(ConfigSnapshot cfg, string resolvConf = "/etc/resolv.conf")
@@ -33,6 +33,7 @@ public static class DnsClientSettings
             ServerLimit = Math.Max(0, cfg.GetInt("DNSServerLimit")),
             MaxResponseSpread = TimeSpan.FromMilliseconds(Math.Max(0, cfg.GetDecimal("maxDNSRespDist", 50))),
             LocalAddress = local,
+            ReuseUdpSockets = cfg.GetBool("DNSReuseSocket"),
         };
     }
 }

@@ -23,6 +23,12 @@ public sealed record DnsListVerdict(DnsListOutcome Outcome, double Score, double
 public sealed record DnsblSettings(IReadOnlyList<DnsListProvider> Providers, int MaxReplies, int MaxHits, double MaxWeight, TimeSpan MaxTime,
     bool AllReplies, TimeSpan CacheTime, double FailValence, double NeutralValence, IpList NoRbl)
 {
+    /// <summary>
+    /// RBLsocktime: the longest single wait for the next DNSBL answer (1 s when empty or 0, ASSP's default); RBLmaxtime
+    /// is looked at between waits, as ASSP's socket loop does.
+    /// </summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
     public static DnsblSettings For(ConfigSnapshot cfg) => cfg.Derived("Dns.DnsblSettings", static c =>
     {
         double maxWeight = c.GetDecimal("RBLmaxweight"), maxHits = c.GetInt("RBLmaxhits");
@@ -30,7 +36,10 @@ public sealed record DnsblSettings(IReadOnlyList<DnsListProvider> Providers, int
         var providers = DnsListProviders.Parse(c.GetListEntries("RBLServiceProvider").Select(e => e.Text), maxWeight, maxHits, valence);
         return new DnsblSettings(providers, c.GetInt("RBLmaxreplies"), (int)maxHits, maxWeight, TimeSpan.FromSeconds(Math.Max(1, c.GetDecimal("RBLmaxtime", 15))),
             c.GetBool("Showmaxreplies"), TimeSpan.FromHours(Math.Max(0, c.GetDecimal("RBLCacheExp"))), valence, c.GetValence("rblnValencePB").Message,
-            c.GetIpList("noRBL"));
+            c.GetIpList("noRBL"))
+        {
+            ReadTimeout = TimeSpan.FromSeconds(c.GetDecimal("RBLsocktime") is var t && t > 0 ? t : 1),
+        };
     });
 }
 
@@ -44,8 +53,8 @@ public sealed class DnsblCheck(DnsResolver resolver)
     {
         if (s.Providers.Count == 0 || s.NoRbl.Contains(ip)) return DnsListVerdict.Skip;
         if (TryGetCached(ip, s, out var cached)) return cached;
-        var answers = await DnsListLookup.RunAsync(resolver, DnsListProviders.IpLabel(ip), s.Providers, s.MaxReplies, s.MaxHits, s.MaxTime, s.AllReplies, cancellationToken)
-            .ConfigureAwait(false);
+        var answers = await DnsListLookup.RunAsync(resolver, DnsListProviders.IpLabel(ip), s.Providers, s.MaxReplies, s.MaxHits, s.MaxTime, s.AllReplies, cancellationToken,
+            readTimeout: s.ReadTimeout).ConfigureAwait(false);
         var verdict = Evaluate(answers.Hits.Select(h => (h.Provider, h.Reply!)), s.MaxHits, s.MaxWeight, s.FailValence, s.NeutralValence) with { TimedOut = answers.TimedOut };
         if (answers.AnyDefinite) Cache.Set(ip.ToString(), [.. answers.Hits.Select(h => (h.Provider.Zone, h.Reply!))], s.CacheTime);
         return verdict;

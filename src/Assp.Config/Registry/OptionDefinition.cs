@@ -54,7 +54,20 @@ public sealed class OptionDefinition
         if (Rule.Pattern is not null && !Rule.Pattern.IsMatch(value)) return "does not have the accepted form";
         // A file: reference is checked line by line when the file is read (ConfigLoader).
         if (Rule.ChecksCharsets && ConfigLoader.FileReference(value) is null) return Registry.CharsetRules.Error(value);
-        return null;
+        return MeaningError(value);
+    }
+
+    /// <summary>Values whose form is fine but whose content must also be something .NET can carry out.</summary>
+    private string? MeaningError(string value)
+    {
+        string? error = null;
+        switch (Name)
+        {
+            case "SSL_version": Tls.TlsProtocolSpec.Parse(value, out error); break;
+            case "SSL_cipher_list": Tls.OpenSslCipherList.Parse(value, out error); break;
+            case "TCPBufferSize": Net.TcpBufferSizes.Parse(value, out error); break;
+        }
+        return error;
     }
 
     private string? CheckRange(string value)

@@ -55,6 +55,21 @@ public sealed class OptionRegistry
         // Logging of Perl's own machinery: worker thread actions, a Perl expression that switches debugging on, and
         // the trace of Perl DBI's database connections.
         "WorkerLog", "debugCode", "DataBaseDebug",
+        // Names of Perl subs (lib/CorrectASSPcfg.pm) that edit IO::Socket::SSL's parameter hash or verify certificates,
+        // and a file of such parameters: there is no Perl to call and no IO::Socket::SSL hash here. The TLS options
+        // themselves (SSL_version, SSL_cipher_list, SSLCaFile, …RequireClientCert) cover what they are mostly used for.
+        "SSLSMTPConfigure", "SSLWEBConfigure", "SSLSTATConfigure", "SSLSMTPCertVerifyCB", "SSLWEBCertVerifyCB", "SSLSTATCertVerifyCB",
+        "SSLAdvancedServerConfigFile",
+        // Retries of IO::Socket::SSL's non-blocking "SSL wants a read first": .NET's handshake waits for the peer itself.
+        "SSLRetryOnError",
+        // Handing an accepted socket to a Perl worker thread, the restart of the Perl process, its cache sweep loop.
+        "ConnectionTransferTimeOut", "AutoRestart", "CleanCacheEvery",
+        // Perl module and console choices.
+        "HTMLParser", "ConsoleCharset",
+        // The Perl rebuild's memory model, BerkeleyDB temp hashes and its database-version checks.
+        "RebuildUsesFileModel", "useDB4Rebuild", "forceRebuildDowngrade", "ignoreDBVersionMissMatch",
+        // Shown by ASSP's GUI: the config file it runs with and the version that wrote it.
+        "asspCfg", "asspCfgVersion",
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Options that are not used for a reason other than tuning Perl; the reason is what the load says.</summary>
@@ -121,6 +136,32 @@ public sealed class OptionRegistry
         ["DNSResponseLog"] = "the DNS client does not write its answers to the maillog; the checks log what the answers meant",
         ["regexLogging"] = "the check lines always show the text a regex or list matched; no separate regex line is written",
         ["AddRegexHeader"] = "no X-Assp header naming the matching regex is added; the X-Assp check headers name what matched",
+        ["BayesMaxProcessTime"] = "the statistical checks have no time budget of their own; they read at most MaxBytes of a mail and their regexes run with match timeouts",
+        ["QueueUserBlockReports"] = "block report requests by email are always answered at once, never queued",
+        ["QueueSchedule"] = "block report requests are not queued (QueueUserBlockReports), so there is no queue to run",
+        ["DoT10Stat"] = "block reports carry no top-10 statistics",
+        ["BlockReportHTTPName"] = "block reports carry no links to the web interface, so no host name is needed for them",
+        ["ExtraBlockReportLog"] = "no separate blocking-only log is written; block reports search the maillog",
+        ["MaxKeepDeleted"] = "deleted corpus files are not kept in a trash list",
+        ["doMove2Num"] = "corpus files keep their names",
+        ["ConfigChangeSchedule"] = "scheduled configuration changes are not carried out",
+        ["totalizeSpamStats"] = "statistics are not uploaded to the ASSP totals",
+        ["enableGraphStats"] = "no statistics graphs are kept",
+        ["httpLocalIPAddress"] = "nothing is downloaded over HTTP yet",
+        ["proxyserver"] = "nothing is downloaded over HTTP yet",
+        ["proxyuser"] = "nothing is downloaded over HTTP yet",
+        ["proxypass"] = "nothing is downloaded over HTTP yet",
+        ["downloadBackDNSFile"] = "the backscatter list file is not downloaded; backscatter lists are asked over DNS",
+        ["httpRequireCookies"] = "the web interface always uses its session cookie",
+        ["normalizeUnicode"] = "text is not Unicode-normalized before the checks",
+        ["checkFilePermOnStart"] = "file permissions are not checked at start",
+        ["setFilePermOnStart"] = "file permissions are not set at start",
+        ["EnableFloatingMenu"] = "the web interface has its own layout",
+        ["EnableInternalNamesInDesc"] = "the web interface always shows the option names",
+        ["IndexSlideSpeed"] = "the web interface has its own layout",
+        ["RememberGUIPos"] = "the web interface has its own layout",
+        ["ShowPerformanceData"] = "the web interface has its own layout",
+        ["hideAlphaIndex"] = "the web interface has its own layout",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Why a set option has no effect yet, or null when it works.</summary>

@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Text;
 using Assp.Checks;
+using Assp.Config.Tls;
 using Assp.Smtp.Protocol;
 using Assp.Smtp.Tls;
 
@@ -107,6 +108,7 @@ public sealed partial class ProxySession
             if (_ctx.IsTls || _cfg.GetChoice("DoTLS") == 0) return false;
             if (ListedPort(_cfg["NoTLSlistenPorts"])) return false;
             if (_cfg.GetIpList("noTLSIP").Contains(_ctx.RemoteAddress)) return false;
+            if (_server.SslFailed.IsBanned(_ctx.RemoteAddress)) return false;
             return CertificateProvider.Load(_cfg, Log) is not null;
         }
     }
@@ -166,7 +168,7 @@ public sealed partial class ProxySession
             {
                 try
                 {
-                    await _upstream.StartTlsAsync(_upstream.Target.Host, ct).ConfigureAwait(false);
+                    await _upstream.StartTlsAsync(_upstream.Target.Host, ct, TlsSettings.For(_cfg)).ConfigureAwait(false);
                 }
                 catch (AuthenticationException ex)
                 {
@@ -187,29 +189,45 @@ public sealed partial class ProxySession
             Log("error: no certificate for TLS");
             return false;
         }
+        var tls = TlsSettings.For(_cfg);
+        if (tls.DebugLevel >= 1) Log($"SSL: handshake with {_ctx.RemoteAddress}:{_ctx.Remote.Port} on {_ctx.Listener.Option} ({(_ctx.Listener.ImplicitTls ? "SSL listener" : "STARTTLS")})");
+        if (tls.DebugLevel >= 2) Log($"SSL: server certificate {cert.Subject}, issued by {cert.Issuer}, valid until {cert.NotAfter:yyyy-MM-dd}");
+        if (tls.DebugLevel >= 3) Log($"SSL: {tls.Describe()}");
+        if (tls.CipherListProblem is { } problem) Log($"warning: {problem}");
         var ssl = new SslStream(_client, leaveInnerStreamOpen: false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TlsHandshakeTimeout);
+        // SSLtimeout 0: the handshake may take as long as any idle client.
+        timeout.CancelAfter(tls.HandshakeTimeout ?? IdleTimeout);
+        var options = new SslServerAuthenticationOptions
+        {
+            ServerCertificate = cert,
+            ClientCertificateRequired = _cfg.GetBool("smtpSSLRequireClientCert"),
+            RemoteCertificateValidationCallback = (_, peer, _, errors) => !_cfg.GetBool("smtpSSLRequireClientCert") || ClientCertificateCheck.Accepts(_cfg, peer, errors),
+        };
+        tls.Apply(options);
         try
         {
-            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-            {
-                ServerCertificate = cert,
-                ClientCertificateRequired = _cfg.GetBool("smtpSSLRequireClientCert"),
-                RemoteCertificateValidationCallback = (_, _, _, errors) => !_cfg.GetBool("smtpSSLRequireClientCert") || errors == SslPolicyErrors.None,
-            }, timeout.Token).ConfigureAwait(false);
+            await ssl.AuthenticateAsServerAsync(options, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException)
         {
-            Log($"{_ctx.RemoteAddress} TLS handshake failed: {ex.Message}");
+            var why = ex is OperationCanceledException && !ct.IsCancellationRequested ? $"no handshake within {tls.HandshakeTimeout ?? IdleTimeout}" : ex.Message;
+            Log($"{_ctx.RemoteAddress} TLS handshake failed: {why}");
+            if (tls.DebugLevel >= 2 && ex.InnerException is { } inner) Log($"SSL: {inner.GetType().Name}: {inner.Message}");
+            // A handshake cut short by our own shutdown is not the client's failure.
+            if (!ct.IsCancellationRequested && _server.SslFailed.RecordFailure(_ctx.RemoteAddress, _cfg))
+                Log($"{_ctx.RemoteAddress} added to the SSL-failed cache (banFailedSSLIP): no TLS for it for {SslFailedCache.BanTime.TotalHours:0} hours");
             return false;
         }
+        _server.SslFailed.RecordSuccess(_ctx.RemoteAddress);
         _client = ssl;
         // Commands pipelined in clear text behind STARTTLS must not be taken as if they came encrypted.
         int dropped = _reader.ReplaceStream(ssl);
         if (dropped > 0) Log($"{_ctx.RemoteAddress} sent {dropped} bytes after STARTTLS before the handshake; discarded");
         _ctx.IsTls = true;
         Log($"{_ctx.RemoteAddress} TLS established ({ssl.SslProtocol}, {ssl.NegotiatedCipherSuite})");
+        if (tls.DebugLevel >= 2 && ssl.RemoteCertificate is { } peer)
+            Log($"SSL: client certificate {peer.Subject}, issued by {peer.Issuer}");
         return true;
     }
 

@@ -35,7 +35,6 @@ public sealed partial class ProxySession
     private TimeSpan UpstreamDataTimeout => UpstreamIdleSeconds > 0 ? TimeSpan.FromSeconds(UpstreamIdleSeconds) : TimeSpan.FromMinutes(10);
     private int UpstreamIdleSeconds =>
         _idleSeconds > 0 && _npWlIdleSeconds > _idleSeconds && IsWhitelistedOrNoProcessing ? _npWlIdleSeconds : _idleSeconds;
-    private static readonly TimeSpan TlsHandshakeTimeout = TimeSpan.FromSeconds(30);
 
     private readonly SmtpProxyServer _server;
     private readonly Socket _socket;
@@ -187,6 +186,12 @@ public sealed partial class ProxySession
     {
         if (_ctx.Listener.ImplicitTls)
         {
+            if (_server.SslFailed.IsBanned(_ctx.RemoteAddress))
+            {
+                Log($"connection from {_ctx.RemoteAddress}:{_ctx.Remote.Port} rejected -- IP has failed SSL in the past");
+                await SendNowAsync($"421 <{MyName}> SSL-Service not available for IP {_ctx.RemoteAddress}, closing transmission channel\r\n", stopping).ConfigureAwait(false);
+                return;
+            }
             if (!await StartServerTlsAsync(stopping).ConfigureAwait(false)) return;
         }
         if (_ctx.Listener.Kind == ListenerKind.Relay)
@@ -214,7 +219,8 @@ public sealed partial class ProxySession
             {
                 var map = LocalAddressMap.For(_cfg);
                 // ASSP gives each destination a short connect timeout, so a dead one does not hold up the failover.
-                _upstream = await UpstreamConnection.ConnectAsync(target, ip => map.For(target.Host, ip), TimeSpan.FromSeconds(5), stopping).ConfigureAwait(false);
+                _upstream = await UpstreamConnection.ConnectAsync(target, ip => map.For(target.Host, ip), TimeSpan.FromSeconds(5), stopping, Assp.Config.Tls.TlsSettings.For(_cfg),
+                    Assp.Config.Net.TcpBufferSizes.For(_cfg)).ConfigureAwait(false);
                 break;
             }
             catch (IOException ex)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 using Assp.Smtp.Protocol;
 
@@ -41,7 +42,8 @@ public sealed class UpstreamConnection : IAsyncDisposable
         ConnectAsync(target, _ => localAddress, timeout, cancellationToken);
 
     /// <summary>Connects to the first address of the target that answers; localFor picks the source address per resolved IP.</summary>
-    public static async Task<UpstreamConnection> ConnectAsync(UpstreamTarget target, Func<IPAddress, IPAddress?> localFor, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<UpstreamConnection> ConnectAsync(UpstreamTarget target, Func<IPAddress, IPAddress?> localFor, TimeSpan timeout, CancellationToken cancellationToken,
+        Assp.Config.Tls.TlsSettings? tls = null, Assp.Config.Net.TcpBufferSizes? tcpBuffers = null)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
@@ -52,6 +54,7 @@ public sealed class UpstreamConnection : IAsyncDisposable
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
+                tcpBuffers?.Apply(socket);
                 var localAddress = localFor(address);
                 if (localAddress is not null && localAddress.AddressFamily == address.AddressFamily) socket.Bind(new IPEndPoint(localAddress, 0));
                 await socket.ConnectAsync(new IPEndPoint(address, target.Port), cts.Token).ConfigureAwait(false);
@@ -59,7 +62,9 @@ public sealed class UpstreamConnection : IAsyncDisposable
                 if (target.Ssl)
                 {
                     var ssl = new SslStream(stream, false, AcceptAnyServerCertificate);
-                    await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = target.Host }, cts.Token).ConfigureAwait(false);
+                    var options = new SslClientAuthenticationOptions { TargetHost = target.Host };
+                    tls?.Apply(options);
+                    await ssl.AuthenticateAsClientAsync(options, cts.Token).ConfigureAwait(false);
                     stream = ssl;
                 }
                 return new UpstreamConnection(socket, stream, target);
@@ -184,10 +189,23 @@ public sealed class UpstreamConnection : IAsyncDisposable
     /// <summary>The raw stream, for sending message data.</summary>
     public Stream DataStream => _stream;
 
-    public async Task StartTlsAsync(string targetHost, CancellationToken cancellationToken)
+    /// <summary>Moves the connection to TLS after the MTA's 220 to STARTTLS; tls brings SSL_version, SSL_cipher_list and
+    /// SSLtimeout (at least 10 seconds towards an MTA, as ASSP gives its SMTP client).</summary>
+    public async Task StartTlsAsync(string targetHost, CancellationToken cancellationToken, Assp.Config.Tls.TlsSettings? tls = null)
     {
         var ssl = new SslStream(_stream, false, AcceptAnyServerCertificate);
-        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = targetHost }, cancellationToken).ConfigureAwait(false);
+        var options = new SslClientAuthenticationOptions { TargetHost = targetHost };
+        tls?.Apply(options);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (tls?.HandshakeTimeout is { } limit) timeout.CancelAfter(limit < TimeSpan.FromSeconds(10) ? TimeSpan.FromSeconds(10) : limit);
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(options, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new AuthenticationException($"no TLS handshake with {targetHost} within {tls?.HandshakeTimeout}");
+        }
         _stream = ssl;
         _reader.ReplaceStream(ssl);
     }

@@ -6,7 +6,7 @@ namespace Assp.Smtp.Tls;
 
 /// <summary>
 /// The server certificate for STARTTLS and SSL listeners: SSLCertFile + SSLKeyFile (PEM, relative paths under the
-/// base folder). When they do not exist, a self-signed pair for myName is generated once and written there, so
+/// base folder; an encrypted key is opened with SSLPKPassword). When they do not exist, a self-signed pair for myName is generated once and written there, so
 /// TLS works from the first start.
 /// </summary>
 public static class CertificateProvider
@@ -31,15 +31,27 @@ public static class CertificateProvider
                 GenerateSelfSigned(cfg["myName"], certPath, keyPath);
                 log?.Invoke($"TLS: generated a self-signed certificate for {cfg["myName"]} in {certPath}");
             }
-            using var pem = X509Certificate2.CreateFromPemFile(certPath, keyPath);
+            // SSLPKPassword: the key file is encrypted PKCS#8 ("BEGIN ENCRYPTED PRIVATE KEY").
+            var password = cfg["SSLPKPassword"];
+            using var pem = password.Length > 0
+                ? X509Certificate2.CreateFromEncryptedPemFile(certPath, password, keyPath)
+                : X509Certificate2.CreateFromPemFile(certPath, keyPath);
             // Re-import so the key is usable by SslStream on every platform.
             return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
         }
         catch (Exception ex) when (ex is IOException or CryptographicException or UnauthorizedAccessException)
         {
-            log?.Invoke($"TLS: cannot use {certPath} / {keyPath}: {ex.Message}; STARTTLS is not offered");
+            var hint = cfg["SSLPKPassword"].Length > 0 ? " (is SSLPKPassword the key's password?)"
+                : KeyIsEncrypted(keyPath) ? " (the key is encrypted: set SSLPKPassword)" : "";
+            log?.Invoke($"TLS: cannot use {certPath} / {keyPath}: {ex.Message}{hint}; STARTTLS is not offered");
             return null;
         }
+    }
+
+    private static bool KeyIsEncrypted(string keyPath)
+    {
+        try { return File.ReadAllText(keyPath).Contains("ENCRYPTED", StringComparison.Ordinal); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return false; }
     }
 
     private static string? Resolve(ConfigSnapshot cfg, string value)

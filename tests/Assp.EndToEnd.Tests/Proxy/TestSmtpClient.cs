@@ -100,12 +100,16 @@ public sealed class TestSmtpClient : IAsyncDisposable
         return await ReadReplyAsync();
     }
 
-    public async Task StartTlsAsync()
+    public async Task StartTlsAsync(System.Security.Authentication.SslProtocols protocols = System.Security.Authentication.SslProtocols.None)
     {
         var ssl = new SslStream(_stream, false, (_, _, _, _) => true);
-        await ssl.AuthenticateAsClientAsync("proxy.assp-e2e.test");
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "proxy.assp-e2e.test", EnabledSslProtocols = protocols });
         _stream = ssl;
+        Tls = ssl;
     }
+
+    /// <summary>The TLS layer after StartTlsAsync (protocol and cipher the proxy agreed to), else null.</summary>
+    public SslStream? Tls { get; private set; }
 
     /// <summary>EHLO, MAIL, RCPTs, DATA, message, dot; returns the reply to the final dot.</summary>
     public async Task<(int Code, string Text)> SendMailAsync(string from, string[] to, string message, bool ehlo = true)
