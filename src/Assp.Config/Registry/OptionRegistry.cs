@@ -77,6 +77,9 @@ public sealed class OptionRegistry
     {
         // ASSP orders its Perl plugins by these numbers; here the checks have one fixed order (ASSP's default one).
         ["ASSP_AFCPriority"] = "it orders ASSP's Perl plugins; the checks here run in one fixed order",
+        // A deliberate difference: a shared, well-known root password is what this build's admin accounts replace.
+        ["webAdminPassword"] = "the web admin has its own accounts with salted password hashes in data/assp.db; the first start prints a one-time password for user admin, and ASSP's root password opens nothing",
+        ["LDAPShowDB"] = "it is a button of ASSP's GUI that opens its LDAP cache file; the LDAP answers are cached in data/assp.db here",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     private const string PerlModuleSection = "(generated: Perl module switch)";

@@ -100,18 +100,33 @@ public sealed partial class ProxySession
         return new SmtpReply(250, lines);
     }
 
-    /// <summary>STARTTLS is offered when DoTLS is not "drop TLS", the session is not encrypted yet, and neither the listener nor the client IP is excluded.</summary>
+    /// <summary>
+    /// STARTTLS is offered when DoTLS is not "drop TLS", the session is not encrypted yet, and neither the listener nor
+    /// the client IP is excluded. In the tunnel mode (TransparentTls) only when the MTA offers it too, as in ASSP.
+    /// </summary>
     private bool OfferStartTls
     {
         get
         {
-            if (_ctx.IsTls || _cfg.GetChoice("DoTLS") == 0) return false;
+            if (_ctx.IsTls) return false;
+            bool transparent = TransparentTls;
+            if (!transparent && _cfg.GetChoice("DoTLS") == 0) return false;
             if (ListedPort(_cfg["NoTLSlistenPorts"])) return false;
             if (_cfg.GetIpList("noTLSIP").Contains(_ctx.RemoteAddress)) return false;
+            if (transparent) return UpstreamOffersStartTls;
             if (_server.SslFailed.IsBanned(_ctx.RemoteAddress)) return false;
             return CertificateProvider.Load(_cfg, Log) is not null;
         }
     }
+
+    /// <summary>
+    /// DoTLS "TLS to Proxy", or TLStoProxyListenPorts naming this listener (whatever DoTLS says): a STARTTLS goes on
+    /// to the MTA and the session becomes an encrypted tunnel between client and MTA that the proxy cannot read.
+    /// </summary>
+    private bool TransparentTls => !_ctx.Listener.ImplicitTls && (_cfg.GetChoice("DoTLS") == 1 || ListedPort(_cfg["TLStoProxyListenPorts"]));
+
+    private bool UpstreamOffersStartTls => _upstream is { IsTls: false }
+        && _upstreamEhlo?.Lines.Any(l => l.Equals("STARTTLS", StringComparison.OrdinalIgnoreCase)) == true;
 
     /// <summary>True when a "port|ip:port|..." option names this session's listener.</summary>
     private bool ListedPort(string spec)
@@ -151,6 +166,11 @@ public sealed partial class ProxySession
             await ErrorAsync($"502 command not implemented or not allowed to be used by {_ctx.RemoteAddress}", ct).ConfigureAwait(false);
             return;
         }
+        if (TransparentTls)
+        {
+            await TunnelTlsAsync(ct).ConfigureAwait(false);
+            return;
+        }
         Queue("220 2.0.0 Ready to start TLS\r\n");
         await FlushAsync(ct).ConfigureAwait(false);
         if (!await StartServerTlsAsync(ct).ConfigureAwait(false))
@@ -179,6 +199,24 @@ public sealed partial class ProxySession
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The MTA answers the client's STARTTLS; after its 220 the bytes are copied both ways untouched until either side
+    /// closes or the session is idle for smtpIdleTimeout. What follows is encrypted between client and MTA: no check
+    /// sees it (ASSP's transparent proxy mode).
+    /// </summary>
+    private async Task TunnelTlsAsync(CancellationToken ct)
+    {
+        var reply = await _upstream!.CommandAsync("STARTTLS", UpstreamCommandTimeout, ct).ConfigureAwait(false);
+        Queue(reply.ToWire());
+        await FlushAsync(ct).ConfigureAwait(false);
+        if (reply.Code != 220) return;   // the client heard why; the session goes on in clear text
+        // RFC 3207: what a client sent after STARTTLS and before the handshake must not be acted upon.
+        if (_reader.Buffered > 0) Log($"{_ctx.RemoteAddress} {_reader.Buffered} bytes sent after STARTTLS were dropped");
+        Log($"{_ctx.RemoteAddress} STARTTLS: the session goes on as an encrypted tunnel to the MTA (TLS to Proxy); its mail is not inspected");
+        _closing = true;
+        await TcpTunnel.RunAsync(_client, _upstream.DataStream, IdleTimeout, ct).ConfigureAwait(false);
     }
 
     private async Task<bool> StartServerTlsAsync(CancellationToken ct)
