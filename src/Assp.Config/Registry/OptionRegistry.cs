@@ -79,6 +79,7 @@ public sealed class OptionRegistry
         ["ASSP_AFCPriority"] = "it orders ASSP's Perl plugins; the checks here run in one fixed order",
         // A deliberate difference: a shared, well-known root password is what this build's admin accounts replace.
         ["webAdminPassword"] = "the web admin has its own accounts with salted password hashes in data/assp.db; the first start prints a one-time password for user admin, and ASSP's root password opens nothing",
+        ["HMMusesBDB"] = "it puts ASSP's HMMdb into a BerkeleyDB file; here HMMdb is kept in the same store as spamdb",
         ["LDAPShowDB"] = "it is a button of ASSP's GUI that opens its LDAP cache file; the LDAP answers are cached in data/assp.db here",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
@@ -121,6 +122,8 @@ public sealed class OptionRegistry
         ["SNMPBaseOID"] = Snmp,
         ["SNMPUser"] = Snmp,
         ["SNMPreturnBOOL"] = Snmp,
+        ["SNMPwriteable"] = Snmp,
+        ["RebuildFileTimeLimit"] = "the rebuild does not time single corpus files; a file whose regexes time out is skipped and logged",
         ["enableCFGShare"] = ConfigSync,
         ["isShareMaster"] = ConfigSync,
         ["isShareSlave"] = ConfigSync,
