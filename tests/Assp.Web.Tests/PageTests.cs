@@ -35,6 +35,11 @@ public sealed partial class PageTests
         Assert.Matches("class=\"opt changed\" data-name=\"MaxErrors\"", html);
         // The default is shown; secrets are not.
         Assert.DoesNotContain("nospam4me", html);
+        // Options whose feature is not built say so, with the reason, even at their default; working ones do not.
+        static string Row(string name, string tail) => $"data-name=\"{name}\"(?:(?!data-name=)[\\s\\S])*?{tail}";
+        Assert.Matches(Row("SNMP", "title=\"there is no SNMP AgentX subagent[^\"]*\">no effect here</span>"), html);
+        Assert.Matches(Row("useNetDNS", "title=\"it tunes Perl\">not used</span>"), html);
+        Assert.DoesNotMatch(Row("MaxErrors", "no effect here"), html);
 
         var filtered = await c.GetStringAsync("config?filter=" + Uri.EscapeDataString("^MaxErr"));
         Assert.Contains("data-name=\"MaxErrors\"", filtered);

@@ -109,7 +109,9 @@ internal static class ConfigPages
         sb.Append("<div><label class=\"name\" for=\"").Append(E(id)).Append("\">").Append(E(o.Name)).Append("</label>");
         if (changed) sb.Append("<span class=\"badge chg\" title=\"changed from the default\">changed</span>");
         if (ConfigEditing.NeedsRestart(o)) sb.Append("<span class=\"badge rs\" title=\"takes effect after a restart\">restart</span>");
-        if (cfg.Registry.IsNotUsed(o)) sb.Append("<span class=\"badge\" title=\"kept in assp.cfg, not used by this implementation\">not used</span>");
+        if (cfg.Registry.IsNotUsed(o)) sb.Append("<span class=\"badge\" title=\"").Append(E(cfg.Registry.NotUsedReason(o))).Append("\">not used</span>");
+        // Also at the default: an option whose feature is not built here must say so where the admin sets it.
+        else if (cfg.Registry.WithoutEffectYet(o.Name) is { } noEffect) sb.Append("<span class=\"badge\" title=\"").Append(E(noEffect)).Append("\">no effect here</span>");
         sb.Append("</div><div>");
         var disabled = canEdit ? "" : " disabled";
         switch (o.IsSecret ? OptionKind.Password : o.Kind)
