@@ -117,7 +117,8 @@ public sealed class AfcWebScriptTests : IDisposable
     public async Task Names_and_addresses_from_the_mail_cannot_reach_the_shell()
     {
         var marker = Path.Combine(_dir, "pwned");
-        var cfg = Cfg(Script("link"));
+        // DoRFC822 would refuse such a sender at MAIL FROM; here it must reach the script.
+        var cfg = Cfg(Script("link"), ("DoRFC822", "0"));
         var (_, ctx) = await Run(cfg, Mail($"a'$(touch {marker})'`touch {marker}`.pdf"), from: $"x'$(touch {marker})'@sender.example");
         Assert.NotNull(Delivered(ctx));
         Assert.False(File.Exists(marker));

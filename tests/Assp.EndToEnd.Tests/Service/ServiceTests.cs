@@ -239,7 +239,7 @@ public sealed class ServiceTests : IDisposable
         var until = DateTime.UtcNow.AddSeconds(10);
         while (File.GetLastWriteTimeUtc(status) == written && DateTime.UtcNow < until) await Task.Delay(20);
         service.Signal("TERM");
-        await service.WaitForLogAsync("stopping; waiting for 1 sessions to finish", Quick);
+        await service.WaitForLogAsync("(MaxFinConWaitTime) for 1 sessions to finish", Quick);
 
         // Longer than System.CommandLine's own 2-second termination timeout, which used to end the process with 143.
         for (int i = 0; i < 6; i++)
