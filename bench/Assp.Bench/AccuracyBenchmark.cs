@@ -51,6 +51,15 @@ public static class AccuracyBenchmark
         Report("Enhanced (BayesAlgorithm 1: features + Robinson/Fisher, calibrated)", test, test.Select(s => EnhancedFilter.Classify(table, s.Features)).ToList(),
             c => c.Probability);
 
+        clock.Restart();
+        var regression = new FeatureRegression.Trainer();
+        foreach (var s in train) regression.Add(s.Features, s.IsSpam, 1);
+        var model = regression.Train();
+        Console.WriteLine();
+        Console.WriteLine($"regression trained in {clock.Elapsed.TotalSeconds:0.0} s: {model.Weights.Count:N0} weights, bias {model.Bias:0.000}");
+        Report("Enhanced + regression (BayesAlgorithm 2, calibrated)", test, test.Select(s => FeatureRegression.Classify(table, model, s.Features)).ToList(),
+            c => c.LogOdds);
+
         // Speed: one thread classifying the test split (parse + text + words + Bayes + HMM per message).
         var raws = File.ReadAllLines(Path.Combine(root, "test.txt")).Where(l => l.Length > 0).Select(l => File.ReadAllBytes(Path.Combine(root, l))).ToList();
         Console.WriteLine();

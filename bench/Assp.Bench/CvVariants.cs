@@ -15,6 +15,7 @@ internal static class CvVariants
         yield return ("assp-bayes", AsspBayes);
         yield return ("assp-hmm", AsspHmm);
         yield return ("enh-production", Production);
+        yield return ("enh-regression-production", RegressionProduction);
         yield return ("enh-current", Enhanced(CurrentFeatures, new()));
         foreach (var st in new[] { 0.1, 0.15, 0.2, 0.3 })
             foreach (var m in new[] { 50, 80, 150 })
@@ -67,6 +68,23 @@ internal static class CvVariants
         var trainer = new CorpusTrainer(buildHmm: hmm);
         foreach (var s in train) trainer.Add(s.Words, s.IsSpam, 1);
         return SpamDbStore.InMemory(trainer.BuildBayes(), hmm ? trainer.BuildHmm() : new Dictionary<ulong, double>(), trainer.Norm, 1);
+    }
+
+    /// <summary>BayesAlgorithm 2 exactly as Assp.Bayes implements it (the rank is its uncalibrated score).</summary>
+    private static (double, double)[] RegressionProduction(IReadOnlyList<Sample> train, IReadOnlyList<Sample> test)
+    {
+        var sets = new HashSet<ulong>[train.Count];
+        Parallel.For(0, train.Count, i => sets[i] = EnhancedFilter.Features(train[i].Message, train[i].Words));
+        var trainer = new EnhancedFilter.Trainer();
+        var regression = new FeatureRegression.Trainer();
+        for (int i = 0; i < train.Count; i++)
+        {
+            trainer.Add(sets[i], train[i].IsSpam, 1);
+            regression.Add(sets[i], train[i].IsSpam, 1);
+        }
+        var table = ProbabilityTable.Build(trainer.Build().Select(kv => new KeyValuePair<ulong, float>(kv.Key, (float)kv.Value)).ToList());
+        var model = regression.Train();
+        return test.Select(s => FeatureRegression.Classify(table, model, EnhancedFilter.Features(s.Message, s.Words))).Select(c => (c.Probability, c.LogOdds)).ToArray();
     }
 
     /// <summary>BayesAlgorithm 1 exactly as Assp.Bayes implements it now.</summary>

@@ -20,6 +20,9 @@ public sealed record RebuildOptions
     public bool BuildHmm { get; init; } = true;
     /// <summary>BayesAlgorithm 1: also build the <see cref="EnhancedFilter"/> feature table.</summary>
     public bool BuildFeatures { get; init; }
+    /// <summary>BayesAlgorithm 2: also learn the <see cref="FeatureRegression"/> weights on those features (implies
+    /// <see cref="BuildFeatures"/>). Every message's features are kept (as indexes) until the weights are learnt.</summary>
+    public bool BuildRegression { get; init; }
     /// <summary>DoPrivatSpamdb: 0 none, 1 users, 2 domains, 3 both.</summary>
     public int DoPrivatSpamdb { get; init; }
     /// <summary>Is this address a local user (private entries are only made for local recipients)?</summary>
@@ -82,7 +85,9 @@ public static partial class CorpusRebuild
         var clock = Stopwatch.StartNew();
         var trainer = new CorpusTrainer(options.BuildHmm);
         var helos = new HeloWeights();
+        if (options.BuildRegression) options = options with { BuildFeatures = true };
         var featureTrainer = options.BuildFeatures ? new EnhancedFilter.Trainer() : null;
+        var regressionTrainer = options.BuildRegression ? new FeatureRegression.Trainer() : null;
         var folderFiles = options.Folders.Select(f => (Folder: f, Files: ListFiles(f.Path, options.MaxFiles))).ToList();
         int total = folderFiles.Sum(f => f.Files.Count), done = 0, unreadable = 0;
         var counts = new List<(string, string, int)>();
@@ -107,7 +112,11 @@ public static partial class CorpusRebuild
                 {
                     trainer.Add(words, folder.IsSpam, folder.Weight, scope);
                     if (helo is not null) helos.Add(helo, folder.IsSpam, folder.Weight);
-                    if (messageFeatures is not null) featureTrainer?.Add(messageFeatures, folder.IsSpam, folder.Weight);
+                    if (messageFeatures is not null)
+                    {
+                        featureTrainer?.Add(messageFeatures, folder.IsSpam, folder.Weight);
+                        regressionTrainer?.Add(messageFeatures, folder.IsSpam, folder.Weight);
+                    }
                     used++;
                 }
                 if (++done % 100 == 0) progress?.Report(new RebuildProgress(done, total, "reading " + folder.Option));
@@ -118,6 +127,8 @@ public static partial class CorpusRebuild
         var bayes = trainer.BuildBayes();
         var hmm = options.BuildHmm ? trainer.BuildHmm() : [];
         var features = featureTrainer?.Build();
+        if (regressionTrainer is not null) progress?.Report(new RebuildProgress(done, total, "learning the regression weights"));
+        var regression = regressionTrainer?.Train();
         long generation = 0;
         int heloRecords = 0, bayesRecords = bayes.Count;
         bool written = false;
@@ -125,15 +136,16 @@ public static partial class CorpusRebuild
         if (store is not null && !options.TestMode)
         {
             progress?.Report(new RebuildProgress(done, total, "writing spamdb and HMMdb"));
-            generation = SpamDbStore.Save(store, bayes, hmm, trainer.Norm, options.BuildHmm, features: features, replaceSpamdb: options.ReplaceOldSpamdb);
+            generation = SpamDbStore.Save(store, bayes, hmm, trainer.Norm, options.BuildHmm, features: features, replaceSpamdb: options.ReplaceOldSpamdb,
+                regression: regression);
             // Added to the old records, spamdb holds more than this corpus gave: what the filter uses is read back.
-            db = options.ReplaceOldSpamdb ? SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation, features) : SpamDbStore.Load(store);
+            db = options.ReplaceOldSpamdb ? SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation, features, regression) : SpamDbStore.Load(store);
             bayesRecords = options.ReplaceOldSpamdb ? bayes.Count : SpamDbStore.BayesRecordCount(store);
             SpamDbProvider.For(store).Publish(db);
             heloRecords = helos.Save(store, options.ReplaceOldSpamdb);
             written = true;
         }
-        else db = SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation, features);
+        else db = SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation, features, regression);
         progress?.Report(new RebuildProgress(total, total, "done"));
         return new RebuildSummary(counts, trainer.SpamWeight, trainer.HamWeight, trainer.Norm, bayesRecords, hmm.Count, generation,
             clock.Elapsed, db.MemoryBytes, unreadable, written)

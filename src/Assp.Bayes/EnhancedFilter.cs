@@ -233,8 +233,12 @@ public static class EnhancedFilter
     /// Fisher's combination I = (1 + S − H) / 2 (S and H from the chi-square tails of the spam and ham evidence),
     /// calibrated (<see cref="Calibrate"/>) into the probability; LogOdds carries Σ ln(f/(1−f)).
     /// </summary>
-    public static Combined Classify(ProbabilityTable table, HashSet<ulong> features)
+    public static Combined Classify(ProbabilityTable table, HashSet<ulong> features) => Classify(table, features, out _);
+
+    /// <summary>As <see cref="Classify(ProbabilityTable, HashSet{ulong})"/>, also giving the uncalibrated <see cref="Score"/>.</summary>
+    public static Combined Classify(ProbabilityTable table, HashSet<ulong> features, out double score)
     {
+        score = 0.5;
         // The telling features' probabilities, with their distance from 0.5 negated as sort keys (most telling first).
         var pool = System.Buffers.ArrayPool<double>.Shared;
         double[] values = pool.Rent(features.Count), keys = pool.Rent(features.Count);
@@ -266,7 +270,8 @@ public static class EnhancedFilter
             double s = 1 - ChiSquareTail(-2 * lnSpam, 2 * n);
             double h = 1 - ChiSquareTail(-2 * lnHam, 2 * n);
             double i = (1 + s - h) / 2;
-            return new Combined(Calibrate(Score(i, lnHam - lnSpam)), Math.Abs(s - h), n, lnHam - lnSpam);
+            score = Score(i, lnHam - lnSpam);
+            return new Combined(Calibrate(score), Math.Abs(s - h), n, lnHam - lnSpam);
         }
         finally
         {

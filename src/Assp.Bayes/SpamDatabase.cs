@@ -5,7 +5,8 @@ namespace Assp.Bayes;
 /// (spamdb), the HMM chain table (HMMdb), the corpus norm (spam weight / ham weight) and the generation number the
 /// rebuild stamped it with. A rebuild makes a new instance and swaps it in (<see cref="SpamDbProvider"/>).
 /// </summary>
-public sealed class SpamDatabase(ProbabilityTable bayes, ProbabilityTable hmm, double norm, long generation, ProbabilityTable? features = null)
+public sealed class SpamDatabase(ProbabilityTable bayes, ProbabilityTable hmm, double norm, long generation, ProbabilityTable? features = null,
+    FeatureRegression.Model? regression = null)
 {
     public static readonly SpamDatabase Empty = new(ProbabilityTable.Empty, ProbabilityTable.Empty, 1, 0);
 
@@ -13,11 +14,13 @@ public sealed class SpamDatabase(ProbabilityTable bayes, ProbabilityTable hmm, d
     public ProbabilityTable Hmm { get; } = hmm;
     /// <summary>The feature table of <see cref="EnhancedFilter"/> (BayesAlgorithm 1); empty when not built.</summary>
     public ProbabilityTable Features { get; } = features ?? ProbabilityTable.Empty;
+    /// <summary>The regression weights of <see cref="FeatureRegression"/> (BayesAlgorithm 2); empty when not built.</summary>
+    public FeatureRegression.Model Regression { get; } = regression ?? FeatureRegression.Model.Empty;
     public double Norm { get; } = norm;
     public long Generation { get; } = generation;
     public bool HasBayes => Bayes.Count > 0;
     public bool HasHmm => Hmm.Count > 0;
-    public long MemoryBytes => Bayes.MemoryBytes + Hmm.MemoryBytes + Features.MemoryBytes;
+    public long MemoryBytes => Bayes.MemoryBytes + Hmm.MemoryBytes + Features.MemoryBytes + Regression.Weights.MemoryBytes;
 }
 
 /// <summary>One token that counted for a verdict (for the analyzer): the word pair or HMM sequence and its value.</summary>

@@ -22,12 +22,17 @@ public static class SpamDbStore
     public const string FeaturesTable = "spamdb.features";
     /// <summary>The features table's record of <see cref="EnhancedFilter.FeatureVersion"/>.</summary>
     public const string FeatureVersionKey = "***features-version***";
+    /// <summary>The table of <see cref="FeatureRegression"/> weights (BayesAlgorithm 2), keyed by feature hash in hex.</summary>
+    public const string RegressionTable = "spamdb.regression";
+    /// <summary>The regression table's record of <see cref="FeatureRegression.Version"/>, and of its bias.</summary>
+    public const string RegressionVersionKey = "***regression-version***", RegressionBiasKey = "***bias***";
 
     /// <summary>Replaces both tables with the new records and stamps a new generation; returns the generation. With
     /// <paramref name="replaceSpamdb"/> false (ReplaceOldSpamdb off) spamdb is not emptied first: the new records are
     /// written over the old ones, and old records the new corpus does not give stay.</summary>
     public static long Save(IStore store, IReadOnlyDictionary<string, double> bayes, IReadOnlyDictionary<ulong, double> hmm, double norm,
-        bool writeHmm, Action<int>? progress = null, IReadOnlyDictionary<ulong, double>? features = null, bool replaceSpamdb = true)
+        bool writeHmm, Action<int>? progress = null, IReadOnlyDictionary<ulong, double>? features = null, bool replaceSpamdb = true,
+        FeatureRegression.Model? regression = null)
     {
         var spamdb = store.Table(StoreTables.SpamDb);
         long generation = Math.Max(ReadGeneration(store) + 1, store.Clock.GetUtcNow().ToUnixTimeMilliseconds());
@@ -60,6 +65,18 @@ public static class SpamDbStore
             if (++n % 50_000 == 0) progress?.Invoke(n);
         }
         if (features is not null) featureTable.Set(FeatureVersionKey, EnhancedFilter.FeatureVersion);
+        var regressionTable = store.Table(RegressionTable);
+        regressionTable.Clear();
+        if (regression is not null)
+        {
+            foreach (var (key, weight) in regression.Weights.Entries())
+            {
+                regressionTable.Set(key.ToString("x16", CultureInfo.InvariantCulture), weight.ToString("R", CultureInfo.InvariantCulture));
+                if (++n % 50_000 == 0) progress?.Invoke(n);
+            }
+            regressionTable.Set(RegressionBiasKey, regression.Bias.ToString("R", CultureInfo.InvariantCulture));
+            regressionTable.Set(RegressionVersionKey, FeatureRegression.Version);
+        }
         store.Flush();
         spamdb.Set(GenerationKey, generation.ToString(CultureInfo.InvariantCulture));
         store.Flush();
@@ -129,7 +146,25 @@ public static class SpamDbStore
             if (TryProbability(rec.Value, out var p)) bayes.Add(new(TokenHash.Of(key), p));
         }
         return new SpamDatabase(ProbabilityTable.Build(bayes), LoadHashed(store.Table(AsspDatabases.HmmDb)), norm, generation,
-            LoadFeatures(store.Table(FeaturesTable)));
+            LoadFeatures(store.Table(FeaturesTable)), LoadRegression(store.Table(RegressionTable)));
+    }
+
+    /// <summary>The regression weights, when they were learnt by this build's regression on its features; otherwise
+    /// empty (the check then uses mode 1 until the next rebuild).</summary>
+    public static FeatureRegression.Model LoadRegression(IStoreTable table)
+    {
+        if (!table.TryGetValue(RegressionVersionKey, out var version) || version != FeatureRegression.Version
+            || !table.TryGetValue(RegressionBiasKey, out var biasText)
+            || !double.TryParse(biasText, NumberStyles.Float, CultureInfo.InvariantCulture, out var bias) || !double.IsFinite(bias))
+            return FeatureRegression.Model.Empty;
+        var list = new List<KeyValuePair<ulong, float>>((int)Math.Min(table.Count, int.MaxValue / 2));
+        foreach (var (key, rec) in table.Scan())
+        {
+            if (key.Length == 16 && ulong.TryParse(key, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var h)
+                && float.TryParse(rec.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var w) && float.IsFinite(w))
+                list.Add(new(h, w));
+        }
+        return list.Count == 0 ? FeatureRegression.Model.Empty : new FeatureRegression.Model(ProbabilityTable.Build(list), bias);
     }
 
     /// <summary>The feature table, when it was built with this build's features; otherwise empty (the Bayesian check then
@@ -159,9 +194,9 @@ public static class SpamDbStore
 
     /// <summary>Builds the in-memory database straight from freshly built records (the rebuild's own process).</summary>
     public static SpamDatabase InMemory(IReadOnlyDictionary<string, double> bayes, IReadOnlyDictionary<ulong, double> hmm, double norm, long generation,
-        IReadOnlyDictionary<ulong, double>? features = null) =>
+        IReadOnlyDictionary<ulong, double>? features = null, FeatureRegression.Model? regression = null) =>
         new(ProbabilityTable.Build(bayes.Select(kv => new KeyValuePair<ulong, float>(TokenHash.Of(kv.Key), (float)kv.Value)), bayes.Count),
-            Hashed(hmm), norm, generation, features is null ? null : Hashed(features));
+            Hashed(hmm), norm, generation, features is null ? null : Hashed(features), regression);
 
     private static ProbabilityTable Hashed(IReadOnlyDictionary<ulong, double> records) =>
         ProbabilityTable.Build(records.Select(kv => new KeyValuePair<ulong, float>(kv.Key, (float)kv.Value)), records.Count);

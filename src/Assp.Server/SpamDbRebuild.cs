@@ -39,7 +39,8 @@ internal static class SpamDbRebuild
             MaxFiles = cfg.GetInt("MaxFiles", 14000),
             // ASSP builds no valid HMM database while DoHMM is off.
             BuildHmm = cfg.GetChoice("DoHMM") != 0,
-            BuildFeatures = cfg.GetChoice("BayesAlgorithm") == 1,
+            BuildFeatures = cfg.GetChoice("BayesAlgorithm") >= 1,
+            BuildRegression = cfg.GetChoice("BayesAlgorithm") == 2,
             DoPrivatSpamdb = cfg.GetChoice("DoPrivatSpamdb"),
             IsLocalDomain = local.IsLocal,
             IsLocalAddress = a => a.IndexOf('@') is var at and > 0 && local.IsLocal(a[(at + 1)..]),

@@ -59,6 +59,17 @@ public sealed class NewReportedTests : IDisposable
         Assert.True(other.Table(StoreTables.SpamDb).ContainsKey("overdue invoice"));
     }
 
+    [Theory]
+    [InlineData("0", false, false)]
+    [InlineData("1", true, false)]
+    [InlineData("2", true, true)]
+    public void BayesAlgorithm_decides_what_the_rebuild_builds(string algorithm, bool features, bool regression)
+    {
+        var options = SpamDbRebuild.Options(Config(("BayesAlgorithm", algorithm)));
+        Assert.Equal(features, options.BuildFeatures);
+        Assert.Equal(regression, options.BuildRegression);
+    }
+
     [Fact]
     public async Task Weights_are_kept_only_when_newReportedInterval_is_on_and_RebuildNotify_without_addresses_sends_nothing()
     {

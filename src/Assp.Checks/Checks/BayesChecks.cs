@@ -301,6 +301,8 @@ public sealed class BayesianCheck : IMessageCheck
         LocalSwitch: "BayesLocal", HaterList: "baysSpamHaters", TestModeUsers: "baysTestModeUserAddresses");
 
     private readonly CheckServices _services;
+    // The database generation for which the missing regression weights were last logged (logged once per database).
+    private long _regressionMissingLogged = -1;
 
     public BayesianCheck(CheckServices services) => _services = services;
 
@@ -325,14 +327,18 @@ public sealed class BayesianCheck : IMessageCheck
         if (Statistical.Exempt(c, "Bayesian Check")) return Verdict.Pass;
         Statistical.BayesLoversRe(c);
         var words = Statistical.Words(c);
-        bool enhanced = cfg.GetChoice("BayesAlgorithm") == 1;
+        int algorithm = cfg.GetChoice("BayesAlgorithm");
+        bool enhanced = algorithm >= 1;
         if (enhanced && db.Features.Count == 0 && cfg.GetChoice("BayesianLog") >= 2)
-            c.Log("BayesAlgorithm 1 has no feature table yet (a rebuild makes it) - ASSP's formula is used");
+            c.Log($"BayesAlgorithm {algorithm} has no feature table yet (a rebuild makes it) - ASSP's formula is used");
+        bool regression = algorithm == 2 && !db.Regression.IsEmpty;
+        if (algorithm == 2 && db.Regression.IsEmpty && db.Features.Count > 0 && Interlocked.Exchange(ref _regressionMissingLogged, db.Generation) != db.Generation)
+            c.Log("BayesAlgorithm 2 has no regression weights of this version yet (a rebuild makes them) - BayesAlgorithm 1 is used");
         var result = enhanced && db.Features.Count > 0 && stats.Limited is { } limited
-            ? Enhanced(db, limited, words)
+            ? Enhanced(db, limited, words, regression)
             : Classifier.Bayes(db, words, Statistical.Scope(c), Statistical.MaxValues(cfg), stats.Explain);
         if (enhanced && db.Features.Count > 0 && stats.Limited is not null && cfg.GetChoice("BayesianLog") >= 2)
-            c.Log($"Bayesian check uses BayesAlgorithm 1 - {result.Results} features combined");
+            c.Log($"Bayesian check uses BayesAlgorithm {(regression ? 2 : 1)} - {result.Results} features combined");
         stats.Bayes = result;
         if (result.Results == 0) return Verdict.Pass;
         Statistical.Headers(c, "X-Assp-Spam-Prob", "X-Assp-Bayes-Confidence", result);
@@ -343,9 +349,10 @@ public sealed class BayesianCheck : IMessageCheck
         return Statistical.Apply(c, Check, mode, "Bayesian Check", result, "baysValencePB", "bayslocalValencePB", "bayshamValencePB", skipBonus: false);
     }
 
-    private static FilterResult Enhanced(SpamDatabase db, Assp.Mime.MimeMessage message, List<string> words)
+    private static FilterResult Enhanced(SpamDatabase db, Assp.Mime.MimeMessage message, List<string> words, bool regression)
     {
-        var combined = EnhancedFilter.Classify(db.Features, EnhancedFilter.Features(message, words));
+        var features = EnhancedFilter.Features(message, words);
+        var combined = regression ? FeatureRegression.Classify(db.Features, db.Regression, features) : EnhancedFilter.Classify(db.Features, features);
         return new FilterResult(combined, combined.Used, []);
     }
 }

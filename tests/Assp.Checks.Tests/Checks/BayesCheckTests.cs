@@ -194,4 +194,60 @@ public class BayesCheckTests
         Assert.Contains(bayes.TopTokens, t => t.Token == "replica watches");
         Assert.Contains(result.Statistics, s => s.Filter == "HMM");
     }
+
+    /// <summary>The trained store plus mode 1's feature table and (optionally) the regression weights of BayesAlgorithm 2.</summary>
+    private static MemoryStore StoreWithFeatures(bool regression)
+    {
+        var words = new CorpusTrainer(buildHmm: true);
+        var features = new EnhancedFilter.Trainer();
+        var weights = new FeatureRegression.Trainer();
+        for (int i = 0; i < 8; i++)
+        {
+            foreach (var (text, isSpam) in new[] { (Spam(i), true), (Ham(i), false) })
+            {
+                var m = Assp.Mime.MimeParser.Parse(Encoding.UTF8.GetBytes(text));
+                var w = Tokenizer.Words(CorpusText.FromMessage(m));
+                var set = EnhancedFilter.Features(m, w);
+                words.Add(w, isSpam, 1);
+                features.Add(set, isSpam, 1);
+                weights.Add(set, isSpam, 1);
+            }
+        }
+        var store = new MemoryStore();
+        SpamDbStore.Save(store, words.BuildBayes(), words.BuildHmm(), words.Norm, writeHmm: true, features: features.Build(),
+            regression: regression ? weights.Train() : null);
+        return store;
+    }
+
+    [Fact]
+    public async Task BayesAlgorithm_2_combines_the_features_with_the_regression()
+    {
+        using var store = StoreWithFeatures(regression: true);
+        var cfg = Cfg(("DoBayesian", "1"), ("BayesAlgorithm", "2"), ("BayesianLog", "2"));
+        var (verdict, ctx) = await Run(store, cfg, Spam(42));
+        Assert.True(verdict.Refuses);
+        Assert.Contains(ctx.LogLines, l => l.Contains("Bayesian check uses BayesAlgorithm 2"));
+        var (hamVerdict, hamCtx) = await Run(store, cfg, Ham(42));
+        Assert.False(hamVerdict.Refuses);
+        Assert.True(hamCtx.State.Statistics.Bayes!.Probability < 0.6);
+    }
+
+    [Fact]
+    public async Task BayesAlgorithm_2_without_weights_works_as_1_and_says_so_once()
+    {
+        using var store = StoreWithFeatures(regression: false);
+        var services = new CheckServices(store);
+        var pipeline = new DecisionPipeline(new DecisionEngine(new FakeIpReputation(), new FakeAddressReputation()), null, CheckCatalog.Discover(services));
+        var cfg = Cfg(("DoBayesian", "1"), ("BayesAlgorithm", "2"), ("BayesianLog", "2"));
+        var logs = new List<string>();
+        foreach (var message in new[] { Spam(40), Spam(41) })
+        {
+            var ctx = new FakeMailContext(cfg) { Helo = "mx.sender.example" };
+            var (verdict, _) = await Transaction.RunAsync(pipeline, ctx, "a@sender.example", [Rcpt], message);
+            Assert.True(verdict.Refuses);
+            Assert.Contains(ctx.LogLines, l => l.Contains("Bayesian check uses BayesAlgorithm 1"));
+            logs.AddRange(ctx.LogLines);
+        }
+        Assert.Single(logs, l => l.Contains("BayesAlgorithm 2 has no regression weights"));
+    }
 }

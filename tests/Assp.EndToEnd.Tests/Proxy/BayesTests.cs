@@ -88,10 +88,12 @@ public class BayesTests
         throw new TimeoutException($"{count} files did not appear in {folder}:\n{proxy.ReadMaillog()}");
     }
 
-    /// <summary>The whole chain, with ASSP's word-pair formula (BayesAlgorithm 0) and with the feature filter (1).</summary>
+    /// <summary>The whole chain, with ASSP's word-pair formula (BayesAlgorithm 0), with the feature filter (1) and with
+    /// the feature filter joined with the regression (2).</summary>
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
+    [InlineData(2)]
     public async Task Mail_collected_by_the_proxy_is_rebuilt_and_then_decides_the_next_similar_mail(int bayesAlgorithm)
     {
         using var store = new MemoryStore();
@@ -137,10 +139,12 @@ public class BayesTests
                 new CorpusFolder("notspamlog", Path.Combine(proxy.BaseDirectory, cfg["notspamlog"]), false, 1),
             ],
             MaxBytes = cfg.GetInt("MaxBytes", 4000),
-            BuildFeatures = cfg.GetChoice("BayesAlgorithm") == 1,
+            BuildFeatures = cfg.GetChoice("BayesAlgorithm") >= 1,
+            BuildRegression = cfg.GetChoice("BayesAlgorithm") == 2,
         }, store);
         Assert.Equal([10, 10], summary.Folders.Select(f => f.Files));
-        Assert.Equal(bayesAlgorithm == 1, SpamDbProvider.For(store).Current.Features.Count > 0);
+        Assert.Equal(bayesAlgorithm >= 1, SpamDbProvider.For(store).Current.Features.Count > 0);
+        Assert.Equal(bayesAlgorithm == 2, !SpamDbProvider.For(store).Current.Regression.IsEmpty);
 
         // 3. A similar spam from a sender no list knows is refused by the Bayesian check; a similar ham passes.
         await using (var client = await TestSmtpClient.ConnectAsync(proxy.Port))
@@ -158,7 +162,7 @@ public class BayesTests
         var header = got.Text.Split('\n').Select(l => l.TrimEnd('\r')).Single(l => l.StartsWith("X-Assp-Spam-Prob: ", StringComparison.Ordinal));
         Assert.True(double.Parse(header["X-Assp-Spam-Prob: ".Length..], System.Globalization.CultureInfo.InvariantCulture) < 0.1, header);
         Assert.Contains("=> spam", await proxy.WaitForLogAsync("Bayesian Check"));
-        if (bayesAlgorithm == 1) await proxy.WaitForLogAsync("Bayesian check uses BayesAlgorithm 1");
-        else Assert.DoesNotContain("BayesAlgorithm 1", proxy.ReadMaillog());
+        if (bayesAlgorithm >= 1) await proxy.WaitForLogAsync($"Bayesian check uses BayesAlgorithm {bayesAlgorithm}");
+        else Assert.DoesNotContain("Bayesian check uses BayesAlgorithm", proxy.ReadMaillog());
     }
 }
