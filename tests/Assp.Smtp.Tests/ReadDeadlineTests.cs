@@ -20,14 +20,16 @@ public class ReadDeadlineTests
     {
         using var deadline = new ReadDeadline(CancellationToken.None);
         CancellationToken token = default;
+        // Eight moves of a 1 s deadline, 200 ms apart: far past one deadline in total, never past one between moves
+        // (unless the machine stalls a whole second).
         for (int i = 0; i < 8; i++)
         {
-            token = deadline.Start(TimeSpan.FromMilliseconds(150));
-            await Task.Delay(50);
+            token = deadline.Start(TimeSpan.FromSeconds(1));
+            await Task.Delay(200);
             deadline.Stop();
         }
         Assert.False(token.IsCancellationRequested);
-        await Task.Delay(400);
+        await Task.Delay(1500);
         Assert.False(token.IsCancellationRequested);
     }
 

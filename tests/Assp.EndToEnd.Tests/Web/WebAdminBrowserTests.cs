@@ -56,6 +56,8 @@ public sealed partial class WebAdminBrowserTests
             using var playwright = await Playwright.CreateAsync();
             await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
             var context = await browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 800 } });
+            // A limit, not a pace: password hashing and page loads share 2 cores with the other test assemblies.
+            context.SetDefaultTimeout(90_000);
             var page = await context.NewPageAsync();
             page.Dialog += (_, dialog) => dialog.AcceptAsync();
 
@@ -180,7 +182,9 @@ public sealed partial class WebAdminBrowserTests
             var url = $"http://127.0.0.1:{webPort}";
             using var playwright = await Playwright.CreateAsync();
             await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
-            var page = await (await browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 800 } })).NewPageAsync();
+            var second = await browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 800 } });
+            second.SetDefaultTimeout(90_000);
+            var page = await second.NewPageAsync();
             page.Dialog += (_, dialog) => dialog.AcceptAsync();
             await page.GotoAsync(url + "/login");
             await page.FillAsync("#user", "admin");
