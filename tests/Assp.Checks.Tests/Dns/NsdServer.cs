@@ -26,49 +26,58 @@ public sealed class NsdServer : IDisposable
             throw new InvalidOperationException("nsd is not installed: run scripts/install-test-deps.sh (apt-get install nsd)");
         Directory = Path.Combine(Path.GetTempPath(), "assp-nsd-" + Guid.NewGuid().ToString("N")[..10]);
         System.IO.Directory.CreateDirectory(Directory);
-        Port = FreePort();
-        var conf = new StringBuilder();
-        conf.Append($"""
-            server:
-              ip-address: 127.0.0.1@{Port}
-              port: {Port}
-              do-ip6: no
-              username: ""
-              chroot: ""
-              zonesdir: "{Directory}"
-              pidfile: "{Directory}/nsd.pid"
-              database: ""
-              zonelistfile: "{Directory}/zone.list"
-              xfrdfile: "{Directory}/xfrd.state"
-              xfrdir: "{Directory}"
-              logfile: "{Directory}/nsd.log"
-              server-count: 1
-              tcp-count: 200
-              verbosity: 1
-              hide-version: yes
-              rrl-ratelimit: 0
-              round-robin: no
-              minimal-responses: no
-            remote-control:
-              control-enable: no
-
-            """);
-        foreach (var (zone, text) in zones)
+        // The free port can be taken by another process before nsd binds it: then try another one.
+        for (int attempt = 1; ; attempt++)
         {
-            File.WriteAllText(Path.Combine(Directory, zone + ".zone"), text);
-            conf.Append($"zone:\n  name: \"{zone}\"\n  zonefile: \"{zone}.zone\"\n");
-        }
-        var confPath = Path.Combine(Directory, "nsd.conf");
-        File.WriteAllText(confPath, conf.ToString());
+            Port = FreePort();
+            var conf = new StringBuilder();
+            conf.Append($"""
+                server:
+                  ip-address: 127.0.0.1@{Port}
+                  port: {Port}
+                  do-ip6: no
+                  username: ""
+                  chroot: ""
+                  zonesdir: "{Directory}"
+                  pidfile: "{Directory}/nsd.pid"
+                  database: ""
+                  zonelistfile: "{Directory}/zone.list"
+                  xfrdfile: "{Directory}/xfrd.state"
+                  xfrdir: "{Directory}"
+                  logfile: "{Directory}/nsd.log"
+                  server-count: 1
+                  tcp-count: 200
+                  verbosity: 1
+                  hide-version: yes
+                  rrl-ratelimit: 0
+                  round-robin: no
+                  minimal-responses: no
+                remote-control:
+                  control-enable: no
 
-        var psi = new ProcessStartInfo(binary) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        psi.ArgumentList.Add("-d");
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(confPath);
-        _process = Process.Start(psi) ?? throw new InvalidOperationException("nsd did not start");
-        _process.BeginErrorReadLine();
-        _process.BeginOutputReadLine();
-        WaitReady(zones.Keys.First());
+                """);
+            foreach (var (zone, text) in zones)
+            {
+                File.WriteAllText(Path.Combine(Directory, zone + ".zone"), text);
+                conf.Append($"zone:\n  name: \"{zone}\"\n  zonefile: \"{zone}.zone\"\n");
+            }
+            var confPath = Path.Combine(Directory, "nsd.conf");
+            File.WriteAllText(confPath, conf.ToString());
+
+            var psi = new ProcessStartInfo(binary) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            psi.ArgumentList.Add("-d");
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(confPath);
+            _process = Process.Start(psi) ?? throw new InvalidOperationException("nsd did not start");
+            _process.BeginErrorReadLine();
+            _process.BeginOutputReadLine();
+            try
+            {
+                WaitReady(zones.Keys.First());
+                return;
+            }
+            catch (InvalidOperationException e) when (attempt < 5 && e.Message.Contains("already in use", StringComparison.Ordinal)) { }
+        }
     }
 
     private void WaitReady(string zone)
