@@ -387,7 +387,7 @@ public class BlockedMailResendTests
         var script = Path.Combine(_dir, "scan.sh");
         File.WriteAllText(script, "#!/bin/sh\nif grep -q THE-BAD-THING \"$1\"; then echo \"infected by Test.Bad.Thing\"; else echo OK; fi\n");
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        (string, string)[] scanner = [("DoFileScan", "1"), ("FileScanCMD", script + " FILENAME"), ("FileScanDir", Path.Combine(_dir, "scanwork")),
+        (string, string)[] scanner = [("DoFileScan", "1"), ("FileScanCMD", "/bin/sh " + script + " FILENAME"), ("FileScanDir", Path.Combine(_dir, "scanwork")),
             ("FileScanBad", "infected"), ("FileScanRespRe", @"(?<=by )\S+")];
         var bad = BlockReportTestSupport.Store(_dir, "spam", "bad.eml",
             BlockReportTestSupport.Mail("sender@far.example", "me@example.com", "offer", "me@example.com").Replace("offer", "offer THE-BAD-THING", StringComparison.Ordinal));

@@ -190,7 +190,7 @@ public class MailCopiesTests
         var script = Path.Combine(dir, "scan.sh");
         File.WriteAllText(script, "#!/bin/sh\nif grep -q THE-BAD-THING \"$1\"; then echo \"infected by Test.Bad.Thing\"; else echo OK; fi\n");
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        (string, string)[] scanner = [("DoFileScan", "1"), ("FileScanCMD", script + " FILENAME"), ("FileScanDir", Path.Combine(dir, "work")),
+        (string, string)[] scanner = [("DoFileScan", "1"), ("FileScanCMD", "/bin/sh " + script + " FILENAME"), ("FileScanDir", Path.Combine(dir, "work")),
             ("FileScanBad", "infected"), ("FileScanRespRe", @"(?<=by )\S+"), ("smtpDestination", "127.0.0.1:1")];
         var sent = new List<string>();
         var logged = new List<string>();

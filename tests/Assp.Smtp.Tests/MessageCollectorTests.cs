@@ -228,7 +228,7 @@ public class MessageCollectorTests
     [InlineData("1", false)] // resend folder only: collected files stay unscanned
     public async Task With_FileLogScan_2_an_infected_collected_file_is_moved_to_the_viruslog_folder(string fileLogScan, bool moved)
     {
-        var cfg = Config(("DoFileScan", "1"), ("FileScanCMD", ScannerScript() + " FILENAME"), ("FileScanBad", "infected"),
+        var cfg = Config(("DoFileScan", "1"), ("FileScanCMD", "/bin/sh " + ScannerScript() + " FILENAME"), ("FileScanBad", "infected"),
             ("FileScanRespRe", @"(?<=by )\S+"), ("FileLogScan", fileLogScan), ("viruslog", "quarantine"));
         var lines = new List<string>();
         string? bad, good;

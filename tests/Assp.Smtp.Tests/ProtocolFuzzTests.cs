@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Assp.Config;
 using Assp.Config.Files;
+using Assp.Config.Logging;
 using Assp.Config.Registry;
 using Assp.Fuzzing;
 using Assp.Smtp.Protocol;
@@ -198,19 +199,78 @@ public class ProtocolFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
             ["smtpIdleTimeout"] = "5",
             // The fuzz sessions write without waiting for the greeting; etValencePB would drop them as early talkers.
             ["etValencePB"] = "0",
+            // The stand-in MTA answers 250 to AUTH, which counts as a failed login; the fuzz sessions must not reach
+            // the MaxAUTHErrors block, which refuses the whole network at connect (CI saw that as an empty session).
+            ["MaxAUTHErrors"] = "0",
+        });
+        using var config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(baseDir));
+        // The proxy's own lines, for a failure message: a session that ends without a word says why only there.
+        var proxyLines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var log = new MailLog(() => config.Current) { LineObserver = (line, _) => { proxyLines.Enqueue(line); while (proxyLines.Count > 60) proxyLines.TryDequeue(out string? _); } };
+        string ProxyLog() => string.Join("\n", proxyLines);
+        var server = new SmtpProxyServer(() => config.Current, log);
+        Assert.Empty(server.Start());
+        try
+        {
+            // Whole lines from the real commands, mutated; a session is a list of them.
+            var session = FuzzRun.Mutations(Seeds, Interesting).ArrayOf().Select(lines => lines.Take(12).ToArray());
+            var runs = FuzzRun.For(session, lines => RunSession(port, lines, ProxyLog).GetAwaiter().GetResult());
+            output.WriteLine($"{runs} inputs in {FuzzRun.Budget.TotalSeconds:0} s");
+        Assert.True(runs > 0);
+            // Still serving a well-behaved client.
+            Assert.Contains("250", await RunSession(port, [Encoding.ASCII.GetBytes("EHLO ok.example\r\n")], ProxyLog));
+        }
+        finally
+        {
+            await server.StopAsync(TimeSpan.FromSeconds(2));
+            await server.DisposeAsync();
+            try { Directory.Delete(baseDir, true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
+    public async Task A_refusal_at_connect_reaches_a_client_that_already_pipelined_a_lot()
+    {
+        await using var mta = new YesMta();
+        var baseDir = Path.Combine(Path.GetTempPath(), "assp-smtp-linger-" + Guid.NewGuid().ToString("N"));
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        BaseFolder.Initialize(baseDir, OptionRegistry.Default, new Dictionary<string, string>
+        {
+            ["listenPort"] = $"127.0.0.1:{port}",
+            ["smtpDestination"] = $"127.0.0.1:{mta.Port}",
+            ["myName"] = "proxy.test",
         });
         using var config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(baseDir));
         var server = new SmtpProxyServer(() => config.Current, null);
         Assert.Empty(server.Start());
         try
         {
-            // Whole lines from the real commands, mutated; a session is a list of them.
-            var session = FuzzRun.Mutations(Seeds, Interesting).ArrayOf().Select(lines => lines.Take(12).ToArray());
-            var runs = FuzzRun.For(session, lines => RunSession(port, lines).GetAwaiter().GetResult());
-            output.WriteLine($"{runs} inputs in {FuzzRun.Budget.TotalSeconds:0} s");
-        Assert.True(runs > 0);
-            // Still serving a well-behaved client.
-            Assert.Contains("250", await RunSession(port, [Encoding.ASCII.GetBytes("EHLO ok.example\r\n")]));
+            // Switched on at run time, the listener stays open and turns every new connection away.
+            Assert.Empty(config.SetValues([new("DisableSMTPNetworking", "1")]));
+            using var tcp = new TcpClient();
+            await tcp.ConnectAsync(IPAddress.Loopback, port);
+            var stream = tcp.GetStream();
+            // The proxy closes with this input unread, so the kernel answers it with a reset; the 421 sent before
+            // must still be readable.
+            var junk = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("NOOP pipelined before the greeting\r\n", 2000)));
+            try { await stream.WriteAsync(junk); } catch (IOException) { }
+            await Task.Delay(500);
+            var said = new StringBuilder();
+            var buffer = new byte[4096];
+            using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            try
+            {
+                int n;
+                while ((n = await stream.ReadAsync(buffer, guard.Token)) > 0) said.Append(Encoding.ASCII.GetString(buffer, 0, n));
+            }
+            catch (IOException e)
+            {
+                Assert.Fail($"the connection was reset before the refusal was read ({e.Message}); read so far: '{said}'");
+            }
+            Assert.StartsWith("421 proxy.test Service not available", said.ToString());
         }
         finally
         {
@@ -221,7 +281,7 @@ public class ProtocolFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     /// <summary>Sends the lines (each ended with CRLF unless it has a line end), then QUIT; returns everything the proxy said.</summary>
-    private static async Task<string> RunSession(int port, byte[][] lines)
+    private static async Task<string> RunSession(int port, byte[][] lines, Func<string> proxyLog)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, port);
@@ -253,9 +313,9 @@ public class ProtocolFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         await reading.WaitAsync(TimeSpan.FromSeconds(90));
         var text = said.ToString();
-        Assert.False(guard.IsCancellationRequested, "the session did not end:\n" + text);
+        Assert.False(guard.IsCancellationRequested, $"the session did not end:\n{text}\nthe proxy's last lines:\n{proxyLog()}");
         Assert.DoesNotContain("internal error", text);
-        Assert.StartsWith("220", text);
+        Assert.True(text.StartsWith("220", StringComparison.Ordinal), $"no greeting; the client read '{text}'; the proxy's last lines:\n{proxyLog()}");
         return text;
     }
 }

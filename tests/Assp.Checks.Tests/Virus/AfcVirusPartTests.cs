@@ -139,7 +139,7 @@ public class AfcVirusPartTests(ClamdServer clamd) : IClassFixture<ClamdServer>
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
-            var cfg = Cfg(("UseAvClamd", "0"), ("DoFileScan", "1"), ("FileScanCMD", $"{script} FILENAME"), ("FileScanDir", dir),
+            var cfg = Cfg(("UseAvClamd", "0"), ("DoFileScan", "1"), ("FileScanCMD", $"/bin/sh {script} FILENAME"), ("FileScanDir", dir),
                 ("FileScanBad", "infected"), ("FileScanRespRe", @"Test\.Bad\.\w+"), ("DoASSP_AFC", "1"), ("ASSP_AFCReplViriParts", "1"));
             var (verdict, phase, ctx) = await Run(cfg, Mail("bad.doc", Encoding.ASCII.GetBytes("here is THE-BAD-THING inside"), paddingBytes: 6000));
             Assert.Equal("delivered", phase);

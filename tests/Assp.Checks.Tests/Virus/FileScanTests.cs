@@ -53,7 +53,7 @@ public class FileScanTests
     public async Task InfectedOutputRefusesWithTheVirusName()
     {
         var (dir, script) = Scanner();
-        var cfg = Cfg(dir, ("FileScanCMD", $"{script} FILENAME NUMBER *ip*"));
+        var cfg = Cfg(dir, ("FileScanCMD", $"/bin/sh {script} FILENAME NUMBER *ip*"));
         var (verdict, phase, ctx) = await Run(cfg, BadMail);
         Assert.Equal("DataBody", phase);
         Assert.Equal("554 5.7.1 Mail appears infected with [Test.Bad.Thing].", verdict.Reply);
@@ -69,7 +69,7 @@ public class FileScanTests
     public async Task CleanOutputPasses()
     {
         var (dir, script) = Scanner();
-        var (verdict, phase, ctx) = await Run(Cfg(dir, ("FileScanCMD", $"{script} FILENAME")), CleanMail);
+        var (verdict, phase, ctx) = await Run(Cfg(dir, ("FileScanCMD", $"/bin/sh {script} FILENAME")), CleanMail);
         Assert.Equal("delivered", phase);
         Assert.False(verdict.Refuses);
         Assert.Contains(ctx.LogLines, l => l.Contains("FileScan: scanned") && l.EndsWith(" - OK"));
@@ -80,7 +80,7 @@ public class FileScanTests
     {
         var (dir, script) = Scanner();
         // Only FileScanGood: anything the scanner does not call OK is infected ('a virus' without a name).
-        var cfg = Cfg(dir, ("FileScanCMD", $"{script} FILENAME"), ("FileScanBad", ""), ("FileScanGood", @": OK\b"), ("FileScanRespRe", ""));
+        var cfg = Cfg(dir, ("FileScanCMD", $"/bin/sh {script} FILENAME"), ("FileScanBad", ""), ("FileScanGood", @": OK\b"), ("FileScanRespRe", ""));
         Assert.Equal("delivered", (await Run(cfg, CleanMail)).Phase);
         var (verdict, _, _) = await Run(cfg, BadMail);
         Assert.Equal("554 5.7.1 Mail appears infected with [a virus].", verdict.Reply);
@@ -90,7 +90,7 @@ public class FileScanTests
     public async Task StderrCountsAndSuspiciousNamesAreOnlyScored()
     {
         var (dir, script) = Scanner();
-        var cfg = Cfg(dir, ("FileScanCMD", $"{script} FILENAME"), ("SuspiciousVirus", @"Heuristics\."), ("vsValencePB", "25"));
+        var cfg = Cfg(dir, ("FileScanCMD", $"/bin/sh {script} FILENAME"), ("SuspiciousVirus", @"Heuristics\."), ("vsValencePB", "25"));
         var (verdict, phase, ctx) = await Run(cfg, OddMail);
         Assert.Equal("delivered", phase);
         Assert.False(verdict.Refuses);
@@ -101,7 +101,7 @@ public class FileScanTests
     public async Task AFileRemovedByTheScannerMeansInfected()
     {
         var (dir, script) = Scanner();
-        var cfg = Cfg(dir, ("FileScanCMD", $"{script} FILENAME remove"), ("FileScanBad", "nothing-matches-this"));
+        var cfg = Cfg(dir, ("FileScanCMD", $"/bin/sh {script} FILENAME remove"), ("FileScanBad", "nothing-matches-this"));
         Assert.True((await Run(cfg, BadMail)).Verdict.Refuses);
         Assert.Equal("delivered", (await Run(cfg, CleanMail)).Phase);
     }
@@ -119,7 +119,7 @@ public class FileScanTests
     public async Task MonitorModeLogsAndPasses()
     {
         var (dir, script) = Scanner();
-        var (verdict, phase, ctx) = await Run(Cfg(dir, ("FileScanCMD", $"{script} FILENAME"), ("DoFileScan", "2")), BadMail);
+        var (verdict, phase, ctx) = await Run(Cfg(dir, ("FileScanCMD", $"/bin/sh {script} FILENAME"), ("DoFileScan", "2")), BadMail);
         Assert.Equal("delivered", phase);
         Assert.False(verdict.Refuses);
         Assert.Contains(ctx.LogLines, l => l.Contains("[monitoring] (virus detected: 'FileScan'"));
@@ -130,7 +130,7 @@ public class FileScanTests
     {
         var (dir, script) = Scanner();
         Assert.Equal("delivered", (await Run(Cfg(dir, ("FileScanCMD", "")), BadMail)).Phase);
-        Assert.Equal("delivered", (await Run(Cfg(dir, ("FileScanCMD", $"{script} FILENAME"), ("DoFileScan", "0")), BadMail)).Phase);
+        Assert.Equal("delivered", (await Run(Cfg(dir, ("FileScanCMD", $"/bin/sh {script} FILENAME"), ("DoFileScan", "0")), BadMail)).Phase);
         Assert.False(File.Exists(Path.Combine(dir, "args.log")));
     }
 }

@@ -125,12 +125,12 @@ public class StoredMailScannerTests(ClamdServer clamd) : IClassFixture<ClamdServ
         var script = Path.Combine(dir, "scan.sh");
         File.WriteAllText(script, "#!/bin/sh\nif grep -q THE-BAD-THING \"$1\"; then echo \"infected by Test.Bad.Thing\"; else echo OK; fi\n");
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var cfg = TestConfig.Create(("DoFileScan", "1"), ("FileScanCMD", script + " FILENAME"), ("FileScanDir", Path.Combine(dir, "work")),
+        var cfg = TestConfig.Create(("DoFileScan", "1"), ("FileScanCMD", "/bin/sh " + script + " FILENAME"), ("FileScanDir", Path.Combine(dir, "work")),
             ("FileScanBad", "infected"), ("FileScanRespRe", @"(?<=by )\S+"), ("FileLogScan", "2"), ("viruslog", "quarantine"));
         Assert.True(StoredMailScanner.ScansCollected(cfg, "notspamlog"));
         Assert.Equal("Test.Bad.Thing", await StoredMailScanner.ScanCollectedFileAsync(cfg, Store(cfg, "notspam", "Subject: x\r\n\r\nTHE-BAD-THING\r\n"), _ => { }, default));
         Assert.Null(await StoredMailScanner.ScanCollectedFileAsync(cfg, Store(cfg, "notspam", Clean), _ => { }, default));
-        var level1 = TestConfig.Create(("DoFileScan", "1"), ("FileScanCMD", script + " FILENAME"), ("FileLogScan", "1"), ("viruslog", "quarantine"));
+        var level1 = TestConfig.Create(("DoFileScan", "1"), ("FileScanCMD", "/bin/sh " + script + " FILENAME"), ("FileLogScan", "1"), ("viruslog", "quarantine"));
         Assert.False(StoredMailScanner.ScansCollected(level1, "notspamlog"));
     }
 }
