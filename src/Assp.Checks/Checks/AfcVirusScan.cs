@@ -34,7 +34,7 @@ public static class AfcVirusScan
         if (msg is null) return Verdict.Pass;
         if (VirusScanning.NoScanContent(cfg, msg.Source.ToArray()) is { } skip)
         {
-            c.Log($"NoScanRe found '{skip}' - no virus scan");
+            RegexMatchNote.Record(c.Mail, "NoScanRe", skip, "no virus scan");
             return Verdict.Pass;
         }
         bool replace = cfg.GetBool("ASSP_AFCReplViriParts");

@@ -70,7 +70,7 @@ internal static class Statistical
         var text = System.Text.Encoding.Latin1.GetString(raw[..Math.Min(raw.Length, headerLength + maxBytes)]);
         if (re.Match(text) is not { } hit) return;
         st.LoverBits["baysSpamLovers"] = 1;
-        c.Log($"baysSpamLoversRe found '{hit}' - Bayesian spamlover");
+        RegexMatchNote.Record(c.Mail, "baysSpamLoversRe", hit, "Bayesian spamlover");
     }
 
     /// <summary>The words of the message, read once for both checks.</summary>

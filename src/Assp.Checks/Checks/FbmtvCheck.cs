@@ -72,7 +72,11 @@ public sealed class FbmtvCheck(CheckServices services) : IMessageCheck
         if (cfg.GetListEntries("MSGIDsigAddresses").Count > 0 && !cfg.GetAddressList("MSGIDsigAddresses").Contains(from)) return Verdict.Pass;
         var noBack = cfg.GetAddressList("noBackSctrAddresses");
         if (noBack.Contains(from) || context.Mail.Recipients.Any(noBack.Contains)) return Verdict.Pass;
-        if (cfg.GetRegex("noMSGIDsigRe").Match(text) is not null) return Verdict.Pass;
+        if (cfg.GetRegex("noMSGIDsigRe").Match(text) is { } noSig)
+        {
+            RegexMatchNote.Record(context.Mail, "noMSGIDsigRe", noSig, "no MSGID signing");
+            return Verdict.Pass;
+        }
         if (st.Parsed?.Headers.Get("Message-ID")?.UnfoldedValue is not { } raw) return Verdict.Pass;
         int open = raw.IndexOf('<'), close = raw.IndexOf('>', open + 1);
         if (open < 0 || close < 0) return Verdict.Pass;
@@ -109,7 +113,11 @@ public sealed class FbmtvCheck(CheckServices services) : IMessageCheck
         if (cfg.GetListEntries("MSGIDsigAddresses").Count > 0 && !cfg.GetAddressList("MSGIDsigAddresses").Contains(rcpt)) return Verdict.Pass;
         var noBack = cfg.GetAddressList("noBackSctrAddresses");
         if (noBack.Contains(rcpt) || noBack.Contains(context.Mail.MailFrom ?? "")) return Verdict.Pass;
-        if (cfg.GetRegex("noBackSctrRe").Match(text) is not null) return Verdict.Pass;
+        if (cfg.GetRegex("noBackSctrRe").Match(text) is { } noBackMatch)
+        {
+            RegexMatchNote.Record(context.Mail, "noBackSctrRe", noBackMatch, "nobackscatter");
+            return Verdict.Pass;
+        }
         if (valid)
         {
             if (cfg.GetChoice("MSGIDsigLog") >= 2) context.Log("MSGID signing OK for bounce message");

@@ -27,7 +27,11 @@ public sealed class SpfCheck(CheckServices services) : IMessageCheck
         var ip = context.Ip;
         if (services.Dns is null || !context.Applies(Spf) || DecisionEngine.IsPrivate(ip)) return Verdict.Pass;
         var sender = context.Mail.MailFrom ?? "";
-        if (cfg.GetRegex("noSPFRe").Match(sender) is not null) return Verdict.Pass;
+        if (cfg.GetRegex("noSPFRe").Match(sender) is { } noSpf)
+        {
+            RegexMatchNote.Record(context.Mail, "noSPFRe", noSpf, "no SPF check");
+            return Verdict.Pass;
+        }
 
         var spf = new SpfService(services);
         SpfCheckResult? found;
@@ -66,8 +70,12 @@ public sealed class SpfCheck(CheckServices services) : IMessageCheck
         if (header && cfg.GetBool("AddSPFHeader"))
             st.AddHeader($"Received-SPF: {text} ({result.Explanation ?? result.Problem ?? "checked by ASSP for .NET"}) client-ip={ip}; envelope-from=<{sender}>; helo={context.Mail.Helo}; identity={(sender.Length == 0 ? "helo" : "mailfrom")};");
 
-        bool strict = cfg.GetRegex("strictSPFRe").Match(sender) is not null;
-        bool blockStrict = cfg.GetRegex("blockstrictSPFRe").Match(sender) is not null;
+        var strictMatch = cfg.GetRegex("strictSPFRe").Match(sender);
+        var blockStrictMatch = cfg.GetRegex("blockstrictSPFRe").Match(sender);
+        bool strict = strictMatch is not null;
+        bool blockStrict = blockStrictMatch is not null;
+        if (header && strictMatch is not null) RegexMatchNote.Record(context.Mail, "strictSPFRe", strictMatch, "strict SPF");
+        if (header && blockStrictMatch is not null) RegexMatchNote.Record(context.Mail, "blockstrictSPFRe", blockStrictMatch, "block strict SPF");
         var (failing, valence) = result.Result switch
         {
             SpfResult.Fail => (true, "spfValencePB"),

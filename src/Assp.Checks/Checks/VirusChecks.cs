@@ -166,7 +166,7 @@ public sealed class ClamAvCheck : IMessageCheck
         if (data is null) return Verdict.Pass;
         if (VirusScanning.NoScanContent(cfg, data) is { } skip)
         {
-            c.Log($"NoScanRe found '{skip}' - no virus scan");
+            RegexMatchNote.Record(c.Mail, "NoScanRe", skip, "no virus scan");
             return Verdict.Pass;
         }
 
@@ -231,7 +231,7 @@ public sealed class FileScanCheck : IMessageCheck
         if (data is null) return Verdict.Pass;
         if (VirusScanning.NoScanContent(cfg, data) is { } skip)
         {
-            c.Log($"NoScanRe found '{skip}' - no virus scan");
+            RegexMatchNote.Record(c.Mail, "NoScanRe", skip, "no virus scan");
             return Verdict.Pass;
         }
         if (await ScanAsync(cfg, data, (line, file, number, dir) => Substitute(line, file, number, dir, c), c.Log, cancellationToken).ConfigureAwait(false)

@@ -572,12 +572,19 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         // enhancedOriginIPDetect, the IPs on the routing path. A lookup whose check no longer applies is just not read.
         Task<DnsListVerdict>? backscatterLookup = null;
         if (Dns is { } bsDns && st.IsBounce && DecisionEngine.Applies(Checks.Backscatter, cfg, st) && !DecisionEngine.IsPrivate(ip)
-            && !ctx.Recipients.Any(r => cfg.GetAddressList("noBackSctrAddresses").Contains(r)) && cfg.GetRegex("noBackSctrRe").Match(headerText) is null)
+            && !ctx.Recipients.Any(r => cfg.GetAddressList("noBackSctrAddresses").Contains(r)))
         {
-            var bsSettings = BackscatterSettings.For(cfg);
-            if (bsSettings.LocalFile is { } localFile && bsDns.Backscatter.LocalList(localFile, out var fileProblem) is null && fileProblem is not null)
-                ctx.Log("warning: " + fileProblem);
-            backscatterLookup = bsDns.Backscatter.CheckAsync(ip, bsSettings, ct);
+            if (cfg.GetRegex("noBackSctrRe").Match(headerText) is { } noBack)
+            {
+                RegexMatchNote.Record(ctx, "noBackSctrRe", noBack, "nobackscatter");
+            }
+            else
+            {
+                var bsSettings = BackscatterSettings.For(cfg);
+                if (bsSettings.LocalFile is { } localFile && bsDns.Backscatter.LocalList(localFile, out var fileProblem) is null && fileProblem is not null)
+                    ctx.Log("warning: " + fileProblem);
+                backscatterLookup = bsDns.Backscatter.CheckAsync(ip, bsSettings, ct);
+            }
         }
 
         List<(IPAddress Ip, Task<DnsListVerdict> Lookup)>? dnsblLookups = null;
@@ -784,23 +791,23 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
         if (st.Red is null && cfg.GetRegex("redRe").Match(text) is { } red)
         {
             st.Red = red;
-            ctx.Log($"redRe ({where}) found '{red}' - redlisting");
+            RegexMatchNote.Record(ctx, "redRe", red, "redlisting", where);
         }
         if (st.Whitelisted is null && !st.RelayOk && cfg.GetRegex("whiteRe").Match(text) is { } white)
         {
             st.Whitelisted = $"whiteRe '{white}'";
-            ctx.Log($"whiteRe ({where}) found '{white}' - whitelisting");
+            RegexMatchNote.Record(ctx, "whiteRe", white, "whitelisting", where);
         }
         if (st.NoProcessing is null && cfg.GetRegex("npRe").Match(text) is { } np)
         {
             st.NoProcessing = $"npRe '{np}'";
             Engine.IpReputation.DeleteBlack(cfg, st.ScoredIp ?? ctx.RemoteAddress);
-            ctx.Log($"npRe ({where}) found '{np}' - noprocessing");
+            RegexMatchNote.Record(ctx, "npRe", np, "noprocessing", where);
         }
         if ((st.SpamLover & 1) == 0 && cfg.GetRegex("SpamLoversRe").Match(text) is { } lover)
         {
             st.SpamLover = 3;
-            ctx.Log($"SpamLoversRe ({where}) found '{lover}' - spamlovers");
+            RegexMatchNote.Record(ctx, "SpamLoversRe", lover, "spamlovers", where);
         }
     }
 

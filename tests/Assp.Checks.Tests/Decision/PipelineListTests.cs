@@ -104,6 +104,23 @@ public class PipelineListTests
         Assert.Contains("X-Assp-Redlisted: Yes (vacation)", st.Headers);
     }
 
+    [Theory]
+    [InlineData("1", "0")]
+    [InlineData("0", "1")]
+    public async Task RegexMatchesAreLoggedWithRegexLoggingAndNamedInAHeaderWithAddRegexHeader(string regexLogging, string addRegexHeader)
+    {
+        var (p, _, _) = Create();
+        var cfg = TestConfig.Create(("whiteRe", @"Project\s+X\s+status"), ("regexLogging", regexLogging), ("AddRegexHeader", addRegexHeader), ("RegExLength", "12"));
+        var ctx = new FakeMailContext(cfg);
+        await Transaction.RunAsync(p, ctx, "a@sender.example", ["user@local.test"],
+            "From: a@sender.example\nSubject: hello\n\nabout Project\n   X  status report\n");
+        Assert.Contains("Project", ctx.State.Whitelisted);
+        // White space runs shown as one space, cut to RegExLength.
+        bool logged = ctx.LogLines.Any(l => l.Contains("whiteRe", StringComparison.Ordinal) && l.Contains("'Project X st'", StringComparison.Ordinal));
+        Assert.Equal(regexLogging == "1", logged);
+        Assert.Equal(addRegexHeader == "1", ctx.State.Headers.Contains("X-Assp-Re-whiteRe: Project X st"));
+    }
+
     [Fact]
     public async Task AutoReplyIsRedlisted()
     {
