@@ -33,13 +33,25 @@ public static partial class CorpusText
         return limit >= raw.Length ? raw : raw[..(int)limit];
     }
 
-    public static string FromMessage(MimeMessage message, int maxBodyBytes = 0)
+    public static string FromMessage(MimeMessage message, int maxBodyBytes = 0) => FromMessage(message, maxBodyBytes, null, out _);
+
+    /// <summary>
+    /// As <see cref="FromMessage(MimeMessage, int)"/>, but asks <paramref name="timeUp"/> after the header and after each
+    /// text part (BayesMaxProcessTime); when it says yes the text stops there and <paramref name="timedOut"/> is set.
+    /// </summary>
+    public static string FromMessage(MimeMessage message, int maxBodyBytes, Func<bool>? timeUp, out bool timedOut)
     {
+        timedOut = false;
         var sb = new StringBuilder(4096);
         AppendHeader(sb, message);
         int budget = maxBodyBytes > 0 ? maxBodyBytes * 2 : int.MaxValue;
         foreach (var part in message.TextParts)
         {
+            if (timeUp is not null && timeUp())
+            {
+                timedOut = true;
+                return sb.ToString();
+            }
             if (sb.Length > budget) break;
             string? text;
             try { text = part.GetText(); }

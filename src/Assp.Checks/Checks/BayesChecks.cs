@@ -74,7 +74,7 @@ internal static class Statistical
     }
 
     /// <summary>The words of the message, read once for both checks.</summary>
-    public static List<string> Words(CheckContext c)
+    public static List<string> Words(CheckContext c, TimeProvider time)
     {
         var stats = c.State.Statistics;
         if (stats.Words is { } cached) return cached;
@@ -85,13 +85,28 @@ internal static class Statistical
             if (stream is null) return stats.Words = [];
             raw = ReadStart(stream, maxBytes);
         }
+        var budget = MaxProcessTime(c.Config);
+        long started = time.GetTimestamp();
         stats.Limited = Assp.Mime.MimeParser.Parse(CorpusText.Limit(raw, maxBytes));
-        try { return stats.Words = Tokenizer.Words(CorpusText.FromMessage(stats.Limited, maxBytes)); }
+        try
+        {
+            var text = CorpusText.FromMessage(stats.Limited, maxBytes, () => time.GetElapsedTime(started) > budget, out bool timedOut);
+            if (!timedOut) return stats.Words = Tokenizer.Words(text);
+        }
         catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
         {
-            c.Log("info: Bayesian-Process-Timeout is reached - the statistical checks are skipped for this mail");
-            return stats.Words = [];
         }
+        // As in ASSP, a mail whose text takes longer than that to clean up is not judged on part of it.
+        c.Log($"info: Bayesian-Process-Timeout ({budget.TotalSeconds:0.#} s, BayesMaxProcessTime) is reached - the statistical checks are skipped for this mail");
+        stats.Limited = null;
+        return stats.Words = [];
+    }
+
+    /// <summary>BayesMaxProcessTime in seconds; ASSP takes at most 15, and so do we (0 or less, or unreadable: 15).</summary>
+    public static TimeSpan MaxProcessTime(ConfigSnapshot cfg)
+    {
+        double seconds = cfg.GetDecimal("BayesMaxProcessTime", 15);
+        return TimeSpan.FromSeconds(seconds is > 0 and <= 15 ? seconds : 15);
     }
 
     private static byte[] ReadStart(Stream stream, int maxBytes)
@@ -234,7 +249,7 @@ public sealed class HmmCheck : IMessageCheck
         if (Statistical.Exempt(c, "HMM-Check")) return Verdict.Pass;
         Statistical.BayesLoversRe(c);
         var stats = c.State.Statistics;
-        var words = Statistical.Words(c);
+        var words = Statistical.Words(c, _services.Time);
         int maxValues = Statistical.MaxValues(cfg);
         var result = Classifier.Hmm(db, words, Statistical.Scope(c), maxValues, stats.Explain);
         stats.Hmm = result;
@@ -326,7 +341,7 @@ public sealed class BayesianCheck : IMessageCheck
         }
         if (Statistical.Exempt(c, "Bayesian Check")) return Verdict.Pass;
         Statistical.BayesLoversRe(c);
-        var words = Statistical.Words(c);
+        var words = Statistical.Words(c, _services.Time);
         int algorithm = cfg.GetChoice("BayesAlgorithm");
         bool enhanced = algorithm >= 1;
         if (enhanced && db.Features.Count == 0 && cfg.GetChoice("BayesianLog") >= 2)

@@ -140,7 +140,6 @@ public sealed class OptionRegistry
         ["POP3fork"] = Pop3Collect,
         ["SNMPLog"] = "there is no SNMP agent, so there is nothing SNMP to log",
         ["DNSResponseLog"] = "the DNS client does not write its answers to the maillog; the checks log what the answers meant",
-        ["BayesMaxProcessTime"] = "the statistical checks have no time budget of their own; they read at most MaxBytes of a mail and their regexes run with match timeouts",
         ["QueueUserBlockReports"] = "block report requests by email are always answered at once, never queued",
         ["QueueSchedule"] = "block report requests are not queued (QueueUserBlockReports), so there is no queue to run",
         ["DoT10Stat"] = "block reports carry no top-10 statistics",

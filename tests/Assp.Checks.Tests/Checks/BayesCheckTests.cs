@@ -250,4 +250,36 @@ public class BayesCheckTests
         }
         Assert.Single(logs, l => l.Contains("BayesAlgorithm 2 has no regression weights"));
     }
+
+    /// <summary>A clock that moves on by a fixed step each time it is read: the text clean-up seems to take that long.</summary>
+    private sealed class SteppingClock(TimeSpan step) : TimeProvider
+    {
+        private long _ticks;
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+        public override long GetTimestamp() => Interlocked.Add(ref _ticks, step.Ticks);
+    }
+
+    private static async Task<(Verdict Verdict, FakeMailContext Ctx)> RunWithClock(IStore store, ConfigSnapshot cfg, string message, TimeProvider clock)
+    {
+        var services = new CheckServices(store, Clock: clock);
+        var pipeline = new DecisionPipeline(new DecisionEngine(new FakeIpReputation(), new FakeAddressReputation()), null, CheckCatalog.Discover(services));
+        var ctx = new FakeMailContext(cfg) { Helo = "mx.sender.example" };
+        var (verdict, _) = await Transaction.RunAsync(pipeline, ctx, "a@sender.example", [Rcpt], message);
+        return (verdict, ctx);
+    }
+
+    [Theory]
+    [InlineData("15", 20, true)]
+    [InlineData("15", 1, false)]
+    [InlineData("60", 20, true)]   // ASSP takes at most 15 seconds
+    [InlineData("10", 12, true)]
+    public async Task BayesMaxProcessTime_skips_the_statistical_checks_when_the_clean_up_takes_longer(string maxSeconds, int secondsPerRead, bool timesOut)
+    {
+        using var store = TrainedStore();
+        var cfg = Cfg(("DoBayesian", "1"), ("DoHMM", "1"), ("BayesMaxProcessTime", maxSeconds));
+        var (verdict, ctx) = await RunWithClock(store, cfg, Spam(3), new SteppingClock(TimeSpan.FromSeconds(secondsPerRead)));
+        Assert.True(verdict.Refuses != timesOut, string.Join("\n", ctx.LogLines));
+        Assert.Equal(timesOut, ctx.LogLines.Any(l => l.Contains("Bayesian-Process-Timeout", StringComparison.Ordinal)));
+        if (timesOut) Assert.Null(ctx.State.Statistics.Bayes is { Results: > 0 } ? ctx.State.Statistics.Bayes : null);
+    }
 }
