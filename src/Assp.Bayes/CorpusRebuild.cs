@@ -46,7 +46,7 @@ public sealed record RebuildOptions
 /// The raw weights of a full rebuild (word pairs, HMM chains, HELOs, features), kept so newly reported files can be
 /// added without reading the whole corpus again (ASSP's processing of new corrected files).
 /// </summary>
-public sealed record CorpusWeights(CorpusTrainer Trainer, HeloWeights Helos, EnhancedFilter.Trainer? Features);
+public sealed record CorpusWeights(CorpusTrainer Trainer, HeloWeights Helos, EnhancedFilter.Trainer? Features, FeatureRegression.Trainer? Regression = null);
 
 /// <summary>Progress of a running rebuild: files done of the total, and what is happening.</summary>
 public readonly record struct RebuildProgress(int Done, int Total, string Stage);
@@ -151,7 +151,7 @@ public static partial class CorpusRebuild
             clock.Elapsed, db.MemoryBytes, unreadable, written)
         {
             HeloRecords = heloRecords,
-            Weights = options.KeepWeights ? new CorpusWeights(trainer, helos, featureTrainer) : null,
+            Weights = options.KeepWeights ? new CorpusWeights(trainer, helos, featureTrainer, regressionTrainer) : null,
         };
     }
 
@@ -177,13 +177,20 @@ public static partial class CorpusRebuild
                 var (words, scope, features, helo) = tokenized[i];
                 if (words is null) continue;
                 weights.Trainer.Add(words, files[i].IsSpam, files[i].Weight, scope);
-                if (features is not null) weights.Features?.Add(features, files[i].IsSpam, files[i].Weight);
+                if (features is not null)
+                {
+                    weights.Features?.Add(features, files[i].IsSpam, files[i].Weight);
+                    weights.Regression?.Add(features, files[i].IsSpam, files[i].Weight);
+                }
                 if (helo is not null) weights.Helos.Add(helo, files[i].IsSpam, files[i].Weight);
                 added++;
             }
             if (added == 0 || options.TestMode) return added;
             var (bayes, hmm) = weights.Trainer.TakeChanges();
-            SpamDbStore.ApplyChanges(store, bayes, options.BuildHmm ? hmm : new Dictionary<ulong, double?>(), weights.Trainer.Norm, weights.Features?.Build());
+            // BayesAlgorithm 2: the regression is learnt again over every message, the reported ones included (it
+            // takes about a second for a few thousand messages, and the weights equal what a rebuild in this order gives).
+            SpamDbStore.ApplyChanges(store, bayes, options.BuildHmm ? hmm : new Dictionary<ulong, double?>(), weights.Trainer.Norm, weights.Features?.Build(),
+                weights.Regression?.Train());
             weights.Helos.Save(store, options.ReplaceOldSpamdb);
         }
         SpamDbProvider.For(store).Publish(SpamDbStore.Load(store));

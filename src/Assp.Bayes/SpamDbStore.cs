@@ -65,18 +65,7 @@ public static class SpamDbStore
             if (++n % 50_000 == 0) progress?.Invoke(n);
         }
         if (features is not null) featureTable.Set(FeatureVersionKey, EnhancedFilter.FeatureVersion);
-        var regressionTable = store.Table(RegressionTable);
-        regressionTable.Clear();
-        if (regression is not null)
-        {
-            foreach (var (key, weight) in regression.Weights.Entries())
-            {
-                regressionTable.Set(key.ToString("x16", CultureInfo.InvariantCulture), weight.ToString("R", CultureInfo.InvariantCulture));
-                if (++n % 50_000 == 0) progress?.Invoke(n);
-            }
-            regressionTable.Set(RegressionBiasKey, regression.Bias.ToString("R", CultureInfo.InvariantCulture));
-            regressionTable.Set(RegressionVersionKey, FeatureRegression.Version);
-        }
+        WriteRegression(store, regression, progress, n);
         store.Flush();
         spamdb.Set(GenerationKey, generation.ToString(CultureInfo.InvariantCulture));
         store.Flush();
@@ -85,10 +74,10 @@ public static class SpamDbStore
 
     /// <summary>
     /// Writes only the changed records (newReportedInterval's update): a probability is set, null removes the record;
-    /// the norm is updated and a new generation stamped. The features table, when given, is replaced whole.
+    /// the norm is updated and a new generation stamped. The features and regression tables, when given, are replaced whole.
     /// </summary>
     public static long ApplyChanges(IStore store, IReadOnlyDictionary<string, double?> bayes, IReadOnlyDictionary<ulong, double?> hmm, double norm,
-        IReadOnlyDictionary<ulong, double>? features = null)
+        IReadOnlyDictionary<ulong, double>? features = null, FeatureRegression.Model? regression = null)
     {
         var spamdb = store.Table(StoreTables.SpamDb);
         long generation = Math.Max(ReadGeneration(store) + 1, store.Clock.GetUtcNow().ToUnixTimeMilliseconds());
@@ -109,10 +98,28 @@ public static class SpamDbStore
             foreach (var (key, p) in features) featureTable.Set(key.ToString("x16", CultureInfo.InvariantCulture), Format(p));
             featureTable.Set(FeatureVersionKey, EnhancedFilter.FeatureVersion);
         }
+        if (regression is not null) WriteRegression(store, regression, null, 0);
         store.Flush();
         spamdb.Set(GenerationKey, generation.ToString(CultureInfo.InvariantCulture));
         store.Flush();
         return generation;
+    }
+
+    /// <summary>Replaces the regression table with <paramref name="regression"/>'s weights, bias and version; returns the
+    /// running record count for progress.</summary>
+    private static int WriteRegression(IStore store, FeatureRegression.Model? regression, Action<int>? progress, int n)
+    {
+        var regressionTable = store.Table(RegressionTable);
+        regressionTable.Clear();
+        if (regression is null) return n;
+        foreach (var (key, weight) in regression.Weights.Entries())
+        {
+            regressionTable.Set(key.ToString("x16", CultureInfo.InvariantCulture), weight.ToString("R", CultureInfo.InvariantCulture));
+            if (++n % 50_000 == 0) progress?.Invoke(n);
+        }
+        regressionTable.Set(RegressionBiasKey, regression.Bias.ToString("R", CultureInfo.InvariantCulture));
+        regressionTable.Set(RegressionVersionKey, FeatureRegression.Version);
+        return n;
     }
 
     private static string Format(double p) => p.ToString("0.0######", CultureInfo.InvariantCulture);

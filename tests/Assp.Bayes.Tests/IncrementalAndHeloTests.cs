@@ -145,6 +145,38 @@ public sealed class IncrementalAndHeloTests : IDisposable
     }
 
     [Fact]
+    public void Newly_reported_files_also_relearn_the_BayesAlgorithm_2_regression_over_every_message()
+    {
+        FillCorpus();
+        var options = Options() with { BuildRegression = true };
+        using var store = new MemoryStore();
+        var summary = CorpusRebuild.Run(options, store);
+        var before = SpamDbProvider.For(store).Current.Regression;
+        Assert.False(before.IsEmpty);
+        // The order the rebuild read the corpus in, before the report arrives.
+        var corpus = options.Folders.SelectMany(f => CorpusRebuild.ListFiles(f.Path, options.MaxFiles).Select(file => (file, f.IsSpam, f.Weight))).ToList();
+
+        var reported = Mail(Folder("errors/spam"), "r1", "quarterly invoice attached open the quarterly invoice now", helo: "bulk.spammer.example");
+        Assert.Equal(1, CorpusRebuild.AddReported(summary.Weights!, [(reported, true, 2.0)], options, store));
+
+        // What the store now holds is the regression learnt over the rebuild's messages and then the reported one.
+        var expectedTrainer = new FeatureRegression.Trainer();
+        var featureOptions = options with { BuildFeatures = true };
+        foreach (var (file, isSpam, weight) in corpus.Append((reported, true, 2.0)))
+            expectedTrainer.Add(CorpusRebuild.Tokenize(file, featureOptions).Features!, isSpam, weight);
+        var expected = expectedTrainer.Train();
+        var stored = SpamDbStore.LoadRegression(store.Table(SpamDbStore.RegressionTable));
+        Assert.Equal(expected.Bias, stored.Bias, 12);
+        Assert.Equal(expected.Weights.Entries().OrderBy(e => e.Key), stored.Weights.Entries().OrderBy(e => e.Key));
+        Assert.NotEqual(before.Bias, stored.Bias);
+
+        // And the filter in use has it: the reported message now leans further towards spam.
+        var reportedFeatures = CorpusRebuild.Tokenize(reported, featureOptions).Features!;
+        var now = SpamDbProvider.For(store).Current.Regression;
+        Assert.True(now.LogOdds(reportedFeatures) > before.LogOdds(reportedFeatures));
+    }
+
+    [Fact]
     public void NewFiles_lists_only_files_written_after_the_last_run()
     {
         var folder = Folder("errors/notspam");
