@@ -40,6 +40,9 @@ public sealed record RebuildOptions
     public bool ReplaceOldSpamdb { get; init; } = true;
     /// <summary>Keep the corpus weights after the rebuild (for newReportedInterval's incremental updates).</summary>
     public bool KeepWeights { get; init; }
+    /// <summary>ASSP_AFCDetectSpamAttachRe (with DoASSP_AFC on): which Content-Type headers mark a part whose key is
+    /// learnt; null: none.</summary>
+    public Func<string, bool>? SpamAttachmentType { get; init; }
 }
 
 /// <summary>
@@ -94,22 +97,23 @@ public static partial class CorpusRebuild
         progress?.Report(new RebuildProgress(0, total, "reading the corpus"));
         foreach (var (folder, files) in folderFiles)
         {
-            var tokenized = new (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features, string? Helo)[files.Count];
+            var tokenized = new (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features, string? Helo, List<string>? Attachments)[files.Count];
             Parallel.For(0, files.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
                 i =>
                 {
                     // One file whose text trips a regex time limit (hostile content, or a starved machine) is skipped
                     // like an unreadable one; it must not end the whole rebuild.
                     try { tokenized[i] = Tokenize(files[i], options); }
-                    catch (RegexMatchTimeoutException) { tokenized[i] = (null, default, null, null); }
+                    catch (RegexMatchTimeoutException) { tokenized[i] = (null, default, null, null, null); }
                 });
             int used = 0;
-            foreach (var (words, scope, messageFeatures, helo) in tokenized)
+            foreach (var (words, scope, messageFeatures, helo, attachments) in tokenized)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 if (words is null) unreadable++;
                 else
                 {
+                    if (attachments is { Count: > 0 }) trainer.AddAttachments(attachments, folder.IsSpam, folder.Weight, scope);
                     trainer.Add(words, folder.IsSpam, folder.Weight, scope);
                     if (helo is not null) helos.Add(helo, folder.IsSpam, folder.Weight);
                     if (messageFeatures is not null)
@@ -164,7 +168,7 @@ public static partial class CorpusRebuild
     public static int AddReported(CorpusWeights weights, IReadOnlyList<(string File, bool IsSpam, double Weight)> files, RebuildOptions options,
         IStore store, CancellationToken cancellationToken = default)
     {
-        var tokenized = new (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features, string? Helo)[files.Count];
+        var tokenized = new (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features, string? Helo, List<string>? Attachments)[files.Count];
         var featureOptions = options with { BuildFeatures = weights.Features is not null };
         Parallel.For(0, files.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
             i => tokenized[i] = Tokenize(files[i].File, featureOptions));
@@ -174,8 +178,9 @@ public static partial class CorpusRebuild
             weights.Trainer.TrackChanges();
             for (int i = 0; i < files.Count; i++)
             {
-                var (words, scope, features, helo) = tokenized[i];
+                var (words, scope, features, helo, attachments) = tokenized[i];
                 if (words is null) continue;
+                if (attachments is { Count: > 0 }) weights.Trainer.AddAttachments(attachments, files[i].IsSpam, files[i].Weight, scope);
                 weights.Trainer.Add(words, files[i].IsSpam, files[i].Weight, scope);
                 if (features is not null)
                 {
@@ -208,11 +213,11 @@ public static partial class CorpusRebuild
     }
 
     /// <summary>Reads one corpus file and returns its words and private scope; null words when it cannot be read.</summary>
-    internal static (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features, string? Helo) Tokenize(string file, RebuildOptions options)
+    internal static (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features, string? Helo, List<string>? Attachments) Tokenize(string file, RebuildOptions options)
     {
         byte[] raw;
         try { raw = ReadStart(file, options.MaxBytes); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return (null, default, null, null); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return (null, default, null, null, null); }
         var message = Assp.Mime.MimeParser.Parse(CorpusText.Limit(raw, options.MaxBytes));
         var scope = options.DoPrivatSpamdb == 0 ? default : ReportedScope(message, options);
         var text = CorpusText.FromMessage(message, options.MaxBytes);
@@ -222,7 +227,24 @@ public static partial class CorpusRebuild
             catch (RegexMatchTimeoutException) { /* a disclaimer regex too slow for this file: train on the text as it is */ }
         }
         var words = Tokenizer.Words(text);
-        return (words, scope, options.BuildFeatures ? EnhancedFilter.Features(message, words) : null, HeloWeights.SenderHelo(message));
+        return (words, scope, options.BuildFeatures ? EnhancedFilter.Features(message, words) : null, HeloWeights.SenderHelo(message),
+            options.SpamAttachmentType is { } type ? AttachmentKeys(file, raw, type) : null);
+    }
+
+    /// <summary>The attachment keys of a corpus file, from the whole file (the words come from its start only).</summary>
+    private static List<string>? AttachmentKeys(string file, byte[] start, Func<string, bool> type)
+    {
+        try
+        {
+            var length = new FileInfo(file).Length;
+            if (length > AttachmentHashes.MaxFileBytes) return null;
+            var whole = length == start.Length ? start : File.ReadAllBytes(file);
+            return AttachmentHashes.Of(Assp.Mime.MimeParser.Parse(whole), type);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or RegexMatchTimeoutException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The header plus MaxBytes of the body, without reading a huge file whole.</summary>

@@ -52,6 +52,22 @@ public sealed class CorpusTrainer(bool buildHmm = true)
         if (scope.Domain is { } domain) AddChains(words, count, isSpam, factor, Seed(domain));
     }
 
+    /// <summary>
+    /// ASSP_AFCDetectSpamAttachRe: the keys of a message's matching attachments (<see cref="AttachmentHashes"/>). As
+    /// in ASSP each counts twice the message's factor in spamdb (once for the private copies) and once towards the
+    /// corpus norm.
+    /// </summary>
+    public void AddAttachments(IReadOnlyCollection<string> keys, bool isSpam, double factor, PrivateScope scope = default)
+    {
+        foreach (var key in keys.Distinct(StringComparer.Ordinal))
+        {
+            if (isSpam) SpamWeight += factor; else HamWeight += factor;
+            AddPair(key, isSpam, factor * 2);
+            if (scope.User is { } u) AddPair(string.Concat(u, " ", key), isSpam, factor);
+            if (scope.Domain is { } d) AddPair(string.Concat(d, " ", key), isSpam, factor);
+        }
+    }
+
     private static ulong Seed(string prefix) => TokenHash.Append(TokenHash.Append(TokenHash.Seed, prefix), Classifier.HmmSeparator);
 
     private void AddPair(string pair, bool isSpam, double factor)

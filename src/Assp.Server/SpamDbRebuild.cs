@@ -44,6 +44,8 @@ internal static class SpamDbRebuild
             DoPrivatSpamdb = cfg.GetChoice("DoPrivatSpamdb"),
             IsLocalDomain = local.IsLocal,
             IsLocalAddress = a => a.IndexOf('@') is var at and > 0 && local.IsLocal(a[(at + 1)..]),
+            SpamAttachmentType = cfg.GetChoice("DoASSP_AFC") == 1 && cfg.GetRegex("ASSP_AFCDetectSpamAttachRe") is { Count: > 0 } spamAttachments
+                ? spamAttachments.IsMatch : null,
             Disclaimer = File.Exists(disclaimerFile) ? CorpusRebuild.CompileDisclaimers(File.ReadAllText(disclaimerFile)) : null,
             TestMode = cfg.GetBool("RebuildTestMode"),
             Extension = cfg["maillogExt"],

@@ -176,6 +176,47 @@ public sealed class IncrementalAndHeloTests : IDisposable
         Assert.True(now.LogOdds(reportedFeatures) > before.LogOdds(reportedFeatures));
     }
 
+    private static string WithPicture(string folder, string name, string body, byte[] picture)
+    {
+        var path = Path.Combine(folder, name + ".eml");
+        File.WriteAllText(path,
+            "Received: from host.example ([198.51.100.7] helo=mx.sender.example)\r\n\tby assp.local.example with ESMTP; Sun, 22 Nov 2026 02:00:00 +0000\r\n"
+            + $"From: someone@sender.example\r\nTo: alice@local.example\r\nSubject: test {name}\r\nMIME-Version: 1.0\r\n"
+            + "Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n" + body + "\r\n"
+            + "--B\r\nContent-Type: image/png; name=\"p.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + Convert.ToBase64String(picture, Base64FormattingOptions.InsertLineBreaks) + "\r\n--B--\r\n", Encoding.ASCII);
+        return path;
+    }
+
+    [Fact]
+    public void ASSP_AFCDetectSpamAttachRe_makes_the_rebuild_learn_the_pictures_of_the_corpus_by_ASSPs_key()
+    {
+        // Larger than the words' MaxBytes: the key needs the whole picture.
+        var spamPicture = Enumerable.Range(0, 9000).Select(i => (byte)(i * 13 + 1)).ToArray();
+        var hamPicture = Enumerable.Range(0, 9000).Select(i => (byte)(i * 17 + 5)).ToArray();
+        for (int i = 0; i < 4; i++)
+        {
+            WithPicture(Folder("spam"), "s" + i, $"hot offer number {i}", spamPicture);
+            WithPicture(Folder("notspam"), "h" + i, $"holiday photos from the team {i}", hamPicture);
+        }
+        static string Key(byte[] b) => Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(b.AsSpan(0, 512))) + " " + b.Length;
+        var options = Options() with { SpamAttachmentType = t => t.StartsWith("image/", StringComparison.OrdinalIgnoreCase), DoPrivatSpamdb = 1,
+            IsLocalAddress = a => a.EndsWith("@local.example", StringComparison.Ordinal) };
+        using var store = new MemoryStore();
+        CorpusRebuild.Run(options, store);
+        var spamdb = store.Table(StoreTables.SpamDb);
+        Assert.True(spamdb.TryGetValue(Key(spamPicture), out var spamP));
+        Assert.True(double.Parse(spamP, System.Globalization.CultureInfo.InvariantCulture) > 0.9);
+        Assert.True(spamdb.TryGetValue(Key(hamPicture), out var hamP));
+        Assert.True(double.Parse(hamP, System.Globalization.CultureInfo.InvariantCulture) < 0.1);
+        Assert.True(spamdb.ContainsKey("alice@local.example " + Key(spamPicture)));    // the private copy
+        Assert.True(SpamDbProvider.For(store).Current.Bayes.Get(TokenHash.Of(Key(spamPicture))) > 0.9);
+
+        using var without = new MemoryStore();
+        CorpusRebuild.Run(Options(), without);
+        Assert.False(without.Table(StoreTables.SpamDb).ContainsKey(Key(spamPicture)));
+    }
+
     [Fact]
     public void NewFiles_lists_only_files_written_after_the_last_run()
     {

@@ -97,7 +97,6 @@ public sealed class OptionRegistry
     /// </summary>
     private static readonly FrozenDictionary<string, string> s_withoutEffectYet = new Dictionary<string, string>
     {
-        ["ASSP_AFCDetectSpamAttachRe"] = "the Bayesian database keeps no attachment hashes, so MIME parts are not looked up as known spam",
         ["ASSP_AFCDoVirusTotalVirusScan"] = "VirusTotal is not queried: this implementation sends nothing about a mail (not even a hash) to a service on the internet; ClamAV and FileScan still scan every part",
         ["send250toIP"] = "neither ASSP's sources nor its reference say what it does, so nothing is guessed",
         ["DelayShowDB"] = "the greylisting database is kept in data/assp.db, not in a file; there is no file view to point at",
