@@ -564,6 +564,8 @@ public sealed class DecisionPipeline(DecisionEngine engine, DnsListChecks? dns =
             // whose …Local switch (SPFLocal) is on.
             return await RunChecksAsync(SmtpPhase.DataHeader, ctx, ct, outgoingOnly: true).ConfigureAwait(false);
         }
+        // signedSenders holds whatever else is set: before any other header check, and for whitelisted mail too.
+        if (Assp.Checks.Checks.SignedSenders.Check(ctx, st, msg) is { } unsigned) return unsigned;
         FindOriginalIp(ctx, st, msg);
         ip = st.ScoredIp ?? ctx.RemoteAddress;
 

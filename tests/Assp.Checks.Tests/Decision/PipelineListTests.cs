@@ -121,6 +121,48 @@ public class PipelineListTests
         Assert.Equal(addRegexHeader == "1", ctx.State.Headers.Contains("X-Assp-Re-whiteRe: Project X st"));
     }
 
+    private const string SignedMail = "From: a@partner.example\nSubject: signed\nMIME-Version: 1.0\n"
+        + "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"S\"\n\n"
+        + "--S\nContent-Type: text/plain\n\nhello\n--S\nContent-Type: application/pkcs7-signature; name=smime.p7s\n"
+        + "Content-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\n--S--\n";
+
+    [Theory]
+    [InlineData("From: a@partner.example\nSubject: plain\n\nhello\n", "a@partner.example", true)]
+    [InlineData(SignedMail, "a@partner.example", false)]
+    [InlineData("From: a@partner.example\nSubject: pgp\n\n-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nhello\n-----BEGIN PGP SIGNATURE-----\nxx\n-----END PGP SIGNATURE-----\n", "a@partner.example", false)]
+    [InlineData("From: a@partner.example\nSubject: enc\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data\nContent-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHA6CAMIACAQAx\n", "a@partner.example", false)]
+    [InlineData("From: b@other.example\nSubject: plain\n\nhello\n", "b@other.example", false)]
+    public async Task SignedSendersRefuseTheirUnsignedMailAndWhitelistTheSignedMail(string message, string from, bool refused)
+    {
+        var (p, _, _) = Create();
+        var ctx = new FakeMailContext(TestConfig.Create(("signedSenders", "partner.example"), ("whiteListedDomains", "partner.example")));
+        var (verdict, _) = await Transaction.RunAsync(p, ctx, from, ["user@local.test"], message);
+        Assert.Equal(refused, verdict.Refuses);
+        if (refused)
+        {
+            // Whitelisted by whiteListedDomains, and refused all the same.
+            Assert.Equal("554 5.7.1 mail from <a@partner.example> must be S/MIME or PGP signed or encrypted", verdict.Reply);
+        }
+        else if (from.EndsWith("partner.example", StringComparison.Ordinal))
+        {
+            Assert.NotNull(ctx.State.Whitelisted);
+        }
+    }
+
+    [Fact]
+    public async Task A_scoped_signedSenders_entry_holds_only_for_its_recipients()
+    {
+        var (p, _, _) = Create();
+        var cfg = TestConfig.Create(("signedSenders", "*@partner.example=>boss@local.test"));
+        var toBoss = new FakeMailContext(cfg);
+        Assert.True((await Transaction.RunAsync(p, toBoss, "a@partner.example", ["boss@local.test"], "Subject: x\n\nhello\n")).Verdict.Refuses);
+        var toOther = new FakeMailContext(cfg);
+        Assert.False((await Transaction.RunAsync(p, toOther, "a@partner.example", ["user@local.test"], "Subject: x\n\nhello\n")).Verdict.Refuses);
+        var signed = new FakeMailContext(cfg);
+        Assert.False((await Transaction.RunAsync(p, signed, "a@partner.example", ["boss@local.test"], SignedMail)).Verdict.Refuses);
+        Assert.Contains("signedSenders", signed.State.Whitelisted);
+    }
+
     [Fact]
     public async Task AutoReplyIsRedlisted()
     {
