@@ -31,6 +31,9 @@ public sealed class SmtpProxyServer : IAsyncDisposable
 
     public AuthFailureTracker AuthFailures { get; }
 
+    /// <summary>AUTHUserIPfrequency: the IPs each user logged in from.</summary>
+    public AuthUserIpTracker AuthUserIps { get; }
+
     /// <summary>IPs that failed a TLS handshake (banFailedSSLIP): no STARTTLS and no SSL listener for them for 12 hours.</summary>
     public Tls.SslFailedCache SslFailed { get; }
 
@@ -62,6 +65,7 @@ public sealed class SmtpProxyServer : IAsyncDisposable
         _log = log;
         _pipeline = pipeline ?? PassAllPipeline.Instance;
         AuthFailures = new AuthFailureTracker(time ?? TimeProvider.System);
+        AuthUserIps = new AuthUserIpTracker(time ?? TimeProvider.System);
         SslFailed = new Tls.SslFailedCache(time ?? TimeProvider.System);
         Collector = new Collection.MessageCollector((id, line) => _log?.Write("Collect", id, line));
         Copier = new Collection.MailCopier((id, line) => _log?.Write("ccMail", id, line));

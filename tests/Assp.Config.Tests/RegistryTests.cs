@@ -200,7 +200,6 @@ public class NotUsedOptionTests
     [InlineData("send250toIP", "192.0.2.1")]
     [InlineData("DelayShowDB", "file:otherdelaydb")]
     [InlineData("DelayShowDBwhite", "file:otherdelaydb.white")]
-    [InlineData("AUTHUserIPfrequency", "2 600")]
     public void Scoring_and_session_options_without_effect_yet_are_named_when_set(string option, string value)
     {
         using var dir = new TestPaths.TempDir();

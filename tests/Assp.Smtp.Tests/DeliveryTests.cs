@@ -413,6 +413,14 @@ public partial class DeliveryTests
                         var verb = line.Split(' ')[0].ToUpperInvariant();
                         if (verb == "EHLO") await Say("250-mta.test\r\n250-PIPELINING\r\n" + (_chunking ? "250-CHUNKING\r\n" : "")
                             + (AuthPlain is null ? "" : "250-AUTH PLAIN\r\n") + "250 8BITMIME");
+                        else if (line == "AUTH PLAIN" && AuthPlain is not null)
+                        {
+                            // PLAIN without an initial response: the credentials come after a 334; "*" cancels.
+                            await Say("334 ");
+                            var answer = await Line();
+                            lock (Commands) Commands.Add(answer ?? "");
+                            await Say(answer == "*" ? "501 5.0.0 AUTH aborted" : answer == AuthPlain ? "235 2.7.0 ok" : "535 5.7.8 bad credentials");
+                        }
                         else if (verb == "AUTH") await Say(AuthPlain is not null && line == "AUTH PLAIN " + AuthPlain ? "235 2.7.0 ok" : "535 5.7.8 bad credentials");
                         else if (verb == "DATA")
                         {

@@ -19,9 +19,10 @@ internal sealed class LineSmtpClient : IAsyncDisposable
     }
 
     /// <summary>Connects, expects the 220 greeting and, when <paramref name="ehlo"/> is given, says EHLO.</summary>
-    public static async Task<LineSmtpClient> ConnectAsync(int port, string? ehlo = null)
+    public static async Task<LineSmtpClient> ConnectAsync(int port, string? ehlo = null, IPAddress? from = null)
     {
-        var tcp = new TcpClient();
+        // Another loopback source address (127.0.0.2, …) plays another client IP.
+        var tcp = from is null ? new TcpClient() : new TcpClient(new IPEndPoint(from, 0));
         await tcp.ConnectAsync(IPAddress.Loopback, port);
         var client = new LineSmtpClient(tcp);
         Assert.Equal(220, (await client.ReadReplyAsync()).Code);

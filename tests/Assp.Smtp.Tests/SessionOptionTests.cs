@@ -254,4 +254,54 @@ public partial class DeliveryTests
         Assert.Equal(535, (await client.CommandAsync("AUTH PLAIN wrong2")).Code);
         Assert.Equal(("autValencePB", "AUTHErrors"), Assert.Single(scored));
     }
+
+    private static string Plain(string user, string password) => Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{user}\0{password}"));
+
+    [Fact]
+    public async Task AUTHUserIPfrequency_refuses_a_user_seen_from_too_many_IPs_before_the_MTA_sees_the_credentials()
+    {
+        var alice = Plain("alice", "secret");
+        await using var mta = new ScriptedMta(chunking: false) { AuthPlain = alice };
+        await using var proxy = await Proxy.StartAsync(mta.Port, null, null, ("AUTHUserIPfrequency", "2 600"), ("DisableExtAUTH", "0"), ("MaxAUTHErrors", "10"));
+        await using (var first = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example", IPAddress.Parse("127.0.0.2")))
+            Assert.Equal(235, (await first.CommandAsync("AUTH PLAIN " + alice)).Code);
+        // The same IP again is not a new one.
+        await using (var again = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example", IPAddress.Parse("127.0.0.2")))
+            Assert.Equal(235, (await again.CommandAsync("AUTH PLAIN " + alice)).Code);
+        string[] Seen() { lock (mta.Commands) return [.. mta.Commands]; }
+        int before = Seen().Count(c => c.Contains(alice, StringComparison.Ordinal));
+
+        // A second IP within 600 s: refused here, the credentials never reach the MTA.
+        await using (var second = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example", IPAddress.Parse("127.0.0.3")))
+        {
+            var refused = await second.CommandAsync("AUTH PLAIN " + alice);
+            Assert.Equal(535, refused.Code);
+            Assert.Contains("too many IP addresses", refused.Text);
+            // Sent after a 334 the credentials are caught too, and the MTA's exchange is cancelled with "*".
+            Assert.Equal(334, (await second.CommandAsync("AUTH PLAIN")).Code);
+            Assert.Equal(535, (await second.CommandAsync(alice)).Code);
+        }
+        Assert.Equal(before, Seen().Count(c => c.Contains(alice, StringComparison.Ordinal)));
+        Assert.Contains("*", Seen());
+
+        // Another user from that IP is not concerned.
+        var bob = Plain("bob", "pw");
+        await using (var other = await LineSmtpClient.ConnectAsync(proxy.Port, "client.example", IPAddress.Parse("127.0.0.3")))
+            Assert.Equal(535, (await other.CommandAsync("AUTH PLAIN " + bob)).Code);   // the MTA's own answer
+        Assert.Contains("AUTH PLAIN " + bob, Seen());
+    }
+
+    [Theory]
+    [InlineData("PLAIN", "\0alice\0secret", "alice")]
+    [InlineData("PLAIN", "admin\0alice\0secret", "alice")]
+    [InlineData("PLAIN", "alice secret", null)]
+    [InlineData("LOGIN", "alice@example.com", "alice@example.com")]
+    [InlineData("CRAM-MD5", "alice 5f4dcc3b5aa765d61d8327deb882cf99", "alice")]
+    [InlineData("CRAM-MD5", "nodigest", null)]
+    public void The_user_of_an_AUTH_answer_is_read_per_mechanism(string mechanism, string decoded, string? user) =>
+        Assert.Equal(user, Assp.Smtp.Session.AuthUserIpTracker.UserFrom(mechanism, Convert.ToBase64String(Encoding.UTF8.GetBytes(decoded)), firstAnswer: true));
+
+    [Fact]
+    public void An_AUTH_answer_that_is_not_base64_names_no_user() =>
+        Assert.Null(Assp.Smtp.Session.AuthUserIpTracker.UserFrom("PLAIN", "%%%not base64", firstAnswer: true));
 }

@@ -101,7 +101,6 @@ public sealed class OptionRegistry
         ["send250toIP"] = "neither ASSP's sources nor its reference say what it does, so nothing is guessed",
         ["DelayShowDB"] = "the greylisting database is kept in data/assp.db, not in a file; there is no file view to point at",
         ["DelayShowDBwhite"] = "the greylisting database is kept in data/assp.db, not in a file; the web list editor searches its delaydb.white tuplets",
-        ["AUTHUserIPfrequency"] = "logins are not yet counted per user and IP, so a user is not limited in how many IPs it logs in from",
         ["enableWhois"] = "there is no WHOIS client: \"SenderBase first\" and \"WHOIS first\" ask SenderBase only, \"WHOIS only\" looks nothing up",
         ["DoGlobalBlack"] = GlobalPenaltyBox,
         ["DoGlobalWhite"] = GlobalPenaltyBox,

@@ -313,6 +313,15 @@ public sealed partial class ProxySession
             await ErrorAsync("538 5.7.11 transport layer encryption (SSL/TLS) required for requested authentication mechanism", ct).ConfigureAwait(false);
             return;
         }
+        // AUTHUserIPfrequency: the user name is read from the client's data before it goes on to the MTA.
+        var userLimit = mechanism is "PLAIN" or "LOGIN" or "CRAM-MD5" ? AuthUserIpTracker.Limit(_cfg) : null;
+        bool userSeen = false;
+        var initial = argument.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries) is { Length: 2 } a && a[1] != "=" ? a[1] : null;
+        if (userLimit is { } limitNow && initial is not null && AuthUserIpTracker.UserFrom(mechanism, initial, firstAnswer: true) is { } firstUser)
+        {
+            userSeen = true;
+            if (await UserIpLimitReachedAsync(firstUser, limitNow, exchangeStarted: false, ct).ConfigureAwait(false)) return;
+        }
         // The exchange runs between client and MTA; the proxy only watches for the outcome.
         var reply = await _upstream!.CommandAsync("AUTH " + argument, UpstreamCommandTimeout, ct).ConfigureAwait(false);
         while (reply.Code == 334)
@@ -328,7 +337,13 @@ public sealed partial class ProxySession
                 reply = await _upstream.CommandAsync("*", UpstreamCommandTimeout, ct).ConfigureAwait(false);
                 break;
             }
-            reply = await _upstream.CommandAsync(Encoding.ASCII.GetString(line.Bytes.Span), UpstreamCommandTimeout, ct).ConfigureAwait(false);
+            var answer = Encoding.ASCII.GetString(line.Bytes.Span);
+            if (userLimit is { } limit && !userSeen && AuthUserIpTracker.UserFrom(mechanism, answer, firstAnswer: true) is { } user)
+            {
+                userSeen = true;
+                if (await UserIpLimitReachedAsync(user, limit, exchangeStarted: true, ct).ConfigureAwait(false)) return;
+            }
+            reply = await _upstream.CommandAsync(answer, UpstreamCommandTimeout, ct).ConfigureAwait(false);
         }
         if (reply.Code == 235)
         {
@@ -349,6 +364,25 @@ public sealed partial class ProxySession
             Penalize("autValencePB", "AUTHErrors");
         }
         await ErrorAsync(reply, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// AUTHUserIPfrequency: counts this attempt for the user; over the limit the MTA's exchange (if begun) is cancelled
+    /// with "*" and the client gets a 535, counted as an AUTH error. True when the attempt was refused.
+    /// </summary>
+    private async Task<bool> UserIpLimitReachedAsync(string user, (int Ips, TimeSpan Window) limit, bool exchangeStarted, CancellationToken ct)
+    {
+        if (!_server.AuthUserIps.RecordAndCheck(user, _ctx.RemoteAddress, limit, out int distinct)) return false;
+        if (exchangeStarted) await _upstream!.CommandAsync("*", UpstreamCommandTimeout, ct).ConfigureAwait(false);
+        Log($"AUTHUserIPfrequency: user {user} tried to authenticate from {distinct} different IPs within {limit.Window.TotalSeconds:0} seconds - refused");
+        _server.AuthFailures.RecordFailure(_ctx.RemoteAddress, _cfg);
+        if (_server.AuthFailures.IsBlocked(_ctx.RemoteAddress, _cfg))
+        {
+            Log($"too many AUTH errors from {_ctx.RemoteAddress} (MaxAUTHErrors)");
+            Penalize("autValencePB", "AUTHErrors");
+        }
+        await ErrorAsync("535 5.7.8 authentication refused - this user logged in from too many IP addresses", ct).ConfigureAwait(false);
+        return true;
     }
 
     private bool _relayHostAuthDone;
