@@ -43,7 +43,19 @@ public sealed record RebuildOptions
     /// <summary>ASSP_AFCDetectSpamAttachRe (with DoASSP_AFC on): which Content-Type headers mark a part whose key is
     /// learnt; null: none.</summary>
     public Func<string, bool>? SpamAttachmentType { get; init; }
+    /// <summary>RebuildFileTimeLimit: a corpus file that takes longer than this to read is named in the report (zero: never).</summary>
+    public TimeSpan SlowFileLog { get; init; }
+    /// <summary>RebuildFileTimeLimit's second value: such a file is moved to <see cref="SlowFileFolder"/> after this
+    /// rebuild has used it, so later rebuilds do not pay for it again (zero: never).</summary>
+    public TimeSpan SlowFileMove { get; init; }
+    /// <summary>Where slow files go (ASSP's rebuild_error); null: they stay.</summary>
+    public string? SlowFileFolder { get; init; }
+    /// <summary>The clock that times each file (tests pass their own).</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 }
+
+/// <summary>A corpus file that took longer than RebuildFileTimeLimit allows; MovedTo is set when it was moved.</summary>
+public sealed record SlowCorpusFile(string File, TimeSpan Took, string? MovedTo);
 
 /// <summary>
 /// The raw weights of a full rebuild (word pairs, HMM chains, HELOs, features), kept so newly reported files can be
@@ -62,6 +74,8 @@ public sealed record RebuildSummary(
 {
     /// <summary>Records written to spamdb.helo (known bad and known good HELOs).</summary>
     public int HeloRecords { get; init; }
+    /// <summary>RebuildFileTimeLimit: the files that took too long.</summary>
+    public IReadOnlyList<SlowCorpusFile> SlowFiles { get; init; } = [];
     /// <summary>The corpus weights of this rebuild, when <see cref="RebuildOptions.KeepWeights"/> asked for them.</summary>
     public CorpusWeights? Weights { get; init; }
     /// <summary>ASSP's wording for the corpus norm.</summary>
@@ -93,19 +107,26 @@ public static partial class CorpusRebuild
         var regressionTrainer = options.BuildRegression ? new FeatureRegression.Trainer() : null;
         var folderFiles = options.Folders.Select(f => (Folder: f, Files: ListFiles(f.Path, options.MaxFiles))).ToList();
         int total = folderFiles.Sum(f => f.Files.Count), done = 0, unreadable = 0;
+        var slow = new List<(string File, TimeSpan Took)>();
         var counts = new List<(string, string, int)>();
         progress?.Report(new RebuildProgress(0, total, "reading the corpus"));
         foreach (var (folder, files) in folderFiles)
         {
             var tokenized = new (List<string>? Words, PrivateScope Scope, HashSet<ulong>? Features, string? Helo, List<string>? Attachments)[files.Count];
+            var took = new TimeSpan[files.Count];
             Parallel.For(0, files.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
                 i =>
                 {
+                    long started = options.Clock.GetTimestamp();
                     // One file whose text trips a regex time limit (hostile content, or a starved machine) is skipped
                     // like an unreadable one; it must not end the whole rebuild.
                     try { tokenized[i] = Tokenize(files[i], options); }
                     catch (RegexMatchTimeoutException) { tokenized[i] = (null, default, null, null, null); }
+                    took[i] = options.Clock.GetElapsedTime(started);
                 });
+            for (int i = 0; i < files.Count; i++)
+                if (options.SlowFileLog > TimeSpan.Zero && took[i] > options.SlowFileLog || options.SlowFileMove > TimeSpan.Zero && took[i] > options.SlowFileMove)
+                    slow.Add((files[i], took[i]));
             int used = 0;
             foreach (var (words, scope, messageFeatures, helo, attachments) in tokenized)
             {
@@ -150,11 +171,13 @@ public static partial class CorpusRebuild
             written = true;
         }
         else db = SpamDbStore.InMemory(bayes, hmm, trainer.Norm, generation, features, regression);
+        var slowFiles = MoveSlowFiles(slow, options);
         progress?.Report(new RebuildProgress(total, total, "done"));
         return new RebuildSummary(counts, trainer.SpamWeight, trainer.HamWeight, trainer.Norm, bayesRecords, hmm.Count, generation,
             clock.Elapsed, db.MemoryBytes, unreadable, written)
         {
             HeloRecords = heloRecords,
+            SlowFiles = slowFiles,
             Weights = options.KeepWeights ? new CorpusWeights(trainer, helos, featureTrainer, regressionTrainer) : null,
         };
     }
@@ -200,6 +223,32 @@ public static partial class CorpusRebuild
         }
         SpamDbProvider.For(store).Publish(SpamDbStore.Load(store));
         return added;
+    }
+
+    /// <summary>RebuildFileTimeLimit: files over the second limit go to the slow-file folder (not in RebuildTestMode).</summary>
+    private static List<SlowCorpusFile> MoveSlowFiles(List<(string File, TimeSpan Took)> slow, RebuildOptions options)
+    {
+        var result = new List<SlowCorpusFile>(slow.Count);
+        foreach (var (file, took) in slow)
+        {
+            string? movedTo = null;
+            if (options.SlowFileMove > TimeSpan.Zero && took > options.SlowFileMove && options.SlowFileFolder is { } folder && !options.TestMode)
+            {
+                try
+                {
+                    Directory.CreateDirectory(folder);
+                    var target = Path.Combine(folder, Path.GetFileName(file));
+                    File.Move(file, target, overwrite: true);
+                    movedTo = target;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // The file stays where it is; the report still names it.
+                }
+            }
+            result.Add(new SlowCorpusFile(file, took, movedTo));
+        }
+        return result;
     }
 
     /// <summary>The newest <paramref name="maxFiles"/> files of a folder (none when it does not exist).</summary>

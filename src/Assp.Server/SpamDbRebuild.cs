@@ -48,6 +48,9 @@ internal static class SpamDbRebuild
                 ? spamAttachments.IsMatch : null,
             Disclaimer = File.Exists(disclaimerFile) ? CorpusRebuild.CompileDisclaimers(File.ReadAllText(disclaimerFile)) : null,
             TestMode = cfg.GetBool("RebuildTestMode"),
+            SlowFileLog = FileTimeLimits(cfg["RebuildFileTimeLimit"]).Log,
+            SlowFileMove = FileTimeLimits(cfg["RebuildFileTimeLimit"]).Move,
+            SlowFileFolder = Path.Combine(cfg.BaseDirectory, "rebuild_error"),
             Extension = cfg["maillogExt"],
             ReplaceOldSpamdb = cfg.GetBool("ReplaceOldSpamdb"),
             // newReportedInterval's updates need the weights of the last full rebuild.
@@ -75,6 +78,11 @@ internal static class SpamDbRebuild
             report.AppendLine(CultureInfo.InvariantCulture, $"HMM sequences:     {summary.HmmRecords:N0} now in list");
             report.AppendLine(CultureInfo.InvariantCulture, $"HELO Blacklist:    {summary.HeloRecords:N0} now in list (spamdb.helo)");
             if (!summary.Written) report.AppendLine("RebuildTestMode: the databases were not written");
+            foreach (var slow in summary.SlowFiles)
+            {
+                report.Append(CultureInfo.InvariantCulture, $"file {slow.File} took {slow.Took.TotalSeconds:0.00} s (RebuildFileTimeLimit)");
+                report.AppendLine(slow.MovedTo is { } moved ? " - moved to " + moved : "");
+            }
             if (!options.TestMode && AutoCorrectRule.Parse(cfg["autoCorrectCorpus"]) is { } rule && options.Folders.Count > 0
                 && CorpusMaintenance.AutoCorrect(rule, summary.Norm, Path.Combine(cfg.BaseDirectory, cfg["spamlog"]),
                     Path.Combine(cfg.BaseDirectory, cfg["notspamlog"]), store.Clock.GetUtcNow()) is { Deleted: > 0 } corrected)
@@ -87,6 +95,15 @@ internal static class SpamDbRebuild
             return (summary, text);
         }
         finally { OneAtATime.Release(); }
+    }
+
+    /// <summary>RebuildFileTimeLimit "log [move]" in seconds (space or comma between; 0 or missing: that limit is off).</summary>
+    public static (TimeSpan Log, TimeSpan Move) FileTimeLimits(string value)
+    {
+        var parts = value.Split([' ', ',', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        TimeSpan Seconds(int i) => parts.Length > i && double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0
+            ? TimeSpan.FromSeconds(s) : TimeSpan.Zero;
+        return (Seconds(0), Seconds(1));
     }
 
     /// <summary>The weights of the last full rebuild per store (null: that rebuild did not keep them).</summary>

@@ -217,6 +217,45 @@ public sealed class IncrementalAndHeloTests : IDisposable
         Assert.False(without.Table(StoreTables.SpamDb).ContainsKey(Key(spamPicture)));
     }
 
+    /// <summary>Each read moves the clock on by a step: every corpus file seems to take at least that long.</summary>
+    private sealed class SteppingClock(TimeSpan step) : TimeProvider
+    {
+        private long _ticks;
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+        public override long GetTimestamp() => Interlocked.Add(ref _ticks, step.Ticks);
+    }
+
+    [Fact]
+    public void RebuildFileTimeLimit_names_slow_files_and_moves_those_over_the_second_limit_after_using_them()
+    {
+        FillCorpus();
+        var slowFolder = Path.Combine(_base, "rebuild_error");
+        using (var store = new MemoryStore())
+        {
+            var logged = CorpusRebuild.Run(Options() with { SlowFileLog = TimeSpan.FromSeconds(1), SlowFileFolder = slowFolder,
+                Clock = new SteppingClock(TimeSpan.FromSeconds(2)) }, store);
+            Assert.Equal(12, logged.SlowFiles.Count);
+            Assert.All(logged.SlowFiles, f => Assert.Null(f.MovedTo));
+            Assert.False(Directory.Exists(slowFolder));
+        }
+        using (var store = new MemoryStore())
+        {
+            // No limit set: however slow, nothing is said.
+            Assert.Empty(CorpusRebuild.Run(Options() with { Clock = new SteppingClock(TimeSpan.FromSeconds(60)) }, store).SlowFiles);
+        }
+        using (var store = new MemoryStore())
+        {
+            var moved = CorpusRebuild.Run(Options() with { SlowFileLog = TimeSpan.FromSeconds(1), SlowFileMove = TimeSpan.FromSeconds(5),
+                SlowFileFolder = slowFolder, Clock = new SteppingClock(TimeSpan.FromSeconds(6)) }, store);
+            // This rebuild still learnt from them; the next one will not read them again.
+            Assert.Equal(6, moved.Folders.Single(f => f.Option == "spamlog").Files);
+            Assert.True(store.Table(StoreTables.SpamDb).ContainsKey("online pharmacy"));
+            Assert.All(moved.SlowFiles, f => Assert.Equal(Path.Combine(slowFolder, Path.GetFileName(f.File)), f.MovedTo));
+            Assert.Equal(12, Directory.GetFiles(slowFolder).Length);
+            Assert.Empty(Directory.GetFiles(Folder("spam")));
+        }
+    }
+
     [Fact]
     public void NewFiles_lists_only_files_written_after_the_last_run()
     {

@@ -46,3 +46,31 @@ public sealed class RebuildCommandTests : IDisposable
         Assert.True(count > 10, status);
     }
 }
+
+public class RebuildFileTimeLimitTests
+{
+    [Theory]
+    [InlineData("1 5", 1, 5)]
+    [InlineData("15", 15, 0)]
+    [InlineData("0,3.5", 0, 3.5)]
+    [InlineData("", 0, 0)]
+    public void The_option_gives_a_log_and_a_move_limit(string value, double log, double move)
+    {
+        var (l, m) = SpamDbRebuild.FileTimeLimits(value);
+        Assert.Equal(TimeSpan.FromSeconds(log), l);
+        Assert.Equal(TimeSpan.FromSeconds(move), m);
+    }
+
+    [Fact]
+    public void The_options_point_slow_files_at_rebuild_error_under_the_base_folder()
+    {
+        var dir = Directory.CreateTempSubdirectory("assp-rftl-").FullName;
+        var cfg = new Assp.Config.ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { ExportGroups = false, AllowExec = false }
+            .Load(new Assp.Config.ConfigSource(dir, Overrides: [KeyValuePair.Create("RebuildFileTimeLimit", "2 9")]));
+        var options = SpamDbRebuild.Options(cfg);
+        Assert.Equal(TimeSpan.FromSeconds(2), options.SlowFileLog);
+        Assert.Equal(TimeSpan.FromSeconds(9), options.SlowFileMove);
+        Assert.Equal(Path.Combine(cfg.BaseDirectory, "rebuild_error"), options.SlowFileFolder);
+        Directory.Delete(dir, true);
+    }
+}

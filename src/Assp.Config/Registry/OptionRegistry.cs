@@ -120,7 +120,6 @@ public sealed class OptionRegistry
         ["SNMPUser"] = Snmp,
         ["SNMPreturnBOOL"] = Snmp,
         ["SNMPwriteable"] = Snmp,
-        ["RebuildFileTimeLimit"] = "the rebuild does not time single corpus files; a file whose regexes time out is skipped and logged",
         ["enableCFGShare"] = ConfigSync,
         ["isShareMaster"] = ConfigSync,
         ["isShareSlave"] = ConfigSync,
