@@ -178,21 +178,55 @@ public class ProtocolFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         }
     }
 
+    /// <summary>A proxy in front of a <see cref="YesMta"/> on a free loopback port, with its last log lines kept for
+    /// failure messages (a session that ends without a word says why only there).</summary>
+    private sealed class TestProxy : IAsyncDisposable
+    {
+        private readonly string _baseDir = Path.Combine(Path.GetTempPath(), "assp-smtp-fuzz-" + Guid.NewGuid().ToString("N"));
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+        private readonly MailLog _log;
+        public ConfigManager Config { get; }
+        public SmtpProxyServer Server { get; }
+        public int Port { get; }
+
+        public TestProxy(int mtaPort, IReadOnlyDictionary<string, string> options)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            Port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            listener.Stop();
+            var values = new Dictionary<string, string>(options)
+            {
+                ["listenPort"] = $"127.0.0.1:{Port}",
+                ["smtpDestination"] = $"127.0.0.1:{mtaPort}",
+                ["myName"] = "proxy.test",
+            };
+            BaseFolder.Initialize(_baseDir, OptionRegistry.Default, values);
+            Config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(_baseDir));
+            _log = new MailLog(() => Config.Current) { LineObserver = (line, _) => { _lines.Enqueue(line); while (_lines.Count > 60) _lines.TryDequeue(out string? _); } };
+            Server = new SmtpProxyServer(() => Config.Current, _log);
+            Assert.Empty(Server.Start());
+        }
+
+        public string LastLines() => string.Join("\n", _lines);
+
+        public async ValueTask DisposeAsync()
+        {
+            await Server.StopAsync(TimeSpan.FromSeconds(2));
+            await Server.DisposeAsync();
+            await _log.DisposeAsync();
+            Config.Dispose();
+            try { Directory.Delete(_baseDir, true); } catch (IOException) { }
+        }
+    }
+
     [Fact]
     public async Task Sessions_of_hostile_commands_get_replies_never_an_internal_error_and_the_proxy_keeps_serving()
     {
         await using var mta = new YesMta();
-        var baseDir = Path.Combine(Path.GetTempPath(), "assp-smtp-fuzz-" + Guid.NewGuid().ToString("N"));
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        BaseFolder.Initialize(baseDir, OptionRegistry.Default, new Dictionary<string, string>
+        await using var proxy = new TestProxy(mta.Port, new Dictionary<string, string>
         {
-            ["listenPort"] = $"127.0.0.1:{port}",
-            ["smtpDestination"] = $"127.0.0.1:{mta.Port}",
             ["localDomains"] = "example.com",
-            ["myName"] = "proxy.test",
             ["maxSMTPipSessions"] = "0",
             ["DoDamping"] = "0",
             ["MaxErrors"] = "1000",
@@ -203,81 +237,43 @@ public class ProtocolFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
             // the MaxAUTHErrors block, which refuses the whole network at connect (CI saw that as an empty session).
             ["MaxAUTHErrors"] = "0",
         });
-        using var config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(baseDir));
-        // The proxy's own lines, for a failure message: a session that ends without a word says why only there.
-        var proxyLines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        await using var log = new MailLog(() => config.Current) { LineObserver = (line, _) => { proxyLines.Enqueue(line); while (proxyLines.Count > 60) proxyLines.TryDequeue(out string? _); } };
-        string ProxyLog() => string.Join("\n", proxyLines);
-        var server = new SmtpProxyServer(() => config.Current, log);
-        Assert.Empty(server.Start());
-        try
-        {
-            // Whole lines from the real commands, mutated; a session is a list of them.
-            var session = FuzzRun.Mutations(Seeds, Interesting).ArrayOf().Select(lines => lines.Take(12).ToArray());
-            var runs = FuzzRun.For(session, lines => RunSession(port, lines, ProxyLog).GetAwaiter().GetResult());
-            output.WriteLine($"{runs} inputs in {FuzzRun.Budget.TotalSeconds:0} s");
+        // Whole lines from the real commands, mutated; a session is a list of them.
+        var session = FuzzRun.Mutations(Seeds, Interesting).ArrayOf().Select(lines => lines.Take(12).ToArray());
+        var runs = FuzzRun.For(session, lines => RunSession(proxy.Port, lines, proxy.LastLines).GetAwaiter().GetResult());
+        output.WriteLine($"{runs} inputs in {FuzzRun.Budget.TotalSeconds:0} s");
         Assert.True(runs > 0);
-            // Still serving a well-behaved client.
-            Assert.Contains("250", await RunSession(port, [Encoding.ASCII.GetBytes("EHLO ok.example\r\n")], ProxyLog));
-        }
-        finally
-        {
-            await server.StopAsync(TimeSpan.FromSeconds(2));
-            await server.DisposeAsync();
-            try { Directory.Delete(baseDir, true); } catch (IOException) { }
-        }
+        // Still serving a well-behaved client.
+        Assert.Contains("250", await RunSession(proxy.Port, [Encoding.ASCII.GetBytes("EHLO ok.example\r\n")], proxy.LastLines));
     }
 
     [Fact]
     public async Task A_refusal_at_connect_reaches_a_client_that_already_pipelined_a_lot()
     {
         await using var mta = new YesMta();
-        var baseDir = Path.Combine(Path.GetTempPath(), "assp-smtp-linger-" + Guid.NewGuid().ToString("N"));
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        BaseFolder.Initialize(baseDir, OptionRegistry.Default, new Dictionary<string, string>
-        {
-            ["listenPort"] = $"127.0.0.1:{port}",
-            ["smtpDestination"] = $"127.0.0.1:{mta.Port}",
-            ["myName"] = "proxy.test",
-        });
-        using var config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(baseDir));
-        var server = new SmtpProxyServer(() => config.Current, null);
-        Assert.Empty(server.Start());
+        await using var proxy = new TestProxy(mta.Port, new Dictionary<string, string>());
+        // Switched on at run time, the listener stays open and turns every new connection away.
+        Assert.Empty(proxy.Config.SetValues([new("DisableSMTPNetworking", "1")]));
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, proxy.Port);
+        var stream = tcp.GetStream();
+        // The proxy closes with this input unread, so the kernel answers it with a reset; the 421 sent before
+        // must still be readable.
+        var junk = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("NOOP pipelined before the greeting\r\n", 2000)));
+        try { await stream.WriteAsync(junk); } catch (IOException) { }
+        await Task.Delay(500);
+        var said = new StringBuilder();
+        var buffer = new byte[4096];
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         try
         {
-            // Switched on at run time, the listener stays open and turns every new connection away.
-            Assert.Empty(config.SetValues([new("DisableSMTPNetworking", "1")]));
-            using var tcp = new TcpClient();
-            await tcp.ConnectAsync(IPAddress.Loopback, port);
-            var stream = tcp.GetStream();
-            // The proxy closes with this input unread, so the kernel answers it with a reset; the 421 sent before
-            // must still be readable.
-            var junk = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("NOOP pipelined before the greeting\r\n", 2000)));
-            try { await stream.WriteAsync(junk); } catch (IOException) { }
-            await Task.Delay(500);
-            var said = new StringBuilder();
-            var buffer = new byte[4096];
-            using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            try
-            {
-                int n;
-                while ((n = await stream.ReadAsync(buffer, guard.Token)) > 0) said.Append(Encoding.ASCII.GetString(buffer, 0, n));
-            }
-            catch (IOException e)
-            {
-                Assert.Fail($"the connection was reset before the refusal was read ({e.Message}); read so far: '{said}'");
-            }
-            Assert.StartsWith("421 proxy.test Service not available", said.ToString());
+            int n;
+            while ((n = await stream.ReadAsync(buffer, guard.Token)) > 0) said.Append(Encoding.ASCII.GetString(buffer, 0, n));
         }
-        finally
+        catch (IOException e)
         {
-            await server.StopAsync(TimeSpan.FromSeconds(2));
-            await server.DisposeAsync();
-            try { Directory.Delete(baseDir, true); } catch (IOException) { }
+            Assert.Fail($"the connection was reset before the refusal was read ({e.Message}); read so far: '{said}'");
         }
+        Assert.StartsWith("421 proxy.test Service not available", said.ToString());
     }
 
     /// <summary>Sends the lines (each ended with CRLF unless it has a line end), then QUIT; returns everything the proxy said.</summary>
