@@ -107,7 +107,7 @@ public static partial class CorpusRebuild
         var regressionTrainer = options.BuildRegression ? new FeatureRegression.Trainer() : null;
         var folderFiles = options.Folders.Select(f => (Folder: f, Files: ListFiles(f.Path, options.MaxFiles))).ToList();
         int total = folderFiles.Sum(f => f.Files.Count), done = 0, unreadable = 0;
-        var slow = new List<(string File, TimeSpan Took)>();
+        var slow = new List<(string File, string Folder, TimeSpan Took)>();
         var counts = new List<(string, string, int)>();
         progress?.Report(new RebuildProgress(0, total, "reading the corpus"));
         foreach (var (folder, files) in folderFiles)
@@ -126,7 +126,7 @@ public static partial class CorpusRebuild
                 });
             for (int i = 0; i < files.Count; i++)
                 if (options.SlowFileLog > TimeSpan.Zero && took[i] > options.SlowFileLog || options.SlowFileMove > TimeSpan.Zero && took[i] > options.SlowFileMove)
-                    slow.Add((files[i], took[i]));
+                    slow.Add((files[i], folder.Path, took[i]));
             int used = 0;
             foreach (var (words, scope, messageFeatures, helo, attachments) in tokenized)
             {
@@ -226,16 +226,21 @@ public static partial class CorpusRebuild
     }
 
     /// <summary>RebuildFileTimeLimit: files over the second limit go to the slow-file folder (not in RebuildTestMode).</summary>
-    private static List<SlowCorpusFile> MoveSlowFiles(List<(string File, TimeSpan Took)> slow, RebuildOptions options)
+    private static List<SlowCorpusFile> MoveSlowFiles(List<(string File, string Folder, TimeSpan Took)> slow, RebuildOptions options)
     {
         var result = new List<SlowCorpusFile>(slow.Count);
-        foreach (var (file, took) in slow)
+        foreach (var (file, corpusFolder, took) in slow)
         {
             string? movedTo = null;
-            if (options.SlowFileMove > TimeSpan.Zero && took > options.SlowFileMove && options.SlowFileFolder is { } folder && !options.TestMode)
+            if (options.SlowFileMove > TimeSpan.Zero && took > options.SlowFileMove && options.SlowFileFolder is { } slowFolder && !options.TestMode)
             {
                 try
                 {
+                    // As ASSP: rebuild_error/<corpus folder>/<file>, where a block report's resend still looks.
+                    var relative = Path.GetRelativePath(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(slowFolder)) ?? slowFolder, corpusFolder);
+                    if (relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative))
+                        relative = Path.GetFileName(Path.TrimEndingDirectorySeparator(corpusFolder));
+                    var folder = Path.Combine(slowFolder, relative);
                     Directory.CreateDirectory(folder);
                     var target = Path.Combine(folder, Path.GetFileName(file));
                     File.Move(file, target, overwrite: true);

@@ -250,8 +250,10 @@ public sealed class IncrementalAndHeloTests : IDisposable
             // This rebuild still learnt from them; the next one will not read them again.
             Assert.Equal(6, moved.Folders.Single(f => f.Option == "spamlog").Files);
             Assert.True(store.Table(StoreTables.SpamDb).ContainsKey("online pharmacy"));
-            Assert.All(moved.SlowFiles, f => Assert.Equal(Path.Combine(slowFolder, Path.GetFileName(f.File)), f.MovedTo));
-            Assert.Equal(12, Directory.GetFiles(slowFolder).Length);
+            Assert.All(moved.SlowFiles, f => Assert.Equal(
+                Path.Combine(slowFolder, Path.GetRelativePath(_base, Path.GetDirectoryName(f.File)!), Path.GetFileName(f.File)), f.MovedTo));
+            Assert.Equal(6, Directory.GetFiles(Path.Combine(slowFolder, "spam")).Length);
+            Assert.Equal(6, Directory.GetFiles(Path.Combine(slowFolder, "notspam")).Length);
             Assert.Empty(Directory.GetFiles(Folder("spam")));
         }
     }

@@ -461,3 +461,26 @@ public class BlockedMailResendTests
         Assert.Null(BlockReportService.LinkHost("3 days"));
     }
 }
+
+public sealed class ResendLookupTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "assp-resend-lookup", Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public void A_file_RebuildFileTimeLimit_moved_to_rebuild_error_is_still_found_for_a_resend()
+    {
+        Directory.CreateDirectory(_dir);
+        var cfg = BlockReportTestSupport.Config(_dir);
+        var moved = BlockReportTestSupport.Store(_dir, "rebuild_error/spam", "slow.eml", BlockReportTestSupport.Mail("a@spam.example", "me@example.com", "slow"));
+        Assert.Equal(Path.GetFullPath(Path.Combine(_dir, moved)), BlockReportService.FindStored(cfg, "spam/slow.eml", out var option));
+        Assert.Equal("spamlog", option);
+        // Only the corpus folders have such a place; nothing outside the base folder is reached.
+        Assert.Null(BlockReportService.FindStored(cfg, "spam/../../etc/passwd.eml", out _));
+        Assert.Null(BlockReportService.FindStored(cfg, "spam/missing.eml", out _));
+    }
+}

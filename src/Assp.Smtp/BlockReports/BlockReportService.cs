@@ -396,6 +396,15 @@ public static partial class BlockReportService
                 return path;
             }
         }
+        // RebuildFileTimeLimit moves slow corpus files to rebuild_error/<folder>; ASSP's resend looks there too.
+        foreach (var (option, folder) in folders.Where(f => f.Option is "spamlog" or "notspamlog" or "correctedspam" or "correctednotspam"))
+        {
+            if (BlockedMailFinder.StoredPath(cfg, "rebuild_error/" + folder + "/" + name) is { } path)
+            {
+                folderOption = option;
+                return path;
+            }
+        }
         return null;
     }
 
