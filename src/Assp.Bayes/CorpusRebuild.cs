@@ -50,6 +50,9 @@ public sealed record RebuildOptions
     public TimeSpan SlowFileMove { get; init; }
     /// <summary>Where slow files go (ASSP's rebuild_error); null: they stay.</summary>
     public string? SlowFileFolder { get; init; }
+    /// <summary>doMove2Num: rename the corpus files to numbers (1.eml, 2.eml, …) before the rebuild, as ASSP does
+    /// (not in RebuildTestMode). Not recommended: the maillog and block reports then no longer find the files.</summary>
+    public bool MoveToNumbers { get; init; }
     /// <summary>The clock that times each file (tests pass their own).</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 }
@@ -74,6 +77,8 @@ public sealed record RebuildSummary(
 {
     /// <summary>Records written to spamdb.helo (known bad and known good HELOs).</summary>
     public int HeloRecords { get; init; }
+    /// <summary>doMove2Num: how many files were renamed to numbers.</summary>
+    public int RenamedToNumbers { get; init; }
     /// <summary>RebuildFileTimeLimit: the files that took too long.</summary>
     public IReadOnlyList<SlowCorpusFile> SlowFiles { get; init; } = [];
     /// <summary>The corpus weights of this rebuild, when <see cref="RebuildOptions.KeepWeights"/> asked for them.</summary>
@@ -104,6 +109,7 @@ public static partial class CorpusRebuild
         var helos = new HeloWeights();
         if (options.BuildRegression) options = options with { BuildFeatures = true };
         var featureTrainer = options.BuildFeatures ? new EnhancedFilter.Trainer() : null;
+        int renamed = options.MoveToNumbers && !options.TestMode ? options.Folders.Sum(f => MoveToNumbers(f.Path, options.Extension, options.MaxFiles)) : 0;
         var regressionTrainer = options.BuildRegression ? new FeatureRegression.Trainer() : null;
         var folderFiles = options.Folders.Select(f => (Folder: f, Files: ListFiles(f.Path, options.MaxFiles))).ToList();
         int total = folderFiles.Sum(f => f.Files.Count), done = 0, unreadable = 0;
@@ -178,6 +184,7 @@ public static partial class CorpusRebuild
         {
             HeloRecords = heloRecords,
             SlowFiles = slowFiles,
+            RenamedToNumbers = renamed,
             Weights = options.KeepWeights ? new CorpusWeights(trainer, helos, featureTrainer, regressionTrainer) : null,
         };
     }
@@ -223,6 +230,50 @@ public static partial class CorpusRebuild
         }
         SpamDbProvider.For(store).Publish(SpamDbStore.Load(store));
         return added;
+    }
+
+    /// <summary>
+    /// doMove2Num for one folder: every file not already named "&lt;n&gt;&lt;ext&gt;" with n below MaxFiles gets the next
+    /// free number; with no number left below MaxFiles a random one is taken and that file is replaced, as in ASSP.
+    /// Returns how many files were renamed.
+    /// </summary>
+    public static int MoveToNumbers(string folder, string extension, int maxFiles)
+    {
+        if (!Directory.Exists(folder)) return 0;
+        int limit = maxFiles > 1 ? maxFiles : int.MaxValue;
+        bool IsNumbered(string name, out int n)
+        {
+            n = 0;
+            return name.EndsWith(extension, StringComparison.OrdinalIgnoreCase)
+                && int.TryParse(name.AsSpan(0, name.Length - extension.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out n)
+                && n > 0 && n < limit;
+        }
+        var taken = new HashSet<int>();
+        var toRename = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(file);
+            if (name.StartsWith('.')) continue;
+            if (IsNumbered(name, out int n)) taken.Add(n);
+            else toRename.Add(file);
+        }
+        int next = 1, renamed = 0;
+        foreach (var file in toRename)
+        {
+            while (taken.Contains(next)) next++;
+            int number = next < limit ? next : Random.Shared.Next(1, limit);
+            try
+            {
+                File.Move(file, Path.Combine(folder, number.ToString(System.Globalization.CultureInfo.InvariantCulture) + extension), overwrite: true);
+                taken.Add(number);
+                renamed++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A file in use keeps its name; the rebuild reads it as it is.
+            }
+        }
+        return renamed;
     }
 
     /// <summary>RebuildFileTimeLimit: files over the second limit go to the slow-file folder (not in RebuildTestMode).</summary>

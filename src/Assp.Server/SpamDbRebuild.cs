@@ -48,6 +48,7 @@ internal static class SpamDbRebuild
                 ? spamAttachments.IsMatch : null,
             Disclaimer = File.Exists(disclaimerFile) ? CorpusRebuild.CompileDisclaimers(File.ReadAllText(disclaimerFile)) : null,
             TestMode = cfg.GetBool("RebuildTestMode"),
+            MoveToNumbers = cfg.GetBool("doMove2Num"),
             SlowFileLog = FileTimeLimits(cfg["RebuildFileTimeLimit"]).Log,
             SlowFileMove = FileTimeLimits(cfg["RebuildFileTimeLimit"]).Move,
             SlowFileFolder = Path.Combine(cfg.BaseDirectory, "rebuild_error"),
@@ -78,6 +79,7 @@ internal static class SpamDbRebuild
             report.AppendLine(CultureInfo.InvariantCulture, $"HMM sequences:     {summary.HmmRecords:N0} now in list");
             report.AppendLine(CultureInfo.InvariantCulture, $"HELO Blacklist:    {summary.HeloRecords:N0} now in list (spamdb.helo)");
             if (!summary.Written) report.AppendLine("RebuildTestMode: the databases were not written");
+            if (summary.RenamedToNumbers > 0) report.AppendLine(CultureInfo.InvariantCulture, $"doMove2Num: {summary.RenamedToNumbers} file(s) renamed to numbers");
             foreach (var slow in summary.SlowFiles)
             {
                 report.Append(CultureInfo.InvariantCulture, $"file {slow.File} took {slow.Took.TotalSeconds:0.00} s (RebuildFileTimeLimit)");

@@ -259,6 +259,35 @@ public sealed class IncrementalAndHeloTests : IDisposable
     }
 
     [Fact]
+    public void doMove2Num_renames_the_corpus_files_to_free_numbers_and_leaves_numbered_ones()
+    {
+        var folder = Folder("spam");
+        Mail(folder, "1", "first numbered");
+        Mail(folder, "3", "third numbered");
+        Mail(folder, "zz-offer", "offer");
+        Mail(folder, "aa-deal", "deal");
+        File.WriteAllText(Path.Combine(folder, ".hidden"), "x");
+        Assert.Equal(2, CorpusRebuild.MoveToNumbers(folder, ".eml", 14000));
+        Assert.Equal(["1.eml", "2.eml", "3.eml", "4.eml"],
+            Directory.GetFiles(folder).Select(Path.GetFileName).Where(n => !n!.StartsWith('.')).Order(StringComparer.Ordinal));
+        Assert.Contains("deal", File.ReadAllText(Path.Combine(folder, "2.eml")));    // in name order
+        Assert.Contains("offer", File.ReadAllText(Path.Combine(folder, "4.eml")));
+
+        // A number at or above MaxFiles is renamed too, to the next free one below it.
+        Mail(folder, "7", "seventh");
+        Assert.Equal(1, CorpusRebuild.MoveToNumbers(folder, ".eml", 6));
+        Assert.Equal(5, Directory.GetFiles(folder, "*.eml").Length);
+        Assert.True(File.Exists(Path.Combine(folder, "5.eml")));
+
+        // Through the rebuild, and never in RebuildTestMode.
+        Mail(folder, "named", "named again");
+        using var store = new MemoryStore();
+        Assert.Equal(0, CorpusRebuild.Run(Options() with { MoveToNumbers = true, TestMode = true }, store).RenamedToNumbers);
+        Assert.Equal(1, CorpusRebuild.Run(Options() with { MoveToNumbers = true }, store).RenamedToNumbers);
+        Assert.False(File.Exists(Path.Combine(folder, "named.eml")));
+    }
+
+    [Fact]
     public void NewFiles_lists_only_files_written_after_the_last_run()
     {
         var folder = Folder("errors/notspam");

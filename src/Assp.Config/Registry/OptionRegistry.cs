@@ -142,7 +142,6 @@ public sealed class OptionRegistry
         ["BlockReportHTTPName"] = "block reports carry no links to the web interface, so no host name is needed for them",
         ["ExtraBlockReportLog"] = "no separate blocking-only log is written; block reports search the maillog",
         ["MaxKeepDeleted"] = "deleted corpus files are not kept in a trash list",
-        ["doMove2Num"] = "corpus files keep their names",
         ["ConfigChangeSchedule"] = "scheduled configuration changes are not carried out",
         ["totalizeSpamStats"] = "statistics are not uploaded to the ASSP totals",
         ["enableGraphStats"] = "no statistics graphs are kept",
