@@ -184,14 +184,16 @@ public sealed class DnsPipelineTests : IDisposable
         var loader = new Assp.Config.ConfigLoader(Assp.Config.Registry.OptionRegistry.Default) { AllowExec = false, ExportGroups = false };
         var dir = Path.Combine(Path.GetTempPath(), "assp-checks-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
-        Assp.Config.ConfigSnapshot Load(System.Net.IPEndPoint dns) => loader.Load(new Assp.Config.ConfigSource(dir, Overrides:
+        // Short limits while nobody answers; generous ones once nsd does (a loaded CI machine can take over a second).
+        Assp.Config.ConfigSnapshot Load(System.Net.IPEndPoint dns, int seconds) => loader.Load(new Assp.Config.ConfigSource(dir, Overrides:
         [
             KeyValuePair.Create("UseLocalDNS", "0"), KeyValuePair.Create("DNSServers", $"{dns.Address}:{dns.Port}"),
-            KeyValuePair.Create("DNStimeout", "1"), KeyValuePair.Create("DNSretry", "0"), KeyValuePair.Create("RBLmaxtime", "1"),
+            KeyValuePair.Create("DNStimeout", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)), KeyValuePair.Create("DNSretry", "0"),
+            KeyValuePair.Create("RBLmaxtime", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             KeyValuePair.Create("RBLServiceProvider", "bl.test=>2|bl2.test=>2"),
         ]));
-        var before = Load(silentEp);
-        var after = Load(_nsd.EndPoint);
+        var before = Load(silentEp, 1);
+        var after = Load(_nsd.EndPoint, 15);
         Assert.True(after.Generation > before.Generation);
 
         var dns = DnsListChecks.FromConfig(before);
@@ -208,7 +210,7 @@ public sealed class DnsPipelineTests : IDisposable
         // A session still running on the old snapshot does not turn the resolver back.
         dns.FollowConfig(before);
         Assert.Equal([_nsd.EndPoint], dns.Resolver.Servers.Select(s => s.EndPoint));
-        Assert.Equal(TimeSpan.FromSeconds(1), dns.Resolver.Options.Timeout);
+        Assert.Equal(TimeSpan.FromSeconds(15), dns.Resolver.Options.Timeout);
     }
 
     [Fact]
