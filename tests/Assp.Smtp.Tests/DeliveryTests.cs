@@ -248,10 +248,8 @@ public partial class DeliveryTests
         private readonly Assp.Config.Logging.MailLog? _log;
         public string BaseDirectory => _base;
 
-        /// <summary>A proxy that writes its maillog (logs/maillog.txt), for the logging tests.</summary>
-        public static Task<Proxy> StartWithLogAsync(int mtaPort, params (string Name, string Value)[] settings) => StartWithLogAsync(mtaPort, null, settings);
-
-        public static Task<Proxy> StartWithLogAsync(int mtaPort, ICheckPipeline? pipeline, params (string Name, string Value)[] settings)
+        /// <summary>A base folder with the test defaults plus <paramref name="settings"/>, a free port, and its configuration.</summary>
+        private static (string BaseDir, int Port, ConfigManager Config) Prepare(int mtaPort, (string Name, string Value)[] settings)
         {
             var baseDir = Path.Combine(Path.GetTempPath(), "assp-smtp-test-" + Guid.NewGuid().ToString("N"));
             int port = FreePort();
@@ -266,7 +264,15 @@ public partial class DeliveryTests
             };
             foreach (var (name, value) in settings) values[name] = value;
             BaseFolder.Initialize(baseDir, OptionRegistry.Default, values);
-            var config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(baseDir));
+            return (baseDir, port, new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(baseDir)));
+        }
+
+        /// <summary>A proxy that writes its maillog (logs/maillog.txt), for the logging tests.</summary>
+        public static Task<Proxy> StartWithLogAsync(int mtaPort, params (string Name, string Value)[] settings) => StartWithLogAsync(mtaPort, null, settings);
+
+        public static Task<Proxy> StartWithLogAsync(int mtaPort, ICheckPipeline? pipeline, params (string Name, string Value)[] settings)
+        {
+            var (baseDir, port, config) = Prepare(mtaPort, settings);
             var log = new Assp.Config.Logging.MailLog(() => config.Current);
             var server = new SmtpProxyServer(() => config.Current, log, pipeline);
             Assert.Empty(server.Start());
@@ -294,20 +300,7 @@ public partial class DeliveryTests
         public static Task<Proxy> StartAsync(int mtaPort, Func<IPAddress, CancellationToken, Task<string?>>? reverseLookup,
             Action<ConfigSnapshot, IPAddress, string, string>? ipPenalty, ICheckPipeline? pipeline, params (string Name, string Value)[] settings)
         {
-            var baseDir = Path.Combine(Path.GetTempPath(), "assp-smtp-test-" + Guid.NewGuid().ToString("N"));
-            int port = FreePort();
-            var values = new Dictionary<string, string>(StringComparer.Ordinal)
-            {
-                ["listenPort"] = $"127.0.0.1:{port}",
-                ["smtpDestination"] = $"127.0.0.1:{mtaPort}",
-                ["localDomains"] = "example.com",
-                ["myName"] = "proxy.test",
-                ["DoTLS"] = "0",
-                ["maxSMTPipSessions"] = "0",
-            };
-            foreach (var (name, value) in settings) values[name] = value;
-            BaseFolder.Initialize(baseDir, OptionRegistry.Default, values);
-            var config = new ConfigManager(new ConfigLoader(OptionRegistry.Default), new ConfigSource(baseDir));
+            var (baseDir, port, config) = Prepare(mtaPort, settings);
             var server = new SmtpProxyServer(() => config.Current, null, pipeline) { ReverseLookup = reverseLookup, IpPenalty = ipPenalty };
             var problems = server.Start();
             Assert.Empty(problems);

@@ -305,3 +305,27 @@ public partial class DeliveryTests
     public void An_AUTH_answer_that_is_not_base64_names_no_user() =>
         Assert.Null(Assp.Smtp.Session.AuthUserIpTracker.UserFrom("PLAIN", "%%%not base64", firstAnswer: true));
 }
+
+public class AuthUserIpTrackerTests
+{
+    private sealed class ManualClock : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    [Fact]
+    public void Made_up_user_names_do_not_grow_the_table_without_end()
+    {
+        var clock = new ManualClock();
+        var tracker = new Assp.Smtp.Session.AuthUserIpTracker(clock);
+        var limit = (2, TimeSpan.FromSeconds(600));
+        var ip = IPAddress.Parse("192.0.2.1");
+        for (int i = 0; i < Assp.Smtp.Session.AuthUserIpTracker.MaxUsers + 10; i++) tracker.RecordAndCheck("u" + i, ip, limit, out _);
+        Assert.True(tracker.TrackedUsers <= Assp.Smtp.Session.AuthUserIpTracker.MaxUsers);
+        // Once the window has passed, the next sweep forgets them all.
+        clock.Now += TimeSpan.FromSeconds(601);
+        for (int i = 0; i < 1024; i++) tracker.RecordAndCheck("fresh", ip, limit, out _);
+        Assert.Equal(1, tracker.TrackedUsers);
+    }
+}

@@ -45,14 +45,14 @@ public sealed class AfcSpamAttachment(CheckServices services) : IMessageCheck
         int bad = 0;
         foreach (var (part, key) in AttachmentHashes.Parts(msg, types.IsMatch))
         {
-            var name = part.FileName ?? "";
-            var type = types.Match(part.Headers.Get("Content-Type")?.UnfoldedValue) ?? part.MimeType;
-            if (logLevel >= 2) c.Log($"info: spam attachment check ({type} - {name})");
+            // The matched text, as ASSP logs it; only looked for when a line is written.
+            string Shown() => $"{types.Match(part.Headers.Get("Content-Type")?.UnfoldedValue) ?? part.MimeType} - {part.FileName ?? ""}";
+            if (logLevel >= 2) c.Log($"info: spam attachment check ({Shown()})");
             double p = Probability(db, scope, key);
             if (p <= threshold) continue;
             bad++;
             if (logLevel >= 1)
-                c.Log($"info: spam attachment ({type} - {name}) found in MIME part - spam probability is {p.ToString("0.#####", CultureInfo.InvariantCulture)}");
+                c.Log($"info: spam attachment ({Shown()}) found in MIME part - spam probability is {p.ToString("0.#####", CultureInfo.InvariantCulture)}");
         }
         if (bad == 0) return Verdict.Pass;
         return c.Engine.Hit(Check, cfg, st, c.Ip, "spam attachment found", c.Log, (0, 0), reply: Reply);

@@ -14,6 +14,12 @@ namespace Assp.Smtp.Session;
 public sealed class AuthUserIpTracker(TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, List<(string Ip, DateTimeOffset At)>> _seen = new(StringComparer.OrdinalIgnoreCase);
+    private long _calls;
+
+    /// <summary>User names tracked at most: made-up names from an attacker must not grow the table without end.</summary>
+    public const int MaxUsers = 50_000;
+
+    public int TrackedUsers => _seen.Count;
 
     /// <summary>The option's (IPs, window); null when blank. The registry rule holds the minimum of 2 and 600.</summary>
     public static (int Ips, TimeSpan Window)? Limit(ConfigSnapshot cfg)
@@ -37,7 +43,23 @@ public sealed class AuthUserIpTracker(TimeProvider time)
             // Bounded per user: an attacker cycling IPs cannot grow the list past what the check needs.
             if (list.Count > 1000) list.RemoveRange(0, list.Count - 1000);
         }
+        if (Interlocked.Increment(ref _calls) % 1024 == 0 || _seen.Count > MaxUsers) Sweep(now, limit.Window);
         return distinct >= limit.Ips;
+    }
+
+    /// <summary>Drops users not seen within the window; past <see cref="MaxUsers"/> the longest unseen go first.</summary>
+    private void Sweep(DateTimeOffset now, TimeSpan window)
+    {
+        var lastSeen = new List<(string User, DateTimeOffset At)>();
+        foreach (var (user, list) in _seen)
+        {
+            DateTimeOffset last;
+            lock (list) last = list.Count == 0 ? DateTimeOffset.MinValue : list[^1].At;
+            if (now - last > window) _seen.TryRemove(user, out _);
+            else lastSeen.Add((user, last));
+        }
+        if (lastSeen.Count <= MaxUsers) return;
+        foreach (var (user, _) in lastSeen.OrderBy(e => e.At).Take(lastSeen.Count - MaxUsers * 3 / 4)) _seen.TryRemove(user, out _);
     }
 
     /// <summary>The user name in a client's AUTH data: PLAIN's authentication id, LOGIN's first answer, CRAM-MD5's
